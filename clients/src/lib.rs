@@ -1,0 +1,2 @@
+//! Torsion's clients.
+#![deny(missing_docs)]

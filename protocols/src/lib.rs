@@ -1,0 +1,2 @@
+//! Sans-I/O codecs and receivers for Torsion.
+#![deny(missing_docs)]

@@ -1,0 +1,1 @@
+//! One level of the timing wheel (placeholder).

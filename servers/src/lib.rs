@@ -1,0 +1,2 @@
+//! Torsion's servers, as libraries the binaries and tests share.
+#![deny(missing_docs)]
