@@ -1,0 +1,638 @@
+//! Stream transports: what a protocol writes to, and how bytes move.
+//!
+//! A [`Ctx`] is one connection's transport with the reactor behind it. Its
+//! operations never call back into a protocol; they change the connection's
+//! state and queue work that the reactor performs as soon as the current
+//! callback returns:
+//!
+//! - **write** appends to the connection's write buffer and marks it dirty.
+//!   When the callback returns the reactor writes the buffer straight to the
+//!   socket, so every reply produced while handling one read leaves in one
+//!   `writev`. Only what the socket refuses stays buffered, and only then is
+//!   the socket registered for WRITABLE (design rule 5).
+//! - **backpressure**: when the buffer rises above the high-water mark the
+//!   protocol's `pause_producing` is called; when a flush brings it under the
+//!   low-water mark, `resume_producing`.
+//! - **lose_connection** stops reading, flushes, then closes; **abort** drops
+//!   the buffer and resets the connection at once.
+
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mio::Interest;
+
+use crate::address::Address;
+use crate::buffer::WriteBuffer;
+use crate::id::ConnectionId;
+use crate::protocol::{ClientFactory, CloseReason, Protocol};
+use crate::reactor::{Notice, Reactor};
+use crate::stream::Stream;
+use crate::timer::TimerKey;
+use crate::ListenerId;
+
+/// Default high-water mark of a write buffer: above it the protocol is paused.
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+/// Default low-water mark of a write buffer: below it the protocol is resumed.
+pub const DEFAULT_LOW_WATER: usize = 16 * 1024;
+
+/// The life of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// A client connect is in progress.
+    Connecting,
+    /// Connected; the protocol is live.
+    Open,
+    /// Our side is closed and the protocol told; the socket stays open a
+    /// little to drain what the peer still sends, so the kernel answers the
+    /// peer with FIN rather than RST (which could destroy our last bytes).
+    Lingering,
+    /// The socket is closed; a final notice is pending.
+    Closed,
+}
+
+/// The reading side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reading {
+    Active,
+    /// Paused by the protocol (or by backpressure); events are ignored and a
+    /// read is attempted on resume.
+    Paused,
+    /// Stopped for good: the connection is closing.
+    Stopped,
+    /// The peer sent end-of-file.
+    Eof,
+}
+
+/// The writing side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Writing {
+    Open,
+    /// Flush, then close the connection.
+    Closing,
+    /// Flush, then shut down our writing side (half-close).
+    HalfClosing,
+    /// Our writing side is shut down.
+    HalfClosed,
+}
+
+/// Whether the protocol is producing or asked to pause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Producer {
+    Streaming,
+    Paused,
+}
+
+/// Who made the connection.
+pub(crate) enum Role {
+    /// Accepted by this listener.
+    Server(ListenerId),
+    /// Made by `connect_*`; the factory hears how it ends.
+    Client {
+        factory: Option<Box<dyn ClientFactory>>,
+        timeout: Option<TimerKey>,
+    },
+    /// Attached by hand (the in-memory test transport).
+    Attached,
+}
+
+pub(crate) struct Connection {
+    pub(crate) stream: Stream,
+    /// `None` while a callback of the protocol is running (it is lent out),
+    /// and before/after the protocol exists.
+    pub(crate) protocol: Option<Box<dyn Protocol>>,
+    pub(crate) role: Role,
+    pub(crate) phase: Phase,
+    pub(crate) reading: Reading,
+    pub(crate) writing: Writing,
+    pub(crate) producer: Producer,
+    pub(crate) wbuf: WriteBuffer,
+    /// Whether WRITABLE is part of the registration now.
+    pub(crate) write_interest: bool,
+    /// Whether the connection is on the reactor's dirty list.
+    pub(crate) dirty: bool,
+    pub(crate) low_water: u32,
+    pub(crate) high_water: u32,
+}
+
+impl Connection {
+    pub(crate) fn new(stream: Stream, role: Role, phase: Phase) -> Self {
+        Connection {
+            stream,
+            protocol: None,
+            role,
+            phase,
+            reading: Reading::Active,
+            writing: Writing::Open,
+            producer: Producer::Streaming,
+            wbuf: WriteBuffer::default(),
+            write_interest: false,
+            dirty: false,
+            low_water: DEFAULT_LOW_WATER as u32,
+            high_water: DEFAULT_HIGH_WATER as u32,
+        }
+    }
+
+    /// Whether the protocol may still write.
+    fn accepts_writes(&self) -> bool {
+        self.phase == Phase::Open && self.writing == Writing::Open
+    }
+
+    fn interest(&self) -> Interest {
+        if self.phase == Phase::Connecting || self.write_interest {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        }
+    }
+}
+
+/// One connection's transport, with the reactor behind it.
+///
+/// Protocol callbacks receive a `Ctx`; code outside a callback gets one from
+/// [`Reactor::transport`]. Through `Deref` it is also the [`Reactor`], so a
+/// protocol can schedule timers or open connections. Every transport
+/// operation on a connection that has closed does nothing.
+pub struct Ctx<'r> {
+    reactor: &'r mut Reactor,
+    id: ConnectionId,
+}
+
+impl<'r> Ctx<'r> {
+    pub(crate) fn new(reactor: &'r mut Reactor, id: ConnectionId) -> Self {
+        Ctx { reactor, id }
+    }
+
+    /// This connection's handle.
+    pub fn id(&self) -> ConnectionId {
+        self.id
+    }
+
+    /// Queues `data` for the peer. It is written to the socket as soon as the
+    /// current callback returns, together with everything else written
+    /// meanwhile.
+    pub fn write(&mut self, data: &[u8]) {
+        self.reactor
+            .conn_write(self.id, |buf| buf.push_slice(data), data.len());
+    }
+
+    /// Queues `data` without copying it (worth it for large buffers).
+    pub fn write_bytes(&mut self, data: Bytes) {
+        let len = data.len();
+        self.reactor.conn_write(self.id, |buf| buf.push_bytes(data), len);
+    }
+
+    /// Queues several pieces, in order; they leave in one vectored write.
+    pub fn write_sequence(&mut self, parts: &[&[u8]]) {
+        let len = parts.iter().map(|p| p.len()).sum();
+        self.reactor.conn_write(
+            self.id,
+            |buf| {
+                for part in parts {
+                    buf.push_slice(part);
+                }
+            },
+            len,
+        );
+    }
+
+    /// Closes cleanly: stops reading, delivers everything written so far,
+    /// then closes. `connection_lost` follows with [`CloseReason::Done`].
+    pub fn lose_connection(&mut self) {
+        self.reactor.conn_lose(self.id, Writing::Closing);
+    }
+
+    /// Half-closes: delivers everything written so far, then shuts down our
+    /// writing side (the peer reads end-of-file). Reading goes on.
+    pub fn lose_write_connection(&mut self) {
+        self.reactor.conn_lose(self.id, Writing::HalfClosing);
+    }
+
+    /// Closes at once: drops buffered bytes and resets the connection (RST).
+    /// `connection_lost` follows with [`CloseReason::Aborted`].
+    pub fn abort_connection(&mut self) {
+        self.reactor.conn_abort(self.id, CloseReason::Aborted);
+    }
+
+    /// Closes at once like [`abort_connection`](Ctx::abort_connection), but
+    /// reports `reason` (an idle timeout reports [`CloseReason::TimedOut`]).
+    pub fn abort_with(&mut self, reason: CloseReason) {
+        self.reactor.conn_abort(self.id, reason);
+    }
+
+    /// Stops delivering data until [`resume_reading`](Ctx::resume_reading).
+    /// The peer is slowed by TCP flow control meanwhile.
+    pub fn pause_reading(&mut self) {
+        if let Some(conn) = self.reactor.conn_mut(self.id) {
+            if conn.reading == Reading::Active {
+                conn.reading = Reading::Paused;
+            }
+        }
+    }
+
+    /// Delivers data again after [`pause_reading`](Ctx::pause_reading).
+    pub fn resume_reading(&mut self) {
+        let id = self.id;
+        if let Some(conn) = self.reactor.conn_mut(id) {
+            if conn.reading == Reading::Paused {
+                conn.reading = Reading::Active;
+                // Edge-triggered: data that arrived while paused raised no new
+                // event, so look for it explicitly.
+                self.reactor.schedule_read(id);
+            }
+        }
+    }
+
+    /// Whether reading is paused.
+    pub fn is_reading_paused(&self) -> bool {
+        self.reactor
+            .conn(self.id)
+            .is_some_and(|c| c.reading == Reading::Paused)
+    }
+
+    /// Whether the connection is open and accepts writes (no close requested).
+    pub fn is_open(&self) -> bool {
+        self.reactor.conn(self.id).is_some_and(|c| c.accepts_writes())
+    }
+
+    /// Bytes written but not yet accepted by the socket.
+    pub fn buffered(&self) -> usize {
+        self.reactor.conn(self.id).map_or(0, |c| c.wbuf.len())
+    }
+
+    /// The address of the other end.
+    pub fn peer(&self) -> Option<Address> {
+        self.reactor.conn(self.id).and_then(|c| c.stream.peer())
+    }
+
+    /// The address of our end.
+    pub fn host(&self) -> Option<Address> {
+        self.reactor.conn(self.id).and_then(|c| c.stream.host())
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on. Torsion turns it off on
+    /// every TCP connection by default, as memcached does.
+    pub fn set_nodelay(&mut self, on: bool) -> io::Result<()> {
+        match self.reactor.conn(self.id) {
+            Some(c) => c.stream.set_nodelay(on),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// Enables TCP keepalive probes after `idle` of silence, or disables them.
+    pub fn set_keepalive(&mut self, idle: Option<Duration>) -> io::Result<()> {
+        match self.reactor.conn(self.id) {
+            Some(c) => c.stream.set_keepalive(idle),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// Sets the write buffer's watermarks (see the module docs). `low` is
+    /// clamped to at most `high`.
+    pub fn set_write_watermarks(&mut self, low: usize, high: usize) {
+        if let Some(conn) = self.reactor.conn_mut(self.id) {
+            let high = high.min(u32::MAX as usize) as u32;
+            conn.high_water = high;
+            conn.low_water = (low.min(u32::MAX as usize) as u32).min(high);
+        }
+    }
+}
+
+impl Deref for Ctx<'_> {
+    type Target = Reactor;
+
+    fn deref(&self) -> &Reactor {
+        self.reactor
+    }
+}
+
+impl DerefMut for Ctx<'_> {
+    fn deref_mut(&mut self) -> &mut Reactor {
+        self.reactor
+    }
+}
+
+/// The transport operations, on the reactor so that they work from anywhere
+/// (a protocol's own callback, a timer, another connection).
+impl Reactor {
+    /// The transport of connection `id`, for code outside its protocol's
+    /// callbacks (a timer, another connection, a Deferred callback).
+    pub fn transport(&mut self, id: ConnectionId) -> Ctx<'_> {
+        Ctx::new(self, id)
+    }
+
+    fn conn_write(&mut self, id: ConnectionId, push: impl FnOnce(&mut WriteBuffer), len: usize) {
+        let limit = self.config.max_write_buffer;
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        if !conn.accepts_writes() || len == 0 {
+            return;
+        }
+        if conn.wbuf.len().saturating_add(len) > limit {
+            log::warn!(
+                "{id}: write buffer would exceed its limit of {limit} bytes (the protocol ignored pause_producing); aborting"
+            );
+            let error = io::Error::new(io::ErrorKind::OutOfMemory, "write buffer limit exceeded");
+            self.conn_abort(id, CloseReason::Io(Arc::new(error)));
+            return;
+        }
+        push(&mut conn.wbuf);
+        let over_high = conn.producer == Producer::Streaming && conn.wbuf.len() > conn.high_water as usize;
+        if over_high {
+            conn.producer = Producer::Paused;
+        }
+        self.mark_dirty(id);
+        if over_high {
+            self.notices.push_back(Notice::Pause(id));
+        }
+    }
+
+    pub(crate) fn mark_dirty(&mut self, id: ConnectionId) {
+        if let Some(conn) = self.conn_mut(id) {
+            if !conn.dirty {
+                conn.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    fn conn_lose(&mut self, id: ConnectionId, how: Writing) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        match conn.phase {
+            Phase::Connecting => self.cancel_connect(id),
+            Phase::Open => {
+                match (conn.writing, how) {
+                    (Writing::Open, _) | (Writing::HalfClosing, Writing::Closing) => conn.writing = how,
+                    (Writing::HalfClosed, Writing::Closing) => {
+                        // Nothing left to flush: close as soon as we settle.
+                        conn.writing = Writing::Closing;
+                    }
+                    _ => return,
+                }
+                if how == Writing::Closing && conn.reading != Reading::Eof {
+                    conn.reading = Reading::Stopped;
+                }
+                self.mark_dirty(id);
+            }
+            Phase::Lingering | Phase::Closed => {}
+        }
+    }
+
+    pub(crate) fn conn_abort(&mut self, id: ConnectionId, reason: CloseReason) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        match conn.phase {
+            Phase::Connecting => self.cancel_connect(id),
+            Phase::Open => {
+                conn.stream.set_abortive();
+                self.close_now(id, reason);
+            }
+            Phase::Lingering => self.remove_connection(id),
+            Phase::Closed => {}
+        }
+    }
+
+    /// Writes what the socket takes, updates interest and watermarks, and
+    /// finishes a requested close once the buffer is empty.
+    pub(crate) fn flush(&mut self, id: ConnectionId) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        conn.dirty = false;
+        if conn.phase != Phase::Open {
+            return;
+        }
+        let mut written = 0;
+        if !conn.wbuf.is_empty() {
+            match conn.wbuf.flush_to(&mut conn.stream) {
+                Ok(n) => written = n,
+                Err(e) => {
+                    self.close_now(id, CloseReason::from_io(e));
+                    return;
+                }
+            }
+        }
+        let want_write = !conn.wbuf.is_empty();
+        let resume = conn.producer == Producer::Paused && conn.wbuf.len() <= conn.low_water as usize;
+        if resume {
+            conn.producer = Producer::Streaming;
+        }
+        let writing = conn.writing;
+        let reading = conn.reading;
+        let interest_changed = want_write != conn.write_interest;
+        conn.write_interest = want_write;
+        self.counters.bytes_written += written as u64;
+        if interest_changed {
+            self.update_interest(id);
+        }
+        if resume {
+            self.notices.push_back(Notice::Resume(id));
+        }
+        if want_write {
+            return;
+        }
+        match writing {
+            Writing::Closing => self.finish_close(id),
+            Writing::HalfClosing => {
+                let Some(conn) = self.conn_mut(id) else {
+                    return;
+                };
+                conn.writing = Writing::HalfClosed;
+                if let Err(e) = conn.stream.shutdown_write() {
+                    self.close_now(id, CloseReason::from_io(e));
+                } else if reading == Reading::Eof {
+                    self.close_now(id, CloseReason::Done);
+                }
+            }
+            Writing::Open | Writing::HalfClosed => {}
+        }
+    }
+
+    fn update_interest(&mut self, id: ConnectionId) {
+        let registry = self.poll.registry();
+        let Some(conn) = self.sources.connection_mut(id) else {
+            return;
+        };
+        let interest = conn.interest();
+        if let Err(e) = conn.stream.reregister(registry, id.0.token(), interest) {
+            log::warn!("{id}: reregister failed: {e}");
+        }
+    }
+
+    /// Everything is flushed and a close was requested: send FIN, tell the
+    /// protocol, and linger until the peer closes too.
+    fn finish_close(&mut self, id: ConnectionId) {
+        let lingering = self.config.linger;
+        let shutting_down = self.is_shutting_down();
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        let peer_done = conn.reading == Reading::Eof;
+        if peer_done || conn.stream.is_memory() || shutting_down || lingering.is_zero() {
+            if conn.stream.is_memory() {
+                // The pipe records that we closed our side cleanly.
+                let _ = conn.stream.shutdown_write();
+            }
+            self.close_now(id, CloseReason::Done);
+            return;
+        }
+        if let Err(e) = conn.stream.shutdown_write() {
+            self.close_now(id, CloseReason::from_io(e));
+            return;
+        }
+        conn.phase = Phase::Lingering;
+        conn.reading = Reading::Stopped;
+        conn.write_interest = false;
+        conn.wbuf.clear();
+        self.update_interest(id);
+        self.schedule_linger(id, lingering);
+        self.notices.push_back(Notice::Lost(id, CloseReason::Done));
+    }
+
+    /// Closes the descriptor now and queues the protocol's `connection_lost`.
+    pub(crate) fn close_now(&mut self, id: ConnectionId, reason: CloseReason) {
+        let registry = self.poll.registry();
+        let Some(conn) = self.sources.connection_mut(id) else {
+            return;
+        };
+        if conn.phase == Phase::Closed {
+            return;
+        }
+        conn.stream.deregister(registry);
+        conn.stream.note_closed(&reason);
+        if !conn.stream.is_memory() {
+            conn.stream = Stream::Closed;
+        }
+        conn.phase = Phase::Closed;
+        conn.wbuf.clear();
+        self.notices.push_back(Notice::Lost(id, reason));
+    }
+
+    /// Reads until the socket is drained, the read budget is spent, or the
+    /// protocol stops reading; hands each chunk to `data_received`.
+    ///
+    /// `peer_closed` says the event reported the peer's end-of-file: then a
+    /// short read does not prove the socket drained, and we read on until the
+    /// zero-length read.
+    pub(crate) fn read_ready(&mut self, id: ConnectionId, peer_closed: bool) {
+        let mut budget = self.config.read_budget;
+        loop {
+            let Some(conn) = self.sources.connection_mut(id) else {
+                return;
+            };
+            match conn.phase {
+                Phase::Open => {}
+                Phase::Lingering => return self.drain_lingering(id),
+                Phase::Connecting | Phase::Closed => return,
+            }
+            if conn.reading != Reading::Active {
+                return;
+            }
+            let mut buf = std::mem::take(&mut self.read_buf);
+            if buf.len() < self.config.read_chunk {
+                buf.resize(self.config.read_chunk, 0);
+            }
+            let result = io::Read::read(&mut conn.stream, &mut buf);
+            match result {
+                Ok(0) => {
+                    self.read_buf = buf;
+                    return self.on_eof(id);
+                }
+                Ok(n) => {
+                    self.counters.bytes_read += n as u64;
+                    self.dispatch(id, "data_received", |p, ctx| p.data_received(ctx, &buf[..n]));
+                    let drained = n < buf.len() && !peer_closed;
+                    self.read_buf = buf;
+                    self.settle();
+                    if drained {
+                        return;
+                    }
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        // Fairness: let other sources run, come back next iteration.
+                        return self.schedule_read(id);
+                    }
+                }
+                Err(e) => {
+                    self.read_buf = buf;
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock => return,
+                        io::ErrorKind::Interrupted => continue,
+                        _ => {
+                            self.close_now(id, CloseReason::from_io(e));
+                            return self.settle();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_eof(&mut self, id: ConnectionId) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        conn.reading = Reading::Eof;
+        self.notices.push_back(Notice::ReadClosed(id));
+        self.settle();
+    }
+
+    /// Reads and discards what a lingering peer still sends; removes the
+    /// connection at its end-of-file or error.
+    fn drain_lingering(&mut self, id: ConnectionId) {
+        let mut buf = std::mem::take(&mut self.read_buf);
+        if buf.len() < self.config.read_chunk {
+            buf.resize(self.config.read_chunk, 0);
+        }
+        let mut done = false;
+        if let Some(conn) = self.sources.connection_mut(id) {
+            for _ in 0..16 {
+                match io::Read::read(&mut conn.stream, &mut buf) {
+                    Ok(0) => {
+                        done = true;
+                        break;
+                    }
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+        }
+        self.read_buf = buf;
+        if done {
+            self.remove_connection(id);
+        }
+    }
+
+    /// Lends the protocol of `id` to `f` with a context, times the call for
+    /// the slow-callback warning, and takes the protocol back.
+    pub(crate) fn dispatch(
+        &mut self,
+        id: ConnectionId,
+        event: &'static str,
+        f: impl FnOnce(&mut dyn Protocol, &mut Ctx<'_>),
+    ) {
+        let Some(mut protocol) = self.conn_mut(id).and_then(|c| c.protocol.take()) else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        self.depth += 1;
+        f(&mut *protocol, &mut Ctx::new(self, id));
+        self.depth -= 1;
+        self.check_slow(started, || format!("{event} of {} on {id}", protocol.name()));
+        // A connection is never removed while its protocol is lent out.
+        if let Some(conn) = self.conn_mut(id) {
+            conn.protocol = Some(protocol);
+        }
+    }
+}
