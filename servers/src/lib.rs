@@ -1,2 +1,6 @@
 //! Torsion's servers, as libraries the binaries and tests share.
 #![deny(missing_docs)]
+
+pub mod cli;
+pub mod hello;
+pub mod upper;
