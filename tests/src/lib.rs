@@ -1,1 +1,246 @@
-//! Helpers shared by Torsion's integration tests.
+//! Helpers shared by Torsion's integration tests: start a real server binary
+//! on an OS-chosen port, talk to it, signal it, and wait for it, all bounded
+//! in time.
+#![deny(missing_docs)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any single wait in a test may take before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The path of a workspace binary. The workspace's binaries are built once
+/// per test process first (a no-op when they are fresh), so a test never
+/// runs a stale binary, under `cargo test -p torsion-tests` as well as
+/// `cargo test --workspace`.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    // The test executable lives in target/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "--workspace", "--bins"]);
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --workspace --bins failed");
+    });
+    let path = profile_dir.join(name);
+    assert!(path.exists(), "no binary {}", path.display());
+    path
+}
+
+/// A server process started for a test; killed when dropped.
+pub struct Server {
+    child: Child,
+    addr: String,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    /// The threads copying stdout and stderr; joined once the process exits.
+    readers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts workspace binary `name` with `args` (which should include
+    /// `-p 0`) and waits for its `listening on ADDR` line.
+    pub fn start(name: &str, args: &[&str]) -> Server {
+        let mut command = Command::new(binary(name));
+        command.args(args);
+        Server::spawn(command)
+    }
+
+    /// Starts `command` (already set up) and waits for its `listening on` line.
+    pub fn spawn(mut command: Command) -> Server {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env(
+                "RUST_LOG",
+                std::env::var("TORSION_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            );
+        let mut child = command.spawn().expect("spawn server");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let err_reader = drain(child.stderr.take().expect("stderr"), stderr.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let sink = stdout.clone();
+        let out_reader = thread::spawn(move || {
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if let Some((_, addr)) = line.split_once(" listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                    break;
+                }
+                line.clear();
+            }
+            // Keep what follows (and never let the server block on a full pipe).
+            let mut buf = [0; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let addr = match rx.recv_timeout(TIMEOUT) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let log = String::from_utf8_lossy(&stderr.lock().unwrap()).into_owned();
+                panic!("server did not announce its address; stderr:\n{log}");
+            }
+        };
+        Server {
+            child,
+            addr,
+            stdout,
+            stderr,
+            readers: vec![err_reader, out_reader],
+        }
+    }
+
+    /// The address it listens on, as printed (`127.0.0.1:PORT`, or a path).
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The TCP address it listens on.
+    pub fn socket_addr(&self) -> SocketAddr {
+        self.addr.parse().expect("a TCP address")
+    }
+
+    /// Connects to it, with read and write timeouts set.
+    pub fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.socket_addr()).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        stream
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`).
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) with a pid we spawned and own; no memory is shared.
+        #[allow(unsafe_code)]
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// Waits for the process to exit, failing the test after [`TIMEOUT`].
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Its pipes are closed: collect the last of its output.
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit in time");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// What the server printed on stdout after its `listening on` line.
+    pub fn stdout(&self) -> Vec<u8> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// What the server logged to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// CPU time (user + system) the process used so far, from /proc.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("read /proc stat");
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // SAFETY: sysconf has no preconditions.
+        #[allow(unsafe_code)]
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Duration::from_millis(ticks * 1000 / hz)
+    }
+
+    /// Open file descriptors of the process, from /proc.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies a pipe into a shared buffer on a thread, until end-of-file.
+fn drain(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut buf = [0; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    })
+}
+
+/// Reads from `stream` until end-of-file.
+pub fn read_all(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).expect("read to end");
+    out
+}
+
+/// Reads exactly `n` bytes.
+pub fn read_exact(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut out = vec![0; n];
+    stream.read_exact(&mut out).expect("read_exact");
+    out
+}
+
+/// Reads one `\n`-terminated line (without buffering past it).
+pub fn read_line(stream: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match stream.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => {
+                line.push(byte[0]);
+                if byte[0] == b'\n' {
+                    break;
+                }
+            }
+            Err(e) => panic!("read_line: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// Writes all of `data`.
+pub fn send(stream: &mut TcpStream, data: &[u8]) {
+    stream.write_all(data).expect("write");
+}

@@ -16,10 +16,11 @@ fn main() -> std::io::Result<()> {
     let args = Args::parse();
     cli::init_logging();
     let mut reactor = Reactor::new()?;
+    // Before announcing: a signal sent right after the announcement must stop us cleanly.
+    reactor.stop_on_signals()?;
     let listener = reactor.listen_tcp(args.listen.addr(8000), hello::factory())?;
     if let Some(addr) = reactor.local_addr(listener) {
         cli::announce("torsion-hello", addr);
     }
-    reactor.stop_on_signals()?;
     reactor.run()
 }

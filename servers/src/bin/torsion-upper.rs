@@ -23,6 +23,8 @@ fn main() -> std::io::Result<()> {
     let args = Args::parse();
     cli::init_logging();
     let mut reactor = Reactor::new()?;
+    // Before announcing: a signal sent right after the announcement must stop us cleanly.
+    reactor.stop_on_signals()?;
     let options = upper::Options {
         count: args.count,
         keep_open: args.keep_open,
@@ -31,6 +33,5 @@ fn main() -> std::io::Result<()> {
     if let Some(addr) = reactor.local_addr(listener) {
         cli::announce("torsion-upper", addr);
     }
-    reactor.stop_on_signals()?;
     reactor.run()
 }
