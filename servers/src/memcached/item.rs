@@ -3,7 +3,7 @@
 //!
 //! # Layout and memory cost
 //!
-//! Every item is one [`Record`] in the store's slab (a `Vec<Record>` indexed by
+//! Every item is one `Record` in the store's slab (a `Vec<Record>` indexed by
 //! `u32`) plus exactly one heap allocation holding the key followed by the value.
 //! The hash table stores only the record's `u32` index. The per-item overhead the
 //! store charges against `-m` is [`ITEM_OVERHEAD`] bytes on top of key + value:
@@ -53,7 +53,7 @@ pub(crate) const NEVER: u32 = 0;
 pub(crate) const LONG_AGO: u32 = 1;
 
 /// Converts a protocol expiration time into the absolute unix second at which the
-/// item disappears ([`NEVER`] for 0), as memcached's `realtime()` does:
+/// item disappears (0 for never), as memcached's `realtime()` does:
 ///
 /// - `0`: never;
 /// - `1..=2_592_000` (30 days): that many seconds from `now`;

@@ -29,10 +29,10 @@
 //! assert_eq!(out, b"STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n");
 //! ```
 
-//pub mod exec;
+pub mod exec;
 pub mod item;
 mod lru;
-//pub mod session;
+pub mod session;
 pub mod stats;
 pub mod store;
 

@@ -19,7 +19,7 @@
 //! - `flush_all` is O(1): it records a CAS threshold (every item whose CAS is
 //!   below it is invisible), resolved lazily for a delayed flush; the flushed
 //!   items are reclaimed on access, from the LRU tail, or by [`Store::crawl`].
-//! - Memory is charged per item as [`item_size`](super::item::item_size): key +
+//! - Memory is charged per item as [`item_size`]: key +
 //!   value + [`ITEM_OVERHEAD`](super::item::ITEM_OVERHEAD).
 
 use hashbrown::{DefaultHashBuilder, HashTable};
