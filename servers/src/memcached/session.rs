@@ -638,6 +638,60 @@ incr n 1\r\nappend a 0 0 1\r\nd\r\nset x 0 0 1\r\nxx\r\ngets a\r\nbogus\r\ndelet
         assert_eq!(c.server.verbosity, 2);
     }
 
+    /// Pieces of conversation, good and bad, for the property tests.
+    const PIECES: &[&[u8]] = &[
+        b"set a 0 0 3\r\nabc\r\n",
+        b"set n 0 0 2\r\n10\r\n",
+        b"get a n zz\r\n",
+        b"gets a\r\n",
+        b"gat 100 a\r\n",
+        b"incr n 7\r\n",
+        b"decr n 100 noreply\r\n",
+        b"append a 0 0 1\r\nd\r\n",
+        b"cas a 0 0 1 99\r\nx\r\n",
+        b"delete n\r\n",
+        b"touch a -1\r\n",
+        b"flush_all 1\r\n",
+        b"set big 0 0 2000\r\n",
+        b"set k 0 0 3\r\nabcd\r\n",
+        b"bogus\r\n",
+        b"stats\r\n",
+        b"\r\n",
+    ];
+
+    fn run(stream: &[u8], chunks: &[usize]) -> (Vec<u8>, bool) {
+        let mut c = Conversation::with(StoreConfig {
+            item_size_max: 1024,
+            ..StoreConfig::default()
+        });
+        let mut replies = Vec::new();
+        let mut fed = 0;
+        let mut sizes = chunks.iter().copied().chain(std::iter::repeat(usize::MAX));
+        while fed < stream.len() && !c.closed {
+            let n = sizes.next().unwrap_or(1).clamp(1, stream.len() - fed);
+            replies.extend(c.send(&stream[fed..fed + n]));
+            fed += n;
+        }
+        (replies, c.closed)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)) {
+            let _ = run(&bytes, &[usize::MAX]);
+        }
+
+        #[test]
+        fn chunking_never_changes_replies(
+            picks in proptest::collection::vec(0..PIECES.len(), 1..16),
+            chunks in proptest::collection::vec(1usize..64, 0..80),
+        ) {
+            let stream: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            let whole = run(&stream, &[usize::MAX]);
+            proptest::prop_assert_eq!(run(&stream, &chunks), whole);
+        }
+    }
+
     #[test]
     fn crawler_and_eviction_stats() {
         let mut c = Conversation::with(StoreConfig {
