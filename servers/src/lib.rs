@@ -3,4 +3,5 @@
 
 pub mod cli;
 pub mod hello;
+pub mod memcached;
 pub mod upper;

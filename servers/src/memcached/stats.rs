@@ -1,0 +1,69 @@
+//! The store's counters, named as memcached's `stats` names them.
+
+/// Counters kept by the [`Store`](super::Store). All of them are cumulative and
+/// go back to zero on `stats reset`; the gauges (`curr_items`, `bytes`) are read
+/// from the store itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Keys looked up by get-like reads (hits + misses).
+    pub cmd_get: u64,
+    /// Storage requests that reached the store (every mode, with or without success).
+    pub cmd_set: u64,
+    /// `flush_all` requests.
+    pub cmd_flush: u64,
+    /// Touch requests (`touch`, `gat`, `gats`).
+    pub cmd_touch: u64,
+    /// Reads that found a live item.
+    pub get_hits: u64,
+    /// Reads that found nothing live.
+    pub get_misses: u64,
+    /// Lookups that found an item whose time had passed (it was reclaimed then).
+    pub get_expired: u64,
+    /// Lookups that found an item invalidated by `flush_all`.
+    pub get_flushed: u64,
+    /// Deletes of a live item.
+    pub delete_hits: u64,
+    /// Deletes of a missing key.
+    pub delete_misses: u64,
+    /// `incr` on a live counter.
+    pub incr_hits: u64,
+    /// `incr` on a missing key.
+    pub incr_misses: u64,
+    /// `decr` on a live counter.
+    pub decr_hits: u64,
+    /// `decr` on a missing key.
+    pub decr_misses: u64,
+    /// CAS stores whose unique matched.
+    pub cas_hits: u64,
+    /// CAS stores on a missing key.
+    pub cas_misses: u64,
+    /// CAS stores whose unique did not match.
+    pub cas_badval: u64,
+    /// Touches of a live item.
+    pub touch_hits: u64,
+    /// Touches of a missing key.
+    pub touch_misses: u64,
+    /// Stores refused as larger than the item size limit.
+    pub store_too_large: u64,
+    /// Stores refused for lack of memory.
+    pub store_no_memory: u64,
+    /// Items ever linked (stored, replaced, appended, created by incr).
+    pub total_items: u64,
+    /// Live items removed to make room.
+    pub evictions: u64,
+    /// Expired or flushed items freed from the LRU tail to make room
+    /// (memcached's `reclaimed`).
+    pub reclaimed: u64,
+    /// Expired or flushed items freed by [`Store::crawl`](super::Store::crawl).
+    pub crawler_reclaimed: u64,
+    /// Items that expired (or were flushed) and were reclaimed by the crawler or
+    /// the LRU tail without ever having been read.
+    pub expired_unfetched: u64,
+    /// Items evicted without ever having been read.
+    pub evicted_unfetched: u64,
+    /// Seconds between the last access and the eviction of the last evicted item
+    /// (memcached's `items:N:evicted_time`).
+    pub evicted_time: u64,
+    /// Times a store found no room at all (memcached's `items:N:outofmemory`).
+    pub outofmemory: u64,
+}

@@ -1,0 +1,1407 @@
+//! The item store: a slab of fixed-size records, an index-only hash table and an
+//! intrusive LRU list, with memcached's semantics and no clock of its own.
+//!
+//! Every operation takes `now`, the current unix time in seconds, which the
+//! caller computes (from a monotonic clock plus the start time, as memcached's
+//! `current_time` is). The store is protocol-agnostic: the text, meta and binary
+//! execution layers all drive the same methods; the protocol-specific hooks (CAS
+//! checks on every mutation, counters created by `incr`, per-item bits, remaining
+//! TTL, last access) are already here.
+//!
+//! # Implementation notes
+//!
+//! - `records: Vec<Record>` holds every item in a 48-byte record with one heap
+//!   allocation for key + value; free slots form a singly linked free list.
+//! - `table: HashTable<u32>` stores only record indices, hashed with a seeded
+//!   foldhash of the key; lookups compare keys in the records.
+//! - `lru` threads a doubly linked list through the records, most recently used
+//!   first. All of insert, lookup, delete, touch and eviction are O(1).
+//! - `flush_all` is O(1): it records a CAS threshold (every item whose CAS is
+//!   below it is invisible), resolved lazily for a delayed flush; the flushed
+//!   items are reclaimed on access, from the LRU tail, or by [`Store::crawl`].
+//! - Memory is charged per item as [`item_size`]: key +
+//!   value + [`ITEM_OVERHEAD`](super::item::ITEM_OVERHEAD).
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+use std::hash::BuildHasher;
+
+use torsion_protocols::memcache::number::{decimal_len, push_u64, safe_strtoull};
+
+use super::item::{expires_at, item_size, Item, ItemBits, Record, MAX_KEY_LEN};
+use super::lru::{Lru, NIL};
+use super::stats::StoreStats;
+
+/// Sizes and policies of a store (memcached's `-m`, `-I`, `-M`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Memory limit in bytes for items (`-m`, in MB there; default 64 MB).
+    pub max_bytes: usize,
+    /// Largest item, key + value + overhead (`-I`; default 1 MiB).
+    pub item_size_max: usize,
+    /// Evict least recently used items when full (`true`), or refuse new items
+    /// (`false`, memcached's `-M`).
+    pub evict: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            max_bytes: 64 * 1024 * 1024,
+            item_size_max: 1024 * 1024,
+            evict: true,
+        }
+    }
+}
+
+/// How a store request treats an existing item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreMode {
+    /// Store unconditionally.
+    Set,
+    /// Store only if absent (an existing item is only moved to the LRU head).
+    Add,
+    /// Store only if present.
+    Replace,
+    /// Add the data after the existing value; flags and expiry stay.
+    Append,
+    /// Add the data before the existing value; flags and expiry stay.
+    Prepend,
+}
+
+/// The result of [`Store::store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum StoreOutcome {
+    /// Stored; the item's new CAS unique.
+    Stored {
+        /// The new CAS unique.
+        cas: u64,
+    },
+    /// The mode's condition failed (add on present, replace/append/prepend on
+    /// absent), or an append would exceed the item size limit.
+    NotStored,
+    /// The CAS unique did not match.
+    Exists,
+    /// A CAS store on a missing key.
+    NotFound,
+}
+
+/// Why [`Store::store`] refused an item outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreError {
+    /// Larger than the item size limit: `SERVER_ERROR object too large for cache`.
+    TooLarge,
+    /// No room even after evicting: `SERVER_ERROR out of memory storing object`.
+    OutOfMemory,
+    /// A key longer than 250 bytes (protocol layers refuse those first).
+    KeyTooLong,
+}
+
+/// The result of [`Store::delete`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum DeleteOutcome {
+    /// The item was removed.
+    Deleted,
+    /// No live item.
+    NotFound,
+    /// The CAS unique did not match; nothing removed.
+    Exists,
+}
+
+/// The result of [`Store::touch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum TouchOutcome {
+    /// The expiry was changed; the item's CAS unique (unchanged by a touch).
+    Touched {
+        /// The item's CAS unique.
+        cas: u64,
+    },
+    /// No live item.
+    NotFound,
+    /// The CAS unique did not match; nothing changed.
+    Exists,
+}
+
+/// `incr` or `decr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeltaOp {
+    /// Add, wrapping at 2^64.
+    Incr,
+    /// Subtract, stopping at 0.
+    Decr,
+}
+
+/// A counter to create when [`Store::incr_decr`] finds no item (binary
+/// protocol's initial value, meta's `N`/`J` flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Initial {
+    /// The value to store (the delta is not applied to it, as in memcached).
+    pub value: u64,
+    /// Its expiration time, with the usual rules.
+    pub exptime: i64,
+}
+
+/// An `incr`/`decr` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delta {
+    /// Which way.
+    pub op: DeltaOp,
+    /// By how much.
+    pub amount: u64,
+    /// Create the counter if missing.
+    pub initial: Option<Initial>,
+    /// Only if the item's CAS unique equals this.
+    pub cas: Option<u64>,
+}
+
+/// The result of [`Store::incr_decr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum DeltaOutcome {
+    /// The counter now holds `value`.
+    Updated {
+        /// The new value.
+        value: u64,
+        /// The new CAS unique.
+        cas: u64,
+    },
+    /// The counter was missing and was created with the initial value.
+    Created {
+        /// The initial value.
+        value: u64,
+        /// The new CAS unique.
+        cas: u64,
+    },
+    /// No live item and no initial value.
+    NotFound,
+    /// The CAS unique did not match.
+    Exists,
+}
+
+/// Why [`Store::incr_decr`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeltaError {
+    /// The value is not a decimal unsigned 64-bit number.
+    NonNumeric,
+    /// The longer value did not fit: `SERVER_ERROR out of memory`.
+    OutOfMemory,
+}
+
+/// Why an item is invisible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gone {
+    Expired,
+    Flushed,
+}
+
+/// The memcached item store. See the module documentation.
+///
+/// # Examples
+///
+/// ```
+/// use torsion_servers::memcached::store::{Store, StoreConfig, StoreMode, StoreOutcome};
+///
+/// let now = 1_700_000_000;
+/// let mut store = Store::new(StoreConfig::default());
+/// let outcome = store.store(StoreMode::Set, b"k", 7, 10, b"hello", None, now).unwrap();
+/// assert!(matches!(outcome, StoreOutcome::Stored { .. }));
+/// assert_eq!(store.get(b"k", now).map(|i| (i.flags(), i.value().to_vec())), Some((7, b"hello".to_vec())));
+/// assert!(store.get(b"k", now + 10).is_none()); // expired after 10 s
+/// ```
+pub struct Store {
+    config: StoreConfig,
+    records: Vec<Record>,
+    free: u32,
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    lru: Lru,
+    bytes: usize,
+    curr_items: usize,
+    next_cas: u64,
+    /// Items with a CAS unique below this were flushed (0: no flush yet).
+    flush_cas: u64,
+    /// A delayed `flush_all` that takes effect at this unix second.
+    pending_flush: Option<u32>,
+    crawl_cursor: usize,
+    stats: StoreStats,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("config", &self.config)
+            .field("curr_items", &self.curr_items)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new(config: StoreConfig) -> Self {
+        Store {
+            config,
+            records: Vec::new(),
+            free: NIL,
+            table: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            lru: Lru::new(),
+            bytes: 0,
+            curr_items: 0,
+            next_cas: 1,
+            flush_cas: 0,
+            pending_flush: None,
+            crawl_cursor: 0,
+            stats: StoreStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Changes the memory limit (memcached's `cache_memlimit`). Items beyond the
+    /// new limit are evicted as room is next needed.
+    pub fn set_max_bytes(&mut self, max_bytes: usize) {
+        self.config.max_bytes = max_bytes;
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    /// Zeroes the counters (`stats reset`); items and bytes are untouched.
+    pub fn reset_stats(&mut self) {
+        self.stats = StoreStats::default();
+    }
+
+    /// Items held, including expired or flushed ones not yet reclaimed
+    /// (memcached's `curr_items` counts those too).
+    pub fn curr_items(&self) -> usize {
+        self.curr_items
+    }
+
+    /// Bytes charged for the items held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Record slots allocated in the slab (live + free).
+    pub fn slots(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Buckets in the hash table.
+    pub fn hash_capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// Heap bytes of the hash table.
+    pub fn hash_bytes(&self) -> usize {
+        self.table.allocation_size()
+    }
+
+    /// Seconds since the least recently used item was last accessed (memcached's
+    /// `items:N:age`), or `None` when empty.
+    pub fn oldest_age(&self, now: u32) -> Option<u32> {
+        self.lru
+            .tail()
+            .map(|t| now.saturating_sub(self.records[t as usize].atime))
+    }
+
+    /// Whether an item with a key and value of these lengths is within the item
+    /// size limit. The text protocol asks this before reading a data block.
+    pub fn fits(&self, key_len: usize, value_len: usize) -> bool {
+        item_size(key_len, value_len) <= self.config.item_size_max
+    }
+
+    /// Records that a store of an item too large to keep was refused, without
+    /// its data (the text protocol swallows the block unread). As memcached does,
+    /// a refused `set` also removes the key's old item, so that no stale value
+    /// survives a failed overwrite.
+    pub fn refuse_too_large(&mut self, mode: StoreMode, key: &[u8], now: u32) {
+        self.resolve_flush(now);
+        self.stats.store_too_large += 1;
+        if mode == StoreMode::Set {
+            if let Some(i) = self.find(key) {
+                self.unlink(i);
+            }
+        }
+    }
+
+    // ----- reads -------------------------------------------------------------
+
+    /// Reads an item as `get` does: counts a hit or miss, marks it fetched and
+    /// moves it to the LRU head.
+    pub fn get(&mut self, key: &[u8], now: u32) -> Option<Item<'_>> {
+        self.resolve_flush(now);
+        self.stats.cmd_get += 1;
+        match self.lookup(key, now, true) {
+            Some(i) => {
+                self.stats.get_hits += 1;
+                self.access(i, now);
+                Some(Item::new(&self.records[i as usize]))
+            }
+            None => {
+                self.stats.get_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Reads an item and sets its expiry, as `gat`/`gats` do (counted as touches,
+    /// like memcached).
+    pub fn get_and_touch(&mut self, key: &[u8], exptime: i64, now: u32) -> Option<Item<'_>> {
+        self.resolve_flush(now);
+        self.stats.cmd_touch += 1;
+        match self.lookup(key, now, true) {
+            Some(i) => {
+                self.stats.touch_hits += 1;
+                self.records[i as usize].expires = expires_at(exptime, now);
+                self.access(i, now);
+                Some(Item::new(&self.records[i as usize]))
+            }
+            None => {
+                self.stats.touch_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks at an item without counting, marking or moving it (for meta's
+    /// `me`, or to read the previous last-access time and bits before a `get`).
+    pub fn peek(&mut self, key: &[u8], now: u32) -> Option<Item<'_>> {
+        self.resolve_flush(now);
+        let i = self.lookup(key, now, false)?;
+        Some(Item::new(&self.records[i as usize]))
+    }
+
+    /// Sets then clears per-item bits (stale, token sent, fetched); returns the
+    /// bits now set, or `None` if there is no live item.
+    pub fn update_bits(
+        &mut self,
+        key: &[u8],
+        set: ItemBits,
+        clear: ItemBits,
+        now: u32,
+    ) -> Option<ItemBits> {
+        self.resolve_flush(now);
+        let i = self.lookup(key, now, false)?;
+        let rec = &mut self.records[i as usize];
+        rec.bits = rec
+            .bits
+            .union(set.intersection(ItemBits::PUBLIC))
+            .without(clear.intersection(ItemBits::PUBLIC));
+        Some(rec.bits.intersection(ItemBits::PUBLIC))
+    }
+
+    // ----- writes ------------------------------------------------------------
+
+    /// Stores `value` under `key` as `mode` says. With `cas: Some(unique)` the
+    /// store happens only if the live item's CAS unique equals `unique`: a
+    /// missing key answers [`StoreOutcome::NotFound`] (for `Set`/`Replace`; a
+    /// missing key for `Append`/`Prepend` is `NotStored` first), a different
+    /// unique [`StoreOutcome::Exists`]. `Add` ignores `cas`.
+    ///
+    /// `exptime` follows memcached's rules (see [`expires_at`]). `Append` and
+    /// `Prepend` keep the old item's flags and expiry.
+    #[allow(clippy::too_many_arguments)]
+    pub fn store(
+        &mut self,
+        mode: StoreMode,
+        key: &[u8],
+        flags: u32,
+        exptime: i64,
+        value: &[u8],
+        cas: Option<u64>,
+        now: u32,
+    ) -> Result<StoreOutcome, StoreError> {
+        self.resolve_flush(now);
+        if key.len() > MAX_KEY_LEN {
+            return Err(StoreError::KeyTooLong);
+        }
+        if !self.fits(key.len(), value.len()) {
+            self.refuse_too_large(mode, key, now);
+            return Err(StoreError::TooLarge);
+        }
+        self.stats.cmd_set += 1;
+        let old = self.lookup(key, now, true);
+        match (mode, old) {
+            (StoreMode::Add, Some(i)) => {
+                // "add only adds a nonexistent item, but promote to head of LRU"
+                self.records[i as usize].atime = now;
+                self.lru.touch(&mut self.records, i);
+                return Ok(StoreOutcome::NotStored);
+            }
+            (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, None) => {
+                return Ok(StoreOutcome::NotStored);
+            }
+            _ => {}
+        }
+        let checks_cas = matches!(mode, StoreMode::Set | StoreMode::Replace);
+        if let (Some(expected), false) = (cas, mode == StoreMode::Add) {
+            match old {
+                None => {
+                    self.stats.cas_misses += 1;
+                    return Ok(StoreOutcome::NotFound);
+                }
+                Some(i) if self.records[i as usize].cas != expected => {
+                    if checks_cas {
+                        self.stats.cas_badval += 1;
+                    }
+                    return Ok(StoreOutcome::Exists);
+                }
+                Some(_) if checks_cas => self.stats.cas_hits += 1,
+                Some(_) => {}
+            }
+        }
+        let (data, flags, expires) = match (mode, old) {
+            (StoreMode::Append | StoreMode::Prepend, Some(i)) => {
+                let rec = &self.records[i as usize];
+                let old_value = rec.value();
+                if !self.fits(key.len(), old_value.len() + value.len()) {
+                    // memcached: the combined item cannot be allocated.
+                    return Ok(StoreOutcome::NotStored);
+                }
+                let mut data = Vec::with_capacity(key.len() + old_value.len() + value.len());
+                data.extend_from_slice(key);
+                if mode == StoreMode::Append {
+                    data.extend_from_slice(old_value);
+                    data.extend_from_slice(value);
+                } else {
+                    data.extend_from_slice(value);
+                    data.extend_from_slice(old_value);
+                }
+                (data.into_boxed_slice(), rec.flags, rec.expires)
+            }
+            _ => {
+                let mut data = Vec::with_capacity(key.len() + value.len());
+                data.extend_from_slice(key);
+                data.extend_from_slice(value);
+                (data.into_boxed_slice(), flags, expires_at(exptime, now))
+            }
+        };
+        match self.write(old, data, key.len(), flags, expires, now) {
+            Ok(cas) => Ok(StoreOutcome::Stored { cas }),
+            Err(()) => {
+                self.stats.store_no_memory += 1;
+                match mode {
+                    StoreMode::Append | StoreMode::Prepend => Ok(StoreOutcome::NotStored),
+                    _ => {
+                        if let (StoreMode::Set, Some(i)) = (mode, old) {
+                            self.unlink(i); // as memcached: no stale value after a failed set
+                        }
+                        Err(StoreError::OutOfMemory)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deletes a live item; with `cas: Some(unique)` only if its CAS unique matches.
+    pub fn delete(&mut self, key: &[u8], cas: Option<u64>, now: u32) -> DeleteOutcome {
+        self.resolve_flush(now);
+        let Some(i) = self.lookup(key, now, true) else {
+            self.stats.delete_misses += 1;
+            return DeleteOutcome::NotFound;
+        };
+        if cas.is_some_and(|c| c != self.records[i as usize].cas) {
+            return DeleteOutcome::Exists;
+        }
+        self.stats.delete_hits += 1;
+        self.unlink(i);
+        DeleteOutcome::Deleted
+    }
+
+    /// Sets a live item's expiry (`touch`); with `cas: Some(unique)` only if its
+    /// CAS unique matches. A negative `exptime` leaves it immediately invisible.
+    pub fn touch(&mut self, key: &[u8], exptime: i64, cas: Option<u64>, now: u32) -> TouchOutcome {
+        self.resolve_flush(now);
+        self.stats.cmd_touch += 1;
+        let Some(i) = self.lookup(key, now, true) else {
+            self.stats.touch_misses += 1;
+            return TouchOutcome::NotFound;
+        };
+        if cas.is_some_and(|c| c != self.records[i as usize].cas) {
+            return TouchOutcome::Exists;
+        }
+        self.stats.touch_hits += 1;
+        self.records[i as usize].expires = expires_at(exptime, now);
+        self.access(i, now);
+        TouchOutcome::Touched {
+            cas: self.records[i as usize].cas,
+        }
+    }
+
+    /// Increments or decrements a decimal counter (`incr`/`decr`).
+    ///
+    /// The value must be a decimal unsigned 64-bit number as memcached reads it
+    /// (`strtoull`: leading spaces and trailing white space allowed). `incr` wraps
+    /// at 2^64, `decr` stops at 0. As in memcached, when the new number is not
+    /// longer than the old value it is written in place and padded with spaces
+    /// (decrementing `"10"` leaves `"9 "`: protocol.txt warns clients of exactly
+    /// this); a longer number makes a new item with the same flags and expiry.
+    pub fn incr_decr(
+        &mut self,
+        key: &[u8],
+        delta: Delta,
+        now: u32,
+    ) -> Result<DeltaOutcome, DeltaError> {
+        self.resolve_flush(now);
+        let Some(i) = self.lookup(key, now, true) else {
+            if let (Some(initial), true) = (delta.initial, key.len() <= MAX_KEY_LEN) {
+                let mut data = Vec::with_capacity(key.len() + 20);
+                data.extend_from_slice(key);
+                push_u64(&mut data, initial.value);
+                let expires = expires_at(initial.exptime, now);
+                let cas = self
+                    .write(None, data.into_boxed_slice(), key.len(), 0, expires, now)
+                    .map_err(|()| DeltaError::OutOfMemory)?;
+                return Ok(DeltaOutcome::Created {
+                    value: initial.value,
+                    cas,
+                });
+            }
+            match delta.op {
+                DeltaOp::Incr => self.stats.incr_misses += 1,
+                DeltaOp::Decr => self.stats.decr_misses += 1,
+            }
+            return Ok(DeltaOutcome::NotFound);
+        };
+        let rec = &self.records[i as usize];
+        if delta.cas.is_some_and(|c| c != rec.cas) {
+            return Ok(DeltaOutcome::Exists);
+        }
+        let old_value = rec.value();
+        // "Can't delta zero byte values."
+        let current = match old_value {
+            [] => None,
+            v => safe_strtoull(v),
+        }
+        .ok_or(DeltaError::NonNumeric)?;
+        let value = match delta.op {
+            DeltaOp::Incr => {
+                self.stats.incr_hits += 1;
+                current.wrapping_add(delta.amount)
+            }
+            DeltaOp::Decr => {
+                self.stats.decr_hits += 1;
+                current.saturating_sub(delta.amount)
+            }
+        };
+        let old_len = old_value.len();
+        if decimal_len(value) <= old_len {
+            let cas = self.take_cas();
+            let rec = &mut self.records[i as usize];
+            let key_len = usize::from(rec.key_len);
+            let mut digits = Vec::with_capacity(20);
+            push_u64(&mut digits, value);
+            let slot = &mut rec.data[key_len..];
+            slot[..digits.len()].copy_from_slice(&digits);
+            slot[digits.len()..].fill(b' ');
+            rec.cas = cas;
+            self.access(i, now);
+            return Ok(DeltaOutcome::Updated { value, cas });
+        }
+        let (flags, expires) = (rec.flags, rec.expires);
+        let mut data = Vec::with_capacity(key.len() + 20);
+        data.extend_from_slice(key);
+        push_u64(&mut data, value);
+        let cas = self
+            .write(
+                Some(i),
+                data.into_boxed_slice(),
+                key.len(),
+                flags,
+                expires,
+                now,
+            )
+            .map_err(|()| DeltaError::OutOfMemory)?;
+        Ok(DeltaOutcome::Updated { value, cas })
+    }
+
+    /// `flush_all [delay]`: every item stored before the flush time becomes
+    /// invisible. `delay <= 0` flushes now; otherwise the flush time follows the
+    /// exptime rules (relative up to 30 days, else absolute). Items that exist when
+    /// that time comes are invalidated; items stored after it are not. A later
+    /// `flush_all` replaces a pending one. O(1): nothing is freed here.
+    pub fn flush_all(&mut self, delay: i64, now: u32) {
+        self.resolve_flush(now);
+        self.stats.cmd_flush += 1;
+        let at = if delay > 0 {
+            expires_at(delay, now)
+        } else {
+            now
+        };
+        if at <= now {
+            self.flush_cas = self.next_cas;
+            self.pending_flush = None;
+        } else {
+            self.pending_flush = Some(at);
+        }
+    }
+
+    /// Reclaims expired and flushed items without waiting for an access: looks
+    /// at up to `budget` slab slots, continuing where the previous call stopped
+    /// and wrapping around, and frees the invisible items found there. Returns how
+    /// many were reclaimed (at most `budget`). The server calls it from a periodic
+    /// timer; `budget` bounds the time each call takes (a full pass over N slots
+    /// takes N / budget calls).
+    pub fn crawl(&mut self, now: u32, budget: usize) -> usize {
+        self.resolve_flush(now);
+        let len = self.records.len();
+        let mut reclaimed = 0;
+        for _ in 0..budget.min(len) {
+            if self.crawl_cursor >= len {
+                self.crawl_cursor = 0;
+            }
+            let i = self.crawl_cursor as u32;
+            self.crawl_cursor += 1;
+            if self.records[i as usize].is_live() && self.gone(i, now).is_some() {
+                if !self.records[i as usize].bits.contains(ItemBits::FETCHED) {
+                    self.stats.expired_unfetched += 1;
+                }
+                self.stats.crawler_reclaimed += 1;
+                self.unlink(i);
+                reclaimed += 1;
+            }
+        }
+        reclaimed
+    }
+
+    // ----- internals ---------------------------------------------------------
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn find(&self, key: &[u8]) -> Option<u32> {
+        let hash = self.hash(key);
+        self.table
+            .find(hash, |&i| self.records[i as usize].key() == key)
+            .copied()
+    }
+
+    /// Applies a delayed flush whose time has come: every item existing now
+    /// (CAS below the next one) becomes invisible.
+    fn resolve_flush(&mut self, now: u32) {
+        if self.pending_flush.is_some_and(|at| now >= at) {
+            self.flush_cas = self.next_cas;
+            self.pending_flush = None;
+        }
+    }
+
+    fn gone(&self, i: u32, now: u32) -> Option<Gone> {
+        let rec = &self.records[i as usize];
+        if rec.cas < self.flush_cas {
+            Some(Gone::Flushed)
+        } else if rec.is_expired(now) {
+            Some(Gone::Expired)
+        } else {
+            None
+        }
+    }
+
+    /// Finds a live item; an expired or flushed one is unlinked on the way (and
+    /// counted in `get_expired`/`get_flushed` when `count`), like `do_item_get`.
+    fn lookup(&mut self, key: &[u8], now: u32, count: bool) -> Option<u32> {
+        let i = self.find(key)?;
+        match self.gone(i, now) {
+            None => Some(i),
+            Some(gone) => {
+                if count {
+                    match gone {
+                        Gone::Expired => self.stats.get_expired += 1,
+                        Gone::Flushed => self.stats.get_flushed += 1,
+                    }
+                }
+                self.unlink(i);
+                None
+            }
+        }
+    }
+
+    fn access(&mut self, i: u32, now: u32) {
+        let rec = &mut self.records[i as usize];
+        rec.atime = now;
+        rec.bits = rec.bits.union(ItemBits::FETCHED);
+        self.lru.touch(&mut self.records, i);
+    }
+
+    fn take_cas(&mut self) -> u64 {
+        let cas = self.next_cas;
+        self.next_cas += 1;
+        cas
+    }
+
+    /// Replaces `old` (if any) with a new item, making room first. Fails without
+    /// changing anything when there is no room.
+    fn write(
+        &mut self,
+        old: Option<u32>,
+        data: Box<[u8]>,
+        key_len: usize,
+        flags: u32,
+        expires: u32,
+        now: u32,
+    ) -> Result<u64, ()> {
+        let new_size = data.len() + super::item::ITEM_OVERHEAD;
+        let old_size = old.map_or(0, |i| self.records[i as usize].size());
+        let slab_full = self.free == NIL && self.records.len() >= NIL as usize;
+        if new_size > self.config.max_bytes
+            || slab_full
+            || (!self.config.evict
+                && !self.make_room(new_size.saturating_sub(old_size), now, false))
+        {
+            self.stats.outofmemory += 1;
+            return Err(());
+        }
+        if let Some(i) = old {
+            self.unlink(i);
+        }
+        if !self.make_room(new_size, now, self.config.evict) {
+            // Unreachable: checked above. Refuse rather than exceed the limit.
+            self.stats.outofmemory += 1;
+            return Err(());
+        }
+        Ok(self.link(data, key_len, flags, expires, now))
+    }
+
+    /// Frees items from the LRU tail until `need` more bytes fit: expired or
+    /// flushed ones first come as they are found (`reclaimed`), live ones only if
+    /// `evict` (`evictions`). Returns whether there is room.
+    fn make_room(&mut self, need: usize, now: u32, evict: bool) -> bool {
+        while self.bytes + need > self.config.max_bytes {
+            let Some(tail) = self.lru.tail() else {
+                return false;
+            };
+            let fetched = self.records[tail as usize].bits.contains(ItemBits::FETCHED);
+            if self.gone(tail, now).is_some() {
+                self.stats.reclaimed += 1;
+                if !fetched {
+                    self.stats.expired_unfetched += 1;
+                }
+            } else if evict {
+                self.stats.evictions += 1;
+                if !fetched {
+                    self.stats.evicted_unfetched += 1;
+                }
+                self.stats.evicted_time =
+                    u64::from(now.saturating_sub(self.records[tail as usize].atime));
+            } else {
+                return false;
+            }
+            self.unlink(tail);
+        }
+        true
+    }
+
+    fn link(&mut self, data: Box<[u8]>, key_len: usize, flags: u32, expires: u32, now: u32) -> u64 {
+        let cas = self.take_cas();
+        let i = if self.free != NIL {
+            let i = self.free;
+            self.free = self.records[i as usize].next;
+            i
+        } else {
+            self.records.push(Record::empty(NIL));
+            (self.records.len() - 1) as u32
+        };
+        let size = data.len() + super::item::ITEM_OVERHEAD;
+        {
+            let rec = &mut self.records[i as usize];
+            rec.data = data;
+            rec.cas = cas;
+            rec.expires = expires;
+            rec.atime = now;
+            rec.flags = flags;
+            rec.key_len = key_len as u8;
+            rec.bits = ItemBits::LIVE;
+        }
+        let hash = self.hash(self.records[i as usize].key());
+        let (records, hasher) = (&self.records, &self.hasher);
+        self.table
+            .insert_unique(hash, i, |&j| hasher.hash_one(records[j as usize].key()));
+        self.lru.push_front(&mut self.records, i);
+        self.bytes += size;
+        self.curr_items += 1;
+        self.stats.total_items += 1;
+        cas
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let hash = self.hash(self.records[i as usize].key());
+        if let Ok(entry) = self.table.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        self.lru.remove(&mut self.records, i);
+        let size = self.records[i as usize].size();
+        self.records[i as usize] = Record::empty(self.free);
+        self.free = i;
+        self.bytes -= size;
+        self.curr_items -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::item::ITEM_OVERHEAD;
+    use super::*;
+
+    const NOW: u32 = 1_700_000_000;
+
+    fn store() -> Store {
+        Store::new(StoreConfig::default())
+    }
+
+    fn set(s: &mut Store, key: &[u8], value: &[u8], exptime: i64, now: u32) -> u64 {
+        match s.store(StoreMode::Set, key, 0, exptime, value, None, now) {
+            Ok(StoreOutcome::Stored { cas }) => cas,
+            other => panic!("set failed: {other:?}"),
+        }
+    }
+
+    fn value(s: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
+        s.get(key, now).map(|i| i.value().to_vec())
+    }
+
+    #[test]
+    fn set_get_overwrite_and_cas_uniques() {
+        let mut s = store();
+        let c1 = set(&mut s, b"a", b"1", 0, NOW);
+        let c2 = set(&mut s, b"b", b"2", 0, NOW);
+        assert!(c2 > c1);
+        let c3 = set(&mut s, b"a", b"one", 0, NOW);
+        assert!(c3 > c2);
+        let item = s.get(b"a", NOW).unwrap();
+        assert_eq!(
+            (item.value(), item.cas(), item.key()),
+            (&b"one"[..], c3, &b"a"[..])
+        );
+        assert_eq!(s.curr_items(), 2);
+        assert_eq!(s.bytes(), 2 * ITEM_OVERHEAD + 1 + 3 + 1 + 1);
+        assert_eq!(s.stats().total_items, 3);
+        assert_eq!(value(&mut s, b"zz", NOW), None);
+        assert_eq!(
+            (s.stats().get_hits, s.stats().get_misses, s.stats().cmd_get),
+            (1, 1, 2)
+        );
+    }
+
+    #[test]
+    fn expiry_edges() {
+        let mut s = store();
+        set(&mut s, b"never", b"v", 0, NOW);
+        set(&mut s, b"one", b"v", 1, NOW);
+        set(&mut s, b"thirty_days", b"v", 2_592_000, NOW);
+        set(&mut s, b"absolute_past", b"v", 2_592_001, NOW);
+        set(&mut s, b"absolute_future", b"v", i64::from(NOW) + 100, NOW);
+        set(&mut s, b"absolute_now", b"v", i64::from(NOW), NOW);
+        set(&mut s, b"negative", b"v", -1, NOW);
+        // Stored, but invisible at once.
+        assert_eq!(s.stats().total_items, 7);
+        assert_eq!(value(&mut s, b"negative", NOW), None);
+        assert_eq!(value(&mut s, b"absolute_past", NOW), None);
+        assert_eq!(value(&mut s, b"absolute_now", NOW), None);
+        assert_eq!(s.stats().get_expired, 3);
+        assert!(value(&mut s, b"one", NOW).is_some());
+        assert_eq!(value(&mut s, b"one", NOW + 1), None);
+        assert!(value(&mut s, b"absolute_future", NOW + 99).is_some());
+        assert_eq!(value(&mut s, b"absolute_future", NOW + 100), None);
+        assert!(value(&mut s, b"thirty_days", NOW + 2_591_999).is_some());
+        assert_eq!(value(&mut s, b"thirty_days", NOW + 2_592_000), None);
+        assert!(value(&mut s, b"never", u32::MAX).is_some());
+        // Expired items are gone for every operation, not only get.
+        assert_eq!(s.delete(b"one", None, NOW + 5), DeleteOutcome::NotFound);
+        assert_eq!(
+            s.store(StoreMode::Add, b"one", 0, 0, b"again", None, NOW + 5),
+            Ok(StoreOutcome::Stored { cas: 8 })
+        );
+    }
+
+    #[test]
+    fn ttl_and_touch() {
+        let mut s = store();
+        let cas = set(&mut s, b"k", b"v", 100, NOW);
+        assert_eq!(s.peek(b"k", NOW + 40).unwrap().ttl(NOW + 40), Some(60));
+        assert_eq!(
+            s.touch(b"k", 0, None, NOW + 50),
+            TouchOutcome::Touched { cas }
+        );
+        assert_eq!(s.peek(b"k", NOW + 50).unwrap().ttl(NOW), None);
+        assert_eq!(s.touch(b"k", 10, Some(cas + 1), NOW), TouchOutcome::Exists);
+        assert_eq!(
+            s.touch(b"k", 10, Some(cas), NOW),
+            TouchOutcome::Touched { cas }
+        );
+        assert!(s.peek(b"k", NOW + 9).is_some());
+        // A negative touch makes the item invisible at once.
+        assert_eq!(s.touch(b"k", -1, None, NOW), TouchOutcome::Touched { cas });
+        assert!(s.peek(b"k", NOW).is_none());
+        assert_eq!(s.touch(b"k", 10, None, NOW), TouchOutcome::NotFound);
+        let st = s.stats();
+        assert_eq!((st.cmd_touch, st.touch_hits, st.touch_misses), (5, 3, 1));
+    }
+
+    #[test]
+    fn get_and_touch_sets_expiry() {
+        let mut s = store();
+        set(&mut s, b"k", b"v", 10, NOW);
+        assert_eq!(
+            s.get_and_touch(b"k", 100, NOW + 5).unwrap().ttl(NOW + 5),
+            Some(100)
+        );
+        assert!(s.get(b"k", NOW + 50).is_some());
+        assert!(s.get_and_touch(b"missing", 100, NOW).is_none());
+        assert_eq!((s.stats().touch_hits, s.stats().touch_misses), (1, 1));
+        assert!(s.get_and_touch(b"k", -1, NOW).is_some());
+        assert!(s.get(b"k", NOW).is_none());
+    }
+
+    #[test]
+    fn add_replace_append_prepend() {
+        let mut s = store();
+        assert_eq!(
+            s.store(StoreMode::Replace, b"k", 0, 0, b"x", None, NOW),
+            Ok(StoreOutcome::NotStored)
+        );
+        assert_eq!(
+            s.store(StoreMode::Append, b"k", 0, 0, b"x", None, NOW),
+            Ok(StoreOutcome::NotStored)
+        );
+        assert_eq!(
+            s.store(StoreMode::Prepend, b"k", 0, 0, b"x", None, NOW),
+            Ok(StoreOutcome::NotStored)
+        );
+        assert!(matches!(
+            s.store(StoreMode::Add, b"k", 5, 100, b"mid", None, NOW),
+            Ok(StoreOutcome::Stored { .. })
+        ));
+        assert_eq!(
+            s.store(StoreMode::Add, b"k", 0, 0, b"x", None, NOW),
+            Ok(StoreOutcome::NotStored)
+        );
+        assert!(matches!(
+            s.store(StoreMode::Append, b"k", 9, 0, b"_end", None, NOW),
+            Ok(StoreOutcome::Stored { .. })
+        ));
+        assert!(matches!(
+            s.store(StoreMode::Prepend, b"k", 9, 0, b"start_", None, NOW),
+            Ok(StoreOutcome::Stored { .. })
+        ));
+        let item = s.get(b"k", NOW).unwrap();
+        // Append/prepend keep flags and expiry of the original.
+        assert_eq!(
+            (item.value(), item.flags(), item.ttl(NOW)),
+            (&b"start_mid_end"[..], 5, Some(100))
+        );
+        assert!(matches!(
+            s.store(StoreMode::Replace, b"k", 1, 0, b"new", None, NOW),
+            Ok(StoreOutcome::Stored { .. })
+        ));
+        assert_eq!(value(&mut s, b"k", NOW), Some(b"new".to_vec()));
+        assert_eq!(s.curr_items(), 1);
+        assert_eq!(s.bytes(), ITEM_OVERHEAD + 4);
+    }
+
+    #[test]
+    fn cas_checks() {
+        let mut s = store();
+        let put = |s: &mut Store, mode, cas| s.store(mode, b"k", 0, 0, b"v", cas, NOW);
+        assert_eq!(
+            put(&mut s, StoreMode::Set, Some(1)),
+            Ok(StoreOutcome::NotFound)
+        );
+        let cas = set(&mut s, b"k", b"v", 0, NOW);
+        assert_eq!(
+            put(&mut s, StoreMode::Set, Some(cas + 1)),
+            Ok(StoreOutcome::Exists)
+        );
+        let Ok(StoreOutcome::Stored { cas: cas2 }) = put(&mut s, StoreMode::Set, Some(cas)) else {
+            panic!()
+        };
+        // The old unique is now stale.
+        assert_eq!(
+            put(&mut s, StoreMode::Set, Some(cas)),
+            Ok(StoreOutcome::Exists)
+        );
+        assert_eq!(
+            put(&mut s, StoreMode::Append, Some(cas)),
+            Ok(StoreOutcome::Exists)
+        );
+        assert!(matches!(
+            put(&mut s, StoreMode::Prepend, Some(cas2)),
+            Ok(StoreOutcome::Stored { .. })
+        ));
+        let st = s.stats();
+        assert_eq!((st.cas_misses, st.cas_hits, st.cas_badval), (1, 1, 2));
+        let cas3 = s.peek(b"k", NOW).unwrap().cas();
+        assert_eq!(s.delete(b"k", Some(cas3 + 1), NOW), DeleteOutcome::Exists);
+        assert_eq!(s.delete(b"k", Some(cas3), NOW), DeleteOutcome::Deleted);
+        assert_eq!(s.delete(b"k", None, NOW), DeleteOutcome::NotFound);
+        assert_eq!((s.stats().delete_hits, s.stats().delete_misses), (1, 1));
+    }
+
+    fn delta(op: DeltaOp, amount: u64) -> Delta {
+        Delta {
+            op,
+            amount,
+            initial: None,
+            cas: None,
+        }
+    }
+
+    #[test]
+    fn incr_decr_rules() {
+        let mut s = store();
+        assert_eq!(
+            s.incr_decr(b"n", delta(DeltaOp::Incr, 1), NOW),
+            Ok(DeltaOutcome::NotFound)
+        );
+        set(&mut s, b"n", b"18446744073709551615", 0, NOW);
+        let r = s.incr_decr(b"n", delta(DeltaOp::Incr, 2), NOW);
+        assert!(matches!(r, Ok(DeltaOutcome::Updated { value: 1, .. })));
+        // Same length kept: padded with spaces, as memcached does.
+        assert_eq!(value(&mut s, b"n", NOW).unwrap(), b"1                   ");
+        let r = s.incr_decr(b"n", delta(DeltaOp::Decr, 5), NOW);
+        assert!(matches!(r, Ok(DeltaOutcome::Updated { value: 0, .. })));
+        set(&mut s, b"n", b"99", 0, NOW);
+        let r = s.incr_decr(b"n", delta(DeltaOp::Incr, 1), NOW);
+        assert!(matches!(r, Ok(DeltaOutcome::Updated { value: 100, .. })));
+        assert_eq!(value(&mut s, b"n", NOW).unwrap(), b"100");
+        let _ = s.incr_decr(b"n", delta(DeltaOp::Decr, 91), NOW).unwrap();
+        assert_eq!(value(&mut s, b"n", NOW).unwrap(), b"9  ");
+        // The padded value still parses.
+        let _ = s.incr_decr(b"n", delta(DeltaOp::Incr, 1), NOW).unwrap();
+        assert_eq!(value(&mut s, b"n", NOW).unwrap(), b"10 ");
+        for bad in [&b"abc"[..], b"", b"12abc", b"-1", b"1.5"] {
+            set(&mut s, b"bad", bad, 0, NOW);
+            assert_eq!(
+                s.incr_decr(b"bad", delta(DeltaOp::Incr, 1), NOW),
+                Err(DeltaError::NonNumeric),
+                "{bad:?}"
+            );
+        }
+        set(&mut s, b"sp", b" 7\r\n", 0, NOW);
+        assert!(matches!(
+            s.incr_decr(b"sp", delta(DeltaOp::Incr, 1), NOW),
+            Ok(DeltaOutcome::Updated { value: 8, .. })
+        ));
+        let st = s.stats();
+        assert_eq!((st.incr_hits, st.incr_misses, st.decr_hits), (4, 1, 2));
+    }
+
+    #[test]
+    fn incr_keeps_flags_expiry_and_updates_cas() {
+        let mut s = store();
+        let _ = s
+            .store(StoreMode::Set, b"n", 42, 100, b"9", None, NOW)
+            .unwrap();
+        let old = s.peek(b"n", NOW).unwrap().cas();
+        let Ok(DeltaOutcome::Updated { value: 10, cas }) =
+            s.incr_decr(b"n", delta(DeltaOp::Incr, 1), NOW)
+        else {
+            panic!()
+        };
+        assert!(cas > old);
+        let item = s.peek(b"n", NOW).unwrap();
+        assert_eq!(
+            (item.flags(), item.ttl(NOW), item.cas(), item.value()),
+            (42, Some(100), cas, &b"10"[..])
+        );
+        let d = Delta {
+            cas: Some(old),
+            ..delta(DeltaOp::Incr, 1)
+        };
+        assert_eq!(s.incr_decr(b"n", d, NOW), Ok(DeltaOutcome::Exists));
+    }
+
+    #[test]
+    fn incr_creates_initial_value() {
+        let mut s = store();
+        let d = Delta {
+            initial: Some(Initial {
+                value: 5,
+                exptime: 10,
+            }),
+            ..delta(DeltaOp::Incr, 3)
+        };
+        assert!(matches!(
+            s.incr_decr(b"c", d, NOW),
+            Ok(DeltaOutcome::Created { value: 5, .. })
+        ));
+        assert!(matches!(
+            s.incr_decr(b"c", d, NOW),
+            Ok(DeltaOutcome::Updated { value: 8, .. })
+        ));
+        assert_eq!(s.peek(b"c", NOW).unwrap().ttl(NOW), Some(10));
+        assert!(s.peek(b"c", NOW + 10).is_none());
+    }
+
+    #[test]
+    fn lru_eviction_order() {
+        let per_item = item_size(2, 10);
+        let mut s = Store::new(StoreConfig {
+            max_bytes: per_item * 3,
+            ..StoreConfig::default()
+        });
+        set(&mut s, b"k1", &[b'x'; 10], 0, NOW);
+        set(&mut s, b"k2", &[b'x'; 10], 0, NOW);
+        set(&mut s, b"k3", &[b'x'; 10], 0, NOW);
+        assert!(s.get(b"k1", NOW + 1).is_some()); // k2 is now the least recently used
+        set(&mut s, b"k4", &[b'x'; 10], 0, NOW + 2);
+        assert!(s.peek(b"k2", NOW).is_none());
+        assert_eq!(s.stats().evictions, 1);
+        assert_eq!(s.stats().evicted_unfetched, 1);
+        assert_eq!(s.stats().evicted_time, 2);
+        set(&mut s, b"k5", &[b'x'; 10], 0, NOW + 3);
+        assert!(s.peek(b"k3", NOW).is_none());
+        for k in [b"k1", b"k4", b"k5"] {
+            assert!(s.peek(k, NOW).is_some());
+        }
+        assert_eq!(s.bytes(), per_item * 3);
+        assert_eq!(s.stats().evictions, 2);
+        // k1 was fetched before: its eviction is not "unfetched".
+        set(&mut s, b"k6", &[b'x'; 10], 0, NOW + 4);
+        assert!(s.peek(b"k1", NOW).is_none());
+        assert_eq!(s.stats().evicted_unfetched, 2);
+        assert_eq!(s.oldest_age(NOW + 10), Some(8));
+    }
+
+    #[test]
+    fn expired_tail_items_are_reclaimed_before_evicting() {
+        let per_item = item_size(2, 10);
+        let mut s = Store::new(StoreConfig {
+            max_bytes: per_item * 2,
+            ..StoreConfig::default()
+        });
+        set(&mut s, b"k1", &[b'x'; 10], 5, NOW);
+        set(&mut s, b"k2", &[b'x'; 10], 0, NOW);
+        set(&mut s, b"k3", &[b'x'; 10], 0, NOW + 10);
+        let st = s.stats();
+        assert_eq!(
+            (st.reclaimed, st.expired_unfetched, st.evictions),
+            (1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn size_limits() {
+        let mut s = Store::new(StoreConfig {
+            item_size_max: 1000,
+            ..StoreConfig::default()
+        });
+        let max_value = 1000 - ITEM_OVERHEAD - 1;
+        assert!(s.fits(1, max_value));
+        assert!(!s.fits(1, max_value + 1));
+        set(&mut s, b"k", &vec![b'v'; max_value], 0, NOW);
+        // A refused set removes the old value, as memcached does.
+        let big = vec![b'v'; max_value + 1];
+        assert_eq!(
+            s.store(StoreMode::Set, b"k", 0, 0, &big, None, NOW),
+            Err(StoreError::TooLarge)
+        );
+        assert!(s.peek(b"k", NOW).is_none());
+        set(&mut s, b"k", b"small", 0, NOW);
+        assert_eq!(
+            s.store(StoreMode::Add, b"j", 0, 0, &big, None, NOW),
+            Err(StoreError::TooLarge)
+        );
+        assert_eq!(
+            s.store(StoreMode::Replace, b"k", 0, 0, &big, None, NOW),
+            Err(StoreError::TooLarge)
+        );
+        assert!(s.peek(b"k", NOW).is_some());
+        // An append that would grow past the limit is NOT_STORED and keeps the old value.
+        let almost = vec![b'v'; max_value - 2];
+        assert_eq!(
+            s.store(StoreMode::Append, b"k", 0, 0, &almost, None, NOW),
+            Ok(StoreOutcome::NotStored)
+        );
+        assert_eq!(value(&mut s, b"k", NOW).unwrap(), b"small");
+        assert_eq!(s.stats().store_too_large, 3);
+        let long_key = [b'k'; 251];
+        assert_eq!(
+            s.store(StoreMode::Set, &long_key, 0, 0, b"v", None, NOW),
+            Err(StoreError::KeyTooLong)
+        );
+        s.refuse_too_large(StoreMode::Set, b"k", NOW);
+        assert!(s.peek(b"k", NOW).is_none());
+    }
+
+    #[test]
+    fn out_of_memory_without_eviction() {
+        let per_item = item_size(2, 10);
+        let mut s = Store::new(StoreConfig {
+            max_bytes: per_item * 2,
+            evict: false,
+            ..StoreConfig::default()
+        });
+        set(&mut s, b"k1", &[b'x'; 10], 0, NOW);
+        set(&mut s, b"k2", &[b'x'; 10], 0, NOW);
+        assert_eq!(
+            s.store(StoreMode::Set, b"k3", 0, 0, &[b'x'; 10], None, NOW),
+            Err(StoreError::OutOfMemory)
+        );
+        // Replacing with an item of the same size fits.
+        set(&mut s, b"k1", &[b'y'; 10], 0, NOW);
+        // A larger replace does not; a failed set drops the old value.
+        assert_eq!(
+            s.store(StoreMode::Set, b"k1", 0, 0, &[b'x'; 11], None, NOW),
+            Err(StoreError::OutOfMemory)
+        );
+        assert!(s.peek(b"k1", NOW).is_none());
+        // A failed append keeps it.
+        assert_eq!(
+            s.store(StoreMode::Append, b"k2", 0, 0, &[b'x'; 200], None, NOW),
+            Ok(StoreOutcome::NotStored)
+        );
+        assert!(s.peek(b"k2", NOW).is_some());
+        assert_eq!(s.stats().store_no_memory, 3);
+        assert_eq!(s.stats().evictions, 0);
+        // An item larger than all memory fails even with eviction.
+        let mut t = Store::new(StoreConfig {
+            max_bytes: 100,
+            ..StoreConfig::default()
+        });
+        assert_eq!(
+            t.store(StoreMode::Set, b"k", 0, 0, &[0; 100], None, NOW),
+            Err(StoreError::OutOfMemory)
+        );
+    }
+
+    #[test]
+    fn flush_now() {
+        let mut s = store();
+        set(&mut s, b"a", b"1", 0, NOW);
+        set(&mut s, b"b", b"2", 0, NOW);
+        s.flush_all(0, NOW);
+        assert!(s.get(b"a", NOW).is_none());
+        assert_eq!(s.stats().get_flushed, 1);
+        set(&mut s, b"c", b"3", 0, NOW);
+        assert!(s.get(b"c", NOW).is_some());
+        // A negative delay flushes now too.
+        s.flush_all(-10, NOW);
+        assert!(s.get(b"c", NOW).is_none());
+        assert_eq!(s.stats().cmd_flush, 2);
+    }
+
+    #[test]
+    fn flush_with_delay() {
+        let mut s = store();
+        set(&mut s, b"early", b"1", 0, NOW);
+        s.flush_all(10, NOW);
+        set(&mut s, b"before", b"2", 0, NOW + 9);
+        assert!(s.get(b"early", NOW + 9).is_some());
+        assert!(s.get(b"before", NOW + 9).is_some());
+        // At the flush time, everything that exists is invalidated...
+        assert!(s.get(b"early", NOW + 10).is_none());
+        assert!(s.get(b"before", NOW + 10).is_none());
+        // ...and what is stored from then on is not.
+        set(&mut s, b"after", b"3", 0, NOW + 10);
+        assert!(s.get(b"after", NOW + 11).is_some());
+        // A new flush replaces a pending one.
+        s.flush_all(100, NOW + 20);
+        s.flush_all(5, NOW + 20);
+        assert!(s.get(b"after", NOW + 24).is_some());
+        assert!(s.get(b"after", NOW + 25).is_none());
+        // An absolute time in the past flushes now.
+        set(&mut s, b"x", b"1", 0, NOW + 30);
+        s.flush_all(i64::from(NOW), NOW + 30);
+        assert!(s.get(b"x", NOW + 30).is_none());
+    }
+
+    #[test]
+    fn crawler_reclaims_incrementally() {
+        let mut s = store();
+        for i in 0..10u8 {
+            set(&mut s, &[b'e', i], b"v", 5, NOW);
+        }
+        for i in 0..10u8 {
+            set(&mut s, &[b'l', i], b"v", 0, NOW);
+        }
+        assert_eq!(s.crawl(NOW + 1, 100), 0);
+        assert!(s.get(&[b'e', 0], NOW).is_some()); // fetched once
+                                                   // Each call looks at `budget` slots and resumes where it stopped.
+        assert_eq!(s.crawl(NOW + 5, 4), 4);
+        assert_eq!(s.crawl(NOW + 5, 4), 4);
+        assert_eq!(s.crawl(NOW + 5, 4), 2);
+        assert_eq!(s.crawl(NOW + 5, 100), 0);
+        assert_eq!(s.curr_items(), 10);
+        assert_eq!(s.bytes(), 10 * item_size(2, 1));
+        let st = s.stats();
+        assert_eq!((st.crawler_reclaimed, st.expired_unfetched), (10, 9));
+        // Flushed items are reclaimed too, and freed slots are reused.
+        s.flush_all(0, NOW + 6);
+        assert_eq!(s.crawl(NOW + 6, 1000), 10);
+        assert_eq!(s.curr_items(), 0);
+        assert_eq!(s.bytes(), 0);
+        set(&mut s, b"new", b"v", 0, NOW + 7);
+        assert_eq!(s.slots(), 20);
+        assert_eq!(s.crawl(NOW + 7, 0), 0);
+        assert_eq!(store().crawl(NOW, 10), 0);
+    }
+
+    #[test]
+    fn bits_and_peek() {
+        let mut s = store();
+        set(&mut s, b"k", b"v", 0, NOW);
+        let item = s.peek(b"k", NOW + 5).unwrap();
+        assert!(!item.fetched());
+        assert_eq!(item.last_access(), NOW);
+        assert!(s.get(b"k", NOW + 7).unwrap().fetched());
+        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW + 7);
+        assert_eq!(
+            s.update_bits(
+                b"k",
+                ItemBits::STALE.union(ItemBits::TOKEN_SENT),
+                ItemBits::FETCHED,
+                NOW
+            ),
+            Some(ItemBits::STALE.union(ItemBits::TOKEN_SENT))
+        );
+        let item = s.peek(b"k", NOW).unwrap();
+        assert!(item.stale() && item.token_sent() && !item.fetched());
+        assert_eq!(item.size(), item_size(1, 1));
+        assert_eq!(
+            s.update_bits(b"nope", ItemBits::STALE, ItemBits::NONE, NOW),
+            None
+        );
+        assert_eq!(s.stats().get_hits, 1);
+        s.reset_stats();
+        assert_eq!(s.stats(), &StoreStats::default());
+        assert_eq!(s.curr_items(), 1);
+    }
+
+    #[test]
+    fn many_items_and_slot_reuse() {
+        let mut s = store();
+        for i in 0..10_000u32 {
+            set(
+                &mut s,
+                format!("key:{i}").as_bytes(),
+                &i.to_le_bytes(),
+                0,
+                NOW,
+            );
+        }
+        for i in (0..10_000u32).step_by(2) {
+            assert_eq!(
+                s.delete(format!("key:{i}").as_bytes(), None, NOW),
+                DeleteOutcome::Deleted
+            );
+        }
+        for i in 0..5_000u32 {
+            set(&mut s, format!("new:{i}").as_bytes(), b"v", 0, NOW);
+        }
+        assert_eq!(s.slots(), 10_000);
+        for i in 0..10_000u32 {
+            let got = value(&mut s, format!("key:{i}").as_bytes(), NOW);
+            assert_eq!(got, (i % 2 == 1).then(|| i.to_le_bytes().to_vec()));
+        }
+        assert_eq!(s.curr_items(), 10_000);
+    }
+}
