@@ -244,3 +244,92 @@ pub fn read_line(stream: &mut TcpStream) -> String {
 pub fn send(stream: &mut TcpStream, data: &[u8]) {
     stream.write_all(data).expect("write");
 }
+
+/// A port the OS just handed out and released, for third-party servers that
+/// cannot listen on port 0 and report it. Callers retry if it was taken.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// Whether this process runs as root (some servers then need `-u`).
+pub fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A third-party server process (the reference memcached, nginx...) on
+/// 127.0.0.1; killed when dropped.
+pub struct Reference {
+    child: Child,
+    port: u16,
+}
+
+impl Reference {
+    /// Starts `program` with `args`, where `{port}` in an argument is replaced
+    /// by a free port, and waits until that port accepts connections.
+    pub fn start(program: &str, args: &[&str]) -> Reference {
+        for _ in 0..5 {
+            let port = free_port();
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| a.replace("{port}", &port.to_string()))
+                .collect();
+            let mut child = Command::new(program)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {program}: {e}"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // it exited: most likely the port was taken; retry
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Reference { child, port };
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("{program} did not start listening");
+    }
+
+    /// Debian's memcached, one thread, UDP off, as root if need be.
+    pub fn memcached(extra: &[&str]) -> Reference {
+        let mut args = vec!["-p", "{port}", "-l", "127.0.0.1", "-U", "0", "-t", "1"];
+        if running_as_root() {
+            args.extend(["-u", "nobody"]);
+        }
+        args.extend_from_slice(extra);
+        Reference::start("memcached", &args)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -4,18 +4,24 @@
 //! interop --test interop`.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
-use torsion_tests::Server;
+use torsion_tests::{Reference, Server};
 
 fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
 }
 
-fn python() -> Command {
-    let mut command = Command::new("python3");
-    command.current_dir(interop_dir());
-    command
+fn python(args: &[&str]) -> Output {
+    Command::new("python3")
+        .current_dir(interop_dir())
+        .args(args)
+        .output()
+        .expect("run python3")
+}
+
+fn torsion_memcached() -> Server {
+    Server::start("torsion-memcached", &["-p", "0"])
 }
 
 /// The seeds' multiclient (Python's socket module) against torsion-upper,
@@ -24,12 +30,11 @@ fn python() -> Command {
 fn python_multiclient_against_torsion_upper() {
     let server = Server::start("torsion-upper", &["-p", "0"]);
     let greeting = "Hi! Send me text to convert to uppercase\n";
-    for mode in [None, Some("--threads")] {
-        let mut command = python();
-        command.arg("multiclient.py").arg(server.addr());
-        command.args(mode);
-        command.args(["a", "b", "twisted is cool"]);
-        let output = command.output().expect("run python3");
+    for mode in [&[][..], &["--threads"][..]] {
+        let mut args = vec!["multiclient.py", server.addr()];
+        args.extend_from_slice(mode);
+        args.extend(["a", "b", "twisted is cool"]);
+        let output = python(&args);
         assert!(
             output.status.success(),
             "{}",
@@ -38,4 +43,56 @@ fn python_multiclient_against_torsion_upper() {
         let expected = format!("{greeting}A\r\n{greeting}B\r\n{greeting}TWISTED IS COOL\r\n");
         assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
     }
+}
+
+fn memccapable(addr: &str, mode: &str) {
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let output = Command::new("memccapable")
+        .args(["-h", host, "-p", port, mode])
+        .output()
+        .expect("run memccapable");
+    let report =
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "memccapable {mode} failed:\n{report}");
+    assert!(report.contains("All tests passed"), "{report}");
+    assert!(!report.contains("[FAIL]"), "{report}");
+}
+
+/// libmemcached's memccapable: every ASCII test.
+#[test]
+fn memccapable_ascii_passes() {
+    let server = torsion_memcached();
+    memccapable(server.addr(), "-a");
+}
+
+/// A client library's transcript against torsion-memcached equals its
+/// transcript against Debian's memcached.
+fn same_transcript_as_memcached(library: &str) {
+    let reference = Reference::memcached(&[]);
+    let expected = python(&["memcache_transcript.py", library, &reference.addr()]);
+    assert!(
+        expected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&expected.stderr)
+    );
+    let server = torsion_memcached();
+    let got = python(&["memcache_transcript.py", library, server.addr()]);
+    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    let expected = String::from_utf8_lossy(&expected.stdout);
+    let got = String::from_utf8_lossy(&got.stdout);
+    assert!(expected.lines().count() > 25, "a short transcript:\n{expected}");
+    for (want, have) in expected.lines().zip(got.lines()) {
+        assert_eq!(have, want, "{library} sees a difference");
+    }
+    assert_eq!(got.lines().count(), expected.lines().count());
+}
+
+#[test]
+fn pymemcache_cannot_tell_torsion_from_memcached() {
+    same_transcript_as_memcached("pymemcache");
+}
+
+#[test]
+fn python_memcached_cannot_tell_torsion_from_memcached() {
+    same_transcript_as_memcached("python-memcached");
 }

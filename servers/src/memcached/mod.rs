@@ -8,8 +8,12 @@
 //!   memcached's exact reply.
 //! - [`session`]: one text-protocol conversation: bytes in, replies out.
 //!
-//! Nothing here reads a clock or touches a socket: `now` (unix seconds) is an
-//! argument everywhere, and replies are appended to a `Vec<u8>`.
+//! Nothing above reads a clock or touches a socket: `now` (unix seconds) is an
+//! argument everywhere, and replies are appended to a `Vec<u8>`. On top of
+//! them, the reactor-facing layer:
+//!
+//! - [`server`]: shared state, the factory, the connection limit, the crawler.
+//! - [`conn`]: one client connection.
 //!
 //! # Examples
 //!
@@ -29,9 +33,11 @@
 //! assert_eq!(out, b"STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n");
 //! ```
 
+pub mod conn;
 pub mod exec;
 pub mod item;
 mod lru;
+pub mod server;
 pub mod session;
 pub mod stats;
 pub mod store;

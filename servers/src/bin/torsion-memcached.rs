@@ -1,0 +1,142 @@
+//! torsion-memcached: a memcached server on the Torsion reactor.
+//!
+//! The command line follows memcached's where they overlap (`-p -l -s -m -c
+//! -I -M -v -U -t`), so scripts written for memcached work unchanged.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser};
+use torsion::{ListenOptions, Reactor};
+use torsion_servers::cli;
+use torsion_servers::memcached::server::{MemcacheFactory, Settings, DEFAULT_MAX_CONNECTIONS};
+use torsion_servers::memcached::store::StoreConfig;
+
+/// The smallest item size limit memcached accepts (`-I`).
+const MIN_ITEM_SIZE: usize = 1024;
+/// The largest item size limit memcached accepts (`-I`).
+const MAX_ITEM_SIZE: usize = 1024 * 1024 * 1024;
+
+/// A memcached server: text (classic and meta) and binary protocols, an LRU
+/// store bounded in memory.
+#[derive(Parser, Debug)]
+#[command(name = "torsion-memcached", version, about)]
+struct Args {
+    /// TCP port to listen on (0 lets the OS choose one)
+    #[arg(short = 'p', long = "port", default_value_t = 11211)]
+    port: u16,
+    /// Address to listen on
+    #[arg(short = 'l', long = "listen", default_value = "127.0.0.1")]
+    listen: std::net::IpAddr,
+    /// Listen on this Unix socket instead of TCP
+    #[arg(short = 's', long = "unix-socket")]
+    unix_socket: Option<PathBuf>,
+    /// Item memory in megabytes
+    #[arg(short = 'm', long = "memory-limit", default_value_t = 64)]
+    memory_mb: usize,
+    /// Maximum simultaneous connections
+    #[arg(short = 'c', long = "conn-limit", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Largest item (key + value + overhead); a k or m suffix scales it
+    #[arg(short = 'I', long = "max-item-size", default_value = "1m", value_parser = parse_size)]
+    item_size: usize,
+    /// Return an error when memory is exhausted instead of evicting items
+    #[arg(short = 'M', long = "disable-evictions")]
+    no_evict: bool,
+    /// Verbose logging (-v: debug, -vv: trace), unless RUST_LOG is set
+    #[arg(short = 'v', action = ArgAction::Count)]
+    verbose: u8,
+    /// UDP port: only 0 (UDP off) is supported, as in memcached's default
+    #[arg(short = 'U', long = "udp-port", default_value_t = 0)]
+    udp_port: u16,
+    /// Worker threads: accepted for compatibility; Torsion serves from one reactor thread
+    #[arg(short = 't', long = "threads")]
+    threads: Option<u32>,
+}
+
+/// Parses `1048576`, `1024k` or `1m`.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, scale) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1024),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1024 * 1024),
+        _ => (s, 1),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("invalid size {s:?}: expected a number with an optional k or m suffix"))
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+        .format_timestamp_millis()
+        .init();
+}
+
+fn main() {
+    let args = Args::parse();
+    init_logging(args.verbose);
+    if let Err(message) = run(args) {
+        eprintln!("torsion-memcached: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    if args.udp_port != 0 {
+        return Err("UDP is not supported; use -U 0".into());
+    }
+    if !(MIN_ITEM_SIZE..=MAX_ITEM_SIZE).contains(&args.item_size) {
+        return Err(format!(
+            "item size limit (-I) must be between {MIN_ITEM_SIZE} bytes and 1 GB"
+        ));
+    }
+    let max_bytes = args.memory_mb.saturating_mul(1024 * 1024);
+    if args.item_size > max_bytes / 2 {
+        return Err("cannot set the item size limit (-I) higher than half the memory limit (-m)".into());
+    }
+    if let Some(threads) = args.threads.filter(|t| *t != 1) {
+        log::info!("-t {threads} ignored: one reactor thread serves every connection");
+    }
+    let settings = Settings {
+        store: StoreConfig {
+            max_bytes,
+            item_size_max: args.item_size,
+            evict: !args.no_evict,
+        },
+        max_connections: args.max_connections,
+        tcp_port: if args.unix_socket.is_some() { 0 } else { args.port },
+    };
+
+    let mut reactor = Reactor::new().map_err(|e| format!("cannot create the reactor: {e}"))?;
+    // Before announcing: a signal sent right after the announcement must stop us cleanly.
+    reactor
+        .stop_on_signals()
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let factory = MemcacheFactory::new(&reactor, settings);
+    let options = ListenOptions {
+        // memcached's default backlog.
+        backlog: 1024,
+        ..ListenOptions::default()
+    };
+    let listener = match &args.unix_socket {
+        Some(path) => reactor
+            .listen_unix_with(path, factory, options)
+            .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?,
+        None => {
+            let addr = std::net::SocketAddr::new(args.listen, args.port);
+            reactor
+                .listen_tcp_with(addr, factory, options)
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?
+        }
+    };
+    if let Some(addr) = reactor.local_addr(listener) {
+        cli::announce("torsion-memcached", addr);
+    }
+    reactor.run().map_err(|e| format!("the reactor failed: {e}"))
+}

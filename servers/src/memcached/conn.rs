@@ -1,0 +1,195 @@
+//! One client connection: bytes from the reactor in, replies out.
+//!
+//! The connection owns only what must survive between reads: the session
+//! state and the bytes of an incomplete request. A read that holds whole
+//! requests is parsed straight from the reactor's buffer, without copying;
+//! only a partial request at its end is kept. Every reply produced by one
+//! read is composed into the shared scratch buffer and written once, so a
+//! pipelined batch costs one `write` (see docs/reactor.md).
+//!
+//! Which protocol a connection speaks is decided by its first byte, as in
+//! memcached: 0x80 (the binary request magic) selects the binary protocol,
+//! anything else the text protocol (classic and meta commands).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use torsion::{CloseReason, Ctx, Protocol};
+
+use super::server::Shared;
+use super::session::{Feed, TextSession};
+
+/// The first byte of every binary-protocol request.
+const BINARY_MAGIC: u8 = 0x80;
+
+/// Which conversation the connection holds.
+enum Session {
+    /// No byte received yet.
+    Undecided,
+    Text(TextSession),
+    /// The binary protocol (its session lands with the binary codec).
+    Binary,
+}
+
+/// A memcached client connection (see the module docs).
+pub struct MemcacheConnection {
+    shared: Rc<RefCell<Shared>>,
+    session: Session,
+    /// The unconsumed bytes of an incomplete request.
+    pending: Vec<u8>,
+}
+
+impl MemcacheConnection {
+    /// A connection sharing `shared`.
+    pub fn new(shared: Rc<RefCell<Shared>>) -> Self {
+        MemcacheConnection {
+            shared,
+            session: Session::Undecided,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Runs the session over `input`; writes the replies. Returns the bytes
+    /// consumed and whether to close.
+    fn feed(&mut self, ctx: &mut Ctx<'_>, input: &[u8]) -> Feed {
+        let mut guard = self.shared.borrow_mut();
+        let shared = &mut *guard;
+        let now = shared.now(ctx);
+        shared.refresh_counters(&ctx.counters());
+        shared.stats.bytes_read += input.len() as u64;
+        let mut out = std::mem::take(&mut shared.scratch);
+        let fed = match &mut self.session {
+            Session::Text(session) => {
+                session.feed(input, &mut shared.store, &mut shared.stats, now, &mut out)
+            }
+            Session::Binary | Session::Undecided => Feed {
+                consumed: input.len(),
+                close: true,
+                needed: None,
+                yielded: false,
+            },
+        };
+        shared.stats.bytes_written += out.len() as u64;
+        if !out.is_empty() {
+            ctx.write(&out);
+        }
+        out.clear();
+        shared.scratch = out;
+        fed
+    }
+}
+
+impl MemcacheConnection {
+    /// Handles `data` after whatever was pending.
+    fn process(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        let fed = if self.pending.is_empty() {
+            // The common case: parse straight from the read buffer.
+            let fed = self.feed(ctx, data);
+            self.pending
+                .extend_from_slice(&data[fed.consumed.min(data.len())..]);
+            fed
+        } else {
+            self.pending.extend_from_slice(data);
+            let pending = std::mem::take(&mut self.pending);
+            let fed = self.feed(ctx, &pending);
+            self.pending = pending;
+            self.pending.drain(..fed.consumed.min(self.pending.len()));
+            fed
+        };
+        if fed.close {
+            self.pending = Vec::new();
+            ctx.lose_connection();
+        } else if fed.yielded {
+            // The replies passed the output budget, so they are over the
+            // write buffer's high-water mark: pause_producing follows, and
+            // resume_producing picks up the requests left in `pending`.
+        } else if let Some(needed) = fed.needed {
+            // A large value is on its way: make room for it once.
+            self.pending.reserve(needed);
+        } else if self.pending.is_empty() && self.pending.capacity() > 64 * 1024 {
+            self.pending = Vec::new();
+        }
+    }
+}
+
+impl Protocol for MemcacheConnection {
+    fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        if let Session::Undecided = self.session {
+            self.session = match data.first() {
+                Some(&BINARY_MAGIC) => {
+                    log::warn!("{}: binary protocol requested; not supported yet", ctx.id());
+                    Session::Binary
+                }
+                _ => Session::Text(TextSession::new()),
+            };
+        }
+        self.process(ctx, data);
+    }
+
+    fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.resume_reading();
+        if !self.pending.is_empty() {
+            self.process(ctx, &[]);
+        }
+    }
+
+    fn connection_lost(&mut self, _ctx: &mut Ctx<'_>, reason: CloseReason) {
+        if !reason.is_clean() {
+            log::debug!("client connection ended: {reason}");
+        }
+        self.shared.borrow_mut().connection_closed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memcached::server::{MemcacheFactory, Settings};
+    use torsion::testing::StringTransport;
+
+    fn connect() -> StringTransport {
+        let reactor = torsion::Reactor::new().unwrap();
+        let mut factory = MemcacheFactory::new(&reactor, Settings::default());
+        StringTransport::from_factory(&mut factory)
+    }
+
+    #[test]
+    fn requests_split_byte_by_byte_get_the_same_replies() {
+        let mut t = connect();
+        t.receive_bytewise(b"set k 1 0 5\r\nhello\r\nget k\r\n");
+        assert_eq!(t.text(), "STORED\r\nVALUE k 1 5\r\nhello\r\nEND\r\n");
+    }
+
+    #[test]
+    fn a_peer_that_does_not_read_gets_its_replies_in_budgeted_batches() {
+        let mut t = connect();
+        let mut set = b"set big 0 0 100000\r\n".to_vec();
+        set.extend(vec![b'v'; 100_000]);
+        set.extend_from_slice(b"\r\n");
+        t.receive(&set);
+        t.clear();
+        // The peer stops reading, then asks for 100 MB in one chunk.
+        t.set_window(Some(0));
+        t.receive(&b"get big\r\n".repeat(1000));
+        assert!(t.reading_paused());
+        let held = t.buffered();
+        assert!(
+            held < 2 * crate::memcached::session::OUTPUT_BUDGET,
+            "{held} bytes buffered for a peer that reads nothing"
+        );
+        // Reading again, the peer gets every reply, in order.
+        t.set_window(None);
+        let replies = t.take();
+        let one = b"VALUE big 0 100000\r\n".len() + 100_000 + 2 + 5;
+        assert_eq!(replies.len(), 1000 * one);
+        assert!(!t.reading_paused());
+    }
+
+    #[test]
+    fn quit_closes_after_the_replies() {
+        let mut t = connect();
+        t.receive(b"set a 0 0 1\r\nx\r\nquit\r\nget a\r\n");
+        assert_eq!(t.text(), "STORED\r\n");
+        assert!(t.disconnected());
+    }
+}

@@ -1,0 +1,340 @@
+//! torsion-memcached over real sockets: commands, bad input, limits,
+//! backpressure, expiry, signals. Each bad input is followed by a command
+//! proving the connection and the store are still right.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use torsion_tests::{read_all, send, Server, TIMEOUT};
+
+fn start(args: &[&str]) -> Server {
+    let mut all = vec!["-p", "0"];
+    all.extend_from_slice(args);
+    Server::start("torsion-memcached", &all)
+}
+
+/// Sends `request` and asserts the reply is exactly `reply`.
+fn expect(stream: &mut TcpStream, request: &[u8], reply: &[u8]) {
+    send(stream, request);
+    let mut got = vec![0; reply.len()];
+    stream
+        .read_exact(&mut got)
+        .unwrap_or_else(|e| panic!("reading the reply to {:?}: {e}", String::from_utf8_lossy(request)));
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(reply),
+        "request {:?}",
+        String::from_utf8_lossy(request)
+    );
+}
+
+/// The value of one `stats` field.
+fn stat(stream: &mut TcpStream, name: &str) -> u64 {
+    send(stream, b"stats\r\n");
+    let mut text = String::new();
+    while !text.ends_with("END\r\n") {
+        let mut buf = [0; 4096];
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed during stats");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let prefix = format!("STAT {name} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no stat {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn every_command_over_a_socket() {
+    let server = start(&[]);
+    let mut c = server.connect();
+    expect(&mut c, b"set a 5 0 3\r\nabc\r\n", b"STORED\r\n");
+    expect(&mut c, b"get a\r\n", b"VALUE a 5 3\r\nabc\r\nEND\r\n");
+    expect(&mut c, b"gets a\r\n", b"VALUE a 5 3 1\r\nabc\r\nEND\r\n");
+    expect(&mut c, b"add a 0 0 1\r\nx\r\n", b"NOT_STORED\r\n");
+    expect(&mut c, b"replace a 0 0 1\r\nx\r\n", b"STORED\r\n");
+    expect(&mut c, b"append a 0 0 1\r\ny\r\n", b"STORED\r\n");
+    expect(&mut c, b"prepend a 0 0 1\r\nw\r\n", b"STORED\r\n");
+    expect(&mut c, b"get a\r\n", b"VALUE a 0 3\r\nwxy\r\nEND\r\n");
+    expect(&mut c, b"cas a 0 0 1 1\r\nz\r\n", b"EXISTS\r\n");
+    expect(&mut c, b"set n 0 0 1\r\n9\r\n", b"STORED\r\n");
+    expect(&mut c, b"incr n 1\r\n", b"10\r\n");
+    expect(&mut c, b"decr n 20\r\n", b"0\r\n");
+    expect(&mut c, b"touch n 100\r\n", b"TOUCHED\r\n");
+    expect(&mut c, b"gat 100 a\r\n", b"VALUE a 0 3\r\nwxy\r\nEND\r\n");
+    expect(&mut c, b"delete a\r\n", b"DELETED\r\n");
+    expect(&mut c, b"delete a\r\n", b"NOT_FOUND\r\n");
+    expect(&mut c, b"verbosity 1\r\n", b"OK\r\n");
+    expect(&mut c, b"flush_all\r\n", b"OK\r\n");
+    expect(&mut c, b"get n\r\n", b"END\r\n");
+    send(&mut c, b"version\r\n");
+    let mut line = [0; 8];
+    c.read_exact(&mut line).unwrap();
+    assert_eq!(&line, b"VERSION ");
+    let mut rest = Vec::new();
+    let mut byte = [0];
+    while byte[0] != b'\n' {
+        c.read_exact(&mut byte).unwrap();
+        rest.push(byte[0]);
+    }
+    assert!(rest.starts_with(b"1.6."));
+    send(&mut c, b"quit\r\n");
+    assert_eq!(read_all(&mut c), b"");
+}
+
+#[test]
+fn bad_input_gets_an_error_and_the_connection_goes_on() {
+    let server = start(&["-I", "2k"]);
+    let mut c = server.connect();
+    expect(&mut c, b"set keep 0 0 4\r\nsafe\r\n", b"STORED\r\n");
+    // A value over the item limit: refused, its data swallowed.
+    let big = vec![b'x'; 4000];
+    let mut request = b"set big 0 0 4000\r\n".to_vec();
+    request.extend_from_slice(&big);
+    request.extend_from_slice(b"\r\n");
+    expect(&mut c, &request, b"SERVER_ERROR object too large for cache\r\n");
+    expect(&mut c, b"get big keep\r\n", b"VALUE keep 0 4\r\nsafe\r\nEND\r\n");
+    // A data block not ended by \r\n.
+    expect(
+        &mut c,
+        b"set k 0 0 2\r\nabcd\r\n",
+        b"CLIENT_ERROR bad data chunk\r\nERROR\r\n",
+    );
+    expect(&mut c, b"get keep\r\n", b"VALUE keep 0 4\r\nsafe\r\nEND\r\n");
+    // Bad numbers.
+    expect(
+        &mut c,
+        b"set k 0 0 x\r\n",
+        b"CLIENT_ERROR bad command line format\r\n",
+    );
+    expect(
+        &mut c,
+        b"incr keep 1\r\n",
+        b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
+    );
+    expect(
+        &mut c,
+        b"incr keep -1\r\n",
+        b"CLIENT_ERROR invalid numeric delta argument\r\n",
+    );
+    expect(
+        &mut c,
+        b"touch keep x\r\n",
+        b"CLIENT_ERROR invalid exptime argument\r\n",
+    );
+    // A key too long.
+    let mut long_key = b"get ".to_vec();
+    long_key.extend(vec![b'k'; 251]);
+    long_key.extend_from_slice(b"\r\n");
+    expect(&mut c, &long_key, b"CLIENT_ERROR bad command line format\r\n");
+    // Garbage.
+    expect(&mut c, b"\x01\x02 nonsense\r\n", b"ERROR\r\n");
+    expect(&mut c, b"\r\n", b"ERROR\r\n");
+    expect(&mut c, b"get keep\r\n", b"VALUE keep 0 4\r\nsafe\r\nEND\r\n");
+}
+
+#[test]
+fn a_3_kib_line_without_newline_closes_the_connection_but_not_the_server() {
+    let server = start(&[]);
+    let mut c = server.connect();
+    expect(&mut c, b"set keep 0 0 1\r\nk\r\n", b"STORED\r\n");
+    send(&mut c, &vec![b'a'; 3 * 1024]);
+    let rest = read_all(&mut c);
+    assert!(rest.is_empty() || rest.starts_with(b"CLIENT_ERROR"), "{rest:?}");
+    let mut other = server.connect();
+    expect(&mut other, b"get keep\r\n", b"VALUE keep 0 1\r\nk\r\nEND\r\n");
+    // A long multi-key get is not such a line.
+    let keys: Vec<String> = (0..400).map(|i| format!("key{i:05}")).collect();
+    let line = format!("get {}\r\n", keys.join(" "));
+    assert!(line.len() > 3000);
+    expect(&mut other, line.as_bytes(), b"END\r\n");
+}
+
+#[test]
+fn pipelined_mixed_commands_are_answered_in_order() {
+    let server = start(&[]);
+    let mut c = server.connect();
+    let mut batch = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..200 {
+        batch.extend_from_slice(format!("set k{i} {i} 0 {}\r\nv{i}\r\n", format!("v{i}").len()).as_bytes());
+        expected.extend_from_slice(b"STORED\r\n");
+        batch.extend_from_slice(format!("get k{i} missing\r\n").as_bytes());
+        expected.extend_from_slice(
+            format!("VALUE k{i} {i} {}\r\nv{i}\r\nEND\r\n", format!("v{i}").len()).as_bytes(),
+        );
+        batch.extend_from_slice(format!("incr k{i} 1\r\ndelete k{i} noreply\r\nbogus\r\n").as_bytes());
+        expected
+            .extend_from_slice(b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\nERROR\r\n");
+    }
+    expect(&mut c, &batch, &expected);
+    expect(&mut c, b"get k0 k199\r\n", b"END\r\n");
+}
+
+#[test]
+fn the_memory_limit_holds_and_evicts_oldest_first() {
+    // 8 MB of items; store 3x that in 10 KB values.
+    let server = start(&["-m", "8"]);
+    let mut c = server.connect();
+    let value = vec![b'v'; 10_000];
+    let baseline = rss_kib(server.pid());
+    let count = 3 * 8 * 1024 * 1024 / value.len();
+    let mut batch = Vec::new();
+    for i in 0..count {
+        batch.extend_from_slice(format!("set key{i} 0 0 {} noreply\r\n", value.len()).as_bytes());
+        batch.extend_from_slice(&value);
+        batch.extend_from_slice(b"\r\n");
+        if batch.len() > 1 << 20 {
+            send(&mut c, &batch);
+            batch.clear();
+        }
+    }
+    send(&mut c, &batch);
+    assert!(stat(&mut c, "evictions") > 0);
+    // The oldest keys are gone, the newest are there.
+    expect(&mut c, b"get key0 key1\r\n", b"END\r\n");
+    let last = format!("get key{}\r\n", count - 1);
+    send(&mut c, last.as_bytes());
+    let mut head = vec![0; format!("VALUE key{} 0 10000\r\n", count - 1).len()];
+    c.read_exact(&mut head).unwrap();
+    assert!(head.starts_with(b"VALUE"));
+    let mut rest = vec![0; 10_000 + 2 + 5];
+    c.read_exact(&mut rest).unwrap();
+    assert!(stat(&mut c, "bytes") <= 8 * 1024 * 1024);
+    // RSS near the limit: the items' 8 MB plus allocator slack, not 24 MB.
+    let grown = rss_kib(server.pid()).saturating_sub(baseline);
+    assert!(grown < 16 * 1024, "RSS grew by {grown} KiB for an 8 MiB limit");
+}
+
+#[test]
+fn over_the_connection_limit_clients_are_told_and_counted() {
+    let server = start(&["-c", "2"]);
+    let mut a = server.connect();
+    let mut b = server.connect();
+    expect(&mut a, b"set x 0 0 1\r\n1\r\n", b"STORED\r\n");
+    expect(&mut b, b"get x\r\n", b"VALUE x 0 1\r\n1\r\nEND\r\n");
+    let mut third = server.connect();
+    assert_eq!(read_all(&mut third), b"ERROR Too many open connections\r\n");
+    assert_eq!(stat(&mut a, "rejected_connections"), 1);
+    drop(b);
+    // Once one leaves, a new client is served.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let mut fresh = server.connect();
+        send(&mut fresh, b"get x\r\n");
+        let mut reply = vec![0; 5];
+        fresh.read_exact(&mut reply).unwrap();
+        if reply.starts_with(b"VALUE") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served again");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_client_that_never_reads_is_paused_and_memory_stays_bounded() {
+    let server = start(&[]);
+    let mut c = server.connect();
+    let value = vec![b'v'; 100_000];
+    let mut set = b"set big 0 0 100000\r\n".to_vec();
+    set.extend_from_slice(&value);
+    set.extend_from_slice(b"\r\n");
+    expect(&mut c, &set, b"STORED\r\n");
+    let baseline = rss_kib(server.pid());
+    // 100 MB of replies requested, none read.
+    let mut greedy = server.connect();
+    greedy
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let request = b"get big\r\n".repeat(1000);
+    let mut sent = 0;
+    for _ in 0..1000 {
+        match greedy.write(&request) {
+            Ok(n) => sent += n,
+            Err(_) => break, // our send buffer is full: the server stopped reading
+        }
+    }
+    assert!(sent > 0);
+    thread::sleep(Duration::from_millis(300));
+    let grown = rss_kib(server.pid()).saturating_sub(baseline);
+    assert!(
+        grown < 20 * 1024,
+        "RSS grew by {grown} KiB for a client that never reads"
+    );
+    // Others are still served.
+    expect(&mut c, b"get nothing\r\n", b"END\r\n");
+}
+
+#[test]
+fn expired_items_are_reclaimed_without_an_access() {
+    let server = start(&[]);
+    let mut c = server.connect();
+    for i in 0..100 {
+        expect(
+            &mut c,
+            format!("set t{i} 0 1 1\r\nx\r\n").as_bytes(),
+            b"STORED\r\n",
+        );
+    }
+    expect(&mut c, b"set forever 0 0 1\r\nx\r\n", b"STORED\r\n");
+    assert_eq!(stat(&mut c, "curr_items"), 101);
+    // Expiry has one-second granularity; the crawler runs every 100 ms.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stat(&mut c, "curr_items") > 1 {
+        assert!(Instant::now() < deadline, "expired items were not reclaimed");
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(stat(&mut c, "expired_unfetched"), 100);
+}
+
+#[test]
+fn unix_socket_and_sigterm() {
+    let path = std::env::temp_dir().join(format!("torsion-mc-{}.sock", std::process::id()));
+    let mut server = Server::start("torsion-memcached", &["-s", path.to_str().unwrap()]);
+    assert_eq!(server.addr(), format!("unix:{}", path.display()));
+    let mut c = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    c.set_read_timeout(Some(TIMEOUT)).unwrap();
+    c.write_all(b"set u 0 0 1\r\n1\r\nget u\r\n").unwrap();
+    let mut reply = vec![0; b"STORED\r\nVALUE u 0 1\r\n1\r\nEND\r\n".len()];
+    c.read_exact(&mut reply).unwrap();
+    assert_eq!(reply, b"STORED\r\nVALUE u 0 1\r\n1\r\nEND\r\n");
+    server.signal(libc::SIGTERM);
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    assert_eq!(server.wait().code(), Some(0));
+    assert!(!path.exists(), "the socket file was left behind");
+}
+
+#[test]
+fn bad_command_lines_are_refused_with_a_message() {
+    for (args, message) in [
+        (&["-U", "11211"][..], "UDP is not supported"),
+        (&["-I", "2m", "-m", "2"][..], "half the memory limit"),
+        (&["-I", "12q"][..], "invalid size"),
+    ] {
+        let mut all = vec!["-p", "0"];
+        all.extend_from_slice(args);
+        let output = std::process::Command::new(torsion_tests::binary("torsion-memcached"))
+            .args(&all)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
