@@ -143,7 +143,6 @@ impl Protocol for MemcacheConnection {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::memcached::server::{MemcacheFactory, Settings};
     use torsion::testing::StringTransport;
 
