@@ -96,3 +96,40 @@ fn pymemcache_cannot_tell_torsion_from_memcached() {
 fn python_memcached_cannot_tell_torsion_from_memcached() {
     same_transcript_as_memcached("python-memcached");
 }
+
+/// libmemcached's load generator, with every value it reads back verified.
+/// (Its keys start with bytes 0x10: memcached takes them, and so must we.)
+#[test]
+fn memcaslap_runs_clean_with_full_verification() {
+    let server = torsion_memcached();
+    let output = Command::new("memcaslap")
+        .args([
+            "-s",
+            server.addr(),
+            "-T",
+            "1",
+            "-c",
+            "16",
+            "-X",
+            "100",
+            "-x",
+            "20000",
+            "-v",
+            "1.0",
+        ])
+        .output()
+        .expect("run memcaslap");
+    let report =
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let field = |name: &str| -> u64 {
+        report
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{report}"))
+    };
+    assert_eq!(field("cmd_get:") + field("cmd_set:"), 20_000, "{report}");
+    assert_eq!(field("get_misses:"), 0, "{report}");
+    assert_eq!(field("verify_failed:"), 0, "{report}");
+    assert_eq!(field("verify_misses:"), 0, "{report}");
+}

@@ -33,9 +33,11 @@
 //!   multiget"). We do the same, bounded by [`MAX_GET_LINE`].
 //! - Keys longer than [`MAX_KEY_LEN`] answer `CLIENT_ERROR bad command line format`
 //!   and, as in memcached, the data block of a refused storage command is *not*
-//!   swallowed (it is read as the next command line). Keys containing control
-//!   characters are refused the same way (protocol.txt forbids them; memcached
-//!   itself does not check).
+//!   swallowed (it is read as the next command line).
+//! - Keys may hold any byte but space, `\r` and `\n`, as in memcached, whose
+//!   tokenizer splits on spaces only. protocol.txt asks clients not to use
+//!   control characters, but memcached does not check, and real clients rely
+//!   on it: libmemcached's `memcaslap` starts every key with bytes 0x10.
 //!
 //! # Examples
 //!
@@ -109,7 +111,7 @@ pub enum ArithOp {
 pub struct StorageHeader<'a> {
     /// Which command.
     pub command: StorageCommand,
-    /// The key (at most [`MAX_KEY_LEN`] bytes, no control characters).
+    /// The key (at most [`MAX_KEY_LEN`] bytes; any byte but space, `\r`, `\n`).
     pub key: &'a [u8],
     /// Opaque client flags.
     pub flags: u32,
@@ -445,9 +447,11 @@ fn error(kind: ErrorKind, noreply: bool) -> RequestError {
     RequestError { kind, noreply }
 }
 
-/// A key memcached would take: short enough, and (our addition) no control bytes.
+/// A key memcached would take: at most [`MAX_KEY_LEN`] bytes. The tokenizer
+/// already split on spaces and the line ended at `\n`; like memcached we take
+/// control bytes (memcaslap sends them), so only length is checked.
 fn key_ok(key: &[u8]) -> bool {
-    key.len() <= MAX_KEY_LEN && !key.iter().any(|&b| b < 0x20 || b == 0x7f)
+    key.len() <= MAX_KEY_LEN
 }
 
 fn parse_line(line: &[u8]) -> Result<Request<'_>, RequestError> {
@@ -815,8 +819,19 @@ mod tests {
                 noreply: true
             }
         );
-        assert_eq!(err(b"get a\tb\r\n").kind, ErrorKind::BadFormat);
-        assert_eq!(err(b"delete a\x01\r\n").kind, ErrorKind::BadFormat);
+    }
+
+    #[test]
+    fn control_bytes_in_keys_are_taken_as_memcached_takes_them() {
+        // memcaslap's keys start with bytes 0x10; a tab is part of a key too,
+        // since memcached splits tokens on spaces only.
+        let (r, _) = complete(b"get \x10\x10key a\tb\r\n");
+        let Request::Get { keys: k, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(keys(k), [&b"\x10\x10key"[..], b"a\tb"]);
+        let (r, _) = complete(b"delete a\x01\r\n");
+        assert!(matches!(r, Request::Delete { key: b"a\x01", .. }));
     }
 
     #[test]
