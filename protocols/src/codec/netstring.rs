@@ -85,7 +85,7 @@ impl Codec for NetstringCodec {
             Ok(None) => return Decode::Incomplete,
             Err(e) => return Decode::Error(e),
         };
-        let end = start + length;
+        let end = start.saturating_add(length);
         match input.get(end) {
             None => Decode::Incomplete,
             Some(b',') => Decode::Complete {
@@ -180,6 +180,7 @@ mod tests {
             })
         );
         codec.set_max_length(usize::MAX);
+        assert_eq!(codec.decode(b"18446744073709551615:x"), Decode::Incomplete);
         let endless = vec![b'9'; 100];
         assert!(matches!(
             codec.decode(&endless),

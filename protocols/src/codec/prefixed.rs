@@ -74,7 +74,8 @@ impl<const N: usize> Codec for Prefixed<N> {
                 limit: self.max_length,
             });
         }
-        let end = N + length as usize;
+        // At most `max_length`, a usize; only the sum may overflow.
+        let end = N.saturating_add(length as usize);
         match input.get(N..end) {
             Some(frame) => Decode::Complete { frame, consumed: end },
             None => Decode::Incomplete,
@@ -133,6 +134,13 @@ mod tests {
             })
         );
         assert_eq!(codec.decode(&[0, 1, 0x86]), Decode::Incomplete);
+    }
+
+    #[test]
+    fn a_huge_bound_does_not_overflow() {
+        let mut codec = Prefixed::<8>::new();
+        codec.set_max_length(usize::MAX);
+        assert_eq!(codec.decode(&[0xff; 9]), Decode::Incomplete);
     }
 
     #[test]
