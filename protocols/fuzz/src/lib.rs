@@ -38,7 +38,8 @@ pub struct Switcher {
     events: Events,
     want: usize,
     raw: Vec<u8>,
-    switches: usize,
+    /// Whether the next switch back to lines hands over a copy.
+    copy: bool,
 }
 
 impl LineHandler for Switcher {
@@ -62,13 +63,15 @@ impl LineHandler for Switcher {
         self.raw.extend_from_slice(&data[..used]);
         self.want -= used;
         if self.want == 0 {
-            self.events.borrow_mut().push(Event::Raw(std::mem::take(&mut self.raw)));
-            self.switches += 1;
-            if self.switches % 2 == 0 {
-                ctx.set_line_mode(&data[used..]);
-            } else {
+            self.events
+                .borrow_mut()
+                .push(Event::Raw(std::mem::take(&mut self.raw)));
+            self.copy = !self.copy;
+            if self.copy {
                 let rest = data[used..].to_vec();
                 ctx.set_line_mode(&rest);
+            } else {
+                ctx.set_line_mode(&data[used..]);
             }
         }
     }
@@ -165,7 +168,7 @@ pub fn check_line_receiver(data: &[u8]) {
             events: events.clone(),
             want: 0,
             raw: Vec::new(),
-            switches: 0,
+            copy: false,
         };
         let receiver = LineReceiver::new(handler).with_max_line_length(max);
         feed(receiver, &events, stream, seed, |t| {
@@ -173,7 +176,10 @@ pub fn check_line_receiver(data: &[u8]) {
                 let (buffered, raw) = t.with_protocol(|p: &mut LineReceiver<Switcher>, _| {
                     (p.buffered(), p.mode() == torsion_protocols::Mode::Raw)
                 });
-                assert!(raw || buffered <= max + 1, "{buffered} bytes buffered, bound {max}");
+                assert!(
+                    raw || buffered <= max + 1,
+                    "{buffered} bytes buffered, bound {max}"
+                );
             }
         })
     };
@@ -198,11 +204,19 @@ pub fn check_framed<C: Codec + Clone + 'static>(mut codec: C, data: &[u8]) {
     let max_buffered = codec.max_buffered();
     let run = |seed: Option<u8>| {
         let events = Events::default();
-        let receiver = FramedReceiver::with_codec(codec.clone(), Frames { events: events.clone() });
+        let receiver = FramedReceiver::with_codec(
+            codec.clone(),
+            Frames {
+                events: events.clone(),
+            },
+        );
         feed(receiver, &events, stream, seed, |t| {
             if !t.disconnected() {
                 let buffered = t.with_protocol(|p: &mut FramedReceiver<C, Frames>, _| p.buffered());
-                assert!(buffered <= max_buffered, "{buffered} bytes buffered, bound {max_buffered}");
+                assert!(
+                    buffered <= max_buffered,
+                    "{buffered} bytes buffered, bound {max_buffered}"
+                );
             }
         })
     };
