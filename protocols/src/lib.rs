@@ -1,4 +1,39 @@
 //! Sans-I/O codecs and receivers for Torsion.
+//!
+//! A [`Protocol`](torsion::Protocol)'s `data_received` gets bytes in chunks
+//! of any size: a message may be split across calls, and one call may hold
+//! many. This crate turns chunks into messages, in two layers:
+//!
+//! - [`codec`]: sans-I/O framings (lines, netstrings, length prefixes) that
+//!   take `&[u8]` and answer `Complete { frame, consumed } | Incomplete |
+//!   Error`, testable without any reactor.
+//! - Receivers: protocols that own a [`ReadBuffer`] (a cursor, compacted,
+//!   never copied per message) and call a handler with whole messages:
+//!   [`LineReceiver`] (lines and a raw mode, Twisted's `LineReceiver`),
+//!   [`LineOnlyReceiver`], [`NetstringReceiver`], [`Int8Receiver`],
+//!   [`Int16Receiver`] and [`Int32Receiver`] (all [`FramedReceiver`]s).
+//! - [`policies`]: wrappers for any protocol or factory: an idle timeout,
+//!   connection limits, traffic logging.
+//! - [`memcache`]: memcached's protocols, sans-I/O.
+//!
+//! See `docs/protocols.md` for the why and how, and how to test a protocol
+//! byte by byte with [`StringTransport`](torsion::testing::StringTransport).
 #![deny(missing_docs)]
 
+mod buffer;
+pub mod codec;
+mod delivery;
+mod framed;
+mod line;
+mod line_only;
 pub mod memcache;
+mod netstring;
+pub mod policies;
+mod prefixed;
+
+pub use buffer::ReadBuffer;
+pub use framed::{FrameCtx, FrameHandler, FramedReceiver};
+pub use line::{LineCtx, LineHandler, LineReceiver, Mode};
+pub use line_only::LineOnlyReceiver;
+pub use netstring::NetstringReceiver;
+pub use prefixed::{Int16Receiver, Int32Receiver, Int8Receiver};

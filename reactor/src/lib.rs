@@ -77,5 +77,5 @@ pub use protocol::{
 pub use reactor::{Config, ProtocolAccessError, Reactor};
 pub use threads::{ReactorGone, ReactorHandle};
 pub use timer::{DelayedCall, LoopingCall};
-pub use transport::{Ctx, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+pub use transport::{Ctx, WriteTap, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 pub use udp::{DatagramCtx, DatagramProtocol, MAX_QUEUED_DATAGRAMS};

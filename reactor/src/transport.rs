@@ -115,6 +115,8 @@ pub(crate) struct Connection {
     pub(crate) dirty: bool,
     pub(crate) low_water: u32,
     pub(crate) high_water: u32,
+    /// Sees every write accepted for this connection (see [`Ctx::set_write_tap`]).
+    pub(crate) write_tap: Option<WriteTap>,
 }
 
 impl Connection {
@@ -132,6 +134,7 @@ impl Connection {
             dirty: false,
             low_water: DEFAULT_LOW_WATER as u32,
             high_water: DEFAULT_HIGH_WATER as u32,
+            write_tap: None,
         }
     }
 
@@ -148,6 +151,9 @@ impl Connection {
         }
     }
 }
+
+/// An observer of the bytes queued on a connection; see [`Ctx::set_write_tap`].
+pub type WriteTap = Box<dyn FnMut(&[u8])>;
 
 /// One connection's transport, with the reactor behind it.
 ///
@@ -175,27 +181,23 @@ impl<'r> Ctx<'r> {
     /// meanwhile.
     pub fn write(&mut self, data: &[u8]) {
         self.reactor
-            .conn_write(self.id, |buf| buf.push_slice(data), data.len());
+            .conn_write(self.id, &[data], |buf| buf.push_slice(data));
     }
 
     /// Queues `data` without copying it (worth it for large buffers).
     pub fn write_bytes(&mut self, data: Bytes) {
-        let len = data.len();
-        self.reactor.conn_write(self.id, |buf| buf.push_bytes(data), len);
+        let view = data.clone();
+        self.reactor
+            .conn_write(self.id, &[&view], move |buf| buf.push_bytes(data));
     }
 
     /// Queues several pieces, in order; they leave in one vectored write.
     pub fn write_sequence(&mut self, parts: &[&[u8]]) {
-        let len = parts.iter().map(|p| p.len()).sum();
-        self.reactor.conn_write(
-            self.id,
-            |buf| {
-                for part in parts {
-                    buf.push_slice(part);
-                }
-            },
-            len,
-        );
+        self.reactor.conn_write(self.id, parts, |buf| {
+            for part in parts {
+                buf.push_slice(part);
+            }
+        });
     }
 
     /// Closes cleanly: stops reading, delivers everything written so far,
@@ -255,6 +257,29 @@ impl<'r> Ctx<'r> {
     /// Whether the connection is open and accepts writes (no close requested).
     pub fn is_open(&self) -> bool {
         self.reactor.conn(self.id).is_some_and(|c| c.accepts_writes())
+    }
+
+    /// Whether the connection is closed or a close was requested
+    /// ([`lose_connection`](Ctx::lose_connection), an abort): no more data
+    /// will be delivered. A half-close
+    /// ([`lose_write_connection`](Ctx::lose_write_connection)) does not
+    /// count, since reading goes on. Receivers use this to stop handing out
+    /// buffered messages, as Twisted's `LineReceiver` checks `disconnecting`.
+    pub fn is_closing(&self) -> bool {
+        self.reactor
+            .conn(self.id)
+            .is_none_or(|c| c.phase != Phase::Open || c.writing == Writing::Closing)
+    }
+
+    /// Installs `tap` (or removes it with `None`): from now on it sees every
+    /// write accepted for this connection, in order, whoever makes it (this
+    /// protocol, a timer, another connection). Writes refused because the
+    /// connection is closing are not shown. A connection has one tap; a new
+    /// one replaces the old. Traffic logging uses this.
+    pub fn set_write_tap(&mut self, tap: Option<WriteTap>) {
+        if let Some(conn) = self.reactor.conn_mut(self.id) {
+            conn.write_tap = tap;
+        }
     }
 
     /// Bytes written but not yet accepted by the socket.
@@ -323,7 +348,9 @@ impl Reactor {
         Ctx::new(self, id)
     }
 
-    fn conn_write(&mut self, id: ConnectionId, push: impl FnOnce(&mut WriteBuffer), len: usize) {
+    /// Queues `parts` (pushed by `push`) on connection `id`.
+    fn conn_write(&mut self, id: ConnectionId, parts: &[&[u8]], push: impl FnOnce(&mut WriteBuffer)) {
+        let len = parts.iter().map(|p| p.len()).sum::<usize>();
         let limit = self.config.max_write_buffer;
         let Some(conn) = self.conn_mut(id) else {
             return;
@@ -338,6 +365,11 @@ impl Reactor {
             let error = io::Error::new(io::ErrorKind::OutOfMemory, "write buffer limit exceeded");
             self.conn_abort(id, CloseReason::Io(Arc::new(error)));
             return;
+        }
+        if let Some(tap) = conn.write_tap.as_mut() {
+            for part in parts {
+                tap(part);
+            }
         }
         push(&mut conn.wbuf);
         let over_high = conn.producer == Producer::Streaming && conn.wbuf.len() > conn.high_water as usize;

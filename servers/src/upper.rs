@@ -1,14 +1,21 @@
-//! torsion-upper: the seeds' uppercase server.
+//! torsion-upper: the seeds' uppercase server, on a [`LineReceiver`].
 //!
-//! It greets each client, answers each line with the line uppercased, and,
-//! as in the seeds, closes the connection after the first answer unless told
-//! to keep it open. With `count`, the greeting says how many clients are
-//! connected (the seeds' exercise 1), a count shared through the factory.
+//! It greets each client, answers each `\n`-terminated line with the line
+//! uppercased, and, as in the seeds, closes the connection after the first
+//! answer unless told to keep it open. A last line without a newline is
+//! answered (without one) when the client closes its side. With `count`,
+//! the greeting says how many clients are connected (the seeds' exercise
+//! 1), a count shared through the factory.
+//!
+//! Framing is the [`LineReceiver`]'s: lines may arrive in any chunks, and
+//! a line longer than [`MAX_LINE`] is refused with `line too long` and the
+//! connection closed.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use torsion::{factory_fn, CloseReason, Ctx, Factory, Protocol};
+use torsion::{factory_fn, CloseReason, Factory, Protocol};
+use torsion_protocols::{LineCtx, LineHandler, LineReceiver};
 
 /// The greeting of the seeds' server.
 pub const GREETING: &[u8] = b"Hi! Send me text to convert to uppercase\n";
@@ -29,20 +36,24 @@ pub struct Options {
 pub struct Upper {
     options: Options,
     clients: Rc<Cell<usize>>,
-    buffer: Vec<u8>,
 }
 
 impl Upper {
-    fn reply(&mut self, ctx: &mut Ctx<'_>, line: &[u8]) {
-        ctx.write(&line.to_ascii_uppercase());
-        if !self.options.keep_open {
-            ctx.lose_connection();
-        }
+    /// A client of a server with `options`, counted in `clients`.
+    pub fn new(options: Options, clients: Rc<Cell<usize>>) -> Self {
+        Upper { options, clients }
+    }
+
+    /// This client's protocol: `\n`-terminated lines of at most [`MAX_LINE`] bytes.
+    pub fn protocol(self) -> LineReceiver<Upper> {
+        LineReceiver::new(self)
+            .with_delimiter(b"\n")
+            .with_max_line_length(MAX_LINE)
     }
 }
 
-impl Protocol for Upper {
-    fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
+impl LineHandler for Upper {
+    fn connection_made(&mut self, ctx: &mut LineCtx<'_, '_>) {
         self.clients.set(self.clients.get() + 1);
         if self.options.count {
             ctx.write(format!("Hi! There are {} clients\n", self.clients.get()).as_bytes());
@@ -51,35 +62,28 @@ impl Protocol for Upper {
         }
     }
 
-    fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
-        self.buffer.extend_from_slice(data);
-        let mut start = 0;
-        while let Some(end) = self.buffer[start..].iter().position(|b| *b == b'\n') {
-            let line = self.buffer[start..start + end + 1].to_vec();
-            start += end + 1;
-            self.reply(ctx, &line);
-            if !ctx.is_open() {
-                return;
-            }
-        }
-        self.buffer.drain(..start);
-        if self.buffer.len() > MAX_LINE {
-            log::warn!("{}: line longer than {MAX_LINE} bytes; closing", ctx.id());
-            ctx.write(b"line too long\n");
+    fn line_received(&mut self, ctx: &mut LineCtx<'_, '_>, line: &[u8]) {
+        ctx.send_line(&line.to_ascii_uppercase());
+        if !self.options.keep_open {
             ctx.lose_connection();
         }
     }
 
-    fn read_connection_lost(&mut self, ctx: &mut Ctx<'_>) {
+    fn line_length_exceeded(&mut self, ctx: &mut LineCtx<'_, '_>, _buffered: &[u8]) {
+        log::warn!("{}: line longer than {MAX_LINE} bytes; closing", ctx.id());
+        ctx.write(b"line too long\n");
+        ctx.lose_connection();
+    }
+
+    fn read_connection_lost(&mut self, ctx: &mut LineCtx<'_, '_>, rest: &[u8]) {
         // A last line without a newline still gets its answer.
-        if !self.buffer.is_empty() {
-            let line = std::mem::take(&mut self.buffer);
-            self.reply(ctx, &line);
+        if !rest.is_empty() {
+            ctx.write(&rest.to_ascii_uppercase());
         }
         ctx.lose_connection();
     }
 
-    fn connection_lost(&mut self, _ctx: &mut Ctx<'_>, _reason: CloseReason) {
+    fn connection_lost(&mut self, _ctx: &mut LineCtx<'_, '_>, _reason: CloseReason) {
         self.clients.set(self.clients.get().saturating_sub(1));
     }
 }
@@ -88,11 +92,7 @@ impl Protocol for Upper {
 pub fn factory(options: Options) -> impl Factory {
     let clients = Rc::new(Cell::new(0));
     factory_fn(move |_, _| {
-        Some(Box::new(Upper {
-            options,
-            clients: clients.clone(),
-            buffer: Vec::new(),
-        }) as Box<dyn Protocol>)
+        Some(Box::new(Upper::new(options, clients.clone()).protocol()) as Box<dyn Protocol>)
     })
 }
 
@@ -147,6 +147,25 @@ mod tests {
         let mut t = StringTransport::from_factory(&mut factory(Options::default()));
         t.receive(&vec![b'a'; MAX_LINE + 1]);
         assert!(t.text().ends_with("line too long\n"));
+        assert!(t.disconnected());
+    }
+
+    #[test]
+    fn a_line_of_the_maximum_length_is_answered() {
+        let mut t = StringTransport::from_factory(&mut factory(Options::default()));
+        t.clear();
+        let mut line = vec![b'a'; MAX_LINE];
+        line.push(b'\n');
+        t.receive(&line);
+        assert_eq!(t.value(), line.to_ascii_uppercase());
+    }
+
+    #[test]
+    fn only_the_first_line_is_answered_by_default() {
+        let mut t = StringTransport::from_factory(&mut factory(Options::default()));
+        t.clear();
+        t.receive(b"one\ntwo\n");
+        assert_eq!(t.text(), "ONE\n");
         assert!(t.disconnected());
     }
 }

@@ -1,4 +1,5 @@
-//! torsion-upper: answers each line uppercased (the seeds' uppercase server).
+//! torsion-upper: answers each line uppercased (the seeds' uppercase server),
+//! framed by a `LineReceiver` (see `torsion_servers::upper`).
 
 use clap::Parser;
 use torsion::Reactor;
