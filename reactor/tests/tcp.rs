@@ -479,3 +479,73 @@ fn stop_closes_connections_cleanly_and_runs_triggers() {
     assert_eq!(client.join().unwrap().unwrap(), b"");
     assert_eq!(reactor.connection_count(), 0);
 }
+
+/// Uses every transport call once and reports what it saw.
+struct Inspect {
+    log: Log,
+}
+
+impl Protocol for Inspect {
+    fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
+        let host = ctx.host().unwrap();
+        let peer = ctx.peer().unwrap();
+        self.log.borrow_mut().push(format!(
+            "host is loopback {}, peer is loopback {}",
+            host.as_socket_addr().unwrap().ip().is_loopback(),
+            peer.as_socket_addr().unwrap().ip().is_loopback()
+        ));
+        ctx.set_nodelay(false).unwrap();
+        ctx.set_nodelay(true).unwrap();
+        ctx.set_keepalive(Some(Duration::from_secs(60))).unwrap();
+        ctx.set_keepalive(None).unwrap();
+        ctx.write_sequence(&[b"one ", b"two ", b"three"]);
+        ctx.write_bytes(bytes::Bytes::from(vec![b'!'; 3000]));
+        ctx.lose_connection();
+    }
+    fn data_received(&mut self, _ctx: &mut Ctx<'_>, _data: &[u8]) {}
+}
+
+struct HookedFactory {
+    log: Log,
+}
+
+impl torsion::Factory for HookedFactory {
+    fn build_protocol(&mut self, _r: &mut Reactor, _peer: &Address) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(Inspect {
+            log: self.log.clone(),
+        }))
+    }
+    fn start(&mut self, _r: &mut Reactor) {
+        self.log.borrow_mut().push("start".into());
+    }
+    fn stop(&mut self, _r: &mut Reactor) {
+        self.log.borrow_mut().push("stop".into());
+    }
+}
+
+#[test]
+fn factory_hooks_and_every_transport_call() {
+    init_logging();
+    let mut reactor = Reactor::new().unwrap();
+    let log = new_log();
+    let listener = reactor
+        .listen_tcp(loopback(), HookedFactory { log: log.clone() })
+        .unwrap();
+    assert_eq!(*log.borrow(), ["start"]);
+    let addr = tcp_addr(&mut reactor, listener);
+    let got = with_client(&mut reactor, move || {
+        read_to_end(TcpStream::connect(addr).unwrap())
+    });
+    let mut expected = b"one two three".to_vec();
+    expected.extend(vec![b'!'; 3000]);
+    assert_eq!(got, expected);
+    assert!(reactor.stop_listening(listener));
+    assert!(!reactor.stop_listening(listener), "a second stop finds nothing");
+    reactor.iterate(Some(Duration::ZERO)).unwrap();
+    assert_eq!(
+        *log.borrow(),
+        ["start", "host is loopback true, peer is loopback true", "stop"]
+    );
+    // The port is closed now.
+    assert!(TcpStream::connect(addr).is_err());
+}
