@@ -54,6 +54,7 @@ mod clock;
 mod connector;
 mod counters;
 pub mod defer;
+pub mod endpoint;
 mod id;
 mod listener;
 mod protocol;

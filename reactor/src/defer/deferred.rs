@@ -226,6 +226,11 @@ impl<T: 'static> Deferred<T> {
         Self::with_state(State::Ready(Err(failure)), site)
     }
 
+    /// A Deferred already fired with `result`, whose origin is `site`.
+    pub(crate) fn ready_at(site: &'static Location<'static>, result: Result<T, Failure>) -> Self {
+        Self::with_state(State::Ready(result), site)
+    }
+
     /// Sets (or replaces) the canceller.
     pub(crate) fn set_canceller(&self, canceller: impl FnOnce(&mut Reactor, &Deferred<T>) + 'static) {
         self.inner.borrow_mut().canceller = Some(Box::new(canceller));
