@@ -281,6 +281,7 @@ fn the_log_line_shows_the_cause_chain() {
         }
     }
     let d: Deferred<()> = Deferred::new();
+    d.add_callback(&mut r, |_, ()| Ok(()));
     d.errback(&mut r, Wrapper(Boom("cause-4242"))).unwrap();
     let lines = logged(log::Level::Error, "cause-4242");
     assert!(
@@ -486,4 +487,18 @@ fn callbacks_added_after_the_result_was_handed_on_never_run_and_say_so() {
     });
     assert!(!ran.get());
     assert_eq!(logged(log::Level::Error, "will never run").len() >= 1, true);
+}
+
+#[test]
+fn a_failure_before_any_callback_is_attached_waits_for_the_chain() {
+    let mut r = reactor();
+    // gather_results over an already-failed Deferred fails while it is being
+    // built, before the caller could add an errback: that is not unhandled.
+    let d = torsion::defer::gather_results(&mut r, [succeed(1), fail(Boom("early-6161"))]);
+    d.add_errback(&mut r, |_, f| {
+        assert!(f.find::<Boom>().is_some());
+        Ok(vec![])
+    });
+    drop(d);
+    assert!(logged(log::Level::Error, "early-6161").is_empty());
 }

@@ -141,6 +141,10 @@ pub(super) struct Inner<T: 'static> {
     handled: bool,
     /// The current failure was already reported as unhandled.
     reported: bool,
+    /// A callback was ever added. A chain end only counts once there is a
+    /// chain: a Deferred that fails before its creator returned it (and the
+    /// caller attached anything) is not reported then, but at drop.
+    had_links: bool,
     /// `cancel()` fired this Deferred: the source's own late fire is ignored once.
     suppress_fire: bool,
     canceller: Option<Canceller<T>>,
@@ -245,6 +249,7 @@ impl<T: 'static> Deferred<T> {
                 queued: false,
                 handled: false,
                 reported: false,
+                had_links: false,
                 suppress_fire: false,
                 canceller: None,
                 waiting_on: None,
@@ -620,6 +625,7 @@ impl<T: 'static> Deferred<T> {
                 return;
             }
             inner.links.push_back(Link { f, site });
+            inner.had_links = true;
             matches!(inner.state, State::Ready(_)) && inner.paused == 0
         };
         if run_now {
@@ -723,7 +729,7 @@ impl<T: 'static> Deferred<T> {
             return;
         }
         if let State::Ready(Err(failure)) = &inner.state {
-            if !inner.handled && !inner.reported {
+            if !inner.handled && !inner.reported && inner.had_links {
                 log::error!(
                     "Unhandled error in a Deferred created at {}: {failure:#} (failure created at {})",
                     inner.origin,
