@@ -598,6 +598,13 @@ impl Reactor {
     }
 
     fn poll_timeout(&self, requested: Option<Duration>) -> Option<Duration> {
+        // A stop requested by step 1 (a notice delivered while settling)
+        // must not be followed by an endless wait: poll without blocking so
+        // `run` sees the stop at the end of this iteration.
+        let requested = match requested {
+            None if self.state == RunState::Stopping => Some(Duration::ZERO),
+            other => other,
+        };
         let busy = !self.soon.is_empty()
             || !self.backlog.is_empty()
             || !self.notices.is_empty()

@@ -226,3 +226,37 @@ fn cancelling_a_connect_stops_it() {
     run_until(&mut reactor, |r| r.connection_count() == 0);
     drop(socket);
 }
+
+#[test]
+fn stopping_from_a_connect_failure_ends_run() {
+    init_logging();
+    let mut reactor = Reactor::new().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The failure arrives as a notice, at the start of an iteration.
+    ClientEndpoint::tcp("127.0.0.1", port)
+        .connect(&mut reactor, torsion::OneShot::new(Client::default()))
+        .add_errback(&mut reactor, |r, f| {
+            r.stop();
+            Err(f)
+        })
+        .mark_handled();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = reactor.handle().unwrap();
+    let watchdog = std::thread::spawn(move || {
+        if rx.recv_timeout(TEST_TIMEOUT).is_err() {
+            let _ = handle.stop();
+        }
+    });
+    let started = std::time::Instant::now();
+    reactor.run().unwrap();
+    let _ = tx.send(());
+    watchdog.join().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "run hung until the watchdog"
+    );
+}
