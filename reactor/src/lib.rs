@@ -59,6 +59,7 @@ mod id;
 mod listener;
 mod protocol;
 pub mod reactor;
+pub mod reconnect;
 mod signals;
 mod stream;
 pub mod testing;
