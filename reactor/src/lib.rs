@@ -16,6 +16,12 @@
 //! - Signals ([`Reactor::stop_on_signals`]), other threads
 //!   ([`ReactorHandle`]), counters ([`Counters`]) and the slow-callback warning.
 //! - [`testing`]: drive a protocol byte by byte without sockets.
+//! - [`defer`]: [`Deferred`]s (results that arrive later, Twisted's
+//!   callback chains), [`DeferredList`], and async tasks on the loop
+//!   ([`Reactor::spawn_local`], [`LocalHandle`]); see `docs/deferreds.md`.
+//! - [`defer_to_thread`]: blocking work on a bounded thread pool.
+//! - [`endpoint`]: `"tcp:8000"`-style descriptions; listen and connect
+//!   returning Deferreds. [`reconnect`]: a client that stays connected.
 //!
 //! # A first server
 //!

@@ -50,7 +50,8 @@
 //! # Stopping
 //!
 //! [`Reactor::stop`] lets the current iteration finish. Then `run` runs the
-//! shutdown triggers, closes every listener, asks every connection to close
+//! shutdown triggers, stops the thread pool (jobs not started fail, running
+//! ones are waited for and delivered), closes every listener, asks every connection to close
 //! cleanly (flushing what it has buffered), iterates until they are closed or
 //! the shutdown grace period ends (then aborts the rest), and returns.
 

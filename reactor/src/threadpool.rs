@@ -134,12 +134,14 @@ struct Pool {
     workers: Vec<JoinHandle<()>>,
 }
 
+type FailWaiter = Box<dyn FnOnce(&mut Reactor, Failure)>;
+
 /// A Deferred waiting on the loop for its job's result.
 struct Waiting {
     /// The `Deferred<T>`, to downcast when the typed result arrives.
     deferred: Box<dyn Any>,
     /// Fails it without knowing `T` (at shutdown).
-    fail: Box<dyn FnOnce(&mut Reactor, Failure)>,
+    fail: FailWaiter,
 }
 
 /// The reactor's pool: configuration, the pool once started, and the
@@ -327,10 +329,8 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
 /// use torsion::{defer_to_thread, Reactor};
 ///
 /// let mut reactor = Reactor::new()?;
-/// let sum = reactor.run_until_complete({
-///     let d = defer_to_thread(&mut reactor, || (1..=100u64).sum::<u64>());
-///     async move { d.await }
-/// })?;
+/// let d = defer_to_thread(&mut reactor, || (1..=100u64).sum::<u64>());
+/// let sum = reactor.run_until_complete(d)?;
 /// assert_eq!(sum.unwrap(), 5050);
 /// # Ok::<(), std::io::Error>(())
 /// ```

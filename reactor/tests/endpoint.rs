@@ -15,10 +15,11 @@ use util::*;
 fn wait<T: 'static>(reactor: &mut Reactor, d: Deferred<T>) -> Result<T, Failure> {
     let slot = Rc::new(RefCell::new(None));
     let out = slot.clone();
-    let _ = d.then_both(reactor, move |_, result| {
+    d.then_both(reactor, move |_, result| {
         *out.borrow_mut() = Some(result);
         Ok(())
-    });
+    })
+    .mark_handled();
     run_until(reactor, |_| slot.borrow().is_some());
     let result = slot.borrow_mut().take();
     result.expect("fired")

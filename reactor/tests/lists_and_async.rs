@@ -17,10 +17,11 @@ use util::*;
 fn take<T: 'static>(r: &mut Reactor, d: Deferred<T>) -> Rc<RefCell<Option<Result<T, Failure>>>> {
     let slot = Rc::new(RefCell::new(None));
     let out = slot.clone();
-    let _ = d.then_both(r, move |_, res| {
+    d.then_both(r, move |_, res| {
         *out.borrow_mut() = Some(res);
         Ok(())
-    });
+    })
+    .mark_handled();
     slot
 }
 
@@ -188,6 +189,6 @@ fn run_until_complete_with_a_timer_and_callbacks_mixed() {
         s.set(true);
         Ok(())
     });
-    r.run_until_complete(async move { d.await }).unwrap().unwrap();
+    r.run_until_complete(d).unwrap().unwrap();
     assert!(seen.get(), "callbacks run before the await takes the result");
 }

@@ -65,10 +65,11 @@ impl Protocol for Client {
 fn outcome<T: 'static>(reactor: &mut Reactor, d: Deferred<T>) -> Rc<RefCell<Option<Result<T, Failure>>>> {
     let slot = Rc::new(RefCell::new(None));
     let out = slot.clone();
-    let _ = d.then_both(reactor, move |_, r| {
+    d.then_both(reactor, move |_, r| {
         *out.borrow_mut() = Some(r);
         Ok(())
-    });
+    })
+    .mark_handled();
     slot
 }
 

@@ -77,11 +77,14 @@ fn the_google_doodle_errback_example_behaves_as_the_seeds_describe() {
     }
 }
 
+/// Fetches in flight: the URL and the Deferred the test fires.
+type Fetches = Rc<RefCell<Vec<(String, Deferred<String>)>>>;
+
 /// The seeds' caching proxy (v2): `get_cached_page` returns `succeed(data)`
 /// from the cache, or a fetch with a store-in-cache callback.
 struct CachingProxy {
     cache: Rc<RefCell<HashMap<String, String>>>,
-    fetches: Rc<RefCell<Vec<(String, Deferred<String>)>>>,
+    fetches: Fetches,
 }
 
 impl CachingProxy {

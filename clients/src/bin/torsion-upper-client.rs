@@ -24,7 +24,7 @@ use torsion::{CloseReason, Ctx, Deferred, DeferredList, Failure, Protocol, React
 #[derive(Parser, Debug)]
 #[command(name = "torsion-upper-client", version, about)]
 struct Args {
-    /// The server, as HOST:PORT (a name, an IPv4 address, or [IPv6]:PORT)
+    /// The server, as HOST:PORT (a name, an IPv4 address, or an IPv6 address in brackets)
     server: String,
     /// The words to send, one connection each
     #[arg(required = true)]
@@ -92,14 +92,15 @@ fn send_word(
         done: done.clone(),
     };
     let connect_failed = done.clone();
-    let _ = endpoint
+    endpoint
         .connect_protocol(reactor, client)
         .then_both(reactor, move |r, connected| {
             if let Err(failure) = connected {
                 let _ = connect_failed.errback(r, failure);
             }
             Ok(())
-        });
+        })
+        .mark_handled();
     let started = Instant::now();
     let (expect, name) = (word.to_uppercase(), word.to_string());
     done.add_timeout(reactor, timeout).add_callbacks(

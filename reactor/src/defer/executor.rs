@@ -230,10 +230,11 @@ impl Reactor {
         let d = self.spawn_local(future);
         let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
         let out = slot.clone();
-        let _ = d.then_both(self, move |_, result| {
+        d.then_both(self, move |_, result| {
             *out.borrow_mut() = Some(result);
             Ok(())
-        });
+        })
+        .mark_handled();
         loop {
             if let Some(result) = slot.borrow_mut().take() {
                 return result.map_err(|failure| io::Error::other(failure.report()));

@@ -29,12 +29,10 @@ use crate::reactor::Reactor;
 ///
 /// let mut reactor = Reactor::new()?;
 /// let cache = HashMap::from([("http://a".to_string(), "A".to_string())]);
-/// let mut seen = None;
 /// get_cached_page(&cache, "http://a").add_callback(&mut reactor, |_, page| {
 ///     assert_eq!(page, "A");
 ///     Ok(page)
 /// });
-/// # let _ = &mut seen;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[track_caller]

@@ -1,10 +1,10 @@
 //! Endpoints: where to listen or connect, named by a string as in Twisted,
 //! with Deferreds for the outcome.
 //!
-//! - [`ServerEndpoint`]: `tcp:8000:interface=127.0.0.1:backlog=50`,
+//! - [`ServerEndpoint`] parses `tcp:8000:interface=127.0.0.1:backlog=50`,
 //!   `tcp6:...`, `unix:/tmp/s.sock`; [`ServerEndpoint::listen`] returns a
 //!   `Deferred<ListeningPort>`.
-//! - [`ClientEndpoint`]: `tcp:host=example.com:port=80:timeout=30`,
+//! - [`ClientEndpoint`] parses `tcp:host=example.com:port=80:timeout=30`,
 //!   `unix:/tmp/s.sock`; [`ClientEndpoint::connect`] returns a
 //!   `Deferred<ConnectionId>` and [`ClientEndpoint::connect_protocol`] a
 //!   `Deferred<ProtocolHandle<P>>`. Names resolve on the thread pool, never
