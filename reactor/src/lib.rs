@@ -16,6 +16,12 @@
 //! - Signals ([`Reactor::stop_on_signals`]), other threads
 //!   ([`ReactorHandle`]), counters ([`Counters`]) and the slow-callback warning.
 //! - [`testing`]: drive a protocol byte by byte without sockets.
+//! - [`defer`]: [`Deferred`]s (results that arrive later, Twisted's
+//!   callback chains), [`DeferredList`], and async tasks on the loop
+//!   ([`Reactor::spawn_local`], [`LocalHandle`]); see `docs/deferreds.md`.
+//! - [`defer_to_thread`]: blocking work on a bounded thread pool.
+//! - [`endpoint`]: `"tcp:8000"`-style descriptions; listen and connect
+//!   returning Deferreds. [`reconnect`]: a client that stays connected.
 //!
 //! # A first server
 //!
@@ -53,13 +59,17 @@ mod buffer;
 mod clock;
 mod connector;
 mod counters;
+pub mod defer;
+pub mod endpoint;
 mod id;
 mod listener;
 mod protocol;
 pub mod reactor;
+pub mod reconnect;
 mod signals;
 mod stream;
 pub mod testing;
+mod threadpool;
 mod threads;
 pub mod timer;
 mod transport;
@@ -69,12 +79,14 @@ pub use address::Address;
 pub use clock::TimeSource;
 pub use connector::ConnectOptions;
 pub use counters::Counters;
+pub use defer::{Deferred, DeferredList, Failure, LocalHandle};
 pub use id::{ConnectionId, DatagramId, ListenerId};
 pub use listener::{ListenOptions, ACCEPT_RETRY};
 pub use protocol::{
     factory_fn, ClientFactory, CloseReason, ConnectError, Discard, Factory, FactoryFn, OneShot, Protocol,
 };
 pub use reactor::{Config, ProtocolAccessError, Reactor};
+pub use threadpool::{defer_to_thread, Panicked, ThreadPoolConfig, ThreadPoolError, ThreadPoolStats};
 pub use threads::{ReactorGone, ReactorHandle};
 pub use timer::{DelayedCall, LoopingCall};
 pub use transport::{Ctx, WriteTap, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};

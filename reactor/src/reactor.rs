@@ -32,6 +32,9 @@
 //!    next iteration.
 //! 7. **Soon calls**: the calls queued before this step run, in order; calls
 //!    they queue wait for the next iteration.
+//! 8. **Local tasks**: closures queued by a [`LocalHandle`](crate::LocalHandle)
+//!    run, then every async task woken since its last poll (see
+//!    [`Reactor::spawn_local`]); both are bounded per iteration.
 //!
 //! After every single dispatch (one protocol event, one timer, one call) the
 //! reactor *settles*: it writes the buffers that dispatch dirtied straight to
@@ -47,7 +50,8 @@
 //! # Stopping
 //!
 //! [`Reactor::stop`] lets the current iteration finish. Then `run` runs the
-//! shutdown triggers, closes every listener, asks every connection to close
+//! shutdown triggers, stops the thread pool (jobs not started fail, running
+//! ones are waited for and delivered), closes every listener, asks every connection to close
 //! cleanly (flushing what it has buffered), iterates until they are closed or
 //! the shutdown grace period ends (then aborts the rest), and returns.
 
@@ -135,6 +139,9 @@ pub(crate) enum Notice {
     ConnectFailed(ConnectionId, ConnectError),
     /// A listener closed: its factory's `stop` hook.
     ListenerStopped(Box<dyn crate::protocol::Factory>),
+    /// Run a closure once the current dispatch has returned (an endpoint
+    /// fires its connect Deferred this way, right after `connection_made`).
+    Call(Soon),
 }
 
 /// What a timer does when it fires.
@@ -293,6 +300,11 @@ pub struct Reactor {
     pub(crate) config: Config,
     pub(crate) counters: Counters,
     pub(crate) inbox: Option<Inbox>,
+    /// Deferreds and async tasks: the chain trampoline, the local executor
+    /// and the calls queued by `LocalHandle`s (see `defer`).
+    pub(crate) defer: crate::defer::Runtime,
+    /// The thread pool behind `defer_to_thread`, started on first use.
+    pub(crate) pool: crate::threadpool::PoolSlot,
 }
 
 impl Reactor {
@@ -328,6 +340,8 @@ impl Reactor {
             config,
             counters: Counters::default(),
             inbox: None,
+            defer: crate::defer::Runtime::default(),
+            pool: crate::threadpool::PoolSlot::default(),
         })
     }
 
@@ -569,6 +583,8 @@ impl Reactor {
         self.run_backlog();
         self.run_timers();
         self.run_soon();
+        // 8. Async tasks that were woken and calls queued by LocalHandles.
+        self.run_local();
         Ok(())
     }
 
@@ -583,10 +599,18 @@ impl Reactor {
     }
 
     fn poll_timeout(&self, requested: Option<Duration>) -> Option<Duration> {
+        // A stop requested by step 1 (a notice delivered while settling)
+        // must not be followed by an endless wait: poll without blocking so
+        // `run` sees the stop at the end of this iteration.
+        let requested = match requested {
+            None if self.state == RunState::Stopping => Some(Duration::ZERO),
+            other => other,
+        };
         let busy = !self.soon.is_empty()
             || !self.backlog.is_empty()
             || !self.notices.is_empty()
-            || !self.dirty.is_empty();
+            || !self.dirty.is_empty()
+            || self.defer.has_work();
         if busy {
             return Some(Duration::ZERO);
         }
@@ -729,6 +753,10 @@ impl Reactor {
                 factory.stop(self);
                 self.check_slow(started, || "a factory's stop hook".to_string());
             }
+            Notice::Call(call) => {
+                let site = call.site;
+                self.run_call(call.f, || format!("notice queued at {site}"));
+            }
         }
     }
 
@@ -801,6 +829,9 @@ impl Reactor {
             let site = trigger.site;
             self.run_call(trigger.f, || format!("shutdown trigger added at {site}"));
         }
+        // The thread pool stops while connections are still open, so the
+        // results of jobs already running can still be written somewhere.
+        self.stop_thread_pool();
         for key in self.sources.keys() {
             match self.sources.get(key) {
                 Some(Source::Listener(_)) => {
@@ -875,6 +906,8 @@ impl Drop for Reactor {
         if let Some(inbox) = &self.inbox {
             inbox.close();
         }
+        // Worker threads must not outlive the reactor that owns their pool.
+        self.pool.stop_and_join(self.config.shutdown_grace);
     }
 }
 

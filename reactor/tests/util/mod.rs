@@ -60,3 +60,46 @@ pub type Log = Rc<RefCell<Vec<String>>>;
 pub fn new_log() -> Log {
     Rc::new(RefCell::new(Vec::new()))
 }
+
+/// Log records captured by [`capture_logs`] (level and message).
+pub static CAPTURED: std::sync::Mutex<Vec<(log::Level, String)>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        if record.level() <= log::Level::Warn {
+            let line = record.args().to_string();
+            if let Ok(mut all) = CAPTURED.lock() {
+                all.push((record.level(), line));
+            }
+        }
+    }
+    fn flush(&self) {}
+}
+
+/// Installs a logger that keeps warnings and errors in [`CAPTURED`] (for
+/// tests that check what is logged). Use it instead of [`init_logging`] in a
+/// test binary: a process has one logger.
+pub fn capture_logs() {
+    static LOGGER: Capture = Capture;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+}
+
+/// Captured lines at `level` containing `needle`.
+pub fn logged(level: log::Level, needle: &str) -> Vec<String> {
+    CAPTURED
+        .lock()
+        .map(|all| {
+            all.iter()
+                .filter(|(l, m)| *l == level && m.contains(needle))
+                .map(|(_, m)| m.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
