@@ -55,10 +55,7 @@ pub(super) struct List {
 
 impl List {
     /// An empty list.
-    pub(super) const EMPTY: List = List {
-        head: NIL,
-        tail: NIL,
-    };
+    pub(super) const EMPTY: List = List { head: NIL, tail: NIL };
 
     /// True if the list holds no entry.
     pub(super) fn is_empty(&self) -> bool {

@@ -187,8 +187,8 @@
 use std::fmt;
 
 use super::level::{
-    level_for, slot_for, slot_range, Expiration, Level, List, LEVEL_MULT, NIL, NUM_LEVELS,
-    TOP_LEVEL, TOP_RANGE,
+    level_for, slot_for, slot_range, Expiration, Level, List, LEVEL_MULT, NIL, NUM_LEVELS, TOP_LEVEL,
+    TOP_RANGE,
 };
 
 /// Names one timer in a [`Wheel`].
@@ -844,9 +844,7 @@ mod tests {
         let keys: Vec<_> = deadlines.iter().map(|&d| wheel.insert(d, d)).collect();
         for (level, &key) in keys.iter().enumerate() {
             let expected = level.min(TOP_LEVEL) as u8;
-            assert!(
-                matches!(place_of(&wheel, key), Place::Slot { level, .. } if level == expected)
-            );
+            assert!(matches!(place_of(&wheel, key), Place::Slot { level, .. } if level == expected));
         }
         for (i, &key) in keys.iter().enumerate().rev() {
             assert_eq!(wheel.remove(key), Some(deadlines[i]));
