@@ -1,7 +1,6 @@
 //! Timers through the reactor: call_later, DelayedCall, LoopingCall, with the
 //! manual clock and once with the real one.
 
-
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;

@@ -19,10 +19,7 @@ fn rss_bytes() -> usize {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let items: usize = args
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let items: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let value_len: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
     let now = 1_700_000_000;
     let mut store = Store::new(StoreConfig {

@@ -59,10 +59,7 @@ fn scan(token: &[u8]) -> Option<Scan> {
         Some(&b) if is_c_space(b) => {}
         Some(_) => return None,
     }
-    Some(Scan {
-        negative,
-        magnitude,
-    })
+    Some(Scan { negative, magnitude })
 }
 
 /// memcached's `safe_strtoull`: an unsigned 64-bit number (CAS uniques, incr/decr

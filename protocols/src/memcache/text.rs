@@ -520,8 +520,7 @@ fn parse_line(line: &[u8]) -> Result<Request<'_>, RequestError> {
             if n > 3 {
                 let hold_is_zero = t.get(2) == b"0";
                 noreply = t.noreply();
-                let valid =
-                    (n == 4 && (hold_is_zero || noreply)) || (n == 5 && hold_is_zero && noreply);
+                let valid = (n == 4 && (hold_is_zero || noreply)) || (n == 5 && hold_is_zero && noreply);
                 if !valid {
                     return Err(error(ErrorKind::BadDeleteFormat, noreply));
                 }
@@ -586,10 +585,7 @@ fn check_keys(keys: Words<'_>) -> Result<(), RequestError> {
 }
 
 /// `process_update_command`: the checks, in memcached's order.
-fn parse_storage<'a>(
-    t: &Tokens<'a>,
-    command: StorageCommand,
-) -> Result<StorageHeader<'a>, RequestError> {
+fn parse_storage<'a>(t: &Tokens<'a>, command: StorageCommand) -> Result<StorageHeader<'a>, RequestError> {
     let noreply = t.noreply();
     let bad = error(ErrorKind::BadFormat, noreply);
     let key = t.get(1);
@@ -684,9 +680,7 @@ impl Reply {
             Reply::BadDataChunk => b"CLIENT_ERROR bad data chunk\r\n",
             Reply::InvalidExptime => b"CLIENT_ERROR invalid exptime argument\r\n",
             Reply::InvalidDelta => b"CLIENT_ERROR invalid numeric delta argument\r\n",
-            Reply::NonNumeric => {
-                b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
-            }
+            Reply::NonNumeric => b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
             Reply::TooLarge => b"SERVER_ERROR object too large for cache\r\n",
             Reply::OutOfMemoryStoring => b"SERVER_ERROR out of memory storing object\r\n",
             Reply::OutOfMemory => b"SERVER_ERROR out of memory\r\n",
@@ -771,11 +765,7 @@ mod tests {
     fn get_and_gets() {
         let (r, c) = complete(b"get a bb  ccc\r\nrest");
         assert_eq!(c, 15);
-        let Request::Get {
-            keys: k,
-            cas: false,
-        } = r
-        else {
+        let Request::Get { keys: k, cas: false } = r else {
             panic!()
         };
         assert_eq!(keys(k), vec![&b"a"[..], b"bb", b"ccc"]);
@@ -849,9 +839,7 @@ mod tests {
         );
         // A sixth token other than noreply is ignored, as in memcached.
         let (r, _) = complete(b"append k 0 0 1 whatever\r\n");
-        assert!(
-            matches!(r, Request::Storage(h) if !h.noreply && h.command == StorageCommand::Append)
-        );
+        assert!(matches!(r, Request::Storage(h) if !h.noreply && h.command == StorageCommand::Append));
         for (line, kind) in [
             (&b"set k 0 0\r\n"[..], ErrorKind::UnknownCommand),
             (b"set k 0 0 1 noreply x\r\n", ErrorKind::UnknownCommand),
@@ -1045,14 +1033,8 @@ mod tests {
 
     #[test]
     fn data_blocks() {
-        assert_eq!(
-            parse_data_block(b"ab", 3),
-            DataBlock::Incomplete { needed: 3 }
-        );
-        assert_eq!(
-            parse_data_block(b"abc\r", 3),
-            DataBlock::Incomplete { needed: 1 }
-        );
+        assert_eq!(parse_data_block(b"ab", 3), DataBlock::Incomplete { needed: 3 });
+        assert_eq!(parse_data_block(b"abc\r", 3), DataBlock::Incomplete { needed: 1 });
         assert_eq!(
             parse_data_block(b"abc\r\nx", 3),
             DataBlock::Complete {
@@ -1064,10 +1046,7 @@ mod tests {
             parse_data_block(b"abcd\r\n", 3),
             DataBlock::BadChunk { consumed: 5 }
         );
-        assert_eq!(
-            parse_data_block(b"abc\n", 3),
-            DataBlock::Incomplete { needed: 1 }
-        );
+        assert_eq!(parse_data_block(b"abc\n", 3), DataBlock::Incomplete { needed: 1 });
         assert_eq!(
             parse_data_block(b"abc\nx", 3),
             DataBlock::BadChunk { consumed: 5 }
@@ -1209,8 +1188,7 @@ mod tests {
 
     #[test]
     fn byte_by_byte_conversation() {
-        let stream: &[u8] =
-            b"set a 0 0 3\r\nabc\r\nget a b\r\nset b 0 0 2\r\nxyz\r\nincr n 1\r\nbogus\r\n";
+        let stream: &[u8] = b"set a 0 0 3\r\nabc\r\nget a b\r\nset b 0 0 2\r\nxyz\r\nincr n 1\r\nbogus\r\n";
         let whole = run_stream(stream, &[usize::MAX]);
         assert_eq!(whole.len(), 8);
         assert_eq!(run_stream(stream, &[1; 200]), whole);

@@ -37,8 +37,8 @@ use torsion_protocols::memcache::text::{
 
 use super::item::RECORD_BYTES;
 use super::store::{
-    DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode,
-    StoreOutcome, TouchOutcome,
+    DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
+    TouchOutcome,
 };
 
 /// The version `version` and `stats` report. libmemcached reads it with `strtol`
@@ -162,13 +162,7 @@ pub fn execute(
         Request::Get { keys, cas } => {
             for key in keys.iter() {
                 if let Some(item) = store.get(key, now) {
-                    write_value(
-                        out,
-                        key,
-                        item.flags(),
-                        item.value(),
-                        cas.then(|| item.cas()),
-                    );
+                    write_value(out, key, item.flags(), item.value(), cas.then(|| item.cas()));
                 }
             }
             Reply::End.write(out);
@@ -176,13 +170,7 @@ pub fn execute(
         Request::GetAndTouch { exptime, keys, cas } => {
             for key in keys.iter() {
                 if let Some(item) = store.get_and_touch(key, i64::from(exptime), now) {
-                    write_value(
-                        out,
-                        key,
-                        item.flags(),
-                        item.value(),
-                        cas.then(|| item.cas()),
-                    );
+                    write_value(out, key, item.flags(), item.value(), cas.then(|| item.cas()));
                 }
             }
             Reply::End.write(out);
@@ -217,9 +205,7 @@ pub fn execute(
                         write_number(out, value);
                     }
                 }
-                Ok(DeltaOutcome::NotFound | DeltaOutcome::Exists) => {
-                    reply(out, noreply, Reply::NotFound)
-                }
+                Ok(DeltaOutcome::NotFound | DeltaOutcome::Exists) => reply(out, noreply, Reply::NotFound),
                 Err(DeltaError::NonNumeric) => reply(out, noreply, Reply::NonNumeric),
                 Err(DeltaError::OutOfMemory) => reply(out, noreply, Reply::OutOfMemory),
             }
@@ -250,13 +236,7 @@ pub fn execute(
     Effect::Continue
 }
 
-fn execute_storage(
-    header: &StorageHeader<'_>,
-    data: &[u8],
-    store: &mut Store,
-    now: u32,
-    out: &mut Vec<u8>,
-) {
+fn execute_storage(header: &StorageHeader<'_>, data: &[u8], store: &mut Store, now: u32, out: &mut Vec<u8>) {
     let (mode, cas) = storage_mode(header);
     let r = match store.store(
         mode,
@@ -293,12 +273,7 @@ fn storage_mode(header: &StorageHeader<'_>) -> (StoreMode, Option<u64>) {
 /// `SERVER_ERROR object too large for cache` (unless `noreply`), and a `set`
 /// drops the key's old value, as memcached does. The caller must then skip
 /// `header.bytes + 2` bytes of input without buffering them.
-pub fn refuse_too_large(
-    header: &StorageHeader<'_>,
-    store: &mut Store,
-    now: u32,
-    out: &mut Vec<u8>,
-) {
+pub fn refuse_too_large(header: &StorageHeader<'_>, store: &mut Store, now: u32, out: &mut Vec<u8>) {
     store.refuse_too_large(storage_mode(header).0, header.key, now);
     reply(out, header.noreply, Reply::TooLarge);
 }
@@ -322,13 +297,7 @@ pub fn execute_error(error: RequestError, out: &mut Vec<u8>) -> Effect {
 
 /// `stats`, `stats settings|items|slabs|sizes|reset`; anything else answers
 /// `ERROR` like an unknown subcommand does in memcached.
-fn write_stats(
-    args: Words<'_>,
-    store: &mut Store,
-    server: &mut ServerStats,
-    now: u32,
-    out: &mut Vec<u8>,
-) {
+fn write_stats(args: Words<'_>, store: &mut Store, server: &mut ServerStats, now: u32, out: &mut Vec<u8>) {
     match args.first() {
         None => write_general_stats(store, server, now, out),
         Some(b"reset") => {

@@ -19,10 +19,7 @@ pub(crate) struct Lru {
 
 impl Lru {
     pub(crate) fn new() -> Self {
-        Lru {
-            head: NIL,
-            tail: NIL,
-        }
+        Lru { head: NIL, tail: NIL }
     }
 
     /// The least recently used record, if any.

@@ -263,10 +263,7 @@ mod tests {
         c.expect(b"set empty 0 0 0\r\n\r\n", b"STORED\r\n");
         c.expect(b"get empty\r\n", b"VALUE empty 0 0\r\n\r\nEND\r\n");
         c.expect(b"set binary 0 0 4\r\n\r\n\0\xff\r\n", b"STORED\r\n");
-        c.expect(
-            b"get binary\r\n",
-            b"VALUE binary 0 4\r\n\r\n\0\xff\r\nEND\r\n",
-        );
+        c.expect(b"get binary\r\n", b"VALUE binary 0 4\r\n\r\n\0\xff\r\nEND\r\n");
     }
 
     #[test]
@@ -294,10 +291,7 @@ mod tests {
         c.expect(b"incr k 5\r\n", b"15\r\n");
         c.expect(b"decr k 100\r\n", b"0\r\n");
         c.expect(b"get k\r\n", b"VALUE k 0 2\r\n0 \r\nEND\r\n");
-        c.expect(
-            b"incr k 18446744073709551615\r\n",
-            b"18446744073709551615\r\n",
-        );
+        c.expect(b"incr k 18446744073709551615\r\n", b"18446744073709551615\r\n");
         c.expect(b"incr k 2\r\n", b"1\r\n");
         c.expect(b"incr nope 1\r\n", b"NOT_FOUND\r\n");
         c.expect(b"set s 0 0 3\r\nabc\r\n", b"STORED\r\n");
@@ -316,10 +310,7 @@ mod tests {
         c.expect(b"incr k 1 noreply\r\n", b"");
         c.expect(b"touch k 10\r\n", b"TOUCHED\r\n");
         c.expect(b"touch nope 10\r\n", b"NOT_FOUND\r\n");
-        c.expect(
-            b"touch k abc\r\n",
-            b"CLIENT_ERROR invalid exptime argument\r\n",
-        );
+        c.expect(b"touch k abc\r\n", b"CLIENT_ERROR invalid exptime argument\r\n");
         c.now += 10;
         c.expect(b"get k\r\n", b"END\r\n");
         c.expect(b"delete s\r\n", b"DELETED\r\n");
@@ -372,10 +363,7 @@ mod tests {
         c.expect(b"get a\r\n", b"VALUE a 0 1\r\n1\r\nEND\r\n");
         c.now += 1;
         c.expect(b"get a\r\n", b"END\r\n");
-        c.expect(
-            b"flush_all x\r\n",
-            b"CLIENT_ERROR invalid exptime argument\r\n",
-        );
+        c.expect(b"flush_all x\r\n", b"CLIENT_ERROR invalid exptime argument\r\n");
         c.expect(b"flush_all 1 2 3\r\n", b"ERROR\r\n");
         assert_eq!(c.stat("cmd_flush"), "2");
         assert_eq!(c.stat("get_flushed"), "2");
@@ -492,14 +480,8 @@ mod tests {
             (&b"bogus\r\n"[..], &b"ERROR\r\n"[..]),
             (b"\r\n", b"ERROR\r\n"),
             (b"GET k\r\n", b"ERROR\r\n"),
-            (
-                long_key.as_bytes(),
-                b"CLIENT_ERROR bad command line format\r\n",
-            ),
-            (
-                b"set k 0 0 -1\r\n",
-                b"CLIENT_ERROR bad command line format\r\n",
-            ),
+            (long_key.as_bytes(), b"CLIENT_ERROR bad command line format\r\n"),
+            (b"set k 0 0 -1\r\n", b"CLIENT_ERROR bad command line format\r\n"),
             (b"set k 0 0\r\n", b"ERROR\r\n"),
             (b"verbosity\r\n", b"ERROR\r\n"),
             (b"shutdown\r\n", b"ERROR: shutdown not enabled\r\n"),
@@ -561,11 +543,7 @@ mod tests {
 incr n 1\r\nappend a 0 0 1\r\nd\r\nset x 0 0 1\r\nxx\r\ngets a\r\nbogus\r\ndelete a\r\n";
         let mut whole = Conversation::new();
         let expected = whole.send(script);
-        assert!(
-            expected.ends_with(b"DELETED\r\n"),
-            "{}",
-            expected.escape_ascii()
-        );
+        assert!(expected.ends_with(b"DELETED\r\n"), "{}", expected.escape_ascii());
         for cut in 0..script.len() {
             let mut c = Conversation::new();
             let mut got = c.send(&script[..cut]);

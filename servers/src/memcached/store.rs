@@ -382,13 +382,7 @@ impl Store {
 
     /// Sets then clears per-item bits (stale, token sent, fetched); returns the
     /// bits now set, or `None` if there is no live item.
-    pub fn update_bits(
-        &mut self,
-        key: &[u8],
-        set: ItemBits,
-        clear: ItemBits,
-        now: u32,
-    ) -> Option<ItemBits> {
+    pub fn update_bits(&mut self, key: &[u8], set: ItemBits, clear: ItemBits, now: u32) -> Option<ItemBits> {
         self.resolve_flush(now);
         let i = self.lookup(key, now, false)?;
         let rec = &mut self.records[i as usize];
@@ -545,12 +539,7 @@ impl Store {
     /// longer than the old value it is written in place and padded with spaces
     /// (decrementing `"10"` leaves `"9 "`: protocol.txt warns clients of exactly
     /// this); a longer number makes a new item with the same flags and expiry.
-    pub fn incr_decr(
-        &mut self,
-        key: &[u8],
-        delta: Delta,
-        now: u32,
-    ) -> Result<DeltaOutcome, DeltaError> {
+    pub fn incr_decr(&mut self, key: &[u8], delta: Delta, now: u32) -> Result<DeltaOutcome, DeltaError> {
         self.resolve_flush(now);
         let Some(i) = self.lookup(key, now, true) else {
             if let (Some(initial), true) = (delta.initial, key.len() <= MAX_KEY_LEN) {
@@ -612,14 +601,7 @@ impl Store {
         data.extend_from_slice(key);
         push_u64(&mut data, value);
         let cas = self
-            .write(
-                Some(i),
-                data.into_boxed_slice(),
-                key.len(),
-                flags,
-                expires,
-                now,
-            )
+            .write(Some(i), data.into_boxed_slice(), key.len(), flags, expires, now)
             .map_err(|()| DeltaError::OutOfMemory)?;
         Ok(DeltaOutcome::Updated { value, cas })
     }
@@ -632,11 +614,7 @@ impl Store {
     pub fn flush_all(&mut self, delay: i64, now: u32) {
         self.resolve_flush(now);
         self.stats.cmd_flush += 1;
-        let at = if delay > 0 {
-            expires_at(delay, now)
-        } else {
-            now
-        };
+        let at = if delay > 0 { expires_at(delay, now) } else { now };
         if at <= now {
             self.flush_cas = self.next_cas;
             self.pending_flush = None;
@@ -754,8 +732,7 @@ impl Store {
         let slab_full = self.free == NIL && self.records.len() >= NIL as usize;
         if new_size > self.config.max_bytes
             || slab_full
-            || (!self.config.evict
-                && !self.make_room(new_size.saturating_sub(old_size), now, false))
+            || (!self.config.evict && !self.make_room(new_size.saturating_sub(old_size), now, false))
         {
             self.stats.outofmemory += 1;
             return Err(());
@@ -790,8 +767,7 @@ impl Store {
                 if !fetched {
                     self.stats.evicted_unfetched += 1;
                 }
-                self.stats.evicted_time =
-                    u64::from(now.saturating_sub(self.records[tail as usize].atime));
+                self.stats.evicted_time = u64::from(now.saturating_sub(self.records[tail as usize].atime));
             } else {
                 return false;
             }
@@ -927,16 +903,10 @@ mod tests {
         let mut s = store();
         let cas = set(&mut s, b"k", b"v", 100, NOW);
         assert_eq!(s.peek(b"k", NOW + 40).unwrap().ttl(NOW + 40), Some(60));
-        assert_eq!(
-            s.touch(b"k", 0, None, NOW + 50),
-            TouchOutcome::Touched { cas }
-        );
+        assert_eq!(s.touch(b"k", 0, None, NOW + 50), TouchOutcome::Touched { cas });
         assert_eq!(s.peek(b"k", NOW + 50).unwrap().ttl(NOW), None);
         assert_eq!(s.touch(b"k", 10, Some(cas + 1), NOW), TouchOutcome::Exists);
-        assert_eq!(
-            s.touch(b"k", 10, Some(cas), NOW),
-            TouchOutcome::Touched { cas }
-        );
+        assert_eq!(s.touch(b"k", 10, Some(cas), NOW), TouchOutcome::Touched { cas });
         assert!(s.peek(b"k", NOW + 9).is_some());
         // A negative touch makes the item invisible at once.
         assert_eq!(s.touch(b"k", -1, None, NOW), TouchOutcome::Touched { cas });
@@ -1011,10 +981,7 @@ mod tests {
     fn cas_checks() {
         let mut s = store();
         let put = |s: &mut Store, mode, cas| s.store(mode, b"k", 0, 0, b"v", cas, NOW);
-        assert_eq!(
-            put(&mut s, StoreMode::Set, Some(1)),
-            Ok(StoreOutcome::NotFound)
-        );
+        assert_eq!(put(&mut s, StoreMode::Set, Some(1)), Ok(StoreOutcome::NotFound));
         let cas = set(&mut s, b"k", b"v", 0, NOW);
         assert_eq!(
             put(&mut s, StoreMode::Set, Some(cas + 1)),
@@ -1024,10 +991,7 @@ mod tests {
             panic!()
         };
         // The old unique is now stale.
-        assert_eq!(
-            put(&mut s, StoreMode::Set, Some(cas)),
-            Ok(StoreOutcome::Exists)
-        );
+        assert_eq!(put(&mut s, StoreMode::Set, Some(cas)), Ok(StoreOutcome::Exists));
         assert_eq!(
             put(&mut s, StoreMode::Append, Some(cas)),
             Ok(StoreOutcome::Exists)
@@ -1097,12 +1061,9 @@ mod tests {
     #[test]
     fn incr_keeps_flags_expiry_and_updates_cas() {
         let mut s = store();
-        let _ = s
-            .store(StoreMode::Set, b"n", 42, 100, b"9", None, NOW)
-            .unwrap();
+        let _ = s.store(StoreMode::Set, b"n", 42, 100, b"9", None, NOW).unwrap();
         let old = s.peek(b"n", NOW).unwrap().cas();
-        let Ok(DeltaOutcome::Updated { value: 10, cas }) =
-            s.incr_decr(b"n", delta(DeltaOp::Incr, 1), NOW)
+        let Ok(DeltaOutcome::Updated { value: 10, cas }) = s.incr_decr(b"n", delta(DeltaOp::Incr, 1), NOW)
         else {
             panic!()
         };
@@ -1182,10 +1143,7 @@ mod tests {
         set(&mut s, b"k2", &[b'x'; 10], 0, NOW);
         set(&mut s, b"k3", &[b'x'; 10], 0, NOW + 10);
         let st = s.stats();
-        assert_eq!(
-            (st.reclaimed, st.expired_unfetched, st.evictions),
-            (1, 1, 0)
-        );
+        assert_eq!((st.reclaimed, st.expired_unfetched, st.evictions), (1, 1, 0));
     }
 
     #[test]
@@ -1366,10 +1324,7 @@ mod tests {
         let item = s.peek(b"k", NOW).unwrap();
         assert!(item.stale() && item.token_sent() && !item.fetched());
         assert_eq!(item.size(), item_size(1, 1));
-        assert_eq!(
-            s.update_bits(b"nope", ItemBits::STALE, ItemBits::NONE, NOW),
-            None
-        );
+        assert_eq!(s.update_bits(b"nope", ItemBits::STALE, ItemBits::NONE, NOW), None);
         assert_eq!(s.stats().get_hits, 1);
         s.reset_stats();
         assert_eq!(s.stats(), &StoreStats::default());
@@ -1380,13 +1335,7 @@ mod tests {
     fn many_items_and_slot_reuse() {
         let mut s = store();
         for i in 0..10_000u32 {
-            set(
-                &mut s,
-                format!("key:{i}").as_bytes(),
-                &i.to_le_bytes(),
-                0,
-                NOW,
-            );
+            set(&mut s, format!("key:{i}").as_bytes(), &i.to_le_bytes(), 0, NOW);
         }
         for i in (0..10_000u32).step_by(2) {
             assert_eq!(
