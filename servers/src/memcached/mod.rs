@@ -6,7 +6,10 @@
 //! - [`stats`]: the store's counters.
 //! - [`exec`]: executes a parsed text request against the store and writes
 //!   memcached's exact reply.
-//! - [`session`]: one text-protocol conversation: bytes in, replies out.
+//! - [`meta_exec`]: executes a parsed meta request (`mg`, `ms`, `md`, `ma`,
+//!   `me`, `mn`); meta commands share the text connection.
+//! - [`session`]: one text-protocol conversation (classic and meta commands):
+//!   bytes in, replies out.
 //!
 //! Nothing here reads a clock or touches a socket: `now` (unix seconds) is an
 //! argument everywhere, and replies are appended to a `Vec<u8>`.
@@ -32,6 +35,7 @@
 pub mod exec;
 pub mod item;
 mod lru;
+pub mod meta_exec;
 pub mod session;
 pub mod stats;
 pub mod store;
