@@ -3,7 +3,7 @@
 //! - [`text`]: the classic text protocol (`get`, `set`, `incr`, `stats`, ...).
 //! - [`meta`]: the meta commands (`mg`, `ms`, `md`, `ma`, `me`, `mn`), which
 //!   share the text protocol's connection.
-//! - `binary`: the binary protocol, chosen by a connection's first byte (0x80).
+//! - [`binary`]: the binary protocol, chosen by a connection's first byte (0x80).
 //! - [`number`]: decimal numbers parsed and printed exactly as memcached does,
 //!   shared by every memcache codec.
 //! - [`base64`]: memcached's base64, for meta's binary keys.
@@ -26,6 +26,7 @@
 //! ```
 
 pub mod base64;
+pub mod binary;
 pub mod meta;
 pub mod number;
 pub mod text;
