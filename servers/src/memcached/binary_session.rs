@@ -131,11 +131,12 @@ impl BinarySession {
                         self.state = State::Swallow { remaining: value_len };
                         continue;
                     }
-                    let Some(value) = rest.get(consumed..consumed + value_len) else {
-                        return wait(pos, Some(consumed + value_len - rest.len()));
+                    let end = consumed.saturating_add(value_len);
+                    let Some(value) = rest.get(consumed..end) else {
+                        return wait(pos, Some(end - rest.len()));
                     };
                     let _ = execute(&request, value, store, server, now, out);
-                    pos += consumed + value_len;
+                    pos += end;
                 }
                 Command::Sasl | Command::Unknown => {
                     let _ = execute(&request, b"", store, server, now, out);

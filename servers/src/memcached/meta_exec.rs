@@ -821,4 +821,100 @@ mod tests {
             b"STORED\r\nVA 1\r\n1\r\n2\r\nVA 1\r\n3\r\nVALUE a 0 1\r\n3\r\nEND\r\nMN\r\n",
         );
     }
+
+    #[test]
+    fn bad_meta_inputs_then_a_good_request() {
+        let mut c = Client::with(StoreConfig {
+            item_size_max: 1024,
+            ..StoreConfig::default()
+        });
+        c.expect(b"ms k 3 T0 F9\r\nabc\r\n", b"HD\r\n");
+        let long_key = format!("mg {} v\r\n", "k".repeat(251));
+        let long_opaque = format!("mg k O{}\r\n", "o".repeat(40));
+        let big = format!("ms k 2000 T0\r\n{}\r\n", "z".repeat(2000));
+        for (request, reply) in [
+            (&b"mg\r\n"[..], &b"CLIENT_ERROR bad command line format\r\n"[..]),
+            (long_key.as_bytes(), b"CLIENT_ERROR bad command line format\r\n"),
+            (long_opaque.as_bytes(), b"CLIENT_ERROR opaque token too long\r\n"),
+            (b"mg k v v\r\n", b"CLIENT_ERROR duplicate flag\r\n"),
+            (b"mg k !\r\n", b"CLIENT_ERROR invalid flag\r\n"),
+            (
+                b"mg k N-\r\n",
+                b"CLIENT_ERROR bad token in command line format\r\n",
+            ),
+            (
+                b"ms k 3 MQ\r\nxyz\r\n",
+                b"CLIENT_ERROR invalid mode for ms M token\r\n",
+            ),
+            (b"ms k 3 q\r\nxyzw\n", b"CLIENT_ERROR bad data chunk\r\n"),
+            (b"ms k 3 q\r\nxy", b""),
+            (b"zw\n", b"CLIENT_ERROR bad data chunk\r\n"),
+            (big.as_bytes(), b"SERVER_ERROR object too large for cache\r\n"),
+            (
+                b"md k Cx\r\n",
+                b"CLIENT_ERROR bad token in command line format\r\n",
+            ),
+            (b"ma k Jx\r\n", b"CLIENT_ERROR invalid or duplicate flag\r\n"),
+            (
+                b"ma k\r\n",
+                b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
+            ),
+            (b"me k b\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+            (b"mq k\r\n", b"ERROR\r\n"),
+        ] {
+            c.expect(request, reply);
+            if request.starts_with(b"ms k 2000") {
+                // The too-large set also dropped the old item: store it again.
+                c.expect(b"ms k 3 T0 F9\r\nabc\r\n", b"HD\r\n");
+            }
+            if request != b"ms k 3 q\r\nxy" {
+                c.expect(b"mg k v f\r\n", b"VA 3 f9\r\nabc\r\n");
+            }
+        }
+    }
+
+    /// Builds a meta command from a command letter, key and flag tokens.
+    fn meta_line(cmd: usize, key: usize, flags: &[usize], len: usize) -> Vec<u8> {
+        const FLAGS: &[&str] = &[
+            "v", "k", "f", "t", "c", "s", "q", "u", "h", "l", "b", "I", "Oop", "T0", "T30", "T-1", "N0",
+            "N30", "R30", "C1", "C0", "F7", "J5", "D3", "MA", "MP", "ME", "MR", "MS", "MD", "M+", "Mx", "P",
+            "L",
+        ];
+        const KEYS: &[&str] = &["a", "b", "Zm9v", "YQ==", "n"];
+        let cmds = ["mg", "ms", "md", "ma", "me", "mn"];
+        let mut line = format!("{} {}", cmds[cmd % cmds.len()], KEYS[key % KEYS.len()]);
+        if cmd % cmds.len() == 1 {
+            line.push_str(&format!(" {len}"));
+        }
+        for &f in flags {
+            line.push(' ');
+            line.push_str(FLAGS[f % FLAGS.len()]);
+        }
+        line.push_str("\r\n");
+        let mut bytes = line.into_bytes();
+        if cmd % cmds.len() == 1 {
+            bytes.extend(std::iter::repeat_n(b'7', len));
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_meta_requests_never_panic(
+            commands in proptest::collection::vec(
+                (0usize..6, 0usize..5, proptest::collection::vec(0usize..34, 0..8), 0usize..4, 0u32..100),
+                1..30,
+            ),
+        ) {
+            let mut c = Client::new();
+            for (cmd, key, flags, len, advance) in commands {
+                c.now += advance;
+                let out = c.send(&meta_line(cmd, key, &flags, len));
+                // Every reply is whole lines.
+                proptest::prop_assert!(out.is_empty() || out.ends_with(b"\r\n"));
+            }
+            proptest::prop_assert!(c.buffer.is_empty());
+        }
+    }
 }
