@@ -21,7 +21,8 @@
 //! # Compatibility
 //!
 //! Checks and answers follow memcached 1.6's `proto_bin.c`
-//! (`try_read_command_binary`, `dispatch_bin_command`):
+//! (`try_read_command_binary`, `dispatch_bin_command`), and were checked byte
+//! for byte against Debian 12's memcached 1.6.18:
 //!
 //! - a bad magic byte closes the connection without a reply (as soon as the
 //!   first byte shows it; memcached waits for a whole header first);
@@ -39,10 +40,12 @@
 //!   and any further body bytes are read as the next packet. So does this
 //!   codec.
 //!
-//! One deliberate difference: for an unknown opcode memcached swallows
-//! `body_len` bytes *after* the extras and key it already consumed, eating
-//! `extras_len + key_len` bytes of the next packet; this codec swallows only
-//! the rest of the packet's body ([`Request::value_len`]).
+//! One deliberate difference: for an unknown opcode (`verbosity` included)
+//! memcached swallows `body_len` bytes *after* the extras and key it already
+//! consumed, eating `extras_len + key_len` bytes of the next packet, which
+//! then goes unanswered (seen on 1.6.18: a `verbosity` followed by a `noop`
+//! gets no `noop` reply); this codec swallows only the rest of the packet's
+//! body ([`Request::value_len`]).
 //!
 //! # Examples
 //!

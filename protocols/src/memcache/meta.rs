@@ -11,37 +11,50 @@
 //!
 //! # Compatibility
 //!
-//! The flag rules follow memcached 1.6's `_meta_flag_preparse` and the
-//! `process_m*_cmd` functions (`proto_parser.c`, which `proto_text.c`
-//! dispatches meta commands to), and `doc/protocol.txt`:
+//! The rules are those of memcached 1.6.18 (Debian 12's memcached, the one
+//! Torsion's interop suite and benchmark run against): `_meta_flag_preparse`
+//! and the `process_m*_command` functions of its `proto_text.c`, and
+//! `doc/protocol.txt`. Every reply below was checked byte for byte against
+//! that server.
 //!
 //! - a flag is a token whose first byte names it; the rest of the token is its
 //!   argument (`T30`, `Oabc`); replies echo return flags in request order;
+//! - a command without a key is `ERROR` (`WANT_TOKENS_MIN`; `me` answers
+//!   `CLIENT_ERROR bad command line format`); a key over 250 bytes is
+//!   `CLIENT_ERROR bad command line format`;
 //! - at most [`MAX_TOKENS`] tokens per line (command and key included), else
-//!   `CLIENT_ERROR options flags are too long`; a repeated flag is
-//!   `CLIENT_ERROR duplicate flag`, an unknown one `CLIENT_ERROR invalid flag`;
-//! - numeric arguments follow [`super::number`]; a bad `N`/`T`/`R`/`C` is
-//!   `CLIENT_ERROR bad token in command line format`, a bad `J`/`D` has its own
-//!   message, and a bad `F` keeps the generic `CLIENT_ERROR bad command line
-//!   format` (memcached sets no message for it);
-//! - every `ma` flag error is `CLIENT_ERROR invalid or duplicate flag`, as
-//!   `process_marithmetic_cmd` overrides the message;
-//! - an `ms` whose line was understood up to its data length but then refused
-//!   swallows its data block ([`Error::swallow`]); an `ms` without a valid data
-//!   length does not (the block is then read as the next command line);
+//!   `CLIENT_ERROR options flags are too long` (`mg`) or `CLIENT_ERROR options
+//!   flags too long` (`ms`, `md`, `ma`);
+//! - a repeated flag is `CLIENT_ERROR duplicate flag`, an unknown one
+//!   `CLIENT_ERROR invalid flag`, and both stop the check at once; a bad
+//!   `N`/`T`/`R`/`C` is `CLIENT_ERROR bad token in command line format`, a
+//!   bad `J`/`D` and an `M` not two bytes long have their own messages, a bad
+//!   `F` the generic `CLIENT_ERROR bad command line format` (memcached sets no
+//!   message for it); these go on checking and the last message wins;
+//! - every flag error of `md` and `ma` is `CLIENT_ERROR invalid or duplicate
+//!   flag`, as `process_mdelete_command` and `process_marithmetic_command`
+//!   override the message;
+//! - an `ms` refused while its flags are checked swallows its data block
+//!   ([`Error::swallow`]); one refused before (no data length, a bad one, a
+//!   key too long, too many tokens) does not: the block is then read as the
+//!   next command line;
 //! - errors are never silenced by `q`.
+//!
+//! Newer memcached versions added flags 1.6.18 does not know: `E` (set the
+//! CAS unique), `x` (`md` leaving a tombstone), `s` on `ms` (the final size)
+//! and `N` on an appending `ms` (vivify). As in 1.6.18, `E` and `x` are
+//! refused as unknown flags, `s` on `ms` is ignored and `N` does not make an
+//! append vivify. `E` would also defeat the store's O(1) `flush_all`, which
+//! compares CAS uniques.
 //!
 //! Framing (a line ends at `\n`, a `\r` before it and anything after a NUL are
 //! dropped, tokens are split on single spaces, leading spaces are skipped, no
 //! `\n` within [`MAX_LINE_LEN`] bytes closes the connection) is the text
 //! codec's, since both share the connection.
 //!
-//! Deliberate differences, each for a feature Torsion's store does not have:
-//! `E` (set the CAS unique explicitly; it would defeat the store's O(1)
-//! `flush_all`, which compares CAS uniques) and `md`'s `x` (keep a tombstone
-//! with the old CAS unique) are refused as `CLIENT_ERROR invalid flag`, and an
-//! `O` token longer than [`MAX_OPAQUE_LEN`] is refused before the command runs
-//! (memcached notices it while writing the reply, after `T`/`N` took effect).
+//! One deliberate difference: an `O` token longer than [`MAX_OPAQUE_LEN`] is
+//! refused before the command runs; memcached notices it while writing the
+//! reply, after an `N` or an earlier `T` took effect.
 //!
 //! # Examples
 //!
@@ -69,9 +82,9 @@ use super::base64;
 use super::number::{push_u64, safe_strtol, safe_strtoul, safe_strtoull};
 use super::text::{MAX_KEY_LEN, MAX_LINE_LEN};
 
-/// Most tokens a meta line may have, command and key included
-/// (memcached's `MFLAG_MAX_OPT_LENGTH`).
-pub const MAX_TOKENS: usize = 20;
+/// Most tokens a meta line may have, command and key included (memcached's
+/// `MFLAG_MAX_OPT_LENGTH`, 20, counts the tokenizer's terminal token too).
+pub const MAX_TOKENS: usize = 19;
 
 /// Longest `O` (opaque) token, the `O` included (`MFLAG_MAX_OPAQUE_LENGTH`).
 pub const MAX_OPAQUE_LEN: usize = 32;
@@ -300,8 +313,14 @@ pub enum ErrorKind {
     BadFormat,
     /// `CLIENT_ERROR bad token in command line format`
     BadToken,
-    /// `CLIENT_ERROR options flags are too long`
-    TooManyTokens,
+    /// `ERROR`: a meta command without a key (memcached's `WANT_TOKENS_MIN`).
+    UnknownCommand,
+    /// `CLIENT_ERROR options flags are too long` (`mg` over [`MAX_TOKENS`]).
+    OptionsAreTooLong,
+    /// `CLIENT_ERROR options flags too long` (`ms`, `md`, `ma` over [`MAX_TOKENS`]).
+    OptionsTooLong,
+    /// `CLIENT_ERROR incorrect length for M token` (an `M` not two bytes long).
+    ModeLength,
     /// `CLIENT_ERROR duplicate flag`
     DuplicateFlag,
     /// `CLIENT_ERROR invalid flag`
@@ -330,7 +349,10 @@ impl ErrorKind {
         Some(match self {
             ErrorKind::BadFormat => b"CLIENT_ERROR bad command line format\r\n",
             ErrorKind::BadToken => b"CLIENT_ERROR bad token in command line format\r\n",
-            ErrorKind::TooManyTokens => b"CLIENT_ERROR options flags are too long\r\n",
+            ErrorKind::UnknownCommand => b"ERROR\r\n",
+            ErrorKind::OptionsAreTooLong => b"CLIENT_ERROR options flags are too long\r\n",
+            ErrorKind::OptionsTooLong => b"CLIENT_ERROR options flags too long\r\n",
+            ErrorKind::ModeLength => b"CLIENT_ERROR incorrect length for M token\r\n",
             ErrorKind::DuplicateFlag => b"CLIENT_ERROR duplicate flag\r\n",
             ErrorKind::InvalidFlag => b"CLIENT_ERROR invalid flag\r\n",
             ErrorKind::KeyDecode => b"CLIENT_ERROR error decoding key\r\n",
@@ -449,36 +471,69 @@ fn refuse(kind: ErrorKind) -> Error {
     Error { kind, swallow: None }
 }
 
+/// The checks every meta command (but `me` and `mn`) makes before its flags,
+/// in memcached's order: a key (`WANT_TOKENS_MIN`, else `ERROR`), its length,
+/// then the token count. `fixed` is the number of tokens before the flags (2,
+/// or 3 for `ms`).
+fn check_line(key: &[u8], fixed: usize, words: &[&[u8]], too_long: ErrorKind) -> Result<(), ErrorKind> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(ErrorKind::BadFormat);
+    }
+    if fixed + words.len() > MAX_TOKENS {
+        return Err(too_long);
+    }
+    Ok(())
+}
+
 fn parse_line<'a>(letter: u8, mut words: impl Iterator<Item = &'a [u8]>) -> Result<Request<'a>, Error> {
     if letter == b'n' {
-        // `mn` takes nothing; memcached does not even tokenize it.
+        // `mn` takes nothing: "out_string(c, "MN")" whatever follows.
         return Ok(Request {
             command: Command::Noop,
             key: Key::raw(b""),
             flags: Flags::new(),
         });
     }
-    let key_token = words.next().ok_or(refuse(ErrorKind::BadFormat))?;
+    let Some(key_token) = words.next() else {
+        // me checks its own token count; the others use WANT_TOKENS_MIN.
+        let kind = if letter == b'e' {
+            ErrorKind::BadFormat
+        } else {
+            ErrorKind::UnknownCommand
+        };
+        return Err(refuse(kind));
+    };
     let mut key = Key::raw(key_token);
-    match letter {
-        b'e' => {
-            // process_meta_command: only a third token of exactly "b" counts.
-            if key_token.len() > MAX_KEY_LEN {
-                return Err(refuse(ErrorKind::BadFormat));
-            }
-            if words.next() == Some(b"b") && !key.decode() {
-                return Err(refuse(ErrorKind::BadFormat));
-            }
-            Ok(Request {
-                command: Command::Debug,
-                key,
-                flags: Flags::new(),
-            })
+    if letter == b'e' {
+        // process_meta_command: only a third token of exactly "b" counts.
+        if key_token.len() > MAX_KEY_LEN {
+            return Err(refuse(ErrorKind::BadFormat));
         }
+        if words.next() == Some(b"b") && !key.decode() {
+            return Err(refuse(ErrorKind::BadFormat));
+        }
+        return Ok(Request {
+            command: Command::Debug,
+            key,
+            flags: Flags::new(),
+        });
+    }
+    // The words after the key, up to one more than a line may hold.
+    let mut rest: [&[u8]; MAX_TOKENS] = [&[]; MAX_TOKENS];
+    let mut count = 0;
+    for word in words.take(MAX_TOKENS) {
+        rest[count] = word;
+        count += 1;
+    }
+    let rest = &rest[..count];
+    match letter {
         b's' => {
-            // _process_request_mset: the data length is positional, and a
-            // line refused before it is known swallows nothing.
-            let len_token = words.next().ok_or(refuse(ErrorKind::BadFormat))?;
+            // process_mset_command: everything refused before the data length
+            // is read swallows nothing (the block is read as the next line).
+            let Some((len_token, flag_words)) = rest.split_first() else {
+                return Err(refuse(ErrorKind::BadFormat));
+            };
+            check_line(key_token, 3, flag_words, ErrorKind::OptionsTooLong).map_err(refuse)?;
             let data_len = safe_strtol(len_token)
                 .filter(|&n| (0..=i32::MAX - 2).contains(&n))
                 .ok_or(refuse(ErrorKind::BadFormat))? as u32;
@@ -486,7 +541,7 @@ fn parse_line<'a>(letter: u8, mut words: impl Iterator<Item = &'a [u8]>) -> Resu
                 kind,
                 swallow: Some(data_len as usize + 2),
             };
-            let flags = preparse(&mut key, 3, words).map_err(swallow)?;
+            let flags = preparse(&mut key, flag_words).map_err(swallow)?;
             let mode = match flags.mode {
                 None | Some(b'S') => SetMode::Set,
                 Some(b'E') => SetMode::Add,
@@ -503,9 +558,9 @@ fn parse_line<'a>(letter: u8, mut words: impl Iterator<Item = &'a [u8]>) -> Resu
             })
         }
         b'a' => {
-            // process_marithmetic_cmd replaces every preparse message.
-            let flags =
-                preparse(&mut key, 2, words).map_err(|_| refuse(ErrorKind::InvalidOrDuplicateFlag))?;
+            // process_marithmetic_command replaces every preparse message.
+            check_line(key_token, 2, rest, ErrorKind::OptionsTooLong).map_err(refuse)?;
+            let flags = preparse(&mut key, rest).map_err(|_| refuse(ErrorKind::InvalidOrDuplicateFlag))?;
             let mode = match flags.mode {
                 None | Some(b'I' | b'+') => ArithMode::Incr,
                 Some(b'D' | b'-') => ArithMode::Decr,
@@ -518,15 +573,27 @@ fn parse_line<'a>(letter: u8, mut words: impl Iterator<Item = &'a [u8]>) -> Resu
                 flags,
             })
         }
-        _ => {
-            let command = if letter == b'g' {
-                Command::Get
-            } else {
-                Command::Delete
-            };
-            let flags = preparse(&mut key, 2, words).map_err(refuse)?;
+        b'd' => {
+            // process_mdelete_command: "FIXME: not using the preparse errstr?"
+            check_line(key_token, 2, rest, ErrorKind::OptionsTooLong).map_err(refuse)?;
+            let flags = preparse(&mut key, rest).map_err(|_| refuse(ErrorKind::InvalidOrDuplicateFlag))?;
             check_opaque(&flags).map_err(refuse)?;
-            Ok(Request { command, key, flags })
+            Ok(Request {
+                command: Command::Delete,
+                key,
+                flags,
+            })
+        }
+        _ => {
+            // process_mget_command.
+            check_line(key_token, 2, rest, ErrorKind::OptionsAreTooLong).map_err(refuse)?;
+            let flags = preparse(&mut key, rest).map_err(refuse)?;
+            check_opaque(&flags).map_err(refuse)?;
+            Ok(Request {
+                command: Command::Get,
+                key,
+                flags,
+            })
         }
     }
 }
@@ -541,24 +608,12 @@ fn check_opaque(flags: &Flags<'_>) -> Result<(), ErrorKind> {
     Ok(())
 }
 
-/// memcached's `_meta_flag_preparse`: checks the key length and the token
-/// count, then every flag in order. A duplicate or unknown flag stops at once;
-/// a bad number is remembered (the last message wins) and checking goes on.
-/// `first` is the index of the first flag token in the line (2, or 3 for `ms`).
-fn preparse<'a>(
-    key: &mut Key<'a>,
-    first: usize,
-    words: impl Iterator<Item = &'a [u8]>,
-) -> Result<Flags<'a>, ErrorKind> {
-    if key.token.len() > MAX_KEY_LEN {
-        return Err(ErrorKind::BadFormat);
-    }
-    // The count is checked before any flag, as memcached checks `ntokens`.
+/// memcached's `_meta_flag_preparse`: every flag in order. A duplicate or
+/// unknown flag stops at once; a bad number (or an `M` token not two bytes
+/// long) is remembered, the last message winning, and checking goes on.
+fn preparse<'a>(key: &mut Key<'a>, words: &[&'a [u8]]) -> Result<Flags<'a>, ErrorKind> {
     let mut flags = Flags::new();
-    for token in words {
-        if first + usize::from(flags.count) >= MAX_TOKENS {
-            return Err(ErrorKind::TooManyTokens);
-        }
+    for &token in words {
         flags.tokens[usize::from(flags.count)] = token;
         flags.count += 1;
     }
@@ -613,9 +668,10 @@ fn preparse<'a>(
                 Some(n) => flags.delta = Some(n),
                 None => bad(Some(ErrorKind::InvalidDelta)),
             },
-            // "M" alone reads the byte after it, a space or line end in
-            // memcached: an invalid mode.
-            b'M' => flags.mode = Some(arg.first().copied().unwrap_or(b' ')),
+            b'M' => match arg {
+                [mode] => flags.mode = Some(*mode),
+                _ => bad(Some(ErrorKind::ModeLength)),
+            },
             b'v' => flags.value = true,
             b'q' => flags.quiet = true,
             b'u' => flags.no_bump = true,
@@ -798,45 +854,52 @@ mod tests {
     #[test]
     fn flag_errors() {
         for (line, kind) in [
-            (&b"mg\r\n"[..], ErrorKind::BadFormat),
-            (b"md\r\n", ErrorKind::BadFormat),
+            (&b"mg\r\n"[..], ErrorKind::UnknownCommand),
+            (b"md\r\n", ErrorKind::UnknownCommand),
+            (b"ma\r\n", ErrorKind::UnknownCommand),
+            (b"ms\r\n", ErrorKind::UnknownCommand),
             (b"me\r\n", ErrorKind::BadFormat),
             (b"mg foo v v\r\n", ErrorKind::DuplicateFlag),
             (b"mg foo \xff\r\n", ErrorKind::DuplicateFlag),
             (b"mg foo m o o o\r\n", ErrorKind::InvalidFlag),
             (b"mg foo E5\r\n", ErrorKind::InvalidFlag),
-            (b"md foo x\r\n", ErrorKind::InvalidFlag),
+            (b"mg foo x\r\n", ErrorKind::InvalidFlag),
             (b"mg foo Tx\r\n", ErrorKind::BadToken),
             (b"mg foo N\r\n", ErrorKind::BadToken),
             (b"mg foo R1.5\r\n", ErrorKind::BadToken),
-            (b"md foo C-1\r\n", ErrorKind::BadToken),
+            (b"mg foo C-1\r\n", ErrorKind::BadToken),
             (b"mg foo Fx\r\n", ErrorKind::BadFormat),
             (b"mg foo Jx\r\n", ErrorKind::InvalidInitial),
             (b"mg foo Dx\r\n", ErrorKind::InvalidDelta),
             (b"mg foo b\r\n", ErrorKind::KeyDecode),
+            (b"mg foo M\r\n", ErrorKind::ModeLength),
+            (b"mg foo MEX\r\n", ErrorKind::ModeLength),
             // A bad number is remembered, but an invalid flag stops at once.
             (b"mg foo Tx Dy\r\n", ErrorKind::InvalidDelta),
+            (b"mg foo Fx Tx\r\n", ErrorKind::BadToken),
+            (b"mg foo Tx Fx\r\n", ErrorKind::BadToken),
             (b"mg foo Tx z\r\n", ErrorKind::InvalidFlag),
             (b"mg foo Tx v v\r\n", ErrorKind::DuplicateFlag),
+            // md and ma override every flag message.
+            (b"md foo x\r\n", ErrorKind::InvalidOrDuplicateFlag),
+            (b"md foo C-1\r\n", ErrorKind::InvalidOrDuplicateFlag),
+            (b"md foo M\r\n", ErrorKind::InvalidOrDuplicateFlag),
             (b"ma foo v v\r\n", ErrorKind::InvalidOrDuplicateFlag),
             (b"ma foo Dx\r\n", ErrorKind::InvalidOrDuplicateFlag),
+            (b"ma foo M\r\n", ErrorKind::InvalidOrDuplicateFlag),
             (b"ma foo MX\r\n", ErrorKind::InvalidArithMode),
-            (b"ma foo M\r\n", ErrorKind::InvalidArithMode),
         ] {
             let e = err(line);
             assert_eq!((e.kind, e.swallow), (kind, None), "{}", line.escape_ascii());
-            assert!(kind.reply().is_some_and(|r| r.starts_with(b"CLIENT_ERROR ")));
+            assert!(kind
+                .reply()
+                .is_some_and(|r| r.starts_with(b"CLIENT_ERROR ") || r == b"ERROR\r\n"));
         }
         let key = "k".repeat(251);
-        assert_eq!(
-            err(format!("mg {key} v\r\n").as_bytes()).kind,
-            ErrorKind::BadFormat
-        );
-        assert_eq!(err(format!("me {key}\r\n").as_bytes()).kind, ErrorKind::BadFormat);
-        assert_eq!(
-            err(format!("ma {key}\r\n").as_bytes()).kind,
-            ErrorKind::InvalidOrDuplicateFlag
-        );
+        for cmd in ["mg", "md", "ma", "me"] {
+            let line = format!("{cmd} {key} v\r\n");
+            assert_eq!(err(line.as_bytes()).kind, ErrorKind::BadFormat, "{cmd}");
+        }
         let ok = "k".repeat(250);
         assert_eq!(
             complete(format!("mg {ok} v\r\n").as_bytes()).0.key.bytes().len(),
@@ -850,21 +913,26 @@ mod tests {
 
     #[test]
     fn token_limit() {
-        // 20 tokens in all are fine, 21 are not, whatever the flags are.
-        let full = "mg k s t c f h l v q u k O1 O2 O3 O4 O5 O6 O7 O8 O9\r\n";
-        assert_eq!(err(full.as_bytes()).kind, ErrorKind::TooManyTokens);
+        // 19 tokens in all are fine, 20 are not, whatever the flags are.
+        let nineteen = "mg k s t c f h l v q u k O1 N1 T1 R1 F1 C1 J1\r\n";
+        assert_eq!(complete(nineteen.as_bytes()).0.flags.tokens().count(), 17);
         let twenty = "mg k s t c f h l v q u k O1 N1 T1 R1 F1 C1 J1 D1\r\n";
-        assert_eq!(complete(twenty.as_bytes()).0.flags.tokens().count(), 18);
-        let twenty_one = "mg k s t c f h l v q u k O1 N1 T1 R1 F1 C1 J1 D1 I\r\n";
-        assert_eq!(err(twenty_one.as_bytes()).kind, ErrorKind::TooManyTokens);
+        assert_eq!(err(twenty.as_bytes()).kind, ErrorKind::OptionsAreTooLong);
+        let dup = "mg k v v v v v v v v v v v v v v v v v v v v\r\n";
+        assert_eq!(err(dup.as_bytes()).kind, ErrorKind::OptionsAreTooLong);
+        for cmd in ["md", "ma"] {
+            let line = format!("{cmd} k s t c f h l v q u k O1 N1 T1 R1 F1 C1 J1 D1\r\n");
+            assert_eq!(err(line.as_bytes()).kind, ErrorKind::OptionsTooLong);
+        }
+        let ms = "ms k 1 s t c f h l v q u k O1 N1 T1 R1 F1 C1\r\n";
+        assert_eq!(complete(ms.as_bytes()).0.flags.tokens().count(), 16);
+        // Too many tokens is found before the data length: nothing swallowed.
         let ms = "ms k 1 s t c f h l v q u k O1 N1 T1 R1 F1 C1 J1\r\n";
-        assert_eq!(complete(ms.as_bytes()).0.flags.tokens().count(), 17);
-        let ms = "ms k 1 s t c f h l v q u k O1 N1 T1 R1 F1 C1 J1 D1\r\n";
         assert_eq!(
             err(ms.as_bytes()),
             Error {
-                kind: ErrorKind::TooManyTokens,
-                swallow: Some(3)
+                kind: ErrorKind::OptionsTooLong,
+                swallow: None
             }
         );
     }
@@ -893,7 +961,6 @@ mod tests {
             (" MA", SetMode::Append),
             (" MP", SetMode::Prepend),
             (" MR", SetMode::Replace),
-            (" MEX", SetMode::Add),
         ] {
             let line = format!("ms k 0{m}\r\n");
             assert!(
@@ -901,13 +968,14 @@ mod tests {
                 "{line}"
             );
         }
-        // Refused before the length: nothing to swallow.
+        // Refused before the length is known: nothing to swallow.
+        let long = format!("ms {} 3\r\n", "k".repeat(251));
         for line in [
-            &b"ms\r\n"[..],
-            b"ms k\r\n",
+            &b"ms k\r\n"[..],
             b"ms k x\r\n",
             b"ms k -1\r\n",
             b"ms k 2147483646\r\n",
+            long.as_bytes(),
         ] {
             assert_eq!(
                 err(line),
@@ -919,13 +987,15 @@ mod tests {
                 line.escape_ascii()
             );
         }
-        // Refused after it: the data block is swallowed.
+        // Refused while checking the flags: the data block is swallowed.
         for (line, kind) in [
             (&b"ms k 3 MZ\r\n"[..], ErrorKind::InvalidSetMode),
-            (b"ms k 3 M\r\n", ErrorKind::InvalidSetMode),
+            (b"ms k 3 M\r\n", ErrorKind::ModeLength),
+            (b"ms k 3 MEX\r\n", ErrorKind::ModeLength),
             (b"ms k 3 v v\r\n", ErrorKind::DuplicateFlag),
             (b"ms k 3 Fx\r\n", ErrorKind::BadFormat),
             (b"ms k 3 E1\r\n", ErrorKind::InvalidFlag),
+            (b"ms k 3 x\r\n", ErrorKind::InvalidFlag),
         ] {
             assert_eq!(
                 err(line),
@@ -937,8 +1007,6 @@ mod tests {
                 line.escape_ascii()
             );
         }
-        let long = format!("ms {} 3\r\n", "k".repeat(251));
-        assert_eq!(err(long.as_bytes()).swallow, Some(5));
         let (r, _) = complete(b"ms k 2147483645\r\n");
         assert!(matches!(
             r.command,

@@ -305,8 +305,11 @@ fn stored(reply: &mut Reply<'_>, outcome: Result<StoreOutcome, StoreError>, quie
 }
 
 /// `process_bin_stat`: one packet per statistic and an empty one to end.
-/// `reset` and `settings` match as prefixes (memcached's `strncmp`), the
-/// groups exactly; anything else, `detail` included, is `Not found`.
+/// `reset`, `settings` and `detail` match as prefixes (memcached's `strncmp`),
+/// the groups exactly; anything else is `Not found`. Torsion keeps no
+/// per-prefix stats, so `detail on|off` changes nothing and `detail dump`
+/// sends the empty dump (`END\r\n`), as memcached does before any prefix is
+/// recorded.
 fn stat(reply: &mut Reply<'_>, key: &[u8], store: &mut Store, server: &mut ServerStats, now: u32) {
     let group = if key.is_empty() {
         Some(StatsGroup::General)
@@ -315,6 +318,13 @@ fn stat(reply: &mut Reply<'_>, key: &[u8], store: &mut Store, server: &mut Serve
         None
     } else if key.starts_with(b"settings") {
         Some(StatsGroup::Settings)
+    } else if let Some(sub) = key.strip_prefix(b"detail") {
+        if sub.starts_with(b" dump") {
+            reply.success(0, &[], b"detailed", b"END\r\n");
+        } else if !sub.starts_with(b" on") && !sub.starts_with(b" off") {
+            return reply.error(Status::KeyNotFound);
+        }
+        None
     } else {
         match key {
             b"items" => Some(StatsGroup::Items),

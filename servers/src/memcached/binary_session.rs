@@ -583,9 +583,19 @@ mod tests {
         c.expect(&req(STAT, &[], b"reset", &[], 0), &ok(STAT, 0));
         let general = stat_packets(&c.send(&bare(STAT)));
         assert!(general.contains(&("cmd_set".into(), "0".into())));
-        for unknown in [&b"nonsense"[..], b"item", b"detail on"] {
+        for unknown in [&b"nonsense"[..], b"item", b"detail", b"detail x"] {
             c.expect(&req(STAT, &[], unknown, &[], 0), &err(STAT, Status::KeyNotFound));
         }
+        c.expect(&req(STAT, &[], b"detail on", &[], 0), &ok(STAT, 0));
+        c.expect(&req(STAT, &[], b"detail off", &[], 0), &ok(STAT, 0));
+        c.expect(
+            &req(STAT, &[], b"detail dump", &[], 0),
+            &[
+                resp(STAT, Status::Success, 0, &[], b"detailed", b"END\r\n"),
+                ok(STAT, 0),
+            ]
+            .concat(),
+        );
     }
 
     #[test]
@@ -743,28 +753,54 @@ mod tests {
         );
     }
 
-    /// Every kind of packet, good and bad (but not closing), for the split tests.
+    /// Every opcode, good and bad, ending with a quit, for the split tests.
     fn script() -> Vec<u8> {
         let e = set_extras(1, 0);
+        let ttl = 100u32.to_be_bytes();
         [
             req(SET, &e, b"a", b"hello", 0),
             req(GETK, &[], b"a", &[], 0),
+            req(GETKQ, &[], b"a", &[], 0),
             req(GETQ, &[], b"zz", &[], 0),
+            req(GETKQ, &[], b"zz", &[], 0),
             req(SETQ, &e, b"b", b"x", 0),
             req(ADD, &e, b"a", b"x", 0),
+            req(ADDQ, &e, b"c", b"x", 0),
+            req(REPLACE, &e, b"c", b"y", 0),
+            req(REPLACEQ, &e, b"nope", b"y", 0),
+            req(SET, &e, b"a", b"cas?", 99),
+            req(APPEND, &[], b"a", b"!", 0),
             req(APPENDQ, &[], b"a", b"!", 0),
+            req(PREPEND, &[], b"a", b"<", 0),
+            req(PREPENDQ, &[], b"nope", b"<", 0),
             req(INCREMENT, &arith_extras(2, 40, 0), b"n", &[], 0),
+            req(INCREMENTQ, &arith_extras(2, 40, 0), b"n", &[], 0),
+            req(DECREMENT, &arith_extras(1, 0, NO_CREATE), b"m", &[], 0),
             req(DECREMENTQ, &arith_extras(1, 0, 0), b"n", &[], 0),
-            req(GAT, &100u32.to_be_bytes(), b"a", &[], 0),
+            req(INCREMENT, &arith_extras(1, 0, 0), b"a", &[], 0),
+            req(GAT, &ttl, b"a", &[], 0),
+            req(GATQ, &ttl, b"zz", &[], 0),
+            req(GATK, &ttl, b"a", &[], 0),
+            req(GATKQ, &ttl, b"a", &[], 0),
             req(TOUCH, &1u32.to_be_bytes(), b"b", &[], 0),
+            req(DELETE, &[], b"c", &[], 0),
             req(DELETEQ, &[], b"b", &[], 0),
+            req(DELETEQ, &[], b"b", &[], 0),
+            bare(SASL_LIST_MECHS),
             req(SASL_AUTH, &[], b"PLAIN", b"secret", 0),
+            req(SASL_STEP, &[], b"PLAIN", b"more", 0),
+            req(VERBOSITY, &1u32.to_be_bytes(), &[], &[], 0),
             req(0x50, &[9], b"k", b"junk", 0),
             req(SET, &e, b"big", &[b'z'; 3000], 0),
             req(STAT, &[], b"items", &[], 0),
+            req(STAT, &[], b"reset", &[], 0),
+            req(STAT, &[], b"nope", &[], 0),
             bare(VERSION),
+            req(FLUSH, &5u32.to_be_bytes(), &[], &[], 0),
             req(FLUSHQ, &[], &[], &[], 0),
             req(GET, &[], b"a", &[], 0),
+            bare(NOOP),
+            bare(QUIT),
             bare(NOOP),
         ]
         .concat()
@@ -790,9 +826,9 @@ mod tests {
     fn byte_by_byte_and_every_split_give_the_same_replies() {
         let stream = script();
         let (whole, closed) = run(&stream, &[usize::MAX]);
-        assert!(!closed);
-        assert!(whole.ends_with(&ok(NOOP, 0)));
-        assert_eq!(run(&stream, &[1; 8000]), (whole.clone(), false), "byte by byte");
+        assert!(closed, "the quit closes, the last noop is never answered");
+        assert!(whole.ends_with(&[ok(NOOP, 0), ok(QUIT, 0)].concat()));
+        assert_eq!(run(&stream, &[1; 9000]), (whole.clone(), true), "byte by byte");
         for cut in (1..stream.len()).step_by(7) {
             assert_eq!(run(&stream, &[cut]).0, whole, "split at {cut}");
         }

@@ -2,14 +2,15 @@
 //! the [`Store`] and writes memcached's exact replies, sans-I/O.
 //!
 //! Each function follows the memcached function named in its comment
-//! (`proto_parser.c` and `proto_text.c`, memcached 1.6). In short:
+//! (`proto_text.c` of memcached 1.6.18, Debian 12's, against which the
+//! replies were checked byte for byte). In short:
 //!
 //! | command | success | other answers | `q` suppresses |
 //! |---|---|---|---|
 //! | `mg` | `VA <len> <flags>` + data, or `HD <flags>` | `EN` | `EN` |
 //! | `ms` | `HD <flags>` | `NS`, `EX`, `NF` | `HD` |
 //! | `md` | `HD <flags>` | `NF`, `EX` | `HD` |
-//! | `ma` | `HD <flags>` or `VA <len> <flags>` + number | `NF`, `EX` | `HD`, `VA` |
+//! | `ma` | `HD <flags>` or `VA <len> <flags>` + number | `NF`, `EX` | `HD`, `VA` (not for a counter it created) |
 //! | `me` | `ME <key> exp= la= cas= fetch= cls= size=` | `EN` | (no flags) |
 //! | `mn` | `MN` | | |
 //!
@@ -40,7 +41,7 @@ use torsion_protocols::memcache::number::{push_i64, push_u64};
 use torsion_protocols::memcache::{base64, text::Reply};
 
 use super::exec::Effect;
-use super::item::{expires_at, ItemBits, NEVER};
+use super::item::{expires_at, Item, ItemBits, NEVER};
 use super::store::{
     Adjust, DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Initial, ReadOptions, Store, StoreError,
     StoreMode, StoreOutcome,
@@ -106,7 +107,7 @@ pub fn execute_error(error: Error, out: &mut Vec<u8>) -> Effect {
 }
 
 /// Answers an `ms` whose item would exceed the item size limit, as
-/// `process_mset_cmd_start` does when `item_alloc` fails: `SERVER_ERROR object
+/// `process_mset_command` does when `item_alloc` fails: `SERVER_ERROR object
 /// too large for cache`, and the key's old item is unlinked whatever the mode
 /// ("Avoid stale data persisting in cache because we failed alloc"). The
 /// caller swallows the data block.
@@ -121,7 +122,7 @@ pub fn bad_data_chunk(out: &mut Vec<u8>) {
     Reply::BadDataChunk.write(out);
 }
 
-/// `mg`: memcached's `process_mget_cmd`.
+/// `mg`: memcached's `process_mget_command`.
 fn meta_get(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<u8>) {
     let flags = &request.flags;
     let options = ReadOptions {
@@ -198,7 +199,8 @@ fn meta_get(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<u8
     }
 }
 
-/// `ms`: memcached's `process_mset_cmd_start` and `_finalize_mset`.
+/// `ms`: memcached's `process_mset_command`, `complete_nread_ascii` and
+/// `_finalize_mset`.
 fn meta_set(
     request: &Request<'_>,
     mode: SetMode,
@@ -225,9 +227,8 @@ fn meta_set(
         SetMode::Prepend => (StoreMode::Prepend, flags.compare_cas.filter(|&c| c != 0)),
     };
     let stale_allowed = cas_mode && flags.invalidate;
-    let vivify_append = flags.vivify.is_some() && matches!(mode, SetMode::Append | SetMode::Prepend);
-    // Only these two cases need to look at the old item first.
-    let old = if stale_allowed || vivify_append {
+    // Only a stale-allowed compare-and-swap needs the old item first.
+    let old = if stale_allowed {
         store
             .peek(key, now)
             .map(|i| (i.cas(), i.expires_at(), i.token_sent()))
@@ -239,21 +240,13 @@ fn meta_set(
         // do_store_item, NREAD_CAS with set_stale: a CAS older than the item's
         // still stores, keeping the old TTL, marked stale (and still holding a
         // token already sent).
-        Some((old_cas, old_expiry, old_token))
-            if stale_allowed && flags.compare_cas.is_some_and(|c| c < old_cas) =>
-        {
+        Some((old_cas, old_expiry, old_token)) if flags.compare_cas.is_some_and(|c| c < old_cas) => {
             extra = ItemBits::STALE;
             if old_token {
                 extra = extra.union(ItemBits::TOKEN_SENT);
             }
             let keep = i64::from(old_expiry.unwrap_or(NEVER));
             store.store(StoreMode::Set, key, client_flags, keep, data, None, now)
-        }
-        // NREAD_APPENDVIV / NREAD_PREPENDVIV: a miss stores the data as a new
-        // item expiring at N.
-        None if vivify_append => {
-            let vivify = i64::from(flags.vivify.unwrap_or(0));
-            store.store(StoreMode::Add, key, client_flags, vivify, data, None, now)
         }
         _ => store.store(store_mode, key, client_flags, exptime, data, cas, now),
     };
@@ -266,38 +259,36 @@ fn meta_set(
         Err(StoreError::OutOfMemory) => return Reply::OutOfMemoryStoring.write(out),
         Err(StoreError::KeyTooLong) => return Reply::BadFormat.write(out),
     };
-    let mut size = data.len();
     if code == Code::Hd {
         if request.key.is_binary() {
             extra = extra.union(ItemBits::KEY_BINARY);
         }
-        let adjust = Adjust {
-            set: extra,
-            ..Adjust::default()
-        };
-        // The final size, which append and prepend change ("s" flag).
-        if let Some(item) = store.adjust(key, adjust, now) {
-            size = item.value().len();
+        if extra != ItemBits::NONE {
+            let adjust = Adjust {
+                set: extra,
+                ..Adjust::default()
+            };
+            let _ = store.adjust(key, adjust, now);
         }
         // "Only place noreply is used for meta cmds is a nominal response."
         if flags.quiet {
             return;
         }
     }
+    // _finalize_mset: the status, then O, k and c in request order.
     write_code(out, code);
     for token in flags.tokens() {
         match token[0] {
             b'O' => write_opaque(out, token),
             b'k' => write_key(out, key, request.key.is_binary()),
             b'c' => write_flag_number(out, b'c', stored_cas),
-            b's' => write_flag_number(out, b's', size as u64),
             _ => {}
         }
     }
     end_line(out);
 }
 
-/// `md`: memcached's `process_mdelete_cmd`.
+/// `md`: memcached's `process_mdelete_command`.
 fn meta_delete(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<u8>) {
     let flags = &request.flags;
     let key = request.key.bytes();
@@ -333,7 +324,7 @@ fn meta_delete(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec
     short_reply(out, code, request);
 }
 
-/// `ma`: memcached's `process_marithmetic_cmd`.
+/// `ma`: memcached's `process_marithmetic_command`.
 fn meta_arithmetic(request: &Request<'_>, mode: ArithMode, store: &mut Store, now: u32, out: &mut Vec<u8>) {
     let flags = &request.flags;
     let key = request.key.bytes();
@@ -397,7 +388,9 @@ fn meta_arithmetic(request: &Request<'_>, mode: ArithMode, store: &mut Store, no
         };
         let _ = store.adjust(key, adjust, now);
     }
-    if flags.quiet {
+    // "if (c->noreply) resp->skip = true" is in the OK case only: a counter
+    // created from N and J is always answered.
+    if flags.quiet && !created {
         return;
     }
     out.extend_from_slice(&line);
@@ -409,7 +402,8 @@ fn meta_arithmetic(request: &Request<'_>, mode: ArithMode, store: &mut Store, no
 }
 
 /// `me`: memcached's `process_meta_command`, a debug line about the item
-/// (`cls` is always 1: Torsion has one class, as `stats items` reports).
+/// (`cls` is always 1: Torsion has one class, as `stats items` reports;
+/// `size` is what memcached would report, not what Torsion charges).
 fn meta_debug(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<u8>) {
     let Some(item) = store.peek(request.key.bytes(), now) else {
         write_code(out, Code::En);
@@ -437,8 +431,18 @@ fn meta_debug(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<
         b" fetch=no"
     });
     out.extend_from_slice(b" cls=1 size=");
-    push_u64(out, item.size() as u64);
+    push_u64(out, memcached_item_total(&item));
     end_line(out);
+}
+
+/// The size memcached's `me` prints for an item (`ITEM_ntotal` of an
+/// unchunked item on a 64-bit build): its 48-byte header, the key and a NUL,
+/// the value and its `\r\n`, the CAS, and the client flags when not 0.
+fn memcached_item_total(item: &Item<'_>) -> u64 {
+    const HEADER: usize = 48;
+    const CAS: usize = 8;
+    let flags = if item.flags() == 0 { 0 } else { 4 };
+    (HEADER + item.key().len() + 1 + item.value().len() + 2 + CAS + flags) as u64
 }
 
 #[cfg(test)]
@@ -527,7 +531,7 @@ mod tests {
         c.expect(b"mg k h l\r\n", b"HD h0 l5\r\n");
         c.now += 2;
         c.expect(b"mg k h l\r\n", b"HD h1 l2\r\n");
-        c.expect(b"me k\r\n", b"ME k exp=-1 la=0 cas=1 fetch=yes cls=1 size=74\r\n");
+        c.expect(b"me k\r\n", b"ME k exp=-1 la=0 cas=1 fetch=yes cls=1 size=61\r\n");
     }
 
     #[test]
@@ -603,8 +607,8 @@ mod tests {
         c.expect(b"ms k 2 T120\r\naa\r\n", b"HD\r\n");
         c.expect(b"ms k 2 T120 ME\r\naa\r\n", b"NS\r\n");
         c.expect(b"ms t 2 T120 ME\r\nbb\r\n", b"HD\r\n");
-        c.expect(b"ms t 2 MA s\r\ncc\r\n", b"HD s4\r\n");
-        c.expect(b"ms t 2 MP s c\r\naa\r\n", b"HD s6 c4\r\n");
+        c.expect(b"ms t 2 MA s\r\ncc\r\n", b"HD\r\n");
+        c.expect(b"ms t 2 MP s c\r\naa\r\n", b"HD c4\r\n");
         c.expect(b"mg t v f\r\n", b"VA 6 f0\r\naabbcc\r\n");
         c.expect(b"ms nope 2 MR\r\nzz\r\n", b"NS\r\n");
         c.expect(b"ms t 2 MR F3\r\nxx\r\n", b"HD\r\n");
@@ -621,10 +625,9 @@ mod tests {
         c.expect(b"ms ap 2 T30 c\r\nho\r\n", b"HD c7\r\n");
         c.expect(b"ms ap 2 MA C6\r\nhi\r\n", b"EX\r\n");
         c.expect(b"ms ap 2 MA C7\r\nhi\r\n", b"HD\r\n");
-        // Append with N vivifies a miss.
-        c.expect(b"ms viv 2 MA N30\r\nmo\r\n", b"HD\r\n");
-        c.expect(b"mg viv v t\r\n", b"VA 2 t30\r\nmo\r\n");
-        c.expect(b"ms viv 2 MA N30 s\r\nko\r\n", b"HD s4\r\n");
+        // N does not make an append vivify in 1.6.18.
+        c.expect(b"ms viv 2 MA N30\r\nmo\r\n", b"NS\r\n");
+        c.expect(b"mg viv v t\r\n", b"EN\r\n");
     }
 
     #[test]
@@ -637,9 +640,10 @@ mod tests {
         c.expect(b"ms nope 2 C2\r\nzz\r\n", b"NF\r\n");
         c.expect(b"ms a 1\r\n1\r\n", b"HD\r\n");
         c.expect(b"ms a 1 Otest\r\n1\r\n", b"HD Otest\r\n");
-        c.expect(b"ms a 1 s\r\n1\r\n", b"HD s1\r\n");
+        // 1.6.18's ms ignores s.
+        c.expect(b"ms a 1 s\r\n1\r\n", b"HD\r\n");
         c.expect(b"ms a 1 k\r\n1\r\n", b"HD ka\r\n");
-        c.expect(b"ms a 1 F4294967295 T0 k Oz c s\r\n1\r\n", b"HD ka Oz c8 s1\r\n");
+        c.expect(b"ms a 1 F4294967295 T0 k Oz c s\r\n1\r\n", b"HD ka Oz c8\r\n");
         c.expect(b"mg a f\r\n", b"HD f4294967295\r\n");
         // Quiet hides only HD.
         c.expect(b"ms q 2 q\r\nmo\r\n", b"");
@@ -682,7 +686,11 @@ mod tests {
             b"CLIENT_ERROR duplicate flag\r\nMN\r\n",
         );
         let long = format!("ms {} 3 q\r\nabc\r\nmn\r\n", "k".repeat(251));
-        c.expect(long.as_bytes(), b"CLIENT_ERROR bad command line format\r\nMN\r\n");
+        // (a key too long is refused before the length: no swallow)
+        c.expect(
+            long.as_bytes(),
+            b"CLIENT_ERROR bad command line format\r\nERROR\r\nMN\r\n",
+        );
         // Refused before the length: the block is read as a command line.
         c.expect(
             b"ms k\r\nabc\r\nmn\r\n",
@@ -715,7 +723,7 @@ mod tests {
         c.expect(b"mg k t\r\n", b"HD t30 X W\r\n");
         c.expect(b"md k T5\r\n", b"HD\r\n");
         c.expect(b"mg k\r\n", b"EN\r\n");
-        c.expect(b"md k v v\r\n", b"CLIENT_ERROR duplicate flag\r\n");
+        c.expect(b"md k v v\r\n", b"CLIENT_ERROR invalid or duplicate flag\r\n");
         let stats = String::from_utf8(c.send(b"stats\r\n")).unwrap();
         assert!(stats.contains("STAT delete_hits 3\r\n"), "{stats}");
         // memcached also counts md's CAS mismatches as delete misses; the
@@ -753,7 +761,8 @@ mod tests {
         c.expect(b"ma mu t T30 k\r\n", b"HD t300 kmu\r\n");
         c.expect(b"mg mu t\r\n", b"HD t30\r\n");
         c.expect(b"ma mi q D1\r\nmn\r\n", b"MN\r\n");
-        c.expect(b"ma new q N0\r\nmn\r\n", b"MN\r\n");
+        // A counter created from N is answered even when quiet.
+        c.expect(b"ma new q N0\r\nmn\r\n", b"HD\r\nMN\r\n");
         c.expect(b"mg mi v\r\nmg new v\r\n", b"VA 2\r\n15\r\nVA 1\r\n0\r\n");
         // CAS: a mismatch is EX; 0 means no check.
         c.expect(b"ma mc N0 c v\r\n", b"VA 1 c17\r\n0\r\n");
@@ -772,7 +781,7 @@ mod tests {
         c.expect(b"mn\r\n", b"MN\r\n");
         c.expect(b"ms k 2 T100\r\nhi\r\n", b"HD\r\n");
         c.now += 3;
-        c.expect(b"me k\r\n", b"ME k exp=97 la=3 cas=1 fetch=no cls=1 size=75\r\n");
+        c.expect(b"me k\r\n", b"ME k exp=97 la=3 cas=1 fetch=no cls=1 size=62\r\n");
         c.expect(b"me\r\n", b"CLIENT_ERROR bad command line format\r\n");
         c.expect(b"mz k\r\n", b"ERROR\r\n");
     }
@@ -786,7 +795,7 @@ mod tests {
         c.expect(b"mg 44OG44K544OI b v k\r\n", b"VA 2 k44OG44K544OI b\r\npo\r\n");
         c.expect(
             b"me 44OG44K544OI b\r\n",
-            b"ME 44OG44K544OI exp=-1 la=0 cas=1 fetch=yes cls=1 size=83\r\n",
+            b"ME 44OG44K544OI exp=-1 la=0 cas=1 fetch=yes cls=1 size=70\r\n",
         );
         c.expect(b"mg 44OG44K544OI b k Oq\r\n", b"HD k44OG44K544OI b Oq\r\n");
         c.expect(b"md Zm9v b k\r\n", b"NF kZm9v b\r\n");
@@ -810,7 +819,7 @@ mod tests {
             b"mg foo Tx q\r\n",
             b"CLIENT_ERROR bad token in command line format\r\n",
         );
-        c.expect(b"mg\r\n", b"CLIENT_ERROR bad command line format\r\n");
+        c.expect(b"mg\r\n", b"ERROR\r\n");
         c.expect(
             b"mg k s t c f h l v q u k O1 N1 T1 R1 F1 C1 J1 D1 I\r\n",
             b"CLIENT_ERROR options flags are too long\r\n",
@@ -833,7 +842,7 @@ mod tests {
         let long_opaque = format!("mg k O{}\r\n", "o".repeat(40));
         let big = format!("ms k 2000 T0\r\n{}\r\n", "z".repeat(2000));
         for (request, reply) in [
-            (&b"mg\r\n"[..], &b"CLIENT_ERROR bad command line format\r\n"[..]),
+            (&b"mg\r\n"[..], &b"ERROR\r\n"[..]),
             (long_key.as_bytes(), b"CLIENT_ERROR bad command line format\r\n"),
             (long_opaque.as_bytes(), b"CLIENT_ERROR opaque token too long\r\n"),
             (b"mg k v v\r\n", b"CLIENT_ERROR duplicate flag\r\n"),
@@ -850,10 +859,7 @@ mod tests {
             (b"ms k 3 q\r\nxy", b""),
             (b"zw\n", b"CLIENT_ERROR bad data chunk\r\n"),
             (big.as_bytes(), b"SERVER_ERROR object too large for cache\r\n"),
-            (
-                b"md k Cx\r\n",
-                b"CLIENT_ERROR bad token in command line format\r\n",
-            ),
+            (b"md k Cx\r\n", b"CLIENT_ERROR invalid or duplicate flag\r\n"),
             (b"ma k Jx\r\n", b"CLIENT_ERROR invalid or duplicate flag\r\n"),
             (
                 b"ma k\r\n",

@@ -671,7 +671,7 @@ ma n v D2\r\nms big 99999999 q\r\nmd a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r
         c.expect(b"set n 0 0 1\r\n7\r\n", b"STORED\r\n");
         c.expect(
             tail,
-            b"NF\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\nME n exp=-1 la=0 cas=1 fetch=no cls=1 size=74\r\nMN\r\n",
+            b"NF\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\nME n exp=-1 la=0 cas=1 fetch=no cls=1 size=61\r\nMN\r\n",
         );
     }
 
