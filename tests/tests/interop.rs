@@ -65,6 +65,13 @@ fn memccapable_ascii_passes() {
     memccapable(server.addr(), "-a");
 }
 
+/// libmemcached's memccapable: every binary-protocol test.
+#[test]
+fn memccapable_binary_passes() {
+    let server = torsion_memcached();
+    memccapable(server.addr(), "-b");
+}
+
 /// A client library's transcript against torsion-memcached equals its
 /// transcript against Debian's memcached.
 fn same_transcript_as_memcached(library: &str) {

@@ -1,12 +1,16 @@
 //! The memcache protocols, sans-I/O.
 //!
 //! - [`text`]: the classic text protocol (`get`, `set`, `incr`, `stats`, ...).
+//! - [`meta`]: the meta commands (`mg`, `ms`, `md`, `ma`, `me`, `mn`), which
+//!   share the text protocol's connection.
+//! - [`binary`]: the binary protocol, chosen by a connection's first byte (0x80).
 //! - [`number`]: decimal numbers parsed and printed exactly as memcached does,
 //!   shared by every memcache codec.
+//! - [`base64`]: memcached's base64, for meta's binary keys.
 //!
-//! The meta (`mg`/`ms`/...) and binary protocols will sit beside `text` and share
-//! [`number`]. Execution against a store lives in `torsion-servers`
-//! (`memcached::exec`), so that these codecs stay free of any storage or I/O.
+//! Execution against a store lives in `torsion-servers` (`memcached::exec`,
+//! `memcached::meta_exec`, `memcached::binary_exec`), so that these codecs stay
+//! free of any storage or I/O.
 //!
 //! # Examples
 //!
@@ -21,5 +25,8 @@
 //! }
 //! ```
 
+pub mod base64;
+pub mod binary;
+pub mod meta;
 pub mod number;
 pub mod text;

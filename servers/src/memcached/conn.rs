@@ -16,6 +16,7 @@ use std::rc::Rc;
 
 use torsion::{CloseReason, Ctx, Protocol};
 
+use super::binary_session::BinarySession;
 use super::server::Shared;
 use super::session::{Feed, TextSession};
 
@@ -27,8 +28,7 @@ enum Session {
     /// No byte received yet.
     Undecided,
     Text(TextSession),
-    /// The binary protocol (its session lands with the binary codec).
-    Binary,
+    Binary(BinarySession),
 }
 
 /// A memcached client connection (see the module docs).
@@ -62,9 +62,13 @@ impl MemcacheConnection {
             Session::Text(session) => {
                 session.feed(input, &mut shared.store, &mut shared.stats, now, &mut out)
             }
-            Session::Binary | Session::Undecided => Feed {
-                consumed: input.len(),
-                close: true,
+            Session::Binary(session) => {
+                session.feed(input, &mut shared.store, &mut shared.stats, now, &mut out)
+            }
+            // data_received decides before the first feed.
+            Session::Undecided => Feed {
+                consumed: 0,
+                close: false,
                 needed: None,
                 yielded: false,
             },
@@ -116,10 +120,7 @@ impl Protocol for MemcacheConnection {
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         if let Session::Undecided = self.session {
             self.session = match data.first() {
-                Some(&BINARY_MAGIC) => {
-                    log::warn!("{}: binary protocol requested; not supported yet", ctx.id());
-                    Session::Binary
-                }
+                Some(&BINARY_MAGIC) => Session::Binary(BinarySession::new()),
                 _ => Session::Text(TextSession::new()),
             };
         }
@@ -182,6 +183,19 @@ mod tests {
         let one = b"VALUE big 0 100000\r\n".len() + 100_000 + 2 + 5;
         assert_eq!(replies.len(), 1000 * one);
         assert!(!t.reading_paused());
+    }
+
+    #[test]
+    fn a_first_byte_of_0x80_selects_the_binary_protocol() {
+        let mut t = connect();
+        // A binary noop: magic, opcode 0x0a, then zeros; opaque 0xdeadbeef.
+        let mut noop = vec![0x80, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef];
+        noop.extend([0; 8]);
+        t.receive_bytewise(&noop);
+        let reply = t.take();
+        assert_eq!(reply.len(), 24);
+        assert_eq!((reply[0], reply[1]), (0x81, 0x0a));
+        assert_eq!(&reply[12..16], &[0xde, 0xad, 0xbe, 0xef]);
     }
 
     #[test]

@@ -310,24 +310,88 @@ pub fn execute_error(error: RequestError, out: &mut Vec<u8>) -> Effect {
 /// `stats`, `stats settings|items|slabs|sizes|reset`; anything else answers
 /// `ERROR` like an unknown subcommand does in memcached.
 fn write_stats(args: Words<'_>, store: &mut Store, server: &mut ServerStats, now: u32, out: &mut Vec<u8>) {
-    match args.first() {
-        None => write_general_stats(store, server, now, out),
+    let group = match args.first() {
         Some(b"reset") => {
-            store.reset_stats();
-            server.reset();
+            reset_stats(store, server);
             Reply::Reset.write(out);
             return;
         }
-        Some(b"settings") => write_settings(store, server, out),
-        Some(b"items") => write_items(store, now, out),
-        Some(b"slabs") => write_slabs(store, out),
-        Some(b"sizes") => write_stat(out, "sizes_status", "disabled"),
-        Some(_) => {
-            Reply::Error.write(out);
-            return;
+        arg => StatsGroup::parse(arg),
+    };
+    match group {
+        Some(group) => {
+            write_stats_group(group, store, server, now, out);
+            Reply::End.write(out);
         }
+        None => Reply::Error.write(out),
     }
-    Reply::End.write(out);
+}
+
+/// `stats reset`: zeroes the store's and the server's counters.
+pub fn reset_stats(store: &mut Store, server: &mut ServerStats) {
+    store.reset_stats();
+    server.reset();
+}
+
+/// Receives statistics one at a time: the text protocol writes each as a
+/// `STAT <name> <value>\r\n` line (the `Vec<u8>` implementation), the binary
+/// protocol as a response packet. This is memcached's `ADD_STAT` callback.
+pub trait StatSink {
+    /// Emits one statistic.
+    fn stat(&mut self, name: &str, value: &dyn std::fmt::Display);
+}
+
+impl StatSink for Vec<u8> {
+    fn stat(&mut self, name: &str, value: &dyn std::fmt::Display) {
+        write_stat(self, name, value);
+    }
+}
+
+/// A group of statistics a `stats` request can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsGroup {
+    /// `stats`: the general figures.
+    General,
+    /// `stats settings`.
+    Settings,
+    /// `stats items`.
+    Items,
+    /// `stats slabs`.
+    Slabs,
+    /// `stats sizes`.
+    Sizes,
+}
+
+impl StatsGroup {
+    /// The group named by a `stats` argument (`None` for no argument is
+    /// [`StatsGroup::General`]); `None` if the name is unknown.
+    pub fn parse(arg: Option<&[u8]>) -> Option<StatsGroup> {
+        Some(match arg {
+            None => StatsGroup::General,
+            Some(b"settings") => StatsGroup::Settings,
+            Some(b"items") => StatsGroup::Items,
+            Some(b"slabs") => StatsGroup::Slabs,
+            Some(b"sizes") => StatsGroup::Sizes,
+            Some(_) => return None,
+        })
+    }
+}
+
+/// Emits every statistic of `group` into `sink`, without a terminator.
+pub fn write_stats_group(
+    group: StatsGroup,
+    store: &Store,
+    server: &ServerStats,
+    now: u32,
+    sink: &mut dyn StatSink,
+) {
+    match group {
+        StatsGroup::General => write_general_stats(store, server, now, sink),
+        StatsGroup::Settings => write_settings(store, server, sink),
+        StatsGroup::Items => write_items(store, now, sink),
+        StatsGroup::Slabs => write_slabs(store, sink),
+        StatsGroup::Sizes => sink.stat("sizes_status", &"disabled"),
+    }
 }
 
 struct Seconds(Duration);
@@ -340,60 +404,60 @@ impl std::fmt::Display for Seconds {
 
 /// The general `stats`, in memcached 1.6's order (`server_stats`), limited to the
 /// figures Torsion has.
-fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &mut Vec<u8>) {
+fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &mut dyn StatSink) {
     let s = store.stats();
-    write_stat(out, "pid", server.pid);
-    write_stat(out, "uptime", now.saturating_sub(server.started));
-    write_stat(out, "time", now);
-    write_stat(out, "version", server.version);
-    write_stat(out, "pointer_size", usize::BITS);
-    write_stat(out, "rusage_user", Seconds(server.rusage_user));
-    write_stat(out, "rusage_system", Seconds(server.rusage_system));
-    write_stat(out, "max_connections", server.max_connections);
-    write_stat(out, "curr_connections", server.curr_connections);
-    write_stat(out, "total_connections", server.total_connections);
-    write_stat(out, "rejected_connections", server.rejected_connections);
-    write_stat(out, "connection_structures", server.connection_structures);
-    write_stat(out, "cmd_get", s.cmd_get);
-    write_stat(out, "cmd_set", s.cmd_set);
-    write_stat(out, "cmd_flush", s.cmd_flush);
-    write_stat(out, "cmd_touch", s.cmd_touch);
-    write_stat(out, "get_hits", s.get_hits);
-    write_stat(out, "get_misses", s.get_misses);
-    write_stat(out, "get_expired", s.get_expired);
-    write_stat(out, "get_flushed", s.get_flushed);
-    write_stat(out, "delete_misses", s.delete_misses);
-    write_stat(out, "delete_hits", s.delete_hits);
-    write_stat(out, "incr_misses", s.incr_misses);
-    write_stat(out, "incr_hits", s.incr_hits);
-    write_stat(out, "decr_misses", s.decr_misses);
-    write_stat(out, "decr_hits", s.decr_hits);
-    write_stat(out, "cas_misses", s.cas_misses);
-    write_stat(out, "cas_hits", s.cas_hits);
-    write_stat(out, "cas_badval", s.cas_badval);
-    write_stat(out, "touch_hits", s.touch_hits);
-    write_stat(out, "touch_misses", s.touch_misses);
-    write_stat(out, "store_too_large", s.store_too_large);
-    write_stat(out, "store_no_memory", s.store_no_memory);
-    write_stat(out, "auth_cmds", 0);
-    write_stat(out, "auth_errors", 0);
-    write_stat(out, "bytes_read", server.bytes_read);
-    write_stat(out, "bytes_written", server.bytes_written);
-    write_stat(out, "limit_maxbytes", store.config().max_bytes);
-    write_stat(out, "accepting_conns", u8::from(server.accepting_conns));
-    write_stat(out, "threads", server.threads);
-    write_stat(out, "hash_bytes", store.hash_bytes());
-    write_stat(out, "hash_is_expanding", 0);
-    write_stat(out, "bytes", store.bytes());
-    write_stat(out, "curr_items", store.curr_items());
-    write_stat(out, "total_items", s.total_items);
-    write_stat(out, "expired_unfetched", s.expired_unfetched);
-    write_stat(out, "evicted_unfetched", s.evicted_unfetched);
-    write_stat(out, "evictions", s.evictions);
-    write_stat(out, "reclaimed", s.reclaimed);
-    write_stat(out, "crawler_reclaimed", s.crawler_reclaimed);
+    out.stat("pid", &server.pid);
+    out.stat("uptime", &now.saturating_sub(server.started));
+    out.stat("time", &now);
+    out.stat("version", &server.version);
+    out.stat("pointer_size", &usize::BITS);
+    out.stat("rusage_user", &Seconds(server.rusage_user));
+    out.stat("rusage_system", &Seconds(server.rusage_system));
+    out.stat("max_connections", &server.max_connections);
+    out.stat("curr_connections", &server.curr_connections);
+    out.stat("total_connections", &server.total_connections);
+    out.stat("rejected_connections", &server.rejected_connections);
+    out.stat("connection_structures", &server.connection_structures);
+    out.stat("cmd_get", &s.cmd_get);
+    out.stat("cmd_set", &s.cmd_set);
+    out.stat("cmd_flush", &s.cmd_flush);
+    out.stat("cmd_touch", &s.cmd_touch);
+    out.stat("get_hits", &s.get_hits);
+    out.stat("get_misses", &s.get_misses);
+    out.stat("get_expired", &s.get_expired);
+    out.stat("get_flushed", &s.get_flushed);
+    out.stat("delete_misses", &s.delete_misses);
+    out.stat("delete_hits", &s.delete_hits);
+    out.stat("incr_misses", &s.incr_misses);
+    out.stat("incr_hits", &s.incr_hits);
+    out.stat("decr_misses", &s.decr_misses);
+    out.stat("decr_hits", &s.decr_hits);
+    out.stat("cas_misses", &s.cas_misses);
+    out.stat("cas_hits", &s.cas_hits);
+    out.stat("cas_badval", &s.cas_badval);
+    out.stat("touch_hits", &s.touch_hits);
+    out.stat("touch_misses", &s.touch_misses);
+    out.stat("store_too_large", &s.store_too_large);
+    out.stat("store_no_memory", &s.store_no_memory);
+    out.stat("auth_cmds", &0);
+    out.stat("auth_errors", &0);
+    out.stat("bytes_read", &server.bytes_read);
+    out.stat("bytes_written", &server.bytes_written);
+    out.stat("limit_maxbytes", &store.config().max_bytes);
+    out.stat("accepting_conns", &u8::from(server.accepting_conns));
+    out.stat("threads", &server.threads);
+    out.stat("hash_bytes", &store.hash_bytes());
+    out.stat("hash_is_expanding", &0);
+    out.stat("bytes", &store.bytes());
+    out.stat("curr_items", &store.curr_items());
+    out.stat("total_items", &s.total_items);
+    out.stat("expired_unfetched", &s.expired_unfetched);
+    out.stat("evicted_unfetched", &s.evicted_unfetched);
+    out.stat("evictions", &s.evictions);
+    out.stat("reclaimed", &s.reclaimed);
+    out.stat("crawler_reclaimed", &s.crawler_reclaimed);
     for (name, value) in &server.reactor {
-        write_stat(out, name, value);
+        out.stat(name, &value);
     }
 }
 
@@ -406,25 +470,25 @@ fn on_off(b: bool) -> &'static str {
 }
 
 /// `stats settings`: the settings Torsion honours, with memcached's names.
-fn write_settings(store: &Store, server: &ServerStats, out: &mut Vec<u8>) {
+fn write_settings(store: &Store, server: &ServerStats, out: &mut dyn StatSink) {
     let c = store.config();
-    write_stat(out, "maxbytes", c.max_bytes);
-    write_stat(out, "maxconns", server.max_connections);
-    write_stat(out, "tcpport", server.tcp_port);
-    write_stat(out, "udpport", server.udp_port);
-    write_stat(out, "verbosity", server.verbosity);
-    write_stat(out, "evictions", on_off(c.evict));
-    write_stat(out, "num_threads", server.threads);
-    write_stat(out, "cas_enabled", "yes");
-    write_stat(out, "binding_protocol", server.binding_protocol);
-    write_stat(out, "item_size_max", c.item_size_max);
-    write_stat(out, "flush_enabled", "yes");
-    write_stat(out, "lru_crawler", "yes");
+    out.stat("maxbytes", &c.max_bytes);
+    out.stat("maxconns", &server.max_connections);
+    out.stat("tcpport", &server.tcp_port);
+    out.stat("udpport", &server.udp_port);
+    out.stat("verbosity", &server.verbosity);
+    out.stat("evictions", &on_off(c.evict));
+    out.stat("num_threads", &server.threads);
+    out.stat("cas_enabled", &"yes");
+    out.stat("binding_protocol", &server.binding_protocol);
+    out.stat("item_size_max", &c.item_size_max);
+    out.stat("flush_enabled", &"yes");
+    out.stat("lru_crawler", &"yes");
 }
 
 /// `stats items`: Torsion has one LRU, reported as class 1 (nothing when empty,
 /// as memcached prints only classes holding items).
-fn write_items(store: &Store, now: u32, out: &mut Vec<u8>) {
+fn write_items(store: &Store, now: u32, out: &mut dyn StatSink) {
     if store.curr_items() == 0 {
         return;
     }
@@ -443,13 +507,13 @@ fn write_items(store: &Store, now: u32, out: &mut Vec<u8>) {
         ("crawler_reclaimed", s.crawler_reclaimed),
     ];
     for (name, value) in rows {
-        write_stat(out, &format!("items:1:{name}"), value);
+        out.stat(&format!("items:1:{name}"), &value);
     }
 }
 
 /// `stats slabs`: one "class" of fixed-size records; a chunk is a record (the
 /// key + value allocation is separate), so `chunk_size` is the record size.
-fn write_slabs(store: &Store, out: &mut Vec<u8>) {
+fn write_slabs(store: &Store, out: &mut dyn StatSink) {
     let s = store.stats();
     if store.slots() > 0 {
         let rows: [(&str, u64); 12] = [
@@ -467,9 +531,9 @@ fn write_slabs(store: &Store, out: &mut Vec<u8>) {
             ("touch_hits", s.touch_hits),
         ];
         for (name, value) in rows {
-            write_stat(out, &format!("1:{name}"), value);
+            out.stat(&format!("1:{name}"), &value);
         }
     }
-    write_stat(out, "active_slabs", u8::from(store.curr_items() > 0));
-    write_stat(out, "total_malloced", store.bytes());
+    out.stat("active_slabs", &u8::from(store.curr_items() > 0));
+    out.stat("total_malloced", &store.bytes());
 }

@@ -89,10 +89,13 @@ impl ItemBits {
     pub const STALE: ItemBits = ItemBits(2);
     /// A recache "win" token was handed out (meta's `W`/`Z`, `ITEM_TOKEN_SENT`).
     pub const TOKEN_SENT: ItemBits = ItemBits(4);
+    /// The key was sent base64-encoded (meta's `b` flag, memcached's
+    /// `ITEM_KEY_BINARY`): meta replies print it encoded again.
+    pub const KEY_BINARY: ItemBits = ItemBits(8);
     /// Internal: the slab slot holds an item.
     pub(crate) const LIVE: ItemBits = ItemBits(0x80);
     /// The bits callers may set or clear.
-    pub(crate) const PUBLIC: ItemBits = ItemBits(0x07);
+    pub(crate) const PUBLIC: ItemBits = ItemBits(0x0f);
 
     /// Whether all bits of `other` are set in `self`.
     pub fn contains(self, other: ItemBits) -> bool {
@@ -225,7 +228,7 @@ impl<'a> Item<'a> {
         self.rec.atime
     }
 
-    /// The item's bits (fetched, stale, token sent).
+    /// The item's bits (fetched, stale, token sent, binary key).
     pub fn bits(&self) -> ItemBits {
         self.rec.bits.intersection(ItemBits::PUBLIC)
     }
@@ -243,6 +246,11 @@ impl<'a> Item<'a> {
     /// Whether a recache token was already sent for it.
     pub fn token_sent(&self) -> bool {
         self.rec.bits.contains(ItemBits::TOKEN_SENT)
+    }
+
+    /// Whether the key was stored from a base64-encoded meta key.
+    pub fn key_binary(&self) -> bool {
+        self.rec.bits.contains(ItemBits::KEY_BINARY)
     }
 
     /// Bytes charged for the item against the memory limit.

@@ -8,11 +8,18 @@
 //! bytes to skip and consumes them as they come, never buffering them, which
 //! bounds the read buffer by the item size limit plus one line.
 //!
+//! Meta commands (`mg`, `ms`, ...) arrive on the same connection, mixed with
+//! the classic ones: a line whose first word starts with `m` is offered to the
+//! meta codec first, and `ms` gets the same data-block handling as `set`
+//! (wait for it whole, swallow it when too large, `bad data chunk`).
+//!
 //! State is an enum (design rule 8): reading command lines, or swallowing.
 
+use torsion_protocols::memcache::meta;
 use torsion_protocols::memcache::text::{parse, parse_data_block, DataBlock, Parsed, Request};
 
 use super::exec::{bad_data_chunk, execute, execute_error, refuse_too_large, Effect, ServerStats};
+use super::meta_exec;
 use super::store::Store;
 
 /// What the session is doing between calls.
@@ -25,6 +32,16 @@ enum State {
         /// Bytes still to discard.
         remaining: usize,
     },
+}
+
+/// What a meta command line did, for [`TextSession::feed`]'s loop.
+enum MetaStep {
+    /// This many bytes were handled; go on.
+    Advance(usize),
+    /// Wait for more input (`Some`: bytes still missing from an `ms` block).
+    Wait(Option<usize>),
+    /// Close the connection (no newline within the line limit).
+    Close,
 }
 
 /// The result of [`TextSession::feed`].
@@ -131,6 +148,32 @@ impl TextSession {
                 self.state = State::Command;
             }
             let rest = &input[pos..];
+            let first_word = rest.iter().find(|&&b| b != b' ');
+            if first_word == Some(&b'm') {
+                match self.meta_step(rest, store, now, out) {
+                    None => {}
+                    Some(MetaStep::Advance(n)) => {
+                        pos += n;
+                        continue;
+                    }
+                    Some(MetaStep::Wait(needed)) => {
+                        return Feed {
+                            consumed: pos,
+                            close: false,
+                            needed,
+                            yielded: false,
+                        }
+                    }
+                    Some(MetaStep::Close) => {
+                        return Feed {
+                            consumed: pos,
+                            close: true,
+                            needed: None,
+                            yielded: false,
+                        }
+                    }
+                }
+            }
             let (request, line_len) = match parse(rest) {
                 Parsed::Incomplete => {
                     return Feed {
@@ -193,6 +236,47 @@ impl TextSession {
                 }
             }
         }
+    }
+
+    /// Handles one meta command at the start of `rest`, or answers `None`
+    /// when the line is not a meta command.
+    fn meta_step(&mut self, rest: &[u8], store: &mut Store, now: u32, out: &mut Vec<u8>) -> Option<MetaStep> {
+        let (request, line_len) = match meta::parse(rest) {
+            meta::Parsed::NotMeta => return None,
+            meta::Parsed::Incomplete => return Some(MetaStep::Wait(None)),
+            meta::Parsed::Error { error, consumed } => {
+                if meta_exec::execute_error(error, out) == Effect::Close {
+                    return Some(MetaStep::Close);
+                }
+                if let Some(remaining) = error.swallow {
+                    self.state = State::Swallow { remaining };
+                }
+                return Some(MetaStep::Advance(consumed));
+            }
+            meta::Parsed::Complete { request, consumed } => (request, consumed),
+        };
+        let meta::Command::Set { data_len, .. } = request.command else {
+            meta_exec::execute(&request, b"", store, now, out);
+            return Some(MetaStep::Advance(line_len));
+        };
+        if !store.fits(request.key.bytes().len(), data_len as usize) {
+            meta_exec::refuse_too_large(&request, store, now, out);
+            self.state = State::Swallow {
+                remaining: data_len as usize + 2,
+            };
+            return Some(MetaStep::Advance(line_len));
+        }
+        Some(match parse_data_block(&rest[line_len..], data_len) {
+            DataBlock::Incomplete { needed } => MetaStep::Wait(Some(needed)),
+            DataBlock::BadChunk { consumed } => {
+                meta_exec::bad_data_chunk(out);
+                MetaStep::Advance(line_len + consumed)
+            }
+            DataBlock::Complete { data, consumed } => {
+                meta_exec::execute(&request, data, store, now, out);
+                MetaStep::Advance(line_len + consumed)
+            }
+        })
     }
 }
 
@@ -600,6 +684,41 @@ incr n 1\r\nappend a 0 0 1\r\nd\r\nset x 0 0 1\r\nxx\r\ngets a\r\nbogus\r\ndelet
     }
 
     #[test]
+    fn meta_commands_split_anywhere() {
+        let script: &[u8] = b"ms a 3 T10 c\r\nabc\r\nmg a v t c Ox k\r\nset n 0 0 1\r\n5\r\n\
+ma n v D2\r\nms big 99999999 q\r\nmd a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r\nmn\r\n";
+        let mut whole = Conversation::new();
+        let expected = whole.send(script);
+        assert_eq!(
+            expected.escape_ascii().to_string(),
+            concat!(
+                "HD c1\\r\\nVA 3 t10 c1 Ox ka\\r\\nabc\\r\\nSTORED\\r\\nVA 1\\r\\n7\\r\\n",
+                "SERVER_ERROR object too large for cache\\r\\n"
+            )
+        );
+        // Everything after the too-large ms is its block, being swallowed.
+        let mut c = Conversation::new();
+        let mut got = Vec::new();
+        for b in script {
+            got.extend(c.send(&[*b]));
+        }
+        assert_eq!(got, expected, "byte by byte");
+        for cut in 0..script.len() {
+            let mut c = Conversation::new();
+            let mut got = c.send(&script[..cut]);
+            got.extend(c.send(&script[cut..]));
+            assert_eq!(got, expected, "split at {cut}");
+        }
+        let tail: &[u8] = b"md a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r\nmn\r\n";
+        let mut c = Conversation::new();
+        c.expect(b"set n 0 0 1\r\n7\r\n", b"STORED\r\n");
+        c.expect(
+            tail,
+            b"NF\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\nME n exp=-1 la=0 cas=1 fetch=no cls=1 size=61\r\nMN\r\n",
+        );
+    }
+
+    #[test]
     fn stats_output() {
         let mut c = Conversation::new();
         c.server.reactor.push(("reactor_wakeups", 7));
@@ -676,6 +795,17 @@ incr n 1\r\nappend a 0 0 1\r\nd\r\nset x 0 0 1\r\nxx\r\ngets a\r\nbogus\r\ndelet
         b"bogus\r\n",
         b"stats\r\n",
         b"\r\n",
+        b"ms m 3 T100 c\r\nabc\r\n",
+        b"ms m 2000 q\r\n",
+        b"ms m 3 v v\r\n",
+        b"ms m 1 q\r\nxyz\r\n",
+        b"mg m v t c q\r\n",
+        b"mg m s N30 R10 k Oz\r\n",
+        b"md m I T30 q\r\n",
+        b"ma n N0 J5 MD v\r\n",
+        b"me m\r\n",
+        b"mn\r\n",
+        b"mx\r\n",
     ];
 
     fn run(stream: &[u8], chunks: &[usize]) -> (Vec<u8>, bool) {

@@ -189,6 +189,64 @@ pub enum DeltaError {
     OutOfMemory,
 }
 
+/// How [`Store::read`] treats the item it looks up. `get` and `gat` are two
+/// settings of it; the meta protocol's `mg` uses the others (`u`, `T`, `N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Mark the item fetched, set its last access to `now` and move it to the
+    /// LRU head (`false` is meta's `u` flag: memcached's `DONT_UPDATE`).
+    pub bump: bool,
+    /// Set this expiration time on a hit (`gat`, meta's `T`). The read then
+    /// counts as a touch (`cmd_touch`, `touch_hits`/`touch_misses`) instead of
+    /// a get, as memcached counts it.
+    pub touch: Option<i64>,
+    /// On a miss, create an empty item (flags 0) expiring at this expiration
+    /// time (meta's `N`). As in memcached's `process_mget_command`, a created
+    /// item counts as a hit.
+    pub vivify: Option<i64>,
+}
+
+impl ReadOptions {
+    /// A plain `get`: bump, no touch, no vivify.
+    pub const GET: ReadOptions = ReadOptions {
+        bump: true,
+        touch: None,
+        vivify: None,
+    };
+}
+
+/// What [`Store::read`] found, with the state the item had before this read
+/// (meta's `h`, `l` and `t` flags report that state).
+#[derive(Debug, Clone, Copy)]
+pub struct Read<'a> {
+    /// The item, after the read (touched and bumped as asked).
+    pub item: Item<'a>,
+    /// Whether the item was created by `vivify`.
+    pub created: bool,
+    /// Whether the item had been fetched before this read.
+    pub was_fetched: bool,
+    /// Its last access before this read (`now` for a created item).
+    pub last_access: u32,
+    /// Its expiry before this read (`None`: never, which is also what a created
+    /// item has before its vivify time is applied).
+    pub expires_before: Option<u32>,
+}
+
+/// Changes [`Store::adjust`] makes to a live item in place. Unlike every other
+/// write it neither moves the item in the LRU nor counts anything: memcached's
+/// meta commands change these fields directly on the item they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Adjust {
+    /// Bits to set (stale, token sent, binary key).
+    pub set: ItemBits,
+    /// Bits to clear, after setting.
+    pub clear: ItemBits,
+    /// A new expiration time (meta's `T`).
+    pub exptime: Option<i64>,
+    /// Give the item a new CAS unique (meta's `md ... I` invalidation).
+    pub new_cas: bool,
+}
+
 /// Why an item is invisible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gone {
@@ -338,38 +396,77 @@ impl Store {
     /// Reads an item as `get` does: counts a hit or miss, marks it fetched and
     /// moves it to the LRU head.
     pub fn get(&mut self, key: &[u8], now: u32) -> Option<Item<'_>> {
-        self.resolve_flush(now);
-        self.stats.cmd_get += 1;
-        match self.lookup(key, now, true) {
-            Some(i) => {
-                self.stats.get_hits += 1;
-                self.access(i, now);
-                Some(Item::new(&self.records[i as usize]))
-            }
-            None => {
-                self.stats.get_misses += 1;
-                None
-            }
-        }
+        self.read(key, ReadOptions::GET, now).map(|r| r.item)
     }
 
     /// Reads an item and sets its expiry, as `gat`/`gats` do (counted as touches,
     /// like memcached).
     pub fn get_and_touch(&mut self, key: &[u8], exptime: i64, now: u32) -> Option<Item<'_>> {
+        let options = ReadOptions {
+            touch: Some(exptime),
+            ..ReadOptions::GET
+        };
+        self.read(key, options, now).map(|r| r.item)
+    }
+
+    /// Reads an item the way `options` says (see [`ReadOptions`]); `get`,
+    /// `gat` and meta's `mg` are all this. Counts `cmd_get` and a hit or miss,
+    /// or, with `touch`, `cmd_touch` and a touch hit or miss.
+    pub fn read(&mut self, key: &[u8], options: ReadOptions, now: u32) -> Option<Read<'_>> {
         self.resolve_flush(now);
-        self.stats.cmd_touch += 1;
-        match self.lookup(key, now, true) {
-            Some(i) => {
-                self.stats.touch_hits += 1;
-                self.records[i as usize].expires = expires_at(exptime, now);
-                self.access(i, now);
-                Some(Item::new(&self.records[i as usize]))
+        let found = self.lookup(key, now, true);
+        let (i, created) = match (found, options.vivify) {
+            (Some(i), _) => (i, false),
+            (None, Some(vivify)) if key.len() <= MAX_KEY_LEN => {
+                let data: Box<[u8]> = key.into();
+                match self.write(None, data, key.len(), 0, expires_at(vivify, now), now) {
+                    Ok(_) => match self.find(key) {
+                        Some(i) => (i, true),
+                        None => return self.count_read(options, false),
+                    },
+                    Err(()) => return self.count_read(options, false),
+                }
             }
-            None => {
-                self.stats.touch_misses += 1;
-                None
-            }
+            (None, _) => return self.count_read(options, false),
+        };
+        let _ = self.count_read(options, true);
+        let rec = &self.records[i as usize];
+        let (was_fetched, last_access, expires_before) = if created {
+            (false, now, None)
+        } else {
+            let before = Item::new(rec);
+            (before.fetched(), before.last_access(), before.expires_at())
+        };
+        if let (Some(exptime), false) = (options.touch, created) {
+            self.records[i as usize].expires = expires_at(exptime, now);
         }
+        if options.bump {
+            self.access(i, now);
+        }
+        Some(Read {
+            item: Item::new(&self.records[i as usize]),
+            created,
+            was_fetched,
+            last_access,
+            expires_before,
+        })
+    }
+
+    /// Counts one read in the stats; always `None`, for the miss paths' sake.
+    fn count_read(&mut self, options: ReadOptions, hit: bool) -> Option<Read<'_>> {
+        let s = &mut self.stats;
+        match (options.touch.is_some(), hit) {
+            (true, true) => s.touch_hits += 1,
+            (true, false) => s.touch_misses += 1,
+            (false, true) => s.get_hits += 1,
+            (false, false) => s.get_misses += 1,
+        }
+        if options.touch.is_some() {
+            s.cmd_touch += 1;
+        } else {
+            s.cmd_get += 1;
+        }
+        None
     }
 
     /// Looks at an item without counting, marking or moving it (for meta's
@@ -383,14 +480,37 @@ impl Store {
     /// Sets then clears per-item bits (stale, token sent, fetched); returns the
     /// bits now set, or `None` if there is no live item.
     pub fn update_bits(&mut self, key: &[u8], set: ItemBits, clear: ItemBits, now: u32) -> Option<ItemBits> {
+        let adjust = Adjust {
+            set,
+            clear,
+            ..Adjust::default()
+        };
+        self.adjust(key, adjust, now).map(|item| item.bits())
+    }
+
+    /// Changes a live item in place as `adjust` says (bits, expiry, a new CAS
+    /// unique), without counting anything or moving it in the LRU. Returns the
+    /// item afterwards, or `None` if there is no live item.
+    pub fn adjust(&mut self, key: &[u8], adjust: Adjust, now: u32) -> Option<Item<'_>> {
         self.resolve_flush(now);
         let i = self.lookup(key, now, false)?;
+        let cas = if adjust.new_cas {
+            Some(self.take_cas())
+        } else {
+            None
+        };
         let rec = &mut self.records[i as usize];
         rec.bits = rec
             .bits
-            .union(set.intersection(ItemBits::PUBLIC))
-            .without(clear.intersection(ItemBits::PUBLIC));
-        Some(rec.bits.intersection(ItemBits::PUBLIC))
+            .union(adjust.set.intersection(ItemBits::PUBLIC))
+            .without(adjust.clear.intersection(ItemBits::PUBLIC));
+        if let Some(exptime) = adjust.exptime {
+            rec.expires = expires_at(exptime, now);
+        }
+        if let Some(cas) = cas {
+            rec.cas = cas;
+        }
+        Some(Item::new(&self.records[i as usize]))
     }
 
     // ----- writes ------------------------------------------------------------
@@ -616,7 +736,11 @@ impl Store {
         self.stats.cmd_flush += 1;
         let at = if delay > 0 { expires_at(delay, now) } else { now };
         if at <= now {
+            // memcached takes a CAS id for an immediate flush
+            // (`settings.oldest_cas = get_cas_id()`), so the next item's CAS
+            // skips one; clients comparing CAS values see the same numbers.
             self.flush_cas = self.next_cas;
+            self.next_cas += 1;
             self.pending_flush = None;
         } else {
             self.pending_flush = Some(at);
@@ -1329,6 +1453,101 @@ mod tests {
         s.reset_stats();
         assert_eq!(s.stats(), &StoreStats::default());
         assert_eq!(s.curr_items(), 1);
+    }
+
+    #[test]
+    fn read_reports_the_state_before_the_read() {
+        let mut s = store();
+        set(&mut s, b"k", b"v", 100, NOW);
+        // No bump: nothing changes, but the read is counted.
+        let no_bump = ReadOptions {
+            bump: false,
+            ..ReadOptions::GET
+        };
+        let r = s.read(b"k", no_bump, NOW + 3).unwrap();
+        assert!(!r.created && !r.was_fetched && !r.item.fetched());
+        assert_eq!((r.last_access, r.expires_before), (NOW, Some(NOW + 100)));
+        assert_eq!(s.peek(b"k", NOW).unwrap().last_access(), NOW);
+        // A bumping touch: the view is after, the report before.
+        let touch = ReadOptions {
+            touch: Some(10),
+            ..ReadOptions::GET
+        };
+        let r = s.read(b"k", touch, NOW + 5).unwrap();
+        assert!(!r.was_fetched && r.item.fetched());
+        assert_eq!(r.last_access, NOW);
+        assert_eq!(r.expires_before, Some(NOW + 100));
+        assert_eq!(r.item.expires_at(), Some(NOW + 15));
+        assert_eq!(r.item.last_access(), NOW + 5);
+        assert!(s.read(b"k", no_bump, NOW + 6).unwrap().was_fetched);
+        let st = s.stats();
+        assert_eq!(
+            (st.cmd_get, st.get_hits, st.cmd_touch, st.touch_hits),
+            (2, 2, 1, 1)
+        );
+        assert!(s.read(b"nope", touch, NOW).is_none());
+        assert_eq!((s.stats().touch_misses, s.stats().get_misses), (1, 0));
+    }
+
+    #[test]
+    fn read_vivifies_on_a_miss() {
+        let mut s = store();
+        let viv = ReadOptions {
+            vivify: Some(30),
+            ..ReadOptions::GET
+        };
+        let r = s.read(b"k", viv, NOW).unwrap();
+        assert!(r.created && !r.was_fetched && r.item.fetched());
+        assert_eq!((r.item.value(), r.item.flags()), (&b""[..], 0));
+        assert_eq!((r.expires_before, r.item.expires_at()), (None, Some(NOW + 30)));
+        // Counted as a hit, as memcached does; the second read finds it.
+        assert_eq!((s.stats().get_hits, s.stats().get_misses), (1, 0));
+        let r = s.read(b"k", viv, NOW + 1).unwrap();
+        assert!(!r.created && r.was_fetched);
+        assert_eq!(s.curr_items(), 1);
+        // Vivified and then touched: the touch applies to existing items only.
+        let both = ReadOptions {
+            touch: Some(500),
+            vivify: Some(5),
+            bump: false,
+        };
+        let r = s.read(b"j", both, NOW).unwrap();
+        assert!(r.created && !r.item.fetched());
+        assert_eq!(r.item.expires_at(), Some(NOW + 5));
+        assert!(s.get(b"j", NOW + 5).is_none());
+    }
+
+    #[test]
+    fn adjust_changes_in_place_without_counting() {
+        let mut s = store();
+        let cas = set(&mut s, b"a", b"1", 0, NOW);
+        set(&mut s, b"b", b"2", 0, NOW);
+        let adjust = Adjust {
+            set: ItemBits::STALE,
+            clear: ItemBits::TOKEN_SENT,
+            exptime: Some(20),
+            new_cas: true,
+        };
+        let item = s.adjust(b"a", adjust, NOW).unwrap();
+        assert!(item.stale() && item.cas() > cas);
+        assert_eq!(item.expires_at(), Some(NOW + 20));
+        // "a" was not moved to the LRU head: it is still the oldest.
+        s.set_max_bytes(item_size(1, 1) * 2);
+        set(&mut s, b"c", b"3", 0, NOW);
+        assert!(s.peek(b"a", NOW).is_none());
+        assert_eq!(s.stats().cmd_get, 0);
+        assert!(s.adjust(b"zz", Adjust::default(), NOW).is_none());
+        let item = s
+            .adjust(
+                b"b",
+                Adjust {
+                    set: ItemBits::KEY_BINARY,
+                    ..Adjust::default()
+                },
+                NOW,
+            )
+            .unwrap();
+        assert!(item.key_binary() && !item.stale());
     }
 
     #[test]
