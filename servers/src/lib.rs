@@ -6,3 +6,4 @@ pub mod fib;
 pub mod hello;
 pub mod memcached;
 pub mod upper;
+pub mod weblog;
