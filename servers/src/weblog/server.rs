@@ -140,7 +140,8 @@ pub struct WeblogClient {
 impl Protocol for WeblogClient {
     fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
         log::info!(
-            "connected from {}",
+            "{}: connected from {}",
+            ctx.id(),
             ctx.peer().map_or_else(|| "?".to_string(), |p| p.to_string())
         );
         ctx.write(tag::OPEN);
