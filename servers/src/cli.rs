@@ -41,3 +41,34 @@ pub fn announce(name: &str, addr: impl std::fmt::Display) {
     let _ = writeln!(out, "{name} listening on {addr}");
     let _ = out.flush();
 }
+
+/// Parses a positive interval in seconds, fractions allowed (`5`, `0.05`),
+/// for options such as `--poll-interval`. At most a day.
+pub fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    const MAX_SECS: f64 = 86_400.0;
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= MAX_SECS) {
+        return Err(format!(
+            "`{text}`: give a number of seconds above 0 and at most {MAX_SECS}"
+        ));
+    }
+    std::time::Duration::try_from_secs_f64(secs).map_err(|e| format!("`{text}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_seconds;
+    use std::time::Duration;
+
+    #[test]
+    fn seconds_may_be_fractional_but_must_be_positive() {
+        assert_eq!(parse_seconds("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_seconds("0.05"), Ok(Duration::from_millis(50)));
+        for bad in ["0", "-1", "nan", "inf", "1e9", "soon", ""] {
+            assert!(parse_seconds(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -2,6 +2,8 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod fib;
 pub mod hello;
 pub mod memcached;
 pub mod upper;
+pub mod weblog;

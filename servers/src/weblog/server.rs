@@ -1,0 +1,285 @@
+//! The server: a protocol per client, and the factory that owns the two
+//! periodic jobs (read the log, push to clients), as the seed's
+//! `WebLogFactory` owned `updateRecords`.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use torsion::{Address, CloseReason, Ctx, Factory, LoopingCall, Protocol, Reactor};
+
+use super::follower::{Follower, Progress, Start};
+use super::hub::Hub;
+use super::lines::Piece;
+use super::{clf, tag, CLIENT_BACKLOG, HISTORY, MAX_LOG_LINE, READ_BUDGET};
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The access log to follow.
+    pub log: PathBuf,
+    /// How often the log is read (the seed: every second).
+    pub poll_interval: Duration,
+    /// How often new hits are pushed to clients (the seed: every 5 s).
+    pub push_interval: Duration,
+}
+
+/// Builds a [`WeblogClient`] per connection; reads the log and pushes hits
+/// on its own schedule from [`Factory::start`] on.
+pub struct WeblogFactory {
+    options: Options,
+    follower: Rc<RefCell<Follower>>,
+    hub: Rc<RefCell<Hub>>,
+    jobs: Option<(LoopingCall, LoopingCall)>,
+}
+
+impl WeblogFactory {
+    /// A server following `options.log` from its current end (the seed's
+    /// `seek(0, 2)`), or from its start once it appears if it is missing.
+    pub fn new(options: Options) -> WeblogFactory {
+        let follower = Follower::new(&options.log, Start::End, MAX_LOG_LINE);
+        WeblogFactory {
+            options,
+            follower: Rc::new(RefCell::new(follower)),
+            hub: Rc::new(RefCell::new(Hub::new(HISTORY, CLIENT_BACKLOG))),
+            jobs: None,
+        }
+    }
+
+    /// The shared hits and clients (tests look inside).
+    pub fn hub(&self) -> Rc<RefCell<Hub>> {
+        self.hub.clone()
+    }
+}
+
+impl Factory for WeblogFactory {
+    fn build_protocol(&mut self, _reactor: &mut Reactor, _peer: &Address) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(WeblogClient {
+            hub: self.hub.clone(),
+        }))
+    }
+
+    /// Starts reading and pushing, and installs the shutdown trigger that
+    /// closes every client's `<hits>` element.
+    fn start(&mut self, reactor: &mut Reactor) {
+        if self.jobs.is_some() {
+            return; // started by an earlier listener
+        }
+        let (follower, hub) = (self.follower.clone(), self.hub.clone());
+        let reader = LoopingCall::new(move |r| read_log(r, &follower, &hub));
+        let hub = self.hub.clone();
+        let pusher = LoopingCall::new(move |r| hub.borrow_mut().push(r));
+        reader.start(reactor, self.options.poll_interval, false);
+        pusher.start(reactor, self.options.push_interval, false);
+        self.jobs = Some((reader, pusher));
+        let hub = self.hub.clone();
+        reactor.add_shutdown_trigger(move |r| {
+            // What was read since the last push goes out before the close.
+            let mut hub = hub.borrow_mut();
+            hub.push(r);
+            hub.broadcast(r, tag::CLOSE);
+        });
+    }
+
+    fn stop(&mut self, reactor: &mut Reactor) {
+        if let Some((reader, pusher)) = self.jobs.take() {
+            reader.stop(reactor);
+            pusher.stop(reactor);
+        }
+    }
+}
+
+/// One poll of the log: new lines become hits in the hub. If the read
+/// budget ran out, the next slice is read on a following iteration (after
+/// the loop has served I/O), not at the next tick.
+fn read_log(reactor: &mut Reactor, follower: &Rc<RefCell<Follower>>, hub: &Rc<RefCell<Hub>>) {
+    let progress = {
+        let mut hub = hub.borrow_mut();
+        let mut tag_buf = Vec::new();
+        follower.borrow_mut().poll(READ_BUDGET, |piece| match piece {
+            Piece::Line(line) => match clf::parse(line) {
+                Ok(hit) => {
+                    tag_buf.clear();
+                    tag::hit_tag(&hit, &mut tag_buf);
+                    hub.add(Bytes::copy_from_slice(&tag_buf));
+                }
+                Err(e) => log::debug!("skipping a malformed log line ({e}): {}", preview(line)),
+            },
+            Piece::TooLong(len) => {
+                log::debug!("skipping a log line of {len} bytes (longer than {MAX_LOG_LINE})")
+            }
+        })
+    };
+    if progress == Progress::More {
+        let (follower, hub) = (follower.clone(), hub.clone());
+        reactor.call_soon(move |r| read_log(r, &follower, &hub));
+    }
+}
+
+/// The start of a line, for a log message.
+fn preview(line: &[u8]) -> String {
+    const SHOWN: usize = 120;
+    let shown = String::from_utf8_lossy(&line[..line.len().min(SHOWN)]).into_owned();
+    if line.len() > SHOWN {
+        shown + "..."
+    } else {
+        shown
+    }
+}
+
+/// One connected client: greeted with `<hits>`, then pushed hits.
+///
+/// What a client sends is ignored: as in the seed's enhanced server,
+/// clients "need not (and should not)" ask for hits.
+pub struct WeblogClient {
+    hub: Rc<RefCell<Hub>>,
+}
+
+impl Protocol for WeblogClient {
+    fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
+        log::info!(
+            "{}: connected from {}",
+            ctx.id(),
+            ctx.peer().map_or_else(|| "?".to_string(), |p| p.to_string())
+        );
+        ctx.write(tag::OPEN);
+        self.hub.borrow_mut().join(ctx.id());
+    }
+
+    fn data_received(&mut self, _ctx: &mut Ctx<'_>, _data: &[u8]) {}
+
+    fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
+        self.hub.borrow_mut().leave(ctx.id());
+        log::info!("{}: disconnected ({reason})", ctx.id());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::io::Write;
+    use std::path::Path;
+    use torsion::testing::StringTransport;
+
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("torsion-weblog-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn append(path: &Path, data: &str) {
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        file.write_all(data.as_bytes()).unwrap();
+    }
+
+    fn line(n: u32) -> String {
+        format!("10.0.0.{n} - - [10/Oct/2000:13:55:36 -0700] \"GET /{n} HTTP/1.0\" 200 {n}\n")
+    }
+
+    fn tag_of(n: u32) -> String {
+        format!(
+            "<hit host=\"10.0.0.{n}\" ident=\"-\" user=\"-\" time=\"10/Oct/2000:13:55:36 -0700\" \
+             request=\"GET /{n} HTTP/1.0\" status=\"200\" bytes=\"{n}\"/>\n"
+        )
+    }
+
+    fn options(log: &Path) -> Options {
+        Options {
+            log: log.to_path_buf(),
+            poll_interval: Duration::from_secs(1),
+            push_interval: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn hits_are_read_every_second_and_pushed_every_five() {
+        let dir = Scratch::new("schedule");
+        let log = dir.0.join("access.log");
+        append(&log, &line(1)); // already there: not sent
+        let mut factory = WeblogFactory::new(options(&log));
+        let mut t = StringTransport::from_factory(&mut factory);
+        factory.start(t.reactor());
+        assert_eq!(t.take(), b"<hits>\n");
+
+        append(&log, &line(2));
+        append(&log, "not a log line\n");
+        t.advance(Duration::from_secs(1));
+        // Read, but not pushed before the push interval.
+        assert_eq!(factory.hub().borrow().recent().count(), 1);
+        assert_eq!(t.text(), "");
+        append(&log, &line(3));
+        t.advance(Duration::from_secs(4));
+        assert_eq!(t.take(), (tag_of(2) + &tag_of(3)).into_bytes());
+        t.advance(Duration::from_secs(5));
+        assert_eq!(t.text(), "");
+    }
+
+    #[test]
+    fn every_client_gets_every_hit_from_when_it_connected() {
+        let dir = Scratch::new("clients");
+        let log = dir.0.join("access.log");
+        let mut factory = WeblogFactory::new(options(&log));
+        let mut t = StringTransport::from_factory(&mut factory);
+        factory.start(t.reactor());
+        t.clear();
+        // The log does not exist yet: once it does, it is read from its start.
+        append(&log, &line(1));
+        t.advance(Duration::from_secs(1));
+        let protocol = factory.build_protocol(t.reactor(), &Address::Memory).unwrap();
+        let (_, late) = t.reactor().connect_memory_boxed(protocol);
+        append(&log, &line(2));
+        t.advance(Duration::from_secs(4));
+        assert_eq!(t.take(), (tag_of(1) + &tag_of(2)).into_bytes());
+        assert_eq!(late.take(), (String::from("<hits>\n") + &tag_of(2)).into_bytes());
+        assert_eq!(factory.hub().borrow().clients().count(), 2);
+        late.send_eof();
+        t.pump();
+        assert_eq!(factory.hub().borrow().clients().count(), 1);
+    }
+
+    #[test]
+    fn a_large_backlog_is_read_in_slices_between_iterations() {
+        let dir = Scratch::new("backlog");
+        let log = dir.0.join("access.log");
+        append(&log, "");
+        let mut factory = WeblogFactory::new(options(&log));
+        let mut t = StringTransport::from_factory(&mut factory);
+        factory.start(t.reactor());
+        t.clear();
+        let bulk: String = (0..20_000).map(|n| line(n % 250)).collect();
+        assert!(bulk.len() > 3 * READ_BUDGET);
+        append(&log, &bulk);
+        t.advance(Duration::from_secs(1));
+        // One tick, several slices: everything was read, the last HISTORY kept.
+        let hub = factory.hub();
+        let kept: Vec<Bytes> = hub.borrow().recent().cloned().collect();
+        assert_eq!(kept.len(), HISTORY);
+        assert_eq!(kept.last().unwrap(), tag_of(19_999 % 250).as_bytes());
+        t.advance(Duration::from_secs(4));
+        let text = t.text();
+        assert!(
+            text.starts_with(&format!("<missed count=\"{}\"/>\n", 20_000 - HISTORY)),
+            "{}",
+            &text[..80]
+        );
+        assert_eq!(text.lines().count(), HISTORY + 1);
+    }
+}

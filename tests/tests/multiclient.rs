@@ -1,0 +1,136 @@
+//! torsion-multiclient against torsion-upper: the seeds' multiclient.py and
+//! threadedclient.py output, sequentially and in parallel, and failures.
+
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+
+use torsion_tests::{binary, free_port, Server, TIMEOUT};
+
+const GREETING: &str = "Hi! Send me text to convert to uppercase\n";
+
+/// Runs torsion-multiclient with `args`, failing the test after [`TIMEOUT`].
+fn multiclient(args: &[&str]) -> Output {
+    let child = Command::new(binary("torsion-multiclient"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn torsion-multiclient");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(TIMEOUT) {
+        Ok(output) => output.expect("wait for torsion-multiclient"),
+        Err(_) => {
+            // SAFETY: kill(2) on the child we spawned; no memory is shared.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL)
+            };
+            panic!("torsion-multiclient did not finish in time");
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What the seeds' multiclient.py prints for `words` against the uppercase
+/// server: "sending w", then the reply (greeting and the word uppercased,
+/// as sent with \r\n), then the newline of Python's `print`.
+fn seed_output(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("sending {w}\n{GREETING}{}\r\n\n", w.to_uppercase()))
+        .collect()
+}
+
+#[test]
+fn sequential_prints_what_the_seeds_multiclient_prints() {
+    let server = Server::start("torsion-upper", &["-p", "0"]);
+    let output = multiclient(&[server.addr(), "a", "b", "c", "d"]);
+    assert!(output.status.success(), "stderr:\n{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), seed_output(&["a", "b", "c", "d"]));
+    assert_eq!(text(&output.stderr), "");
+}
+
+#[test]
+fn parallel_prints_the_same_in_argument_order_then_finished() {
+    let server = Server::start("torsion-upper", &["-p", "0"]);
+    let words: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+    let mut args = vec![server.addr(), "--parallel"];
+    args.extend(words.iter().map(String::as_str));
+    let output = multiclient(&args);
+    assert!(output.status.success(), "stderr:\n{}", text(&output.stderr));
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    assert_eq!(text(&output.stdout), seed_output(&words) + "finished\n");
+}
+
+#[test]
+fn parallel_runs_every_exchange_at_once_even_when_they_fail() {
+    // --keep-open: the server never closes, so every exchange times out. A
+    // sequential run would stop at the first; a parallel one has them all
+    // in flight together and reports each.
+    let server = Server::start("torsion-upper", &["-p", "0", "--keep-open"]);
+    let output = multiclient(&[
+        server.addr(),
+        "--parallel",
+        "--timeout",
+        "0.5",
+        "a",
+        "b",
+        "c",
+        "d",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        stderr.matches("no complete reply after 0.5 s").count(),
+        4,
+        "{stderr}"
+    );
+    assert_eq!(
+        text(&output.stdout),
+        "sending a\nsending b\nsending c\nsending d\nfinished\n"
+    );
+}
+
+#[test]
+fn a_refused_connection_fails_with_the_reason() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let output = multiclient(&[&addr, "a", "b"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert!(stderr.contains("1 word(s) not sent"), "{stderr}");
+    // As the seed's client, it stops at the first failure.
+    assert_eq!(text(&output.stdout), "sending a\n");
+}
+
+#[test]
+fn a_server_that_never_closes_times_out() {
+    let server = Server::start("torsion-upper", &["-p", "0", "--keep-open"]);
+    let output = multiclient(&[server.addr(), "--timeout", "0.2", "a"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("no complete reply"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn an_unresolvable_address_is_an_error() {
+    let output = multiclient(&["no-port-here", "a"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("cannot resolve"),
+        "{}",
+        text(&output.stderr)
+    );
+}
