@@ -151,6 +151,10 @@ fn byte_for_byte_the_same_replies_as_memcached() {
     let server = torsion_memcached();
     let output = python(&["memcache_diff.py", &reference.addr(), server.addr()]);
     let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(report.contains("103/103 identical"), "{report}");
 }
