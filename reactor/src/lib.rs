@@ -63,6 +63,7 @@ pub mod defer;
 pub mod endpoint;
 mod id;
 mod listener;
+pub mod process;
 mod protocol;
 pub mod reactor;
 pub mod reconnect;

@@ -99,6 +99,9 @@ pub struct Config {
     pub max_write_buffer: usize,
     /// Readiness events fetched per poll.
     pub events_capacity: usize,
+    /// Notice child exits through pidfds (Linux 5.3 and later); when false or
+    /// unavailable, children are polled every [`crate::process::EXIT_POLL`].
+    pub pidfd: bool,
 }
 
 impl Default for Config {
@@ -111,6 +114,7 @@ impl Default for Config {
             read_budget: 1024 * 1024,
             max_write_buffer: 64 * 1024 * 1024,
             events_capacity: 1024,
+            pidfd: true,
         }
     }
 }
@@ -157,6 +161,8 @@ pub(crate) enum TimerTask {
     /// A lingering connection has waited long enough for the peer's FIN.
     Linger(ConnectionId),
     ResumeAccepting(ListenerId),
+    /// Look whether a child exited (where pidfds are not available).
+    ProcessPoll(crate::process::ProcessId),
 }
 
 /// A call queued by `call_soon` (or from another thread).
@@ -172,6 +178,10 @@ pub(crate) enum Source {
     Datagram(Box<Datagram>),
     Waker,
     Signals(Box<SignalSource>),
+    /// A child process (registered with its pidfd, readable at exit).
+    Process(Box<crate::process::Process>),
+    /// One pipe of a child process.
+    Pipe(Box<crate::process::Pipe>),
 }
 
 pub(crate) struct Slot {
@@ -531,6 +541,11 @@ impl Reactor {
         self.backlog.push_back(id.0);
     }
 
+    /// Gives any source another turn in the backlog step.
+    pub(crate) fn schedule_source(&mut self, key: Key) {
+        self.backlog.push_back(key);
+    }
+
     /// Logs a dispatch that ran too long.
     pub(crate) fn check_slow(&mut self, started: Instant, what: impl FnOnce() -> String) {
         let took = started.elapsed();
@@ -640,6 +655,8 @@ impl Reactor {
             Some(Source::Datagram(_)) => 2,
             Some(Source::Waker) => 3,
             Some(Source::Signals(_)) => 4,
+            Some(Source::Process(_)) => 5,
+            Some(Source::Pipe(_)) => 6,
             None => return, // stale: the source closed earlier in this batch
         };
         match kind {
@@ -647,7 +664,12 @@ impl Reactor {
             1 => self.accept_ready(ListenerId(key)),
             2 => self.datagram_event(DatagramId(key), event),
             3 => self.run_inbox(),
-            _ => self.signal_event(key),
+            4 => self.signal_event(key),
+            5 => self.process_exit_ready(crate::process::ProcessId(key)),
+            _ => {
+                let closed = event.is_read_closed() || event.is_write_closed() || event.is_error();
+                self.pipe_ready(key, event.is_readable() || closed, event.is_writable() || closed);
+            }
         }
     }
 
@@ -684,6 +706,7 @@ impl Reactor {
             match self.sources.get(key) {
                 Some(Source::Connection(_)) => self.read_ready(ConnectionId(key), false),
                 Some(Source::Listener(_)) => self.accept_ready(ListenerId(key)),
+                Some(Source::Pipe(_)) => self.pipe_ready(key, true, false),
                 _ => {}
             }
         }
@@ -703,6 +726,7 @@ impl Reactor {
                 }
                 TimerTask::Linger(id) => self.linger_expired(id),
                 TimerTask::ResumeAccepting(id) => self.resume_accepting(id),
+                TimerTask::ProcessPoll(id) => self.process_exit_ready(id),
             }
         }
     }
@@ -847,9 +871,10 @@ impl Reactor {
                 _ => {}
             }
         }
+        self.terminate_processes();
         self.settle();
         let deadline = Instant::now() + self.config.shutdown_grace;
-        while self.has_connections() {
+        while self.has_connections() || self.has_processes() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -867,6 +892,7 @@ impl Reactor {
                 self.remove_connection(id);
             }
         }
+        self.kill_processes();
         self.settle();
         // Anything queued by connection_lost callbacks gets one last chance.
         self.run_soon();
@@ -908,6 +934,8 @@ impl Drop for Reactor {
         }
         // Worker threads must not outlive the reactor that owns their pool.
         self.pool.stop_and_join(self.config.shutdown_grace);
+        // Nor may children linger as zombies.
+        self.kill_processes();
     }
 }
 

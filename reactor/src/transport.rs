@@ -566,6 +566,9 @@ impl Reactor {
             if conn.reading != Reading::Active {
                 return;
             }
+            // An in-memory stream has no read-closed hint to tell a short read
+            // from the end: read it until WouldBlock (it costs no system call).
+            let peer_closed = peer_closed || conn.stream.is_memory();
             let mut buf = std::mem::take(&mut self.read_buf);
             if buf.len() < self.config.read_chunk {
                 buf.resize(self.config.read_chunk, 0);

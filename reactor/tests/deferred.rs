@@ -502,3 +502,16 @@ fn a_failure_before_any_callback_is_attached_waits_for_the_chain() {
     drop(d);
     assert!(logged(log::Level::Error, "early-6161").is_empty());
 }
+
+#[test]
+fn a_timeout_alone_does_not_make_a_failure_unhandled() {
+    let mut r = reactor();
+    // A Deferred with only a timeout attached fails, and is awaited after:
+    // the owner handles the failure, so nothing is logged as unhandled.
+    let d: Deferred<i32> = Deferred::new();
+    d.add_timeout(&mut r, std::time::Duration::from_secs(60));
+    d.errback(&mut r, Boom("awaited-later-4242")).unwrap();
+    let result = r.run_until_complete(d).unwrap();
+    assert!(result.is_err());
+    assert!(logged(log::Level::Error, "awaited-later-4242").is_empty());
+}

@@ -249,3 +249,16 @@ fn manual_clock_drives_timers_through_string_transport() {
     assert!(matches!(t.close_reason(), Some(CloseReason::TimedOut)));
     let _ = Clock::new();
 }
+
+#[test]
+fn data_and_end_of_file_fed_together_both_arrive() {
+    let log: Rc<RefCell<Vec<String>>> = Default::default();
+    let mut t = StringTransport::new(Recorder { log: log.clone() });
+    t.peer().send(b"last words");
+    t.peer().send_eof();
+    t.pump();
+    assert_eq!(
+        *log.borrow(),
+        ["data last words", "eof", "lost connection closed cleanly"]
+    );
+}

@@ -534,7 +534,7 @@ impl<T: 'static> Deferred<T> {
                 }
             }
         });
-        self.push(
+        self.push_link(
             reactor,
             site,
             Box::new(move |r, result| {
@@ -546,6 +546,7 @@ impl<T: 'static> Deferred<T> {
                     other => other,
                 })
             }),
+            false,
         );
         self
     }
@@ -615,6 +616,20 @@ impl<T: 'static> Deferred<T> {
 
     /// Appends a link; runs the chain if the result is already there.
     pub(super) fn push(&self, reactor: &mut Reactor, site: &'static Location<'static>, f: LinkFn<T>) {
+        self.push_link(reactor, site, f, true);
+    }
+
+    /// Adds a link. `handles` is false for bookkeeping links that only pass
+    /// results through (a timeout's timer cancel): those do not make a chain
+    /// whose failing end must be reported, since the owner may still attach
+    /// its own errback or await the Deferred.
+    fn push_link(
+        &self,
+        reactor: &mut Reactor,
+        site: &'static Location<'static>,
+        f: LinkFn<T>,
+        handles: bool,
+    ) {
         let run_now = {
             let mut inner = self.inner.borrow_mut();
             if matches!(inner.state, State::HandedOn) {
@@ -625,7 +640,7 @@ impl<T: 'static> Deferred<T> {
                 return;
             }
             inner.links.push_back(Link { f, site });
-            inner.had_links = true;
+            inner.had_links |= handles;
             matches!(inner.state, State::Ready(_)) && inner.paused == 0
         };
         if run_now {
