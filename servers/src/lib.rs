@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod hello;
+pub mod kv;
 pub mod memcached;
 pub mod upper;

@@ -81,7 +81,7 @@ impl AmpBox {
     }
 
     /// Sets `key` to `value` written as its AMP type (see [`Argument`]).
-    pub fn put<A: Argument + ?Sized>(&mut self, key: impl Into<Vec<u8>>, value: &A) {
+    pub fn put<A: Argument>(&mut self, key: impl Into<Vec<u8>>, value: &A) {
         let mut bytes = Vec::new();
         value.write(&mut bytes);
         self.pairs.insert(key.into(), bytes);

@@ -68,7 +68,7 @@
 //! }
 //!
 //! let mut reactor = Reactor::new()?;
-//! let responders = Responders::new().add::<Sum, _>(|_, args| Ok(Total { total: args.a + args.b }));
+//! let responders = Responders::new().on::<Sum, _>(|_, args| Ok(Total { total: args.a + args.b }));
 //! let listener = reactor.listen_tcp("127.0.0.1:0".parse().unwrap(), AmpFactory::new(Rc::new(responders)))?;
 //! let port = reactor.local_addr(listener).and_then(|a| a.as_socket_addr()).unwrap().port();
 //!

@@ -74,7 +74,7 @@ type Responder = Box<dyn Fn(&mut Ctx<'_>, &BoxRef<'_>) -> BoxReply>;
 /// #     fn from_box(b: &BoxRef<'_>) -> Result<Self, ArgumentError> { Ok(Quotient { result: b.arg("result")? }) }
 /// # }
 ///
-/// let responders = Responders::new().add::<Divide, _>(|_ctx, args| {
+/// let responders = Responders::new().on::<Divide, _>(|_ctx, args| {
 ///     if args.denominator == 0 {
 ///         return Err(RemoteError::new("ZERO_DIVISION", "division by zero"));
 ///     }
@@ -94,7 +94,7 @@ impl Responders {
     }
 
     /// Answers command `C` with `respond`, replacing any responder it had.
-    pub fn add<C, R>(mut self, respond: impl Fn(&mut Ctx<'_>, C::Arguments) -> R + 'static) -> Self
+    pub fn on<C, R>(mut self, respond: impl Fn(&mut Ctx<'_>, C::Arguments) -> R + 'static) -> Self
     where
         C: Command,
         R: Into<Reply<C::Response>>,
