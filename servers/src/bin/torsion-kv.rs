@@ -61,12 +61,9 @@ fn main() -> ExitCode {
 }
 
 fn settings(args: &Args) -> Result<Settings, String> {
-    let ttl = match args.ttl {
-        t if t == 0.0 => None,
-        t => Some(
-            Duration::try_from_secs_f64(t).map_err(|_| format!("--ttl {t}: expected seconds, 0 or more"))?,
-        ),
-    };
+    let ttl = Duration::try_from_secs_f64(args.ttl)
+        .map_err(|_| format!("--ttl {}: expected seconds, 0 or more", args.ttl))?;
+    let ttl = (!ttl.is_zero()).then_some(ttl);
     if args.max_keys == 0 {
         return Err("--max-keys must be at least 1".into());
     }
