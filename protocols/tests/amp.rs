@@ -264,7 +264,7 @@ fn client() -> (StringTransport, torsion_protocols::amp::Remote, Results) {
 
 fn call(t: &mut StringTransport, remote: &torsion_protocols::amp::Remote, results: &Results, a: i64, b: i64) {
     let out = results.clone();
-    let _: torsion::Deferred<()> = remote.call::<Sum>(t.reactor(), &Operands { a, b }).then_both(
+    let _chain = remote.call::<Sum>(t.reactor(), &Operands { a, b }).then_both(
         t.reactor(),
         move |_, r: Result<Total, Failure>| {
             out.borrow_mut()
@@ -362,7 +362,7 @@ fn a_bad_answer_fails_the_call_and_an_unasked_one_breaks_the_connection() {
 fn an_answer_callback_may_call_again_on_the_same_connection() {
     let (mut t, remote, results) = client();
     let (again, out) = (remote.clone(), results.clone());
-    let _: torsion::Deferred<()> = remote
+    let _chain = remote
         .call::<Sum>(t.reactor(), &Operands { a: 1, b: 1 })
         .then(t.reactor(), move |r, total: Total| {
             again.call::<Sum>(r, &Operands { a: total.total, b: 1 })
