@@ -137,3 +137,26 @@ fn an_amp_key_expires_like_any_other() {
     let reply = call(&mut t, &[("_command", b"Get"), ("_ask", b"3"), ("key", b"k")]);
     assert!(reply.windows(13).any(|w| w == b"KEY_NOT_FOUND"));
 }
+
+#[test]
+fn boxes_are_bounded_by_the_largest_set() {
+    let mut t = connect(StoreConfig::default());
+    let value = vec![b'v'; 65_535];
+    let key = vec![b'k'; 250];
+    let reply = call(
+        &mut t,
+        &[
+            ("_command", b"Set"),
+            ("_ask", b"ffff"),
+            ("key", &key),
+            ("value", &value),
+        ],
+    );
+    assert_eq!(reply, wire(&[("_answer", b"ffff")]));
+    // A box announcing more than a Set can need is refused from its lengths.
+    let mut stream = b"\x00\x05value\xff\xff".to_vec();
+    stream.extend(vec![b'v'; 65_535]);
+    stream.extend_from_slice(b"\x00\x05extra\xff\xff");
+    t.receive(&stream);
+    assert!(t.disconnected());
+}

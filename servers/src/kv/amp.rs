@@ -44,9 +44,18 @@ pub fn responders(store: KvStore) -> Responders {
         })
 }
 
-/// An [`AmpFactory`] answering the key-value commands on `store`.
+/// Room in a box for everything but the key and the value: the reserved
+/// keys, a tag, the argument names, their lengths, and a few keys more a
+/// peer may add.
+pub const BOX_OVERHEAD: usize = 1024;
+
+/// An [`AmpFactory`] answering the key-value commands on `store`. Boxes
+/// are bounded by what the largest `Set` needs: the longest key and value
+/// plus [`BOX_OVERHEAD`].
 pub fn factory(store: KvStore) -> AmpFactory {
-    AmpFactory::new(Rc::new(responders(store)))
+    let limits = store.config().limits;
+    let max_box = limits.max_key_length + limits.max_value_length + BOX_OVERHEAD;
+    AmpFactory::new(Rc::new(responders(store))).with_max_box_size(max_box)
 }
 
 fn not_found(key: &[u8]) -> RemoteError {
