@@ -1,4 +1,5 @@
 //! Torsion's clients.
 #![deny(missing_docs)]
 
+pub mod kv;
 pub mod multiclient;

@@ -15,15 +15,20 @@
 //! - [`policies`]: wrappers for any protocol or factory: an idle timeout,
 //!   connection limits, traffic logging.
 //! - [`memcache`]: memcached's protocols, sans-I/O.
+//! - [`kv`]: the key-value store's line protocol and AMP commands, sans-I/O.
+//! - [`amp`]: AMP, Twisted's Asynchronous Messaging Protocol: boxes,
+//!   typed arguments, commands, and a connection that calls and answers.
 //!
 //! See `docs/protocols.md` for the why and how, and how to test a protocol
 //! byte by byte with [`StringTransport`](torsion::testing::StringTransport).
 #![deny(missing_docs)]
 
+pub mod amp;
 mod buffer;
 pub mod codec;
 mod delivery;
 mod framed;
+pub mod kv;
 mod line;
 mod line_only;
 pub mod memcache;

@@ -416,14 +416,11 @@ impl Reactor {
         }
         let mut budget = READ_BUDGET;
         let mut eof = false;
-        loop {
-            let Some(Pipe {
-                end: PipeEnd::Read(receiver, _),
-                ..
-            }) = self.pipe_mut(key)
-            else {
-                break;
-            };
+        while let Some(Pipe {
+            end: PipeEnd::Read(receiver, _),
+            ..
+        }) = self.pipe_mut(key)
+        {
             match receiver.read(&mut buf) {
                 Ok(0) => {
                     eof = true;
@@ -441,8 +438,8 @@ impl Reactor {
                     }
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
-                        // Fairness: come back on the next iteration.
-                        self.backlog_pipe(key);
+                        // Fairness: the backlog step comes back next iteration.
+                        self.schedule_source(key);
                         break;
                     }
                 }
@@ -492,11 +489,6 @@ impl Reactor {
                 log::debug!("deregistering a pipe failed: {e}");
             }
         }
-    }
-
-    fn backlog_pipe(&mut self, key: Key) {
-        // The backlog step re-dispatches keys by their source type.
-        self.schedule_source(key);
     }
 
     fn process_write(&mut self, id: ProcessId, data: &[u8]) {

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod fib;
 pub mod hello;
+pub mod kv;
 pub mod memcached;
 pub mod upper;
 pub mod weblog;

@@ -158,3 +158,144 @@ fn byte_for_byte_the_same_replies_as_memcached() {
     );
     assert!(report.contains("103/103 identical"), "{report}");
 }
+
+// ----- the key-value store over AMP, against Twisted itself ---------------------
+
+/// torsion-kv's AMP address, from its second announcement line.
+fn kv_amp_addr(server: &Server) -> String {
+    let deadline = std::time::Instant::now() + torsion_tests::TIMEOUT;
+    loop {
+        let out = String::from_utf8_lossy(&server.stdout()).into_owned();
+        if let Some(addr) = out
+            .lines()
+            .find_map(|l| l.strip_prefix("torsion-kv amp listening on "))
+        {
+            return addr.trim().to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no AMP announcement in {out:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Twisted's AMP server (tests/interop/kv_amp_server.py) on a free port.
+fn twisted_kv_server() -> Reference {
+    let script = interop_dir().join("kv_amp_server.py");
+    Reference::start("python3", &[script.to_str().expect("a UTF-8 path"), "{port}"])
+}
+
+/// What Twisted's AMP client sees from an AMP key-value server.
+fn twisted_client_transcript(addr: &str) -> String {
+    let output = python(&["kv_amp_client.py", addr]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Twisted's own AMP client calls Get/Set/Delete on torsion-kv and sees
+/// exactly what it sees from a Twisted AMP server: the values, KeyError
+/// for KEY_NOT_FOUND, UnhandledCommand for a command nobody answers, and
+/// fifty calls in flight at once.
+#[test]
+fn twisted_amp_client_cannot_tell_torsion_kv_from_twisted() {
+    let server = Server::start("torsion-kv", &["-p", "0", "--amp-port", "0"]);
+    let got = twisted_client_transcript(&kv_amp_addr(&server));
+    let expected = "get missing: KeyError\n\
+                    set: []\n\
+                    get: [('value', b'hello world')]\n\
+                    set binary: []\n\
+                    get binary: [('value', '1024 bytes, sum 130560')]\n\
+                    delete: []\n\
+                    get deleted: KeyError\n\
+                    delete missing: KeyError\n\
+                    unhandled: UnhandledCommand b'UNHANDLED'\n\
+                    fifty in flight: ok\n";
+    assert_eq!(got, expected);
+    let reference = twisted_kv_server();
+    assert_eq!(twisted_client_transcript(&reference.addr()), got);
+}
+
+/// Torsion's AMP client (torsion-kvc --amp) calls a Twisted AMP server.
+#[test]
+fn torsion_kvc_calls_a_twisted_amp_server() {
+    let reference = twisted_kv_server();
+    let addr = reference.addr();
+    let kvc = |args: &[&str]| {
+        let mut all = vec!["--amp", "--server", addr.as_str()];
+        all.extend_from_slice(args);
+        Command::new(torsion_tests::binary("torsion-kvc"))
+            .args(&all)
+            .output()
+            .expect("run torsion-kvc")
+    };
+    let out = kvc(&["get", "greeting"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("key not found: greeting"));
+    let out = kvc(&["set", "greeting", "hello", "world"]);
+    assert_eq!((out.status.code(), out.stdout), (Some(0), b"STORED\n".to_vec()));
+    let out = kvc(&["get", "greeting"]);
+    assert_eq!(
+        (out.status.code(), out.stdout),
+        (Some(0), b"hello world\n".to_vec())
+    );
+    let out = kvc(&["delete", "greeting"]);
+    assert_eq!((out.status.code(), out.stdout), (Some(0), b"DELETED\n".to_vec()));
+    assert_eq!(kvc(&["delete", "greeting"]).status.code(), Some(1));
+}
+
+/// Torsion's AMP client library against Twisted's server: calls in flight
+/// together, binary values, and the errors mapped as documented.
+#[test]
+fn torsion_amp_client_pipelines_against_a_twisted_amp_server() {
+    use torsion::endpoint::ClientEndpoint;
+    use torsion::Reactor;
+    use torsion_clients::kv::{self, KeyNotFound};
+
+    let reference = twisted_kv_server();
+    let mut reactor = Reactor::new().expect("reactor");
+    let endpoint = ClientEndpoint::tcp("127.0.0.1", reference.port());
+    let value: Vec<u8> = (0..=255u8).cycle().take(60_000).collect();
+    let stored = value.clone();
+    let session = kv::amp::connect(&mut reactor, &endpoint).then(&mut reactor, move |r, client| {
+        let sets: Vec<_> = (0..100)
+            .map(|i| client.set(r, format!("k{i}").as_bytes(), format!("v{i}").as_bytes()))
+            .collect();
+        let _big = client.set(r, b"big", &stored);
+        let gets: Vec<_> = (0..100)
+            .map(|i| client.get(r, format!("k{i}").as_bytes()))
+            .collect();
+        let big = client.get(r, b"big");
+        let missing = client.get(r, b"nothing here").then_both(r, |_, result| {
+            Ok(result.is_err_and(|failure| failure.is::<KeyNotFound>()))
+        });
+        let sets = torsion::defer::gather_results(r, sets);
+        let gets = torsion::defer::gather_results(r, gets);
+        sets.then(r, move |r, _| {
+            gets.then(r, move |r, values| {
+                big.then(r, move |r, big| {
+                    missing.then(r, move |_, missing| Ok((values, big, missing)))
+                })
+            })
+        })
+    });
+    session.add_timeout(&mut reactor, std::time::Duration::from_secs(30));
+    let (values, big, missing) = reactor
+        .run_until_complete(session)
+        .expect("run")
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    for (i, v) in values.iter().enumerate() {
+        assert_eq!(v, format!("v{i}").as_bytes());
+    }
+    assert_eq!(big, value);
+    assert!(missing, "a missing key is KeyNotFound");
+}

@@ -1,0 +1,96 @@
+//! The key-value store's protocols, sans-I/O: the seeds' line protocol and
+//! the AMP commands that expose the same store.
+//!
+//! # The line protocol
+//!
+//! The seeds' training slides specify it; every line ends with `\r\n`
+//! (Twisted's `LineReceiver` delimiter, which the seeds' server and client
+//! both use):
+//!
+//! | request | replies |
+//! | --- | --- |
+//! | `get <key>` | `VALUE <key> <value>` or `GET_NOT_FOUND <key>` |
+//! | `set <key> <value>` | `STORED` |
+//! | `delete <key>` | `DELETED <key>` or `DEL_NOT_FOUND <key>` |
+//! | anything malformed | `ERROR <reason>` |
+//!
+//! The seeds split the line on whitespace, so the command and the key are
+//! words separated by runs of whitespace (Python's `bytes.split()`: space,
+//! tab, `\n`, `\r`, vertical tab, form feed). The value is the rest of the
+//! line after the key and the one whitespace byte that follows it, so it may
+//! hold spaces (the seeds kept only the first word). Where the seeds' server
+//! raises an exception and drops the connection (no command, a missing key
+//! or value, an unknown command), this one answers `ERROR <reason>` and
+//! reads the next line; so does a line longer than the bound, whose bytes
+//! are skipped up to its `\r\n` without being buffered.
+//!
+//! - [`LineFramer`]: `\r\n` lines with a bound, skipping overlong lines.
+//! - [`RequestDecoder`] and [`Request`]: what a server reads.
+//! - [`ReplyDecoder`] and [`Reply`]: what a client reads.
+//! - [`Limits`]: the key, value and line bounds both sides share.
+//!
+//! # AMP
+//!
+//! [`commands`] declares `Get`, `Set` and `Delete` as a Twisted program
+//! would, for [`crate::amp`].
+//!
+//! # Examples
+//!
+//! ```
+//! use torsion_protocols::kv::{Limits, Parsed, Request, RequestDecoder, Reply};
+//!
+//! let mut decoder = RequestDecoder::new(Limits::default());
+//! let input = b"set greeting hello world\r\nget greeting\r\n";
+//! let Parsed::Complete { message: request, consumed } = decoder.decode(input) else {
+//!     panic!("a whole line is there")
+//! };
+//! assert_eq!(request, Request::Set { key: b"greeting", value: b"hello world" });
+//! assert_eq!(consumed, 26);
+//!
+//! let mut out = Vec::new();
+//! Reply::Value { key: b"greeting", value: b"hello world" }.encode(&mut out);
+//! assert_eq!(out, b"VALUE greeting hello world\r\n");
+//! ```
+
+pub mod commands;
+mod framer;
+mod limits;
+mod reply;
+mod request;
+mod words;
+
+pub use framer::{Frame, LineFramer, DELIMITER};
+pub use limits::{Limits, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_VALUE_LENGTH};
+pub use reply::{Reply, ReplyDecoder, ReplyError};
+pub use request::{Request, RequestDecoder, RequestError};
+pub use words::is_whitespace;
+
+/// What a [`RequestDecoder`] or [`ReplyDecoder`] found at the start of its
+/// input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed<M, E> {
+    /// One whole line, parsed: drop `consumed` bytes (the line and its
+    /// `\r\n`).
+    Complete {
+        /// The request or reply.
+        message: M,
+        /// Input bytes used, delimiter included.
+        consumed: usize,
+    },
+    /// One whole line that is not a valid message (or a line too long):
+    /// answer or report `error`, drop `consumed` bytes and go on.
+    Error {
+        /// What is wrong with it.
+        error: E,
+        /// Input bytes to drop.
+        consumed: usize,
+    },
+    /// The rest of a line already reported too long: drop `consumed` bytes,
+    /// nothing to answer.
+    Skipped {
+        /// Input bytes to drop.
+        consumed: usize,
+    },
+    /// No whole line yet: call again with these bytes and more.
+    Incomplete,
+}

@@ -1,0 +1,197 @@
+//! The line protocol's server: the seeds' `KeyValueStoreProtocol`, with
+//! `ERROR <reason>` where the seeds' version crashes.
+
+use torsion::{Address, Ctx, Factory, Protocol, Reactor, DEFAULT_HIGH_WATER};
+use torsion_protocols::kv::{Parsed, Reply, Request, RequestDecoder};
+use torsion_protocols::ReadBuffer;
+
+use super::store::KvStore;
+
+/// One client of the line protocol (see [`torsion_protocols::kv`] for the
+/// protocol).
+///
+/// Requests are read from a [`ReadBuffer`] with a [`RequestDecoder`] and
+/// answered in order; the replies to one read leave in one write. A
+/// malformed line, or one longer than the store's bounds allow, is
+/// answered `ERROR <reason>` and the next line is read.
+///
+/// While the write buffer is above its high-water mark (a client that
+/// pipelines `get`s without reading the values), requests stay buffered
+/// and reading pauses; they are answered once the buffer drains.
+pub struct LineServer {
+    store: KvStore,
+    decoder: RequestDecoder,
+    buffer: ReadBuffer,
+    /// Replies composed during one pass, written at its end.
+    replies: Vec<u8>,
+    /// The peer sent end-of-file: close once the buffered requests are
+    /// answered.
+    eof: bool,
+}
+
+impl LineServer {
+    /// A client of `store`, bounded by the store's limits.
+    pub fn new(store: KvStore) -> Self {
+        let limits = store.config().limits;
+        LineServer {
+            store,
+            decoder: RequestDecoder::new(limits),
+            buffer: ReadBuffer::new(),
+            replies: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// Answers the buffered requests until none is whole, the connection
+    /// closes, or the output passes the high-water mark.
+    fn process(&mut self, ctx: &mut Ctx<'_>) {
+        let mut whole = true;
+        while !ctx.is_closing() && ctx.buffered() + self.replies.len() < DEFAULT_HIGH_WATER {
+            let consumed = match self.decoder.decode(self.buffer.unread()) {
+                Parsed::Complete { message, consumed } => {
+                    execute(&self.store, ctx, message, &mut self.replies);
+                    consumed
+                }
+                Parsed::Error { error, consumed } => {
+                    log::debug!("{}: bad request: {error}", ctx.id());
+                    let reason = error.to_string();
+                    Reply::Error {
+                        reason: reason.as_bytes(),
+                    }
+                    .encode(&mut self.replies);
+                    consumed
+                }
+                Parsed::Skipped { consumed } => consumed,
+                Parsed::Incomplete => {
+                    whole = false;
+                    break;
+                }
+            };
+            self.buffer.consume(consumed);
+        }
+        if !self.replies.is_empty() {
+            ctx.write(&self.replies);
+            self.replies.clear();
+            if self.replies.capacity() > DEFAULT_HIGH_WATER * 2 {
+                self.replies = Vec::new();
+            }
+        }
+        // A last line without its `\r\n` is not a request, as in Twisted.
+        if self.eof && !whole {
+            ctx.lose_connection();
+        }
+    }
+}
+
+/// Runs one request against the store and composes its reply.
+fn execute(store: &KvStore, reactor: &mut Reactor, request: Request<'_>, out: &mut Vec<u8>) {
+    match request {
+        Request::Get { key } => match store.get(key) {
+            Some(value) => Reply::Value { key, value: &value }.encode(out),
+            None => Reply::GetNotFound { key }.encode(out),
+        },
+        Request::Set { key, value } => match store.set(reactor, key, value) {
+            Ok(()) => Reply::Stored.encode(out),
+            Err(e) => {
+                let reason = e.to_string();
+                Reply::Error {
+                    reason: reason.as_bytes(),
+                }
+                .encode(out)
+            }
+        },
+        Request::Delete { key } => {
+            if store.delete(reactor, key) {
+                Reply::Deleted { key }.encode(out)
+            } else {
+                Reply::DelNotFound { key }.encode(out)
+            }
+        }
+    }
+}
+
+impl Protocol for LineServer {
+    fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        self.buffer.extend(data);
+        self.process(ctx);
+    }
+
+    fn read_connection_lost(&mut self, ctx: &mut Ctx<'_>) {
+        self.eof = true;
+        self.process(ctx);
+    }
+
+    fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.resume_reading();
+        self.process(ctx);
+    }
+}
+
+/// Builds a [`LineServer`] per client, all sharing one store (the seeds'
+/// `factory.store`).
+#[derive(Clone, Debug)]
+pub struct LineFactory {
+    store: KvStore,
+}
+
+impl LineFactory {
+    /// Clients of `store`.
+    pub fn new(store: KvStore) -> Self {
+        LineFactory { store }
+    }
+}
+
+impl Factory for LineFactory {
+    fn build_protocol(&mut self, _reactor: &mut Reactor, _peer: &Address) -> Option<Box<dyn Protocol>> {
+        Some(Box::new(LineServer::new(self.store.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::StoreConfig;
+    use torsion::testing::StringTransport;
+
+    fn connect() -> StringTransport {
+        StringTransport::new(LineServer::new(KvStore::new(StoreConfig::default())))
+    }
+
+    #[test]
+    fn every_reply_byte_by_byte() {
+        let mut t = connect();
+        t.receive_bytewise(b"get k\r\nset k a b\r\nget k\r\ndelete k\r\ndelete k\r\nbogus\r\n");
+        assert_eq!(
+            t.text(),
+            "GET_NOT_FOUND k\r\nSTORED\r\nVALUE k a b\r\nDELETED k\r\nDEL_NOT_FOUND k\r\nERROR unknown command\r\n"
+        );
+        assert!(!t.disconnected());
+    }
+
+    #[test]
+    fn a_peer_that_does_not_read_is_answered_in_batches() {
+        let mut t = connect();
+        t.receive(format!("set big {}\r\n", "v".repeat(60_000)).as_bytes());
+        t.clear();
+        t.set_window(Some(0));
+        t.receive(&b"get big\r\n".repeat(2000));
+        assert!(t.reading_paused());
+        assert!(
+            t.buffered() < 2 * DEFAULT_HIGH_WATER,
+            "{} bytes held",
+            t.buffered()
+        );
+        t.set_window(None);
+        let one = b"VALUE big ".len() + 60_000 + 2;
+        assert_eq!(t.take().len(), 2000 * one);
+    }
+
+    #[test]
+    fn end_of_file_closes_after_the_answers() {
+        let mut t = connect();
+        t.receive(b"set k v\r\nget k\r\nget");
+        t.receive_eof();
+        assert_eq!(t.text(), "STORED\r\nVALUE k v\r\n");
+        assert!(t.disconnected());
+    }
+}
