@@ -133,3 +133,14 @@ fn memcaslap_runs_clean_with_full_verification() {
     assert_eq!(field("verify_failed:"), 0, "{report}");
     assert_eq!(field("verify_misses:"), 0, "{report}");
 }
+
+// ----- the memcache client (torsion_clients::memcache) ---------------------
+
+mod memcache_suite;
+
+/// The client suite that `tests/memcache_client.rs` runs against
+/// torsion-memcached, run against Debian's memcached 1.6.
+mod memcache_client_against_memcached {
+    use super::*;
+    crate::memcache_suite::suite!(Reference::memcached(&[]));
+}

@@ -53,7 +53,10 @@ pub enum MemcacheError {
     /// may not have been carried out.
     ConnectionLost,
     /// The request waited for a connection, and the attempt to connect
-    /// failed (the failure says why: refused, timed out, cannot resolve...).
+    /// failed. The failure says why and where: look for a
+    /// [`ConnectError`](torsion::ConnectError) (`Refused`, `TimedOut`...) or a
+    /// [`ResolveError`](torsion::endpoint::ResolveError) in it with
+    /// [`Failure::find`].
     ConnectFailed(Failure),
     /// No reply within the client's timeout. The connection was dropped,
     /// since the replies that follow could no longer be matched.
@@ -141,14 +144,9 @@ impl PartialEq for MemcacheError {
 
 impl Eq for MemcacheError {}
 
-impl Error for MemcacheError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            MemcacheError::ConnectFailed(failure) => Some(failure.error()),
-            _ => None,
-        }
-    }
-}
+/// The failure inside `ConnectFailed` is shown by `Display` (with its
+/// context, which names the address), so it is not a `source` too.
+impl Error for MemcacheError {}
 
 #[cfg(test)]
 mod tests {
@@ -157,13 +155,20 @@ mod tests {
 
     #[test]
     fn a_connect_failure_keeps_its_cause() {
-        let failure = Failure::new(MemcacheError::ConnectFailed(Failure::new(ConnectError::Refused)));
+        let cause = Failure::new(ConnectError::Refused).context("connecting to 127.0.0.1:1");
+        let failure = Failure::new(MemcacheError::ConnectFailed(cause));
+        let Some(MemcacheError::ConnectFailed(cause)) = MemcacheError::of(&failure) else {
+            panic!("{failure:?}")
+        };
         assert!(matches!(
-            failure.find::<ConnectError>(),
+            cause.find::<ConnectError>(),
             Some(ConnectError::Refused)
         ));
         assert!(MemcacheError::of(&failure).is_some_and(MemcacheError::is_server_failure));
-        assert_eq!(failure.to_string(), "could not connect: connection refused");
+        assert_eq!(
+            failure.report(),
+            "could not connect: connecting to 127.0.0.1:1: connection refused"
+        );
     }
 
     #[test]
