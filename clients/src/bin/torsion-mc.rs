@@ -28,7 +28,7 @@ use torsion_clients::memcache::{
 #[derive(Parser, Debug)]
 #[command(name = "torsion-mc", version, about)]
 struct Args {
-    /// The servers, comma-separated: host:port[:weight][,host:port...]
+    /// The servers, comma-separated, each HOST:PORT or HOST:PORT:WEIGHT
     #[arg(short, long, value_delimiter = ',', required = true)]
     servers: Vec<String>,
     /// Give up on a request (or a connection) after this many seconds
