@@ -110,22 +110,24 @@ impl Continuum {
     pub fn new<S: AsRef<str>>(servers: impl IntoIterator<Item = (usize, S, u32)>) -> Continuum {
         let servers: Vec<(usize, S, u32)> = servers.into_iter().collect();
         let total: u64 = servers.iter().map(|(_, _, w)| u64::from(*w)).sum();
-        let mut points = Vec::new();
-        for (id, name, weight) in &servers {
+        // (position, place of the server in the list, id): ties on a
+        // position go to the server listed first, libmemcached's comparator.
+        let mut points: Vec<(u32, usize, usize)> = Vec::new();
+        for (place, (id, name, weight)) in servers.iter().enumerate() {
             let count = points_per_server(*weight, total, servers.len());
             for i in 0..count / POINTS_PER_HASH {
                 let digest = Md5::digest(format!("{}-{i}", name.as_ref()).as_bytes());
                 for word in digest.chunks_exact(4) {
                     let hash = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-                    points.push(Point { hash, server: *id });
+                    points.push((hash, place, *id));
                 }
             }
         }
-        // By position, then by the server's place in the list (ids in
-        // order): libmemcached's comparator.
-        let order: Vec<usize> = servers.iter().map(|(id, _, _)| *id).collect();
-        let rank = |id: usize| order.iter().position(|&o| o == id).unwrap_or(usize::MAX);
-        points.sort_by_key(|p| (p.hash, rank(p.server)));
+        points.sort_unstable();
+        let points = points
+            .into_iter()
+            .map(|(hash, _, server)| Point { hash, server })
+            .collect();
         Continuum { points }
     }
 

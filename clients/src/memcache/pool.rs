@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -276,10 +276,10 @@ impl MemcachePool {
     ) -> Fanned<T> {
         let n = self.inner.members.len();
         let fan = Rc::new(RefCell::new(FanOut {
+            servers: self.inner.members.iter().map(|m| m.spec.to_string()).collect(),
             results: (0..n).map(|_| None).collect(),
             remaining: n,
             finish: None,
-            members: None,
         }));
         for (index, member) in self.inner.members.iter().enumerate() {
             let convert = convert.clone();
@@ -299,10 +299,8 @@ impl MemcachePool {
         }
         let all_done = fan.borrow().remaining == 0;
         if all_done {
-            let results = FanOut::take(&fan, &self.inner);
-            return Fanned::Now(results);
+            return Fanned::Now(FanOut::take(&fan));
         }
-        fan.borrow_mut().members = Some(Rc::downgrade(&self.inner));
         Fanned::Later(fan)
     }
 }
@@ -318,10 +316,11 @@ enum Fanned<T: 'static> {
 type Finish<T> = Box<dyn FnOnce(&mut Reactor, Vec<ServerResult<T>>)>;
 
 struct FanOut<T: 'static> {
+    /// The servers' names, in order.
+    servers: Vec<String>,
     results: Vec<Option<Result<T, MemcacheError>>>,
     remaining: usize,
     finish: Option<Finish<T>>,
-    members: Option<Weak<Inner>>,
 }
 
 impl<T: 'static> FanOut<T> {
@@ -340,23 +339,22 @@ impl<T: 'static> FanOut<T> {
         if !ready {
             return;
         }
-        let Some(inner) = fan.borrow().members.as_ref().and_then(Weak::upgrade) else {
-            return;
-        };
-        let results = FanOut::take(fan, &inner);
+        let results = FanOut::take(fan);
         let finish = fan.borrow_mut().finish.take();
         if let Some(finish) = finish {
             finish(reactor, results);
         }
     }
 
-    fn take(fan: &Rc<RefCell<FanOut<T>>>, inner: &Inner) -> Vec<ServerResult<T>> {
-        let results = std::mem::take(&mut fan.borrow_mut().results);
+    fn take(fan: &Rc<RefCell<FanOut<T>>>) -> Vec<ServerResult<T>> {
+        let mut f = fan.borrow_mut();
+        let results = std::mem::take(&mut f.results);
+        let servers = std::mem::take(&mut f.servers);
         results
             .into_iter()
-            .zip(&inner.members)
-            .map(|(result, member)| ServerResult {
-                server: member.spec.to_string(),
+            .zip(servers)
+            .map(|(result, server)| ServerResult {
+                server,
                 result: result.unwrap_or(Err(MemcacheError::Closed)).map_err(Failure::new),
             })
             .collect()
