@@ -4,10 +4,10 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use torsion::{Reactor, ReactorHandle};
 use torsion_servers::memcached::server::{MemcacheFactory, Settings};
@@ -68,12 +68,30 @@ impl Drop for Memcached {
     }
 }
 
+/// Runs torsion-mc with `--servers servers` and `args`.
 fn mc(servers: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_torsion-mc"))
-        .args(["--servers", servers])
-        .args(args)
-        .output()
-        .expect("run torsion-mc")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_torsion-mc"));
+    command.args(["--servers", servers]).args(args);
+    run(command)
+}
+
+/// Runs `command` to the end; fails the test if it takes over 30 s.
+fn run(mut command: Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run torsion-mc");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("torsion-mc did not finish in 30 s");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().expect("the output")
 }
 
 fn code(out: &Output) -> i32 {
@@ -216,10 +234,9 @@ fn a_server_that_never_answers_times_out() {
 fn bad_arguments_exit_2() {
     let server = Memcached::start();
     let addr = server.addr.to_string();
-    let no_servers = Command::new(env!("CARGO_BIN_EXE_torsion-mc"))
-        .args(["get", "k"])
-        .output()
-        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_torsion-mc"));
+    command.args(["get", "k"]);
+    let no_servers = run(command);
     assert_eq!(code(&no_servers), 2);
     let bad_server = mc("localhost:port", &["get", "k"]);
     assert_eq!(code(&bad_server), 2);
