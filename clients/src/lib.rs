@@ -1,5 +1,15 @@
 //! Torsion's clients.
+//!
+//! - [`memcache`]: a memcached client over one pipelined connection per
+//!   server, and a ketama pool over many (`torsion-mc` is its command
+//!   line). `docs/clients.md` walks from the seeds' client to this one.
 #![deny(missing_docs)]
 
 pub mod kv;
+pub mod memcache;
 pub mod multiclient;
+
+/// The code of `docs/clients.md`, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/clients.md")]
+pub struct ClientsGuide;

@@ -299,3 +299,295 @@ fn torsion_amp_client_pipelines_against_a_twisted_amp_server() {
     assert_eq!(big, value);
     assert!(missing, "a missing key is KeyNotFound");
 }
+
+// ----- the memcache client (torsion_clients::memcache) ---------------------
+
+mod memcache_suite;
+
+/// The client suite that `tests/memcache_client.rs` runs against
+/// torsion-memcached, run against Debian's memcached 1.6.
+mod memcache_client_against_memcached {
+    use super::*;
+    crate::memcache_suite::suite!(Reference::memcached(&[]));
+}
+
+// ----- ketama placement: libmemcached and twemproxy -------------------------
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use torsion::endpoint::ClientEndpoint;
+use torsion::Reactor;
+use torsion_clients::memcache::ketama::Continuum;
+use torsion_clients::memcache::{
+    ClientConfig, Commands, MemcacheClient, MemcachePool, PoolConfig, ServerSpec,
+};
+
+/// Where libmemcached (the installed libmemcached11, through
+/// `interop/ketama_libmemcached.py`) puts each key among `servers`.
+fn libmemcached_placement(servers: &[ServerSpec], keys: &[String]) -> Vec<usize> {
+    let mut input = servers
+        .iter()
+        .map(|s| format!("{}:{}:{}", s.host, s.port, s.weight))
+        .collect::<Vec<_>>()
+        .join(",");
+    for key in keys {
+        input.push('\n');
+        input.push_str(key);
+    }
+    let mut child = Command::new("python3")
+        .current_dir(interop_dir())
+        .arg("ketama_libmemcached.py")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write the keys");
+    let output = child.wait_with_output().expect("python3 finished");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.parse().expect("an index"))
+        .collect()
+}
+
+/// The Torsion pool's ring for `servers`, as the pool builds it.
+fn torsion_placement(servers: &[ServerSpec], keys: &[String]) -> Vec<usize> {
+    let ring = Continuum::new(
+        servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, s.ketama_name(), s.weight)),
+    );
+    keys.iter()
+        .map(|k| ring.server_for(k.as_bytes()).expect("a server"))
+        .collect()
+}
+
+/// Ten thousand keys of every shape land where libmemcached puts them, for
+/// several pools: equal weights, weights 1 to 5, port 11211 (named without
+/// its port), host names, and many servers.
+#[test]
+fn ketama_places_keys_exactly_as_libmemcached() {
+    let keys: Vec<String> = (0..10_000)
+        .map(|i| match i % 4 {
+            0 => format!("key-{i}"),
+            1 => format!("user:{i}:profile"),
+            2 => format!("{:x}", (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            _ => format!("{}{i}", "k".repeat(i % 200)),
+        })
+        .collect();
+    let pools: Vec<Vec<ServerSpec>> = vec![
+        (0..3).map(|i| ServerSpec::new("127.0.0.1", 11212 + i)).collect(),
+        (0u32..5)
+            .map(|i| ServerSpec::new(format!("10.0.0.{i}"), 11211).with_weight(i + 1))
+            .collect(),
+        vec![
+            ServerSpec::new("cache-a.example", 11211),
+            ServerSpec::new("cache-b.example", 11300).with_weight(3),
+            ServerSpec::new("192.168.1.20", 11211).with_weight(2),
+        ],
+        (0..13).map(|i| ServerSpec::new("127.0.0.1", 20000 + i)).collect(),
+    ];
+    for servers in pools {
+        let want = libmemcached_placement(&servers, &keys);
+        let got = torsion_placement(&servers, &keys);
+        assert_eq!(want.len(), keys.len());
+        let differ = want.iter().zip(&got).filter(|(a, b)| a != b).count();
+        assert_eq!(
+            differ,
+            0,
+            "{differ} of {} keys placed differently for {servers:?}",
+            keys.len()
+        );
+    }
+}
+
+/// twemproxy (Debian's nutcracker) on a free port, in front of `servers`
+/// (its `servers:` lines), with `distribution: ketama` and `hash: md5`.
+struct Nutcracker {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Nutcracker {
+    fn start(servers: &[String]) -> Nutcracker {
+        for _ in 0..5 {
+            let (port, stats) = (torsion_tests::free_port(), torsion_tests::free_port());
+            let dir = std::env::temp_dir().join(format!("torsion-nutcracker-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("a temporary directory");
+            let mut conf = format!(
+                "torsion:\n  listen: 127.0.0.1:{port}\n  hash: md5\n  distribution: ketama\n  \
+                 auto_eject_hosts: false\n  timeout: 10000\n  servers:\n"
+            );
+            for server in servers {
+                conf.push_str(&format!("   - {server}\n"));
+            }
+            std::fs::write(dir.join("nutcracker.yml"), conf).expect("write the configuration");
+            let mut child = Command::new("nutcracker")
+                .arg("-c")
+                .arg(dir.join("nutcracker.yml"))
+                .args(["-s", &stats.to_string(), "-a", "127.0.0.1"])
+                .arg("-o")
+                .arg(dir.join("nutcracker.log"))
+                .arg("-p")
+                .arg(dir.join("nutcracker.pid"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start nutcracker");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // a port was taken: try others
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Nutcracker { child, port, dir };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(dir.join("nutcracker.log")).unwrap_or_default();
+            eprintln!("nutcracker did not start; its log:\n{log}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        panic!("nutcracker did not start");
+    }
+}
+
+impl Drop for Nutcracker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Keys written through twemproxy are read back by the Torsion pool talking
+/// to the servers directly, each from the very server twemproxy chose; and
+/// keys the pool writes are all read back through twemproxy.
+fn twemproxy_and_the_pool_agree(named_and_weighted: bool) {
+    let servers: Vec<Server> = (0..3).map(|_| torsion_memcached()).collect();
+    let names = ["alpha", "beta", "gamma"];
+    let specs: Vec<ServerSpec> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let spec = ServerSpec::new("127.0.0.1", s.socket_addr().port());
+            match named_and_weighted {
+                true => spec.with_weight(i as u32 + 1).with_name(names[i]),
+                false => spec,
+            }
+        })
+        .collect();
+    let lines: Vec<String> = specs
+        .iter()
+        .map(|s| match &s.name {
+            Some(name) => format!("127.0.0.1:{}:{} {name}", s.port, s.weight),
+            None => format!("127.0.0.1:{}:{}", s.port, s.weight),
+        })
+        .collect();
+    let proxy = Nutcracker::start(&lines);
+
+    let mut reactor = Reactor::new().expect("reactor");
+    let config = ClientConfig {
+        timeout: Some(Duration::from_secs(20)),
+        ..ClientConfig::default()
+    };
+    let twemproxy = MemcacheClient::connect(
+        &mut reactor,
+        ClientEndpoint::tcp("127.0.0.1", proxy.port),
+        config.clone(),
+    );
+    let pool = MemcachePool::new(
+        &mut reactor,
+        specs.clone(),
+        PoolConfig {
+            client: config,
+            eject_after: None,
+            ..PoolConfig::default()
+        },
+    );
+    let through_proxy: Vec<String> = (0..600).map(|i| format!("via-twemproxy-{i}")).collect();
+    let through_pool: Vec<String> = (0..600).map(|i| format!("via-pool-{i}")).collect();
+    let owners: Vec<usize> = through_proxy
+        .iter()
+        .map(|k| {
+            let owner = pool.server_for(k).expect("a server");
+            specs.iter().position(|s| *s == owner).expect("one of ours")
+        })
+        .collect();
+    let (a, b) = (through_proxy.clone(), through_pool.clone());
+    let (per_server, from_pool, from_proxy) = memcache_suite::run(&mut reactor, async move {
+        let sets: Vec<_> = a
+            .iter()
+            .map(|k| twemproxy.set(k, format!("value of {k}"), 0, 0))
+            .collect();
+        for set in sets {
+            set.await.expect("stored through twemproxy");
+        }
+        let mut per_server = Vec::new();
+        for i in 0..3 {
+            per_server.push(
+                pool.client(i)
+                    .unwrap()
+                    .get_multi(&a)
+                    .await
+                    .expect("read directly"),
+            );
+        }
+        let from_pool = pool.get_multi(&a).await.expect("read by the pool");
+        let sets: Vec<_> = b
+            .iter()
+            .map(|k| pool.set(k, format!("value of {k}"), 0, 0))
+            .collect();
+        for set in sets {
+            set.await.expect("stored by the pool");
+        }
+        let from_proxy = twemproxy.get_multi(&b).await.expect("read through twemproxy");
+        (per_server, from_pool, from_proxy)
+    });
+    let check = |found: &HashMap<bytes::Bytes, torsion_clients::memcache::Value>, keys: &[String]| {
+        assert_eq!(found.len(), keys.len());
+        for k in keys {
+            assert_eq!(found[k.as_bytes()].data, format!("value of {k}").into_bytes());
+        }
+    };
+    check(&from_pool, &through_proxy);
+    check(&from_proxy, &through_pool);
+    for (i, found) in per_server.iter().enumerate() {
+        let mine: Vec<String> = through_proxy
+            .iter()
+            .zip(&owners)
+            .filter(|(_, o)| **o == i)
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert!(!mine.is_empty());
+        check(found, &mine);
+    }
+}
+
+#[test]
+fn twemproxy_ketama_md5_places_keys_as_the_pool_does() {
+    twemproxy_and_the_pool_agree(false);
+}
+
+#[test]
+fn twemproxy_with_server_names_and_weights_places_keys_as_the_pool_does() {
+    twemproxy_and_the_pool_agree(true);
+}
