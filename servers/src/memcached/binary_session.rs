@@ -170,9 +170,24 @@ impl BinarySession {
 mod tests {
     use super::*;
     use crate::memcached::store::StoreConfig;
+    use crate::memcached::testkit::{Conversation, NOW};
     use torsion_protocols::memcache::binary::{opcode::*, write_response, Status, NO_CREATE};
 
-    const NOW: u32 = 1_700_000_000;
+    type Client = Conversation<BinarySession>;
+
+    /// The binary conversation's own shortcut.
+    trait SetShortcut {
+        /// Stores `value` under `key` and returns its CAS.
+        fn set(&mut self, key: &[u8], value: &[u8]) -> u64;
+    }
+
+    impl SetShortcut for Client {
+        fn set(&mut self, key: &[u8], value: &[u8]) -> u64 {
+            let reply = self.send(&req(SET, &set_extras(0, 0), key, value, 0));
+            assert_eq!(reply[..8], [0x81, SET, 0, 0, 0, 0, 0, 0]);
+            u64::from_be_bytes(reply[16..24].try_into().unwrap())
+        }
+    }
     const OPAQUE: u32 = 0xdead_beef;
 
     /// A request packet.
@@ -223,64 +238,6 @@ mod tests {
         resp(op, status, 0, &[], &[], status.message())
     }
 
-    struct Client {
-        store: Store,
-        server: ServerStats,
-        session: BinarySession,
-        buffer: Vec<u8>,
-        now: u32,
-        closed: bool,
-    }
-
-    impl Client {
-        fn new() -> Self {
-            Self::with(StoreConfig::default())
-        }
-
-        fn with(config: StoreConfig) -> Self {
-            Client {
-                store: Store::new(config),
-                server: ServerStats::new(NOW),
-                session: BinarySession::new(),
-                buffer: Vec::new(),
-                now: NOW,
-                closed: false,
-            }
-        }
-
-        fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
-            assert!(!self.closed, "connection closed");
-            self.buffer.extend_from_slice(bytes);
-            let mut out = Vec::new();
-            let fed = self.session.feed(
-                &self.buffer,
-                &mut self.store,
-                &mut self.server,
-                self.now,
-                &mut out,
-            );
-            self.buffer.drain(..fed.consumed);
-            self.closed = fed.close;
-            out
-        }
-
-        fn expect(&mut self, request: &[u8], reply: &[u8]) {
-            let got = self.send(request);
-            assert_eq!(
-                got.escape_ascii().to_string(),
-                reply.escape_ascii().to_string(),
-                "request {}",
-                request.escape_ascii()
-            );
-        }
-
-        fn set(&mut self, key: &[u8], value: &[u8]) -> u64 {
-            let reply = self.send(&req(SET, &set_extras(0, 0), key, value, 0));
-            assert_eq!(reply[..8], [0x81, SET, 0, 0, 0, 0, 0, 0]);
-            u64::from_be_bytes(reply[16..24].try_into().unwrap())
-        }
-    }
-
     #[test]
     fn noop_version_and_exact_bytes() {
         let mut c = Client::new();
@@ -303,7 +260,7 @@ mod tests {
         two.extend_from_slice(&bare(NOOP));
         c.expect(&two, &ok(QUIT, 0));
         assert!(c.closed);
-        assert_eq!(c.buffer, bare(NOOP), "nothing after quit is consumed");
+        assert_eq!(c.pending(), bare(NOOP), "nothing after quit is consumed");
         let mut c = Client::new();
         c.expect(&bare(QUITQ), b"");
         assert!(c.closed);
@@ -708,7 +665,7 @@ mod tests {
         assert!(c.session.is_swallowing());
         for chunk in p[33..].chunks(700) {
             c.expect(chunk, b"");
-            assert!(c.buffer.is_empty(), "swallowed bytes are never buffered");
+            assert!(c.pending().is_empty(), "swallowed bytes are never buffered");
         }
         c.expect(&req(GET, &[], b"k", &[], 0), &err(GET, Status::KeyNotFound));
         // Append: E2BIG too, the old value stays.

@@ -447,61 +447,11 @@ fn memcached_item_total(item: &Item<'_>) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::memcached::exec::ServerStats;
     use crate::memcached::session::TextSession;
-    use crate::memcached::store::{Store, StoreConfig};
+    use crate::memcached::store::StoreConfig;
+    use crate::memcached::testkit::Conversation;
 
-    const NOW: u32 = 1_700_000_000;
-
-    /// A text connection, sans-I/O: buffers what is sent, returns the replies.
-    struct Client {
-        store: Store,
-        server: ServerStats,
-        session: TextSession,
-        buffer: Vec<u8>,
-        now: u32,
-    }
-
-    impl Client {
-        fn new() -> Self {
-            Self::with(StoreConfig::default())
-        }
-
-        fn with(config: StoreConfig) -> Self {
-            Client {
-                store: Store::new(config),
-                server: ServerStats::new(NOW),
-                session: TextSession::new(),
-                buffer: Vec::new(),
-                now: NOW,
-            }
-        }
-
-        fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
-            self.buffer.extend_from_slice(bytes);
-            let mut out = Vec::new();
-            let fed = self.session.feed(
-                &self.buffer,
-                &mut self.store,
-                &mut self.server,
-                self.now,
-                &mut out,
-            );
-            self.buffer.drain(..fed.consumed);
-            assert!(!fed.close, "connection closed");
-            out
-        }
-
-        fn expect(&mut self, request: &[u8], reply: &[u8]) {
-            let got = self.send(request);
-            assert_eq!(
-                got.escape_ascii().to_string(),
-                reply.escape_ascii().to_string(),
-                "request {}",
-                request.escape_ascii()
-            );
-        }
-    }
+    type Client = Conversation<TextSession>;
 
     #[test]
     fn get_miss_hit_and_return_flags() {
@@ -666,7 +616,7 @@ mod tests {
             b"SERVER_ERROR object too large for cache\r\n",
         );
         c.expect(&[b'z'; 1500], b"");
-        assert!(c.buffer.is_empty());
+        assert!(c.pending().is_empty());
         c.expect(&[b'z'; 502], b"");
         c.expect(b"mg k v\r\n", b"EN\r\n");
         // A bad chunk is an error even with q; what follows is a new line.
@@ -920,7 +870,7 @@ mod tests {
                 // Every reply is whole lines.
                 proptest::prop_assert!(out.is_empty() || out.ends_with(b"\r\n"));
             }
-            proptest::prop_assert!(c.buffer.is_empty());
+            proptest::prop_assert!(c.pending().is_empty());
         }
     }
 }

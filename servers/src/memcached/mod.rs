@@ -50,5 +50,7 @@ pub mod server;
 pub mod session;
 pub mod stats;
 pub mod store;
+#[cfg(test)]
+mod testkit;
 
 pub use store::Store;

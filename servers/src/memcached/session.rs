@@ -284,71 +284,9 @@ impl TextSession {
 mod tests {
     use super::*;
     use crate::memcached::store::StoreConfig;
+    use crate::memcached::testkit::{self, NOW};
 
-    const NOW: u32 = 1_700_000_000;
-
-    /// A client talking to one session, sans-I/O: it buffers what it sends the way
-    /// a connection would and returns the replies.
-    struct Conversation {
-        store: Store,
-        server: ServerStats,
-        session: TextSession,
-        buffer: Vec<u8>,
-        now: u32,
-        closed: bool,
-    }
-
-    impl Conversation {
-        fn new() -> Self {
-            Self::with(StoreConfig::default())
-        }
-
-        fn with(config: StoreConfig) -> Self {
-            Conversation {
-                store: Store::new(config),
-                server: ServerStats::new(NOW - 100),
-                session: TextSession::new(),
-                buffer: Vec::new(),
-                now: NOW,
-                closed: false,
-            }
-        }
-
-        fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
-            assert!(!self.closed, "connection closed");
-            self.buffer.extend_from_slice(bytes);
-            let mut out = Vec::new();
-            let fed = self.session.feed(
-                &self.buffer,
-                &mut self.store,
-                &mut self.server,
-                self.now,
-                &mut out,
-            );
-            self.buffer.drain(..fed.consumed);
-            self.closed = fed.close;
-            out
-        }
-
-        /// Sends and asserts the exact reply.
-        fn expect(&mut self, request: &[u8], reply: &[u8]) {
-            let got = self.send(request);
-            assert_eq!(
-                got.escape_ascii().to_string(),
-                reply.escape_ascii().to_string(),
-                "request {}",
-                request.escape_ascii()
-            );
-        }
-
-        fn stat(&mut self, name: &str) -> String {
-            let out = String::from_utf8(self.send(b"stats\r\n")).unwrap();
-            let prefix = format!("STAT {name} ");
-            out.lines()
-                .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
-                .unwrap_or_else(|| panic!("no stat {name}"))
-        }
-    }
+    type Conversation = testkit::Conversation<TextSession>;
 
     #[test]
     fn storage_commands() {
@@ -564,7 +502,7 @@ mod tests {
         assert!(c.session.is_swallowing());
         for _ in 0..4 {
             c.expect(&[b'z'; 1000], b"");
-            assert!(c.buffer.is_empty(), "swallowed bytes are never buffered");
+            assert!(c.pending().is_empty(), "swallowed bytes are never buffered");
         }
         c.expect(&[b'z'; 1000], b"");
         c.expect(b"\r\nget k\r\n", b"END\r\n"); // the old value went with the failed set
@@ -659,7 +597,7 @@ mod tests {
             b"STORED\r\nVALUE a 0 1\r\n1\r\nEND\r\nVERSION 1.6.38-torsion\r\n",
         );
         assert!(c.closed);
-        assert_eq!(c.buffer, b"get a\r\n", "nothing after quit is consumed");
+        assert_eq!(c.pending(), b"get a\r\n", "nothing after quit is consumed");
     }
 
     #[test]
