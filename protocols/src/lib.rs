@@ -15,6 +15,7 @@
 //! - [`policies`]: wrappers for any protocol or factory: an idle timeout,
 //!   connection limits, traffic logging.
 //! - [`memcache`]: memcached's protocols, sans-I/O.
+//! - [`http`]: HTTP/1.1 heads and bodies on `httparse`, sans-I/O.
 //!
 //! See `docs/protocols.md` for the why and how, and how to test a protocol
 //! byte by byte with [`StringTransport`](torsion::testing::StringTransport).
@@ -24,6 +25,7 @@ mod buffer;
 pub mod codec;
 mod delivery;
 mod framed;
+pub mod http;
 mod line;
 mod line_only;
 pub mod memcache;
