@@ -5,3 +5,4 @@ pub mod cli;
 pub mod hello;
 pub mod memcached;
 pub mod upper;
+pub mod web;
