@@ -1,2 +1,4 @@
 //! Torsion's clients.
 #![deny(missing_docs)]
+
+pub mod http;

@@ -159,7 +159,14 @@ fn keep_alive(version: Version, headers: &Headers) -> bool {
 #[derive(Clone, Debug, Default)]
 struct HeadEnd {
     scanned: usize,
+    /// How much of the input an unfinished head was last checked at.
+    checked: usize,
 }
+
+/// An unfinished head is checked for errors again once it grew this much
+/// (or finished a line), so garbage is refused before its empty line,
+/// and a head arriving byte by byte is not reparsed per byte.
+const RECHECK: usize = 64;
 
 impl HeadEnd {
     /// Whether `input` may hold a whole head: an empty line after some text.
@@ -314,12 +321,21 @@ fn parse_with<T>(
         limit: limits.max_head,
     });
     loop {
+        let lines_before = end.scanned;
         let Some(candidate) = end.next_candidate(input) else {
-            return if input.len() > limits.max_head {
-                too_large
-            } else {
-                Parse::Incomplete
-            };
+            if input.len() > limits.max_head {
+                return too_large;
+            }
+            // Refuse garbage before its empty line, checking now and then.
+            let new_line = input[lines_before.min(input.len())..].contains(&b'\n');
+            if new_line || end.checked == 0 || input.len() >= end.checked + RECHECK {
+                end.checked = input.len();
+                let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+                if let Err(e) = run(&mut headers, input) {
+                    return Parse::Error(parse_error(e, limits));
+                }
+            }
+            return Parse::Incomplete;
         };
         if candidate > limits.max_head {
             return too_large;
@@ -331,13 +347,17 @@ fn parse_with<T>(
             }
             // Blank lines before the start line: look for the next empty line.
             Ok(httparse::Status::Partial) => continue,
-            Err(httparse::Error::TooManyHeaders) => {
-                return Parse::Error(HttpError::TooManyHeaders {
-                    limit: limits.max_headers,
-                })
-            }
-            Err(e) => return Parse::Error(HttpError::BadSyntax(e.to_string())),
+            Err(e) => return Parse::Error(parse_error(e, limits)),
         }
+    }
+}
+
+fn parse_error(e: httparse::Error, limits: Limits) -> HttpError {
+    match e {
+        httparse::Error::TooManyHeaders => HttpError::TooManyHeaders {
+            limit: limits.max_headers,
+        },
+        e => HttpError::BadSyntax(e.to_string()),
     }
 }
 
