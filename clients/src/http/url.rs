@@ -262,3 +262,50 @@ fn remove_dot_segments(path: &str) -> String {
     }
     format!("/{}", out.join("/"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn join(base: &str, reference: &str) -> String {
+        Url::parse(base).unwrap().join(reference).unwrap().to_string()
+    }
+
+    #[test]
+    fn parses_hosts_ports_and_targets() {
+        let url = Url::parse("https://[::1]:8443").unwrap();
+        assert_eq!((url.host(), url.port(), url.target()), ("::1", 8443, "/"));
+        assert_eq!(url.to_string(), "https://[::1]:8443/");
+        assert_eq!(Url::parse("http://h?q").unwrap().target(), "/?q");
+        assert_eq!(Url::parse("http://h:80/").unwrap().host_header(), "h");
+        assert_eq!(Url::parse("http://h/\u{e9}\r\n").unwrap().target(), "/%C3%A9");
+        for bad in [
+            "http://h:0/",
+            "http://h:x/",
+            "http://[zz]/",
+            "http://h h/",
+            "mailto:x",
+            "http://:80/",
+        ] {
+            assert!(Url::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn joins_references_as_rfc_3986_does() {
+        let base = "http://a/b/c/d;p?q";
+        assert_eq!(join(base, "g"), "http://a/b/c/g");
+        assert_eq!(join(base, "./g"), "http://a/b/c/g");
+        assert_eq!(join(base, "g/"), "http://a/b/c/g/");
+        assert_eq!(join(base, "/g"), "http://a/g");
+        assert_eq!(join(base, "//g"), "http://g/");
+        assert_eq!(join(base, "?y"), "http://a/b/c/d;p?y");
+        assert_eq!(join(base, "g?y"), "http://a/b/c/g?y");
+        assert_eq!(join(base, "#s"), "http://a/b/c/d;p?q");
+        assert_eq!(join(base, ".."), "http://a/b/");
+        assert_eq!(join(base, "../g"), "http://a/b/g");
+        assert_eq!(join(base, "../../../g"), "http://a/g");
+        assert_eq!(join(base, "https://other:8443/x"), "https://other:8443/x");
+        assert_eq!(join(base, "/p?next=http://x/"), "http://a/p?next=http://x/");
+    }
+}
