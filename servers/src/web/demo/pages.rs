@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use torsion::{defer_to_thread, Reactor};
+use torsion_protocols::http::percent_encode;
 
 use super::fib::{fib, MAX_FIB};
 use crate::web::{escape_html, Render, Request, Resource};
@@ -20,11 +21,14 @@ pub(crate) fn page(title: &str, body: &str) -> String {
 pub struct Index;
 
 impl Resource for Index {
-    fn render_get(&self, _r: &mut Reactor, _request: &Request) -> Render {
+    fn render_get(&self, _r: &mut Reactor, request: &Request) -> Render {
+        // Fetch this very site's /page, by the name the client used for it.
+        let host = request.header("host").unwrap_or("127.0.0.1");
+        let fetch = format!("/fetch?url={}", percent_encode(&format!("http://{host}/page")));
         let links = [
             ("/page", "a plain page"),
             ("/long", "A, B, C one second apart (try curl -N)"),
-            ("/fetch?url=http://127.0.0.1/", "fetch a page and stream it back"),
+            (fetch.as_str(), "fetch a page and stream it back"),
             ("/fib?num=1000", "fib(1000) on the thread pool"),
             ("/fib-blocking?num=1000", "fib(1000) on the loop (blocks it)"),
             ("/form", "a form"),
