@@ -14,7 +14,9 @@ fn sizes() -> impl Strategy<Value = Vec<usize>> {
 }
 
 /// A request: method, path, headers, body, chunked or not.
-fn request() -> impl Strategy<Value = (String, String, Vec<(String, String)>, Vec<u8>, bool)> {
+type Req = (String, String, Vec<(String, String)>, Vec<u8>, bool);
+
+fn request() -> impl Strategy<Value = Req> {
     (
         prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")].prop_map(String::from),
         "/[a-z0-9/._~-]{0,20}(\\?[a-z0-9=&]{0,10})?",
@@ -24,7 +26,7 @@ fn request() -> impl Strategy<Value = (String, String, Vec<(String, String)>, Ve
     )
 }
 
-fn serialize(reqs: &[(String, String, Vec<(String, String)>, Vec<u8>, bool)]) -> (Vec<u8>, Vec<Ev>) {
+fn serialize(reqs: &[Req]) -> (Vec<u8>, Vec<Ev>) {
     let mut wire = Vec::new();
     let mut expected = Vec::new();
     for (method, path, extra, body, chunked) in reqs {
