@@ -95,3 +95,37 @@ fn http_1_0_streams_without_chunks_and_closes() {
     assert!(text.ends_with("\r\n\r\nABC"), "{text}");
     assert!(t.disconnected());
 }
+
+/// A site wrapped in policies (their protocol wraps ours) still moves on
+/// to pipelined requests when an answer finishes later.
+#[test]
+fn wrapped_in_policies_the_pipeline_still_moves_on() {
+    use torsion_protocols::policies::{ConnectionLimits, LogTrafficFactory};
+    let site = util::test_site();
+    let later = site.later.clone();
+    let mut factory = ConnectionLimits::new(LogTrafficFactory::new(site.site)).max_connections(10);
+    let mut t = torsion::testing::StringTransport::from_factory(&mut factory);
+    t.receive(b"GET /later HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let first = later.pending.borrow()[0].clone();
+    util::on_loop(&mut t, |r| first.finish(r));
+    let rs = replies(&t.take(), &["GET", "GET"]);
+    assert_eq!((rs[0].status, rs[1].text().as_str()), (200, "hello"));
+}
+
+/// Requests sent far ahead of a slow answer stop being read past the
+/// pipelining bound, and are all answered once it finishes.
+#[test]
+fn pipelining_far_ahead_pauses_reading_until_the_answer_is_done() {
+    let (mut t, site) = connect();
+    t.receive(b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+    let one = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let many = one.repeat(3000); // about 84 KiB
+    t.receive(&many);
+    assert!(t.reading_paused(), "reading paused past the bound");
+    let first = site.later.pending.borrow()[0].clone();
+    util::on_loop(&mut t, |r| first.finish(r));
+    let methods = vec!["GET"; 3001];
+    let rs = replies(&t.take(), &methods);
+    assert!(rs[1..].iter().all(|r| r.text() == "hello"));
+    assert!(!t.reading_paused());
+}

@@ -22,11 +22,12 @@
 //! `max_pipelined`) and are parsed once the response before them is
 //! finished, so responses leave in order without buffering any of them.
 
-use std::rc::Rc;
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use torsion::{Address, CloseReason, Ctx, DelayedCall, Protocol};
+use torsion::{Address, CloseReason, ConnectionId, Ctx, DelayedCall, Protocol, Reactor};
 use torsion_protocols::http::{
     parse_form, write_response_head, Body, BodyDecoder, BodyKind, Headers, HttpError, Parse, RequestHead,
     RequestParser, Version,
@@ -54,8 +55,19 @@ enum State {
     Closed,
 }
 
-/// The server side of one HTTP connection.
+/// The server side of one HTTP connection: a thin protocol around its
+/// [`Core`], which requests reach (to go on once they finish) whatever
+/// wraps the protocol (a connection limit, traffic logging).
 pub(crate) struct Channel {
+    core: Rc<RefCell<Core>>,
+}
+
+/// How a request reaches its connection.
+pub(crate) type CoreRef = Weak<RefCell<Core>>;
+
+/// A connection's state and logic.
+pub(crate) struct Core {
+    me: CoreRef,
     site: Rc<SiteShared>,
     peer: Address,
     buf: ReadBuffer,
@@ -69,22 +81,34 @@ pub(crate) struct Channel {
 impl Channel {
     pub(crate) fn new(site: Rc<SiteShared>, peer: Address) -> Self {
         let parser = RequestParser::new(site.config.limits);
-        Channel {
-            site,
-            peer,
-            buf: ReadBuffer::new(),
-            parser,
-            state: State::Head,
-            idle: None,
-            head_started: None,
+        let core = Rc::new_cyclic(|me| {
+            RefCell::new(Core {
+                me: me.clone(),
+                site,
+                peer,
+                buf: ReadBuffer::new(),
+                parser,
+                state: State::Head,
+                idle: None,
+                head_started: None,
+            })
+        });
+        Channel { core }
+    }
+}
+
+/// A request on connection `id` finished: go on with the next one. When
+/// the connection is busy (the request finished inside its own render),
+/// it checks by itself once the render returns.
+pub(crate) fn resume(core: &CoreRef, reactor: &mut Reactor, id: ConnectionId) {
+    if let Some(core) = core.upgrade() {
+        if let Ok(mut core) = core.try_borrow_mut() {
+            core.process(&mut reactor.transport(id));
         }
     }
+}
 
-    /// The response being written finished: go on with the next request.
-    pub(crate) fn resume(&mut self, ctx: &mut Ctx<'_>) {
-        self.process(ctx);
-    }
-
+impl Core {
     /// Handles whatever the buffer holds, as far as it goes.
     fn process(&mut self, ctx: &mut Ctx<'_>) {
         loop {
@@ -225,6 +249,7 @@ impl Channel {
                 keep_alive,
             },
             self.site.clone(),
+            self.me.clone(),
         );
         self.state = State::Answering(request.clone());
         render(ctx, &self.site, &request);
@@ -269,9 +294,13 @@ impl Channel {
                 return;
             }
         }
-        let id = ctx.id();
+        let (id, core) = (ctx.id(), self.me.clone());
         self.idle = Some(ctx.call_later(period, move |r| {
-            let _ = r.with_protocol(id, |channel: &mut Channel, ctx| channel.idle_expired(ctx));
+            if let Some(core) = core.upgrade() {
+                if let Ok(mut core) = core.try_borrow_mut() {
+                    core.idle_expired(&mut r.transport(id));
+                }
+            }
         }));
     }
 
@@ -341,6 +370,21 @@ fn render(ctx: &mut Ctx<'_>, site: &SiteShared, request: &Request) {
 }
 
 impl Protocol for Channel {
+    fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        self.core.borrow_mut().data_received(ctx, data);
+    }
+
+    fn read_connection_lost(&mut self, ctx: &mut Ctx<'_>) {
+        self.core.borrow_mut().read_connection_lost(ctx);
+    }
+
+    fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
+        self.core.borrow_mut().connection_lost(ctx, reason);
+    }
+}
+
+/// The connection's events, as the protocol hands them over.
+impl Core {
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         if matches!(self.state, State::Closed) {
             return;

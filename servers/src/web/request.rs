@@ -10,7 +10,7 @@ use bytes::Bytes;
 use torsion::{Address, CloseReason, ConnectionId, Deferred, Failure, Reactor};
 use torsion_protocols::http::{chunk_header, write_response_head, Headers, Version, LAST_CHUNK};
 
-use super::channel::Channel;
+use super::channel::{resume, CoreRef};
 use super::site::SiteShared;
 
 /// The client went away before the response was finished: the error a
@@ -114,6 +114,7 @@ pub struct Request {
     data: Rc<RequestData>,
     state: Rc<RefCell<ResponseState>>,
     site: Rc<SiteShared>,
+    channel: CoreRef,
 }
 
 impl fmt::Debug for Request {
@@ -127,7 +128,7 @@ impl fmt::Debug for Request {
 }
 
 impl Request {
-    pub(crate) fn new(data: RequestData, site: Rc<SiteShared>) -> Self {
+    pub(crate) fn new(data: RequestData, site: Rc<SiteShared>, channel: CoreRef) -> Self {
         let keep_alive = data.keep_alive;
         Request {
             data: Rc::new(data),
@@ -141,6 +142,7 @@ impl Request {
                 postpath: Vec::new(),
             })),
             site,
+            channel,
         }
     }
 
@@ -328,7 +330,7 @@ impl Request {
         self.fire_waiters(reactor, None);
         // Let the connection go on with the next request. When finish is
         // called from inside render, the channel is busy and checks itself.
-        let _ = reactor.with_protocol(self.data.conn, |channel: &mut Channel, ctx| channel.resume(ctx));
+        resume(&self.channel, reactor, self.data.conn);
     }
 
     /// Sends `body` whole with a Content-Length, then finishes.
