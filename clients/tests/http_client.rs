@@ -83,6 +83,7 @@ fn the_request_has_host_user_agent_and_close() {
     )]);
     let mut r = Reactor::new().unwrap();
     let d = client()
+        .keep_alive(false)
         .user_agent("test-agent/1")
         .get(&mut r, &format!("http://{}/a b?q=1#frag", server.addr));
     assert_eq!(wait(&mut r, d).unwrap().status, 204);
@@ -301,4 +302,82 @@ fn cancelling_aborts_the_fetch() {
     assert!(result.err().is_some_and(|f| f.is_cancelled()));
     r.iterate(Some(Duration::from_millis(50))).unwrap();
     assert_eq!(r.connection_count(), 0);
+}
+
+/// Counts the connections a site accepts.
+struct Counting {
+    site: Site,
+    accepted: Rc<std::cell::Cell<usize>>,
+}
+
+impl torsion::Factory for Counting {
+    fn build_protocol(
+        &mut self,
+        r: &mut Reactor,
+        peer: &torsion::Address,
+    ) -> Option<Box<dyn torsion::Protocol>> {
+        self.accepted.set(self.accepted.get() + 1);
+        self.site.build_protocol(r, peer)
+    }
+}
+
+#[test]
+fn a_client_keeps_and_reuses_its_connections() {
+    let mut r = Reactor::new().unwrap();
+    let mut root = Node::new();
+    root.put_child("", Text("hello"))
+        .put_child("long", Long::new(Duration::from_millis(10)))
+        .put_child("r", Redirect::new("/"));
+    let accepted = Rc::new(std::cell::Cell::new(0));
+    let factory = Counting {
+        site: Site::new(root),
+        accepted: accepted.clone(),
+    };
+    let id = r.listen_tcp("127.0.0.1:0".parse().unwrap(), factory).unwrap();
+    let base = format!("http://{}", r.local_addr(id).unwrap());
+    let client = client();
+    for path in ["/", "/long", "/", "/long", "/"] {
+        let d = client.get(&mut r, &format!("{base}{path}"));
+        assert_eq!(wait(&mut r, d).unwrap().status, 200);
+        assert_eq!(client.idle_connections(), 1);
+    }
+    assert_eq!(accepted.get(), 1, "five requests, one connection");
+    // A fetch started from the callback of another, to the same origin,
+    // while its connection is still handing over: a second connection.
+    let (again, base2) = (client.clone(), base.clone());
+    let d = client.get(&mut r, &format!("{base}/")).then(&mut r, move |r, _| {
+        Ok::<_, torsion::Failure>(again.get(r, &format!("{base2}/")))
+    });
+    let inner = wait(&mut r, d).unwrap();
+    assert_eq!(wait(&mut r, inner).unwrap().text(), "hello");
+    assert!(accepted.get() <= 2);
+    // A redirect is not followed on the same connection.
+    let d = client.get(&mut r, &format!("{base}/r"));
+    assert_eq!(wait(&mut r, d).unwrap().text(), "hello");
+}
+
+#[test]
+fn a_kept_connection_the_server_dropped_is_retried_on_a_new_one() {
+    let keep = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst".to_vec();
+    let server = scripted(vec![
+        Script::AnswerThenDrop(keep),
+        Script::Reply(
+            vec![b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecond".to_vec()],
+            Duration::ZERO,
+        ),
+    ]);
+    let mut r = Reactor::new().unwrap();
+    let client = client();
+    let d = client.get(&mut r, &format!("http://{}/1", server.addr));
+    assert_eq!(wait(&mut r, d).unwrap().text(), "first");
+    assert_eq!(client.idle_connections(), 1);
+    let d = client.get(&mut r, &format!("http://{}/2", server.addr));
+    assert_eq!(wait(&mut r, d).unwrap().text(), "second");
+    assert_eq!(client.idle_connections(), 0, "Connection: close is not kept");
+    let heads: Vec<String> = server.requests.try_iter().collect();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    assert!(
+        heads[1].starts_with("GET /2 ") && heads[2].starts_with("GET /2 "),
+        "{heads:?}"
+    );
 }

@@ -155,8 +155,11 @@ mod http_interop {
 
     use super::interop_dir;
 
+    /// A fresh folder of its own for each call (tests run in parallel).
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("torsion-interop-{}-{name}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("torsion-interop-{}-{n}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -209,7 +212,7 @@ mod http_interop {
                          events {{ worker_connections 64; }}\n\
                          http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
                          fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-                         keepalive_timeout 30;\n  absolute_redirect off;\n\
+                         keepalive_timeout 30;\n  absolute_redirect off;\n  add_header X-Connection $connection always;\n\
                          server {{\n    listen 127.0.0.1:{port};\n    root {www};\n    location /ssi/ {{ ssi on; }}\n\
                          location = /old {{ return 301 /index.html; }}\n    location = /rel {{ return 302 ssi/page.html; }}\n\
                          location = /abs {{ return 307 http://127.0.0.1:{port}/old; }}\n\
@@ -533,7 +536,7 @@ mod http_interop {
 
     /// Runs headless Chromium with `args` on `url`, bounded in time.
     fn chromium(args: &[&str], url: &str) -> Vec<u8> {
-        let profile = scratch(&format!("chromium-{}", free_port()));
+        let profile = scratch("chromium");
         let mut child = Command::new("chromium")
             .args([
                 "--headless",

@@ -95,6 +95,7 @@ fn main() {
         (None, true) => args.url.clone(),
     };
     let mut client = HttpClient::new()
+        .keep_alive(false)
         .timeout(Some(seconds(args.timeout)))
         .connect_timeout(seconds(args.connect_timeout))
         .max_redirects(args.max_redirects)

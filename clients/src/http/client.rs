@@ -12,6 +12,7 @@ use torsion::{Deferred, Reactor};
 use torsion_protocols::http::{Headers, Limits};
 
 use super::exchange::{Exchange, RequestSpec};
+use super::pool::{Pool, PoolRef};
 use super::response::Collect;
 use super::{tls, BodySink, FetchError, Response};
 
@@ -37,14 +38,15 @@ pub(crate) struct Settings {
     pub(crate) follow_redirects: bool,
     pub(crate) limits: Limits,
     pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) keep_alive: bool,
 }
 
 /// An HTTP/1.1 client: settings, and the TLS configuration built from
 /// them once. Cheap to clone; clones share the TLS configuration.
 ///
 /// Every fetch resolves the host name on the thread pool, connects (with
-/// the connect timeout), sends one request with `Connection: close`,
-/// reads the response (Content-Length, chunked, or until the close),
+/// the connect timeout) or reuses a kept connection to the same origin,
+/// sends the request, reads the response (Content-Length, chunked, or until the close),
 /// follows redirects (301, 302, 303, 307, 308; at most
 /// [`max_redirects`](HttpClient::max_redirects)), and fires its Deferred,
 /// or fails it with a [`FetchError`]. Cancelling the Deferred aborts the
@@ -71,6 +73,7 @@ pub(crate) struct Settings {
 pub struct HttpClient {
     settings: Settings,
     tls: Rc<RefCell<Option<Arc<ClientConfig>>>>,
+    pool: PoolRef,
 }
 
 impl Default for HttpClient {
@@ -101,8 +104,10 @@ impl HttpClient {
                 follow_redirects: true,
                 limits: Limits::default(),
                 ca_file: None,
+                keep_alive: true,
             },
             tls: Rc::new(RefCell::new(None)),
+            pool: Rc::new(RefCell::new(Pool::default())),
         }
     }
 
@@ -148,11 +153,25 @@ impl HttpClient {
         self
     }
 
+    /// Whether to keep connections open for the next request to the same
+    /// origin (on by default; a client and its clones share them). Off,
+    /// every request says `Connection: close`.
+    pub fn keep_alive(mut self, keep: bool) -> Self {
+        self.settings.keep_alive = keep;
+        self
+    }
+
+    /// How many connections wait idle, kept for reuse.
+    pub fn idle_connections(&self) -> usize {
+        self.pool.borrow().len()
+    }
+
     /// Trusts only the CA certificates in this PEM file for `https://`
     /// (instead of the system's roots): for tests, and private CAs.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.ca_file = Some(path.into());
         self.tls = Rc::new(RefCell::new(None));
+        self.pool = Rc::new(RefCell::new(Pool::default()));
         self
     }
 
@@ -219,6 +238,10 @@ impl HttpClient {
         &self.settings
     }
 
+    pub(crate) fn pool(&self) -> PoolRef {
+        self.pool.clone()
+    }
+
     /// The TLS configuration, built on first use.
     pub(crate) fn tls_config(&self) -> Result<Arc<ClientConfig>, FetchError> {
         if let Some(config) = self.tls.borrow().as_ref() {
@@ -250,11 +273,13 @@ impl HttpClient {
 /// ```
 #[track_caller]
 pub fn get_page(reactor: &mut Reactor, url: &str) -> Deferred<Response> {
-    HttpClient::new().get(reactor, url)
+    HttpClient::new().keep_alive(false).get(reactor, url)
 }
 
 /// Fetches `url` with the default [`HttpClient`], streaming the body to `sink`.
 #[track_caller]
 pub fn get_page_streaming(reactor: &mut Reactor, url: &str, sink: impl BodySink) -> Deferred<Response> {
-    HttpClient::new().get_streaming(reactor, url, sink)
+    HttpClient::new()
+        .keep_alive(false)
+        .get_streaming(reactor, url, sink)
 }

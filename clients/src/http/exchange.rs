@@ -8,10 +8,11 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use torsion::endpoint::{ClientEndpoint, Family, ProtocolHandle, ResolveError};
-use torsion::{ConnectError, ConnectionId, Deferred, DelayedCall, Failure, Reactor};
+use torsion::{ConnectError, ConnectionId, Deferred, DelayedCall, Failure, ProtocolAccessError, Reactor};
 use torsion_protocols::http::{write_request_head, Headers, ResponseHead};
 
-use super::connection::HttpConnection;
+use super::connection::{HttpConnection, PoolSlot};
+use super::pool::{Origin, Pool};
 use super::{BodySink, FetchError, HttpClient, Response, Url};
 
 /// What to send, as the caller asked (redirects may change it).
@@ -113,12 +114,68 @@ pub(crate) fn is_current(shared: &Shared, attempt: u64) -> bool {
     ex.deferred.is_some() && ex.attempt_no == attempt
 }
 
-/// Opens a connection for the current URL and request.
+/// Sends the current request: on an idle kept connection to the same
+/// origin if there is one, else on a new connection.
 fn connect(reactor: &mut Reactor, shared: &Shared) {
-    let (connection, endpoint, attempt) = {
+    send(reactor, shared, false);
+}
+
+/// A kept connection was closed by the server as the request went out on
+/// it: send the request again, on a new connection.
+pub(crate) fn retry(reactor: &mut Reactor, shared: &Shared) {
+    send(reactor, shared, true);
+}
+
+fn send(reactor: &mut Reactor, shared: &Shared, fresh: bool) {
+    let (request, method, origin, pool, attempt) = {
         let mut ex = shared.borrow_mut();
         ex.attempt_no += 1;
         ex.received = 0;
+        ex.attempt = Attempt::Idle;
+        let origin: Origin = (ex.url.scheme(), ex.url.host().to_string(), ex.url.port());
+        let pool = ex.client.settings().keep_alive.then(|| ex.client.pool());
+        (compose(&ex), ex.spec.method.clone(), origin, pool, ex.attempt_no)
+    };
+    if let (Some(pool), false) = (&pool, fresh) {
+        loop {
+            let Some(id) = pool.borrow_mut().take(reactor, &origin) else {
+                break;
+            };
+            let (ex, req) = (shared.clone(), request.clone());
+            match reactor.with_protocol(id, |c: &mut HttpConnection, ctx| {
+                c.reuse(ctx, ex, attempt, req, &method)
+            }) {
+                Ok(()) => {
+                    log::debug!("{id}: reused for {}", shared.borrow().url);
+                    if is_current(shared, attempt) {
+                        shared.borrow_mut().attempt = Attempt::Connected(id);
+                    }
+                    return;
+                }
+                // Busy: it is handing over its last response right now
+                // (this request was made from that response's callback).
+                // Keep it for later and use a new connection.
+                Err(ProtocolAccessError::Busy) => {
+                    if !Pool::put(pool, reactor, origin.clone(), id) {
+                        reactor.transport(id).lose_connection();
+                    }
+                    break;
+                }
+                Err(_) => continue,
+            }
+        }
+    }
+    let slot = pool.map(|pool| PoolSlot {
+        pool: Rc::downgrade(&pool),
+        origin,
+    });
+    open(reactor, shared, request, slot);
+}
+
+/// Opens a new connection for the current request.
+fn open(reactor: &mut Reactor, shared: &Shared, request: Vec<u8>, slot: Option<PoolSlot>) {
+    let (connection, endpoint, attempt) = {
+        let ex = shared.borrow_mut();
         let tls = match ex.url.scheme() {
             super::Scheme::Http => None,
             super::Scheme::Https => match ex.client.tls_config() {
@@ -129,7 +186,6 @@ fn connect(reactor: &mut Reactor, shared: &Shared) {
                 }
             },
         };
-        let request = compose(&ex);
         let settings = ex.client.settings();
         let connection = match HttpConnection::new(
             shared.clone(),
@@ -138,6 +194,7 @@ fn connect(reactor: &mut Reactor, shared: &Shared) {
             &ex.spec.method,
             tls.map(|config| (config, ex.url.host().to_string())),
             settings.limits,
+            slot,
         ) {
             Ok(c) => c,
             Err(e) => {
@@ -228,7 +285,9 @@ fn compose(ex: &Exchange) -> Vec<u8> {
     let _ = headers.set("Host", &ex.url.host_header());
     let _ = headers.set("User-Agent", &settings.user_agent);
     let _ = headers.set("Accept", "*/*");
-    let _ = headers.set("Connection", "close");
+    if !settings.keep_alive {
+        let _ = headers.set("Connection", "close");
+    }
     for (name, value) in ex.spec.headers.iter() {
         let _ = headers.set(name, value);
     }
@@ -372,7 +431,8 @@ fn stop_work(reactor: &mut Reactor, shared: &Shared, clean: bool) {
     match attempt {
         Attempt::Idle => {}
         Attempt::Connecting(d) => d.cancel(reactor),
-        Attempt::Connected(id) if clean => reactor.transport(id).lose_connection(),
+        // After a success the connection went back to the pool or closed itself.
+        Attempt::Connected(_) if clean => {}
         Attempt::Connected(id) => reactor.transport(id).abort_connection(),
     }
 }

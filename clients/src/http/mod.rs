@@ -5,7 +5,8 @@
 //!   a [`BodySink`] piece by piece as it arrives.
 //! - [`HttpClient`] holds the settings: timeouts (connect, and the whole
 //!   fetch), the largest body, redirects, the User-Agent, and a CA file
-//!   for `https://` (the system's roots otherwise).
+//!   for `https://` (the system's roots otherwise), and its pool of kept
+//!   connections (keep-alive, reused for the next request to an origin).
 //! - Every failure is a [`FetchError`] inside the errback's `Failure`:
 //!   bad URL, resolve failure, refused, timeouts, TLS, malformed
 //!   response, closed early, too many redirects, body too large.
@@ -19,6 +20,7 @@ mod client;
 mod connection;
 mod error;
 mod exchange;
+mod pool;
 mod response;
 mod tls;
 mod url;
@@ -28,5 +30,6 @@ pub use client::{
     DEFAULT_MAX_REDIRECTS, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT,
 };
 pub use error::FetchError;
+pub use pool::{IDLE_TIMEOUT, MAX_IDLE, MAX_IDLE_PER_ORIGIN};
 pub use response::{BodySink, Response};
 pub use url::{Scheme, Url};

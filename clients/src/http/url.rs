@@ -6,7 +6,7 @@ use std::net::Ipv6Addr;
 use super::FetchError;
 
 /// `http` or `https`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
     /// Plain HTTP, port 80 by default.
     Http,

@@ -39,6 +39,10 @@ pub enum Script {
     Silent(Duration),
     /// Writes this at once, without reading, then closes.
     Blurt(Vec<u8>),
+    /// Answers with this, reads the next request on the same connection,
+    /// and closes without answering it (a server dropping a kept
+    /// connection just as it is reused).
+    AnswerThenDrop(Vec<u8>),
 }
 
 /// A thread serving one scripted connection per entry, in order; sends
@@ -76,6 +80,11 @@ pub fn scripted(scripts: Vec<Script>) -> Scripted {
                 }
                 Script::Silent(how_long) => thread::sleep(how_long),
                 Script::Blurt(_) => {}
+                Script::AnswerThenDrop(answer) => {
+                    let _ = stream.write_all(&answer);
+                    let next = read_head(&mut stream);
+                    let _ = tx.send(next);
+                }
             }
         }
     });
