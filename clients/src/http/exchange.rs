@@ -64,13 +64,14 @@ impl Exchange {
         spec: RequestSpec,
         sink: Rc<RefCell<dyn BodySink>>,
     ) -> Deferred<Response> {
-        let parsed = Url::parse(url);
+        let url = match Url::parse(url) {
+            Ok(url) => url,
+            Err(e) => return torsion::defer::fail(e),
+        };
         let shared: Shared = Rc::new(RefCell::new(Exchange {
             client,
             spec,
-            url: parsed
-                .clone()
-                .unwrap_or_else(|_| Url::parse("http://invalid/").expect("a valid URL")),
+            url,
             redirects: 0,
             sink,
             deferred: None,
@@ -89,10 +90,6 @@ impl Exchange {
             }
         });
         shared.borrow_mut().deferred = Some(d.clone());
-        if let Err(e) = parsed {
-            finish(reactor, &shared, Err(e));
-            return d;
-        }
         let timeout = shared.borrow().client.settings().timeout;
         if let Some(after) = timeout {
             let weak = Rc::downgrade(&shared);
