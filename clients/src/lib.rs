@@ -5,6 +5,7 @@
 //!   line). `docs/clients.md` walks from the seeds' client to this one.
 #![deny(missing_docs)]
 
+pub mod http;
 pub mod kv;
 pub mod memcache;
 pub mod multiclient;

@@ -18,6 +18,7 @@
 //! - [`kv`]: the key-value store's line protocol and AMP commands, sans-I/O.
 //! - [`amp`]: AMP, Twisted's Asynchronous Messaging Protocol: boxes,
 //!   typed arguments, commands, and a connection that calls and answers.
+//! - [`http`]: HTTP/1.1 heads and bodies on `httparse`, sans-I/O.
 //!
 //! See `docs/protocols.md` for the why and how, and how to test a protocol
 //! byte by byte with [`StringTransport`](torsion::testing::StringTransport).
@@ -28,6 +29,7 @@ mod buffer;
 pub mod codec;
 mod delivery;
 mod framed;
+pub mod http;
 pub mod kv;
 mod line;
 mod line_only;

@@ -178,16 +178,23 @@ fn the_pool_stops_and_joins_at_shutdown() {
 fn dropping_the_reactor_joins_the_workers() {
     init_logging();
     let finished = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicBool::new(false));
     {
         let mut reactor = Reactor::new().unwrap();
-        let f = finished.clone();
+        let (f, s) = (finished.clone(), started.clone());
         defer_to_thread(&mut reactor, move || {
+            s.store(true, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(50));
             f.store(true, Ordering::SeqCst);
         })
         .mark_handled();
-        // Let a worker pick it up.
-        std::thread::sleep(Duration::from_millis(10));
+        // Wait until a worker has picked it up (a job not started yet is
+        // dropped, not waited for).
+        let deadline = Instant::now() + TEST_TIMEOUT;
+        while !started.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "no worker started the job");
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
     assert!(finished.load(Ordering::SeqCst), "drop waited for the running job");
 }
@@ -236,6 +243,8 @@ fn a_thousand_sleeping_jobs_while_the_loop_answers_pings() {
     run_until(&mut reactor, |_| done.get() == 1000);
     let took = started.elapsed();
     tx.send(()).unwrap();
+    // Keep answering until the client stops: it may be waiting for one last echo.
+    run_until(&mut reactor, |_| client.is_finished());
     let (pings, worst) = client.join().unwrap();
     // 1000 x 10 ms on 10 threads is about 1 s; allow a loaded machine plenty.
     assert!(took < Duration::from_secs(15), "took {took:?}");

@@ -7,4 +7,5 @@ pub mod hello;
 pub mod kv;
 pub mod memcached;
 pub mod upper;
+pub mod web;
 pub mod weblog;

@@ -229,3 +229,7 @@ pub fn check_framed<C: Codec + Clone + 'static>(mut codec: C, data: &[u8]) {
         }
     }
 }
+
+mod http;
+
+pub use http::{check_http_requests, check_http_responses};

@@ -1,0 +1,422 @@
+//! [`Channel`]: one HTTP connection on the server side (Twisted's
+//! `HTTPChannel`): reads requests one after the other, hands each to the
+//! site, and moves on when its response is finished.
+//!
+//! # States
+//!
+//! ```text
+//!            head parsed               body complete
+//!  ┌──────┐ ───────────▶ ┌──────┐ ─────────────────▶ ┌───────────┐
+//!  │ Head │              │ Body │                    │ Answering │
+//!  └──────┘ ◀─────────────────────────────────────── └───────────┘
+//!     │        response finished, keep-alive                │
+//!     │ bad request, limit, timeout, EOF                     │ finished, no keep-alive
+//!     ▼                                                      ▼
+//!  ┌────────┐ ◀──────────────────────────────────────────────┘
+//!  │ Closed │
+//!  └────────┘
+//! ```
+//!
+//! Only one request is answered at a time: bytes of pipelined requests
+//! wait in the read buffer (bounded: reading pauses past
+//! `max_pipelined`) and are parsed once the response before them is
+//! finished, so responses leave in order without buffering any of them.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use torsion::{Address, CloseReason, ConnectionId, Ctx, DelayedCall, Protocol, Reactor};
+use torsion_protocols::http::{
+    parse_form, write_response_head, Body, BodyDecoder, BodyKind, Headers, HttpError, Parse, RequestHead,
+    RequestParser, Version,
+};
+use torsion_protocols::ReadBuffer;
+
+use super::pages::error_body;
+use super::request::RequestData;
+use super::site::SiteShared;
+use super::{escape_html, LogEntry, Render, Request};
+
+enum State {
+    /// Waiting for a request head.
+    Head,
+    /// Reading the body of `head`.
+    Body {
+        head: RequestHead,
+        decoder: BodyDecoder,
+        body: Vec<u8>,
+        received: SystemTime,
+    },
+    /// The request is being answered.
+    Answering(Request),
+    /// No more requests on this connection.
+    Closed,
+}
+
+/// The server side of one HTTP connection: a thin protocol around its
+/// [`Core`], which requests reach (to go on once they finish) whatever
+/// wraps the protocol (a connection limit, traffic logging).
+pub(crate) struct Channel {
+    core: Rc<RefCell<Core>>,
+}
+
+/// How a request reaches its connection.
+pub(crate) type CoreRef = Weak<RefCell<Core>>;
+
+/// A connection's state and logic.
+pub(crate) struct Core {
+    me: CoreRef,
+    site: Rc<SiteShared>,
+    peer: Address,
+    buf: ReadBuffer,
+    parser: RequestParser,
+    state: State,
+    idle: Option<DelayedCall>,
+    /// When the head being read started arriving.
+    head_started: Option<SystemTime>,
+}
+
+impl Channel {
+    pub(crate) fn new(site: Rc<SiteShared>, peer: Address) -> Self {
+        let parser = RequestParser::new(site.config.limits);
+        let core = Rc::new_cyclic(|me| {
+            RefCell::new(Core {
+                me: me.clone(),
+                site,
+                peer,
+                buf: ReadBuffer::new(),
+                parser,
+                state: State::Head,
+                idle: None,
+                head_started: None,
+            })
+        });
+        Channel { core }
+    }
+}
+
+/// A request on connection `id` finished: go on with the next one. When
+/// the connection is busy (the request finished inside its own render),
+/// it checks by itself once the render returns.
+pub(crate) fn resume(core: &CoreRef, reactor: &mut Reactor, id: ConnectionId) {
+    if let Some(core) = core.upgrade() {
+        if let Ok(mut core) = core.try_borrow_mut() {
+            core.process(&mut reactor.transport(id));
+        }
+    }
+}
+
+impl Core {
+    /// Handles whatever the buffer holds, as far as it goes.
+    fn process(&mut self, ctx: &mut Ctx<'_>) {
+        loop {
+            match &mut self.state {
+                State::Closed => return,
+                State::Answering(request) => {
+                    if !request.is_finished() {
+                        let over = self.buf.len() > self.site.config.max_pipelined;
+                        if over && !ctx.is_reading_paused() {
+                            ctx.pause_reading();
+                        }
+                        self.cancel_idle(ctx);
+                        return;
+                    }
+                    if !request.keep_alive() || ctx.is_closing() {
+                        self.state = State::Closed;
+                        ctx.lose_connection();
+                        return;
+                    }
+                    self.state = State::Head;
+                    if ctx.is_reading_paused() {
+                        ctx.resume_reading();
+                    }
+                }
+                State::Head => {
+                    if self.buf.is_empty() {
+                        self.arm_idle(ctx);
+                        return;
+                    }
+                    self.head_started.get_or_insert_with(SystemTime::now);
+                    match self.parser.parse(self.buf.unread()) {
+                        Parse::Incomplete => {
+                            self.arm_idle(ctx);
+                            return;
+                        }
+                        Parse::Error(e) => return self.refuse(ctx, e.status(), &e.to_string(), None),
+                        Parse::Complete { message, consumed } => {
+                            self.buf.consume(consumed);
+                            self.start_body(ctx, message);
+                        }
+                    }
+                }
+                State::Body { decoder, body, .. } => match decoder.decode(self.buf.unread()) {
+                    Body::Data { data, consumed } => {
+                        let limit = self.site.config.max_body;
+                        if body.len() as u64 + data.len() as u64 > limit {
+                            let e = HttpError::BodyTooLarge { limit };
+                            return self.refuse(ctx, 413, &e.to_string(), None);
+                        }
+                        body.extend_from_slice(data);
+                        self.buf.consume(consumed);
+                    }
+                    Body::End { consumed } => {
+                        self.buf.consume(consumed);
+                        self.dispatch(ctx);
+                    }
+                    Body::Incomplete => {
+                        self.arm_idle(ctx);
+                        return;
+                    }
+                    Body::Error(e) => return self.refuse(ctx, e.status(), &e.to_string(), None),
+                },
+            }
+        }
+    }
+
+    /// A head arrived: check it, then read its body.
+    fn start_body(&mut self, ctx: &mut Ctx<'_>, head: RequestHead) {
+        let received = self.head_started.take().unwrap_or_else(SystemTime::now);
+        let line = format!("{} {} {}", head.method, head.target, head.version.as_str());
+        if head.version == Version::Http11 && !head.headers.contains("host") {
+            return self.refuse(ctx, 400, "an HTTP/1.1 request needs a Host header", Some(&line));
+        }
+        let kind = match head.body_kind() {
+            Ok(kind) => kind,
+            Err(e) => return self.refuse(ctx, e.status(), &e.to_string(), Some(&line)),
+        };
+        let limit = self.site.config.max_body;
+        if let BodyKind::Length(n) = kind {
+            if n > limit {
+                let e = HttpError::BodyTooLarge { limit };
+                return self.refuse(ctx, 413, &e.to_string(), Some(&line));
+            }
+        }
+        let has_body = kind != BodyKind::Length(0);
+        if has_body && head.expects_continue() && self.buf.is_empty() {
+            ctx.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        self.state = State::Body {
+            head,
+            decoder: BodyDecoder::new(kind),
+            body: Vec::new(),
+            received,
+        };
+    }
+
+    /// A whole request arrived: find its resource and render it.
+    fn dispatch(&mut self, ctx: &mut Ctx<'_>) {
+        let State::Body {
+            head, body, received, ..
+        } = std::mem::replace(&mut self.state, State::Closed)
+        else {
+            return;
+        };
+        self.cancel_idle(ctx);
+        let path = match origin_path(&head.target) {
+            Some(path) => path.to_string(),
+            None => {
+                let line = format!("{} {} {}", head.method, head.target, head.version.as_str());
+                return self.refuse(ctx, 400, "the request target is not a path", Some(&line));
+            }
+        };
+        let query = head.query().map(parse_form).unwrap_or_default();
+        let is_form = head.headers.get("content-type").is_some_and(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        });
+        let form = if is_form {
+            parse_form(&String::from_utf8_lossy(&body))
+        } else {
+            Vec::new()
+        };
+        let keep_alive = head.keep_alive();
+        let request = Request::new(
+            RequestData {
+                method: head.method,
+                target: head.target,
+                path,
+                version: head.version,
+                headers: head.headers,
+                query,
+                form,
+                body: Bytes::from(body),
+                peer: Some(self.peer.clone()),
+                conn: ctx.id(),
+                received,
+                keep_alive,
+            },
+            self.site.clone(),
+            self.me.clone(),
+        );
+        self.state = State::Answering(request.clone());
+        render(ctx, &self.site, &request);
+    }
+
+    /// Answers a request that cannot be served with `status`, then closes.
+    fn refuse(&mut self, ctx: &mut Ctx<'_>, status: u16, why: &str, request_line: Option<&str>) {
+        log::debug!("{}: {status}: {why}", ctx.id());
+        self.state = State::Closed;
+        self.cancel_idle(ctx);
+        let body = error_body(status, &escape_html(why));
+        let mut headers = Headers::new();
+        let _ = headers.set("Content-Type", "text/html; charset=utf-8");
+        let _ = headers.set("Content-Length", &body.len().to_string());
+        let _ = headers.set("Connection", "close");
+        let _ = headers.set("Date", &self.site.date());
+        let _ = headers.set("Server", "Torsion");
+        let mut out = Vec::with_capacity(256 + body.len());
+        write_response_head(Version::Http11, status, &headers, &mut out);
+        out.extend_from_slice(body.as_bytes());
+        ctx.write(&out);
+        ctx.lose_connection();
+        let host = match &self.peer {
+            Address::Tcp(addr) => addr.ip().to_string(),
+            _ => "-".to_string(),
+        };
+        self.site.log_access(&LogEntry {
+            host: &host,
+            time: self.head_started.take().unwrap_or_else(SystemTime::now),
+            request_line: request_line.unwrap_or("-"),
+            status,
+            bytes: body.len() as u64,
+        });
+    }
+
+    /// (Re)starts the wait for the client's next bytes.
+    fn arm_idle(&mut self, ctx: &mut Ctx<'_>) {
+        let period = self.site.config.idle_timeout;
+        if let Some(timer) = &self.idle {
+            if timer.active() {
+                let _ = timer.reset(ctx, period);
+                return;
+            }
+        }
+        let (id, core) = (ctx.id(), self.me.clone());
+        self.idle = Some(ctx.call_later(period, move |r| {
+            if let Some(core) = core.upgrade() {
+                if let Ok(mut core) = core.try_borrow_mut() {
+                    core.idle_expired(&mut r.transport(id));
+                }
+            }
+        }));
+    }
+
+    fn cancel_idle(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(timer) = self.idle.take() {
+            let _ = timer.cancel(ctx);
+        }
+    }
+
+    /// The client kept us waiting too long: 408 if it had started a
+    /// request, a quiet close if it had not (as nginx does).
+    fn idle_expired(&mut self, ctx: &mut Ctx<'_>) {
+        self.idle = None;
+        match self.state {
+            State::Head if self.buf.is_empty() => {
+                self.state = State::Closed;
+                ctx.lose_connection();
+            }
+            State::Head | State::Body { .. } => {
+                self.refuse(ctx, 408, "the request took too long to arrive", None)
+            }
+            State::Answering(_) | State::Closed => {}
+        }
+    }
+}
+
+/// The path of an origin-form (`/a?b`) or absolute-form
+/// (`http://host/a?b`) target, without the query.
+fn origin_path(target: &str) -> Option<&str> {
+    let path = if target.starts_with('/') {
+        target
+    } else {
+        let rest = target
+            .strip_prefix("http://")
+            .or_else(|| target.strip_prefix("https://"))?;
+        rest.find('/').map_or("/", |i| &rest[i..])
+    };
+    Some(path.split_once('?').map_or(path, |(p, _)| p))
+}
+
+/// Finds the resource and renders it; 404 and 405 are answered here.
+fn render(ctx: &mut Ctx<'_>, site: &SiteShared, request: &Request) {
+    let Some(resource) = site.resolve(request) else {
+        request.set_status(404);
+        let body = error_body(404, &format!("No resource at {}.", escape_html(request.path())));
+        return request.respond(ctx, Bytes::from(body));
+    };
+    let allowed = resource.allowed_methods();
+    let method = request.method();
+    let allowed_here = allowed.contains(&method) || (method == "HEAD" && allowed.contains(&"GET"));
+    let outcome = if allowed_here {
+        resource.render(ctx, request)
+    } else {
+        Render::NotAllowed
+    };
+    match outcome {
+        Render::Body(body) => request.respond(ctx, body),
+        Render::NotDoneYet => {}
+        Render::NotAllowed if request.is_started() => request.finish(ctx),
+        Render::NotAllowed => {
+            request.set_status(405);
+            request.set_header("Allow", &allowed.join(", "));
+            let body = error_body(405, &format!("{} is not allowed here.", escape_html(method)));
+            request.respond(ctx, Bytes::from(body));
+        }
+    }
+}
+
+impl Protocol for Channel {
+    fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        self.core.borrow_mut().data_received(ctx, data);
+    }
+
+    fn read_connection_lost(&mut self, ctx: &mut Ctx<'_>) {
+        self.core.borrow_mut().read_connection_lost(ctx);
+    }
+
+    fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
+        self.core.borrow_mut().connection_lost(ctx, reason);
+    }
+}
+
+/// The connection's events, as the protocol hands them over.
+impl Core {
+    fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        if matches!(self.state, State::Closed) {
+            return;
+        }
+        self.buf.extend(data);
+        if let Some(timer) = &self.idle {
+            let _ = timer.reset(ctx, self.site.config.idle_timeout);
+        }
+        self.process(ctx);
+    }
+
+    fn read_connection_lost(&mut self, ctx: &mut Ctx<'_>) {
+        // No more requests. One being answered later is abandoned: HTTP
+        // clients do not half-close, so end-of-file means the client left.
+        if let State::Body { .. } = self.state {
+            log::debug!("{}: the client stopped in the middle of a request", ctx.id());
+        }
+        self.state = match std::mem::replace(&mut self.state, State::Closed) {
+            State::Answering(request) if !request.is_finished() => {
+                request.abandon(ctx, CloseReason::Done);
+                State::Closed
+            }
+            _ => State::Closed,
+        };
+        self.cancel_idle(ctx);
+        ctx.lose_connection();
+    }
+
+    fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
+        self.cancel_idle(ctx);
+        if let State::Answering(request) = std::mem::replace(&mut self.state, State::Closed) {
+            request.abandon(ctx, reason);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `/fetch?url=...`: the seeds' `web3b.py`: fetch a page with `get_page`
+//! and stream it back as it arrives.
+
+use torsion::{Failure, Reactor};
+use torsion_clients::http::{BodySink, HttpClient, Response};
+
+use super::pages::page;
+use crate::web::{escape_html, Render, Request, Resource};
+
+/// Fetches `url` and relays status, content type and body, piece by
+/// piece. A fetch that fails before anything was sent is a 502 page; one
+/// that fails midway cuts the connection (the client sees a truncated
+/// body). A client that leaves cancels the fetch.
+#[derive(Default)]
+pub struct Fetch {
+    client: HttpClient,
+}
+
+impl Fetch {
+    /// A page fetching with `client` (its timeouts, limits, CA file).
+    pub fn new(client: HttpClient) -> Self {
+        Fetch { client }
+    }
+}
+
+/// Relays the fetched response to the request.
+struct Relay {
+    request: Request,
+}
+
+impl BodySink for Relay {
+    fn head(&mut self, _reactor: &mut Reactor, response: &Response) {
+        self.request.set_status(response.status);
+        if let Some(kind) = response.header("content-type") {
+            self.request.set_header("Content-Type", kind);
+        }
+    }
+
+    fn data(&mut self, reactor: &mut Reactor, chunk: &[u8]) {
+        self.request.write(reactor, chunk);
+    }
+}
+
+impl Resource for Fetch {
+    fn render_get(&self, r: &mut Reactor, request: &Request) -> Render {
+        let Some(url) = request.arg("url").map(str::to_string) else {
+            request.set_status(400);
+            return page(
+                "Bad request",
+                "<p>Say which page to fetch: <code>/fetch?url=http://...</code></p>",
+            )
+            .into();
+        };
+        let fetch = self.client.get_streaming(
+            r,
+            &url,
+            Relay {
+                request: request.clone(),
+            },
+        );
+        let req = request.clone();
+        let _relayed = fetch.then_both(r, move |r, result| {
+            match result {
+                Ok(_) => req.finish(r),
+                // The client left: the fetch was cancelled for it.
+                Err(_) if req.is_abandoned() => {}
+                Err(failure) => {
+                    log::info!("/fetch {url}: {failure}");
+                    if req.is_started() {
+                        r.transport(req.connection()).abort_connection();
+                    } else {
+                        req.set_status(502);
+                        let why = format!(
+                            "<p>Fetching {} failed: {}</p>",
+                            escape_html(&url),
+                            escape_html(&failure.to_string())
+                        );
+                        req.write(r, page("Bad gateway", &why).as_bytes());
+                        req.finish(r);
+                    }
+                }
+            }
+            Ok::<(), Failure>(())
+        });
+        request.notify_finish().add_errback(r, move |r, _| {
+            fetch.cancel(r);
+            Ok(())
+        });
+        Render::NotDoneYet
+    }
+}
