@@ -436,3 +436,113 @@ pub fn pipeline_flood(addr: SocketAddr, requests: &[u8], replies: &[u8], rounds:
     sender.join().expect("the flood's writer failed");
     rounds
 }
+
+// ----- SIGTERM under load ---------------------------------------------------------
+
+/// A batch of requests and the replies that answer them, one by one: the
+/// boundaries tell a clean stop (whole replies) from a cut one.
+#[derive(Clone)]
+pub struct Batch {
+    pub requests: Vec<u8>,
+    pub replies: Vec<Vec<u8>>,
+}
+
+/// What [`load_then_signal`] saw.
+#[derive(Debug, Default)]
+pub struct Stopped {
+    /// Batches answered whole before the stop, over all clients.
+    pub batches: usize,
+    /// Clients whose last batch got only some of its replies (whole ones).
+    pub cut_between_replies: usize,
+    /// Clients that saw a reset rather than end-of-file.
+    pub resets: usize,
+}
+
+/// `clients` clients each send `batch` and read its replies, over and
+/// over, as fast as they can; once every client has been answered
+/// `warmup` times, `stop` is called (it signals the server). Then every
+/// client must see its replies and a clean end: whatever arrived is a
+/// prefix of the expected replies that ends between two replies, never in
+/// the middle of one. Returns what happened.
+pub fn load_then_signal(addr: SocketAddr, batch: &Batch, clients: usize, warmup: usize, stop: impl FnOnce()) -> Stopped {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (batch, answered) = (batch.clone(), answered.clone());
+            thread::spawn(move || client_until_stopped(addr, &batch, &answered))
+        })
+        .collect();
+    let deadline = Instant::now() + TIMEOUT;
+    while answered.load(Ordering::Relaxed) < clients * warmup {
+        assert!(Instant::now() < deadline, "the load never got going");
+        thread::sleep(Duration::from_millis(5));
+    }
+    stop();
+    let mut stopped = Stopped::default();
+    for worker in workers {
+        let (batches, cut, reset) = worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        stopped.batches += batches;
+        stopped.cut_between_replies += usize::from(cut);
+        stopped.resets += usize::from(reset);
+    }
+    stopped
+}
+
+/// One client of [`load_then_signal`]: (batches answered, last batch cut
+/// between replies, ended by a reset).
+fn client_until_stopped(addr: SocketAddr, batch: &Batch, answered: &AtomicUsize) -> (usize, bool, bool) {
+    let mut stream = connect(addr).expect("connect");
+    let expected: Vec<u8> = batch.replies.concat();
+    let mut boundaries = vec![0];
+    for reply in &batch.replies {
+        boundaries.push(boundaries.last().copied().unwrap_or(0) + reply.len());
+    }
+    let mut batches = 0;
+    loop {
+        // The server may close while we write: that is a clean stop too,
+        // as long as what we read next is whole replies.
+        let wrote = stream.write_all(&batch.requests);
+        let mut got = Vec::with_capacity(expected.len());
+        let mut buf = [0u8; 16 * 1024];
+        let mut reset = false;
+        while got.len() < expected.len() {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    panic!("no reply and no close within {TIMEOUT:?} (wrote: {wrote:?})")
+                }
+                Err(_) => {
+                    reset = true;
+                    break;
+                }
+            }
+        }
+        assert!(
+            expected.starts_with(&got),
+            "a reply went wrong: got {:?}",
+            lossy(&got[..got.len().min(200)])
+        );
+        if got.len() == expected.len() && wrote.is_ok() {
+            batches += 1;
+            answered.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        assert!(
+            boundaries.contains(&got.len()),
+            "the server stopped in the middle of a reply: {} bytes of {} ({:?})",
+            got.len(),
+            expected.len(),
+            lossy(&got[got.len().saturating_sub(60)..])
+        );
+        if got.len() == expected.len() {
+            batches += 1;
+        }
+        // After the replies, the end: end-of-file (or a reset).
+        let mut rest = Vec::new();
+        let reset = reset || stream.read_to_end(&mut rest).is_err();
+        assert!(rest.is_empty(), "bytes after the stop: {:?}", lossy(&rest));
+        return (batches, got.len() < expected.len(), reset);
+    }
+}
