@@ -110,7 +110,14 @@ fn a_full_disk_keeps_the_old_fib_state_and_saving_resumes_when_there_is_room() {
     let state = disk.path("fib.state");
     let mut server = Server::start(
         "torsion-fib",
-        &["-p", "0", "--state", state.to_str().unwrap(), "--save-interval", "0.05"],
+        &[
+            "-p",
+            "0",
+            "--state",
+            state.to_str().unwrap(),
+            "--save-interval",
+            "0.05",
+        ],
     );
     let mut client = server.connect();
     for _ in 0..10 {
@@ -130,7 +137,11 @@ fn a_full_disk_keeps_the_old_fib_state_and_saving_resumes_when_there_is_room() {
     assert_eq!(during.first().map(String::as_str), Some("233"));
     let deadline = Instant::now() + TIMEOUT;
     while !server.stderr().contains("No space left on device") {
-        assert!(Instant::now() < deadline, "no failed save was reported: {}", server.stderr());
+        assert!(
+            Instant::now() < deadline,
+            "no failed save was reported: {}",
+            server.stderr()
+        );
         thread::sleep(Duration::from_millis(10));
     }
     // The old state survives, whole, and no temporary file is left behind.
@@ -141,8 +152,14 @@ fn a_full_disk_keeps_the_old_fib_state_and_saving_resumes_when_there_is_room() {
     fs::remove_file(&filler).unwrap();
     let last = during.last().unwrap().clone();
     let deadline = Instant::now() + TIMEOUT;
-    while !fs::read_to_string(&state).unwrap_or_default().ends_with(&format!("\n{last}\n")) {
-        assert!(Instant::now() < deadline, "saving did not resume once there was room");
+    while !fs::read_to_string(&state)
+        .unwrap_or_default()
+        .ends_with(&format!("\n{last}\n"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "saving did not resume once there was room"
+        );
         thread::sleep(Duration::from_millis(10));
     }
 
@@ -154,7 +171,11 @@ fn a_full_disk_keeps_the_old_fib_state_and_saving_resumes_when_there_is_room() {
     server.signal(libc::SIGTERM);
     let status = server.wait();
     let stderr = server.stderr();
-    assert_eq!(status.code(), Some(1), "a lost final save must not exit 0: {stderr}");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a lost final save must not exit 0: {stderr}"
+    );
     assert!(stderr.contains(state.to_str().unwrap()), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert_eq!(fs::read_to_string(&state).unwrap(), on_disk);
@@ -186,7 +207,9 @@ fn memcached_batch(client_key: &str) -> Batch {
             .requests
             .extend_from_slice(format!("set {client_key}{i} 0 0 {}\r\n{value}\r\n", value.len()).as_bytes());
         batch.replies.push(b"STORED\r\n".to_vec());
-        batch.requests.extend_from_slice(format!("get {client_key}{i}\r\n").as_bytes());
+        batch
+            .requests
+            .extend_from_slice(format!("get {client_key}{i}\r\n").as_bytes());
         batch
             .replies
             .push(format!("VALUE {client_key}{i} 0 {}\r\n{value}\r\nEND\r\n", value.len()).into_bytes());
@@ -241,6 +264,10 @@ fn sigterm_delivers_every_written_reply_to_a_client_still_sending() {
         got.len(),
         got.len() / reply
     );
-    assert!(got.len() >= reply && got.len() % reply == 0, "{} bytes", got.len());
+    assert!(
+        got.len() >= reply && got.len() % reply == 0,
+        "{} bytes",
+        got.len()
+    );
     assert_eq!(server.wait().code(), Some(0));
 }

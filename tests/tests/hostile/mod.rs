@@ -464,7 +464,13 @@ pub struct Stopped {
 /// client must see its replies and a clean end: whatever arrived is a
 /// prefix of the expected replies that ends between two replies, never in
 /// the middle of one. Returns what happened.
-pub fn load_then_signal(addr: SocketAddr, batch: &Batch, clients: usize, warmup: usize, stop: impl FnOnce()) -> Stopped {
+pub fn load_then_signal(
+    addr: SocketAddr,
+    batch: &Batch,
+    clients: usize,
+    warmup: usize,
+    stop: impl FnOnce(),
+) -> Stopped {
     let answered = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..clients)
         .map(|_| {
