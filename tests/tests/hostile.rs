@@ -389,3 +389,29 @@ fn kv_a_flood_of_pipelined_requests_is_answered_in_order() {
     assert_eq!(hostile::pipeline_flood(line, &requests, &replies, 80), 80);
     prove(&kv_probe(), line, "after the flood");
 }
+
+/// Starts `name` with `args` limited to 64 descriptors (prlimit).
+fn with_64_descriptors(name: &str, args: &[&str]) -> Server {
+    let mut command = std::process::Command::new("prlimit");
+    command
+        .arg("--nofile=64")
+        .arg(torsion_tests::binary(name))
+        .args(args);
+    Server::spawn(command)
+}
+
+#[test]
+fn memcached_out_of_descriptors_keeps_serving_without_spinning_and_recovers() {
+    let server = with_64_descriptors("torsion-memcached", &["-p", "0", "-c", "1000"]);
+    let addr = server.socket_addr();
+    hostile::out_of_descriptors(&server, addr, b"get probe\r\n", b"END\r\n", 64);
+    prove(&memcached_probe(), addr, "after running out of descriptors");
+}
+
+#[test]
+fn kv_out_of_descriptors_keeps_serving_without_spinning_and_recovers() {
+    let server = with_64_descriptors("torsion-kv", &["-p", "0", "--amp-port", "0"]);
+    let addr = server.socket_addr();
+    hostile::out_of_descriptors(&server, addr, b"get probe\r\n", b"GET_NOT_FOUND probe\r\n", 64);
+    prove(&kv_probe(), addr, "after running out of descriptors");
+}

@@ -437,6 +437,46 @@ pub fn pipeline_flood(addr: SocketAddr, requests: &[u8], replies: &[u8], rounds:
     rounds
 }
 
+// ----- out of descriptors ----------------------------------------------------------
+
+/// Against a server limited to `limit` descriptors: one client connects,
+/// then `limit + 40` more, so that accept fails with EMFILE and the kernel
+/// queues the rest. The server must not spin (little CPU over a second),
+/// must go on serving the first client, and once the first half of the
+/// others leave, must serve every one left, most of which it had not been
+/// able to accept. `request` is answered by `reply` on every connection.
+pub fn out_of_descriptors(server: &Server, addr: SocketAddr, request: &[u8], reply: &[u8], limit: usize) {
+    let ask = |c: &mut TcpStream, who: &str| {
+        c.write_all(request).unwrap_or_else(|e| panic!("{who}: {e}"));
+        let mut got = vec![0; reply.len()];
+        c.read_exact(&mut got).unwrap_or_else(|e| panic!("{who}: {e}"));
+        assert_eq!(lossy(&got), lossy(reply), "{who}");
+    };
+    let mut first = connect(addr).expect("connect");
+    ask(&mut first, "the first client");
+    let mut clients: Vec<_> = (0..limit + 40).map(|_| connect(addr).expect("connect")).collect();
+    thread::sleep(Duration::from_millis(300));
+    // (The count read from /proc may include a descriptor mid-close.)
+    assert!(
+        server.open_fds() <= limit + 2,
+        "{} descriptors open",
+        server.open_fds()
+    );
+    let cpu = server.cpu_time();
+    thread::sleep(Duration::from_secs(1));
+    let spent = server.cpu_time().saturating_sub(cpu);
+    assert!(
+        spent < Duration::from_millis(300),
+        "{spent:?} of CPU in 1 s while out of descriptors"
+    );
+    ask(&mut first, "the first client, out of descriptors");
+    let half = clients.len() / 2;
+    clients.drain(..half);
+    for (i, c) in clients.iter_mut().enumerate() {
+        ask(c, &format!("waiting client {i}"));
+    }
+}
+
 // ----- SIGTERM under load ---------------------------------------------------------
 
 /// A batch of requests and the replies that answer them, one by one: the
