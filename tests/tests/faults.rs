@@ -229,6 +229,8 @@ fn sigterm_during_heavy_load_gives_every_client_whole_replies_then_a_clean_close
     assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
     eprintln!("SIGTERM under load: {stopped:?}, {:?} in all", started.elapsed());
     assert!(stopped.batches >= 32 * 5);
+    // End-of-file, never a reset that could destroy replies not read yet.
+    assert_eq!(stopped.resets, 0, "{stopped:?}");
     // Nobody can connect any more.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
@@ -270,4 +272,23 @@ fn sigterm_delivers_every_written_reply_to_a_client_still_sending() {
         got.len()
     );
     assert_eq!(server.wait().code(), Some(0));
+}
+
+#[test]
+fn a_pipeline_ended_by_end_of_file_is_answered_whole() {
+    // `printf 'get big\r\n...' | nc`: requests, then FIN at once. Every
+    // request is answered before the close, however many replies the
+    // output budget splits them into.
+    let server = Server::start("torsion-memcached", &["-p", "0"]);
+    let mut c = server.connect();
+    let mut set = b"set big 0 0 100000\r\n".to_vec();
+    set.extend(vec![b'v'; 100_000]);
+    set.extend_from_slice(b"\r\n");
+    send(&mut c, &set);
+    assert_eq!(read_line(&mut c), "STORED\r\n");
+    send(&mut c, &b"get big\r\n".repeat(50));
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let got = torsion_tests::read_all(&mut c);
+    let reply = b"VALUE big 0 100000\r\n".len() + 100_000 + 2 + b"END\r\n".len();
+    assert_eq!(got.len(), 50 * reply, "{} whole replies of 50", got.len() / reply);
 }
