@@ -30,7 +30,10 @@ fn check_value(bytes: &[u8]) {
         let mut wire = Vec::new();
         x.write(&mut wire);
         let back = f64::read(&wire).expect("a written float reads back");
-        assert!(back == x || (back.is_nan() && x.is_nan()), "{bytes:?}: {x} -> {back}");
+        assert!(
+            back == x || (back.is_nan() && x.is_nan()),
+            "{bytes:?}: {x} -> {back}"
+        );
     }
 }
 

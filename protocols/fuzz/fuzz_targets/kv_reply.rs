@@ -26,7 +26,9 @@ fn decode(limits: Limits, stream: &[u8], read: usize) -> Vec<Event> {
                 Parsed::Complete { message, consumed } => {
                     let mut again = Vec::new();
                     message.encode(&mut again);
-                    let line = again.strip_suffix(b"\r\n").expect("an encoded reply ends with CRLF");
+                    let line = again
+                        .strip_suffix(b"\r\n")
+                        .expect("an encoded reply ends with CRLF");
                     assert_eq!(Reply::parse(line).ok(), Some(message), "{again:?}");
                     events.push(Event::Reply(format!("{message:?}")));
                     consumed
@@ -41,7 +43,11 @@ fn decode(limits: Limits, stream: &[u8], read: usize) -> Vec<Event> {
             assert!(consumed > 0 && consumed <= buffer.len());
             buffer.drain(..consumed);
         }
-        assert!(buffer.len() <= decoder.max_buffered(), "{} bytes undecided", buffer.len());
+        assert!(
+            buffer.len() <= decoder.max_buffered(),
+            "{} bytes undecided",
+            buffer.len()
+        );
     }
     events
 }
