@@ -24,6 +24,7 @@ fn server() -> (Reactor, ClientEndpoint, ClientEndpoint) {
         amp: any,
         store: StoreConfig::default(),
         max_connections: 16,
+        idle_timeout: None,
     };
     let serving = serve(&mut reactor, &settings).unwrap();
     let port = |r: &mut Reactor, id| r.local_addr(id).and_then(|a| a.as_socket_addr()).unwrap().port();

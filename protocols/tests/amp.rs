@@ -252,6 +252,27 @@ fn a_box_over_the_bound_closes_before_it_is_buffered() {
     assert!(t.disconnected());
 }
 
+#[test]
+fn with_an_idle_timeout_only_whole_boxes_keep_the_connection_open() {
+    use std::time::Duration;
+    use torsion::CloseReason;
+    let amp = Amp::new(Rc::new(Responders::new())).with_idle_timeout(Some(Duration::from_secs(10)));
+    let mut t = StringTransport::new(amp);
+    // A whole box (a command nobody answers) every 9 s keeps it open.
+    for _ in 0..3 {
+        t.advance(Duration::from_secs(9));
+        t.receive(b"\x00\x08_command\x00\x01X\x00\x00");
+    }
+    assert!(!t.disconnected());
+    // A slowloris: one byte of a box now and then is not progress.
+    for byte in b"\x00\x08_comman" {
+        t.advance(Duration::from_secs(1));
+        t.receive(&[*byte]);
+    }
+    t.advance(Duration::from_secs(2));
+    assert!(matches!(t.close_reason(), Some(CloseReason::TimedOut)));
+}
+
 // ----- calling -------------------------------------------------------------------
 
 type Results = Rc<RefCell<Vec<Result<i64, String>>>>;

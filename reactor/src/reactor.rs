@@ -388,10 +388,6 @@ impl Reactor {
         self.state == RunState::Running
     }
 
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        self.state == RunState::Stopping
-    }
-
     /// Runs the loop until [`stop`](Reactor::stop), then shuts down (see the
     /// module docs) and returns. Fails if the loop is already running or if
     /// polling fails.
@@ -864,8 +860,10 @@ impl Reactor {
                 Some(Source::Datagram(_)) => {
                     self.stop_datagram(DatagramId(key));
                 }
+                // A lingering close is left to finish: its peer may still be
+                // reading what we sent (see `finish_close`).
                 Some(Source::Connection(c)) => match c.phase {
-                    Phase::Lingering => self.remove_connection(ConnectionId(key)),
+                    Phase::Lingering => {}
                     _ => self.transport(ConnectionId(key)).lose_connection(),
                 },
                 _ => {}
@@ -898,10 +896,13 @@ impl Reactor {
         self.run_soon();
     }
 
+    /// Whether any connection is open, lingering closes included (each
+    /// ends when its peer closes, or after `Config::linger`).
     fn has_connections(&self) -> bool {
-        self.sources.keys().into_iter().any(
-            |key| matches!(self.sources.get(key), Some(Source::Connection(c)) if c.phase != Phase::Lingering),
-        )
+        self.sources
+            .keys()
+            .into_iter()
+            .any(|key| matches!(self.sources.get(key), Some(Source::Connection(_))))
     }
 
     // ----- the in-memory transport ------------------------------------------

@@ -498,15 +498,17 @@ impl Reactor {
     }
 
     /// Everything is flushed and a close was requested: send FIN, tell the
-    /// protocol, and linger until the peer closes too.
+    /// protocol, and linger until the peer closes too. Shutting down
+    /// lingers as well: closing at once with the peer's unread requests in
+    /// our receive buffer would send RST, and a RST destroys the replies
+    /// the peer has not read yet.
     fn finish_close(&mut self, id: ConnectionId) {
         let lingering = self.config.linger;
-        let shutting_down = self.is_shutting_down();
         let Some(conn) = self.conn_mut(id) else {
             return;
         };
         let peer_done = conn.reading == Reading::Eof;
-        if peer_done || conn.stream.is_memory() || shutting_down || lingering.is_zero() {
+        if peer_done || conn.stream.is_memory() || lingering.is_zero() {
             if conn.stream.is_memory() {
                 // The pipe records that we closed our side cleanly.
                 let _ = conn.stream.shutdown_write();

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use torsion::endpoint::ClientEndpoint;
 use torsion::{Address, CloseReason, Ctx, Deferred, Factory, Failure, Protocol, Reactor, DEFAULT_HIGH_WATER};
@@ -15,6 +16,7 @@ use super::message::Message;
 use super::remote::{fail_all, CallError, Outgoing, Remote};
 use super::responders::{BoxReply, Responders};
 use super::wire::{ANSWER, ERROR, ERROR_CODE, ERROR_DESCRIPTION, UNKNOWN_ERROR_CODE};
+use crate::policies::IdleTimer;
 use crate::ReadBuffer;
 
 /// One AMP connection (see the [module docs](super)).
@@ -30,6 +32,11 @@ use crate::ReadBuffer;
 /// While the write buffer is above its high-water mark (a peer that sends
 /// commands without reading the answers), boxes stay buffered and reading
 /// pauses; they are handled once the buffer drains.
+///
+/// With an idle timeout ([`with_idle_timeout`](Amp::with_idle_timeout)),
+/// the connection is closed once no whole box has arrived for that long
+/// (bytes that never make a box do not count; the peer reading answers
+/// does).
 pub struct Amp {
     responders: Rc<Responders>,
     outgoing: Rc<RefCell<Outgoing>>,
@@ -37,6 +44,8 @@ pub struct Amp {
     buffer: ReadBuffer,
     /// The peer sent end-of-file: close once the buffered boxes are handled.
     eof: bool,
+    /// Closes the connection after a while without a whole box.
+    idle: Option<IdleTimer>,
 }
 
 impl Amp {
@@ -49,6 +58,21 @@ impl Amp {
             decoder: BoxDecoder::new(),
             buffer: ReadBuffer::new(),
             eof: false,
+            idle: None,
+        }
+    }
+
+    /// Closes the connection once `period` passes without a whole box
+    /// received (`None`: never).
+    pub fn with_idle_timeout(mut self, period: Option<Duration>) -> Self {
+        self.idle = period.map(IdleTimer::new);
+        self
+    }
+
+    /// A whole box arrived, or the peer read answers.
+    fn progress(&mut self, reactor: &mut Reactor) {
+        if let Some(idle) = &mut self.idle {
+            idle.reset(reactor);
         }
     }
 
@@ -82,6 +106,7 @@ impl Amp {
                 Decoded::Complete { frame, consumed } => {
                     let outcome = receive(&self.responders, &self.outgoing, ctx, frame);
                     self.buffer.consume(consumed);
+                    self.progress(ctx);
                     if let Err(why) = outcome {
                         self.broken(ctx, why);
                         return;
@@ -210,6 +235,9 @@ fn lossy(bytes: &[u8]) -> String {
 impl Protocol for Amp {
     fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
         self.outgoing.borrow_mut().id = Some(ctx.id());
+        if let Some(idle) = &mut self.idle {
+            idle.start(ctx);
+        }
     }
 
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
@@ -223,11 +251,15 @@ impl Protocol for Amp {
     }
 
     fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
+        self.progress(ctx);
         ctx.resume_reading();
         self.process(ctx);
     }
 
     fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
+        if let Some(idle) = &mut self.idle {
+            idle.cancel(ctx);
+        }
         let (calls, why) = self
             .outgoing
             .borrow_mut()
@@ -241,6 +273,7 @@ impl Protocol for Amp {
 pub struct AmpFactory {
     responders: Rc<Responders>,
     max_box_size: Option<usize>,
+    idle_timeout: Option<Duration>,
 }
 
 impl AmpFactory {
@@ -249,12 +282,20 @@ impl AmpFactory {
         AmpFactory {
             responders,
             max_box_size: None,
+            idle_timeout: None,
         }
     }
 
     /// Bounds received boxes to `max` bytes.
     pub fn with_max_box_size(mut self, max: usize) -> Self {
         self.max_box_size = Some(max);
+        self
+    }
+
+    /// Closes each connection after `period` without a whole box (`None`:
+    /// never); see [`Amp::with_idle_timeout`].
+    pub fn with_idle_timeout(mut self, period: Option<Duration>) -> Self {
+        self.idle_timeout = period;
         self
     }
 }
@@ -265,7 +306,7 @@ impl Factory for AmpFactory {
         if let Some(max) = self.max_box_size {
             amp = amp.with_max_box_size(max);
         }
-        Some(Box::new(amp))
+        Some(Box::new(amp.with_idle_timeout(self.idle_timeout)))
     }
 }
 

@@ -17,8 +17,8 @@ use torsion_protocols::amp::MAX_VALUE_LENGTH;
 use torsion_protocols::kv::{Limits, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_VALUE_LENGTH};
 use torsion_servers::cli;
 use torsion_servers::kv::{
-    serve, Settings, StoreConfig, DEFAULT_AMP_PORT, DEFAULT_LINE_PORT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_KEYS,
+    serve, Settings, StoreConfig, DEFAULT_AMP_PORT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LINE_PORT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_KEYS,
 };
 
 /// A key-value store whose keys live a fixed time after their last set,
@@ -46,6 +46,10 @@ struct Args {
     /// Connections served at once on each port
     #[arg(long = "max-connections", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Seconds a connection may go without a whole request (a line, an AMP
+    /// box) before it is closed (0: never)
+    #[arg(long = "idle-timeout", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
+    idle_timeout: f64,
 }
 
 fn main() -> ExitCode {
@@ -64,6 +68,13 @@ fn settings(args: &Args) -> Result<Settings, String> {
     let ttl = Duration::try_from_secs_f64(args.ttl)
         .map_err(|_| format!("--ttl {}: expected seconds, 0 or more", args.ttl))?;
     let ttl = (!ttl.is_zero()).then_some(ttl);
+    let idle_timeout = Duration::try_from_secs_f64(args.idle_timeout).map_err(|_| {
+        format!(
+            "--idle-timeout {}: expected seconds, 0 or more",
+            args.idle_timeout
+        )
+    })?;
+    let idle_timeout = (!idle_timeout.is_zero()).then_some(idle_timeout);
     if args.max_keys == 0 {
         return Err("--max-keys must be at least 1".into());
     }
@@ -87,6 +98,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
             },
         },
         max_connections: args.max_connections,
+        idle_timeout,
     })
 }
 

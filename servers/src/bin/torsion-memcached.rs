@@ -1,9 +1,11 @@
 //! torsion-memcached: a memcached server on the Torsion reactor.
 //!
 //! The command line follows memcached's where they overlap (`-p -l -s -m -c
-//! -I -M -v -U -t`), so scripts written for memcached work unchanged.
+//! -I -M -v -U -t`, and `-o idle_timeout=N`), so scripts written for
+//! memcached work unchanged.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 use torsion::{ListenOptions, Reactor};
@@ -51,6 +53,39 @@ struct Args {
     /// Worker threads: accepted for compatibility; Torsion serves from one reactor thread
     #[arg(short = 't', long = "threads")]
     threads: Option<u32>,
+    /// Extended options, comma separated, as memcached's -o; supported:
+    /// idle_timeout=SECONDS (close a connection that completes no request
+    /// for that long; 0, the default, never does)
+    #[arg(short = 'o', long = "extended", value_delimiter = ',')]
+    extended: Vec<String>,
+}
+
+/// The `-o` options Torsion understands.
+#[derive(Debug, Default, PartialEq)]
+struct Extended {
+    idle_timeout: Option<Duration>,
+}
+
+/// Parses `-o` options: `idle_timeout=N` (whole seconds, 0: off, as
+/// memcached). Any other is refused, rather than silently ignored.
+fn parse_extended(options: &[String]) -> Result<Extended, String> {
+    let mut extended = Extended::default();
+    for option in options.iter().filter(|o| !o.is_empty()) {
+        match option.split_once('=') {
+            Some(("idle_timeout", value)) => {
+                let secs: u32 = value
+                    .parse()
+                    .map_err(|_| format!("-o idle_timeout={value}: expected whole seconds"))?;
+                extended.idle_timeout = (secs > 0).then(|| Duration::from_secs(u64::from(secs)));
+            }
+            _ => {
+                return Err(format!(
+                    "unsupported -o option {option:?} (supported: idle_timeout=N)"
+                ))
+            }
+        }
+    }
+    Ok(extended)
 }
 
 /// Parses `1048576`, `1024k` or `1m`.
@@ -100,6 +135,7 @@ fn run(args: Args) -> Result<(), String> {
     if args.item_size > max_bytes / 2 {
         return Err("cannot set the item size limit (-I) higher than half the memory limit (-m)".into());
     }
+    let extended = parse_extended(&args.extended)?;
     if let Some(threads) = args.threads.filter(|t| *t != 1) {
         log::info!("-t {threads} ignored: one reactor thread serves every connection");
     }
@@ -111,6 +147,7 @@ fn run(args: Args) -> Result<(), String> {
         },
         max_connections: args.max_connections,
         tcp_port: if args.unix_socket.is_some() { 0 } else { args.port },
+        idle_timeout: extended.idle_timeout,
     };
 
     let mut reactor = Reactor::new().map_err(|e| format!("cannot create the reactor: {e}"))?;
@@ -139,4 +176,23 @@ fn run(args: Args) -> Result<(), String> {
         cli::announce("torsion-memcached", addr);
     }
     reactor.run().map_err(|e| format!("the reactor failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extended_options() {
+        let parse = |list: &[&str]| parse_extended(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(parse(&[]), Ok(Extended::default()));
+        assert_eq!(
+            parse(&["idle_timeout=30"]).map(|e| e.idle_timeout),
+            Ok(Some(Duration::from_secs(30)))
+        );
+        assert_eq!(parse(&["idle_timeout=0"]).map(|e| e.idle_timeout), Ok(None));
+        assert!(parse(&["idle_timeout=-1"]).is_err());
+        assert!(parse(&["idle_timeout=x"]).is_err());
+        assert!(parse(&["hashpower=20"]).unwrap_err().contains("unsupported"));
+    }
 }

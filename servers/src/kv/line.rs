@@ -1,8 +1,11 @@
 //! The line protocol's server: the seeds' `KeyValueStoreProtocol`, with
 //! `ERROR <reason>` where the seeds' version crashes.
 
-use torsion::{Address, Ctx, Factory, Protocol, Reactor, DEFAULT_HIGH_WATER};
+use std::time::Duration;
+
+use torsion::{Address, CloseReason, Ctx, Factory, Protocol, Reactor, DEFAULT_HIGH_WATER};
 use torsion_protocols::kv::{Parsed, Reply, Request, RequestDecoder};
+use torsion_protocols::policies::IdleTimer;
 use torsion_protocols::ReadBuffer;
 
 use super::store::KvStore;
@@ -18,6 +21,11 @@ use super::store::KvStore;
 /// While the write buffer is above its high-water mark (a client that
 /// pipelines `get`s without reading the values), requests stay buffered
 /// and reading pauses; they are answered once the buffer drains.
+///
+/// With an idle timeout ([`with_idle_timeout`](LineServer::with_idle_timeout)),
+/// a connection on which no whole line arrives for that long is closed:
+/// bytes that never make a line (a slowloris) do not keep it open, and
+/// neither does a peer that stopped reading its replies.
 pub struct LineServer {
     store: KvStore,
     decoder: RequestDecoder,
@@ -27,6 +35,8 @@ pub struct LineServer {
     /// The peer sent end-of-file: close once the buffered requests are
     /// answered.
     eof: bool,
+    /// Closes the connection after a while without a whole line.
+    idle: Option<IdleTimer>,
 }
 
 impl LineServer {
@@ -39,6 +49,22 @@ impl LineServer {
             buffer: ReadBuffer::new(),
             replies: Vec::new(),
             eof: false,
+            idle: None,
+        }
+    }
+
+    /// Closes the connection once `period` passes without a whole line
+    /// (`None`: never).
+    pub fn with_idle_timeout(mut self, period: Option<Duration>) -> Self {
+        self.idle = period.map(IdleTimer::new);
+        self
+    }
+
+    /// A whole line arrived, or the peer read replies: the countdown
+    /// starts over.
+    fn progress(&mut self, reactor: &mut Reactor) {
+        if let Some(idle) = &mut self.idle {
+            idle.reset(reactor);
         }
     }
 
@@ -46,10 +72,12 @@ impl LineServer {
     /// closes, or the output passes the high-water mark.
     fn process(&mut self, ctx: &mut Ctx<'_>) {
         let mut whole = true;
+        let mut lines = 0;
         while !ctx.is_closing() && ctx.buffered() + self.replies.len() < DEFAULT_HIGH_WATER {
             let consumed = match self.decoder.decode(self.buffer.unread()) {
                 Parsed::Complete { message, consumed } => {
                     execute(&self.store, ctx, message, &mut self.replies);
+                    lines += 1;
                     consumed
                 }
                 Parsed::Error { error, consumed } => {
@@ -59,6 +87,7 @@ impl LineServer {
                         reason: reason.as_bytes(),
                     }
                     .encode(&mut self.replies);
+                    lines += 1;
                     consumed
                 }
                 Parsed::Skipped { consumed } => consumed,
@@ -68,6 +97,9 @@ impl LineServer {
                 }
             };
             self.buffer.consume(consumed);
+        }
+        if lines > 0 {
+            self.progress(ctx);
         }
         if !self.replies.is_empty() {
             ctx.write(&self.replies);
@@ -111,6 +143,12 @@ fn execute(store: &KvStore, reactor: &mut Reactor, request: Request<'_>, out: &m
 }
 
 impl Protocol for LineServer {
+    fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(idle) = &mut self.idle {
+            idle.start(ctx);
+        }
+    }
+
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         self.buffer.extend(data);
         self.process(ctx);
@@ -122,8 +160,15 @@ impl Protocol for LineServer {
     }
 
     fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
+        self.progress(ctx);
         ctx.resume_reading();
         self.process(ctx);
+    }
+
+    fn connection_lost(&mut self, ctx: &mut Ctx<'_>, _reason: CloseReason) {
+        if let Some(idle) = &mut self.idle {
+            idle.cancel(ctx);
+        }
     }
 }
 
@@ -132,18 +177,31 @@ impl Protocol for LineServer {
 #[derive(Clone, Debug)]
 pub struct LineFactory {
     store: KvStore,
+    idle_timeout: Option<Duration>,
 }
 
 impl LineFactory {
-    /// Clients of `store`.
+    /// Clients of `store`, never timed out.
     pub fn new(store: KvStore) -> Self {
-        LineFactory { store }
+        LineFactory {
+            store,
+            idle_timeout: None,
+        }
+    }
+
+    /// Closes each connection after `period` without a whole line (`None`:
+    /// never); see [`LineServer::with_idle_timeout`].
+    pub fn with_idle_timeout(mut self, period: Option<Duration>) -> Self {
+        self.idle_timeout = period;
+        self
     }
 }
 
 impl Factory for LineFactory {
     fn build_protocol(&mut self, _reactor: &mut Reactor, _peer: &Address) -> Option<Box<dyn Protocol>> {
-        Some(Box::new(LineServer::new(self.store.clone())))
+        Some(Box::new(
+            LineServer::new(self.store.clone()).with_idle_timeout(self.idle_timeout),
+        ))
     }
 }
 
@@ -184,6 +242,35 @@ mod tests {
         t.set_window(None);
         let one = b"VALUE big ".len() + 60_000 + 2;
         assert_eq!(t.take().len(), 2000 * one);
+    }
+
+    #[test]
+    fn a_connection_without_a_whole_line_times_out() {
+        let store = KvStore::new(StoreConfig::default());
+        let server = LineServer::new(store).with_idle_timeout(Some(Duration::from_secs(10)));
+        let mut t = StringTransport::new(server);
+        t.receive(b"get k\r\n");
+        t.advance(Duration::from_secs(9));
+        // A slowloris: a byte now and then, never a whole line.
+        for byte in b"get slow" {
+            t.receive(&[*byte]);
+            t.advance(Duration::from_millis(100));
+        }
+        assert!(!t.disconnected());
+        t.advance(Duration::from_secs(1));
+        assert!(matches!(t.close_reason(), Some(CloseReason::TimedOut)));
+    }
+
+    #[test]
+    fn whole_lines_keep_a_connection_open() {
+        let store = KvStore::new(StoreConfig::default());
+        let server = LineServer::new(store).with_idle_timeout(Some(Duration::from_secs(10)));
+        let mut t = StringTransport::new(server);
+        for _ in 0..5 {
+            t.advance(Duration::from_secs(9));
+            t.receive(b"get k\r\n");
+        }
+        assert!(!t.disconnected());
     }
 
     #[test]

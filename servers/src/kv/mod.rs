@@ -19,6 +19,7 @@ mod store;
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use torsion::{ListenerId, Reactor};
 use torsion_protocols::policies::ConnectionLimits;
@@ -36,6 +37,12 @@ pub const DEFAULT_AMP_PORT: u16 = 8789;
 /// How many connections each listener serves at once unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
+/// How long a connection may go without a whole request (a line, a box)
+/// unless told otherwise: long enough for any client that holds a
+/// connection between bursts of requests, short enough that connections
+/// left open (or a slowloris trickling bytes) do not pile up.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Where and how to serve.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -47,6 +54,9 @@ pub struct Settings {
     pub store: StoreConfig,
     /// Connections each listener serves at once; more are closed at once.
     pub max_connections: usize,
+    /// Close a connection on which no whole request (a line, an AMP box)
+    /// arrived for this long; `None`: never.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// The two listeners [`serve`] opened, and the store behind them.
@@ -63,10 +73,11 @@ pub struct Serving {
 /// Listens on both addresses, serving one new store.
 pub fn serve(reactor: &mut Reactor, settings: &Settings) -> io::Result<Serving> {
     let store = KvStore::new(settings.store);
-    let line =
-        ConnectionLimits::new(LineFactory::new(store.clone())).max_connections(settings.max_connections);
+    let line = LineFactory::new(store.clone()).with_idle_timeout(settings.idle_timeout);
+    let line = ConnectionLimits::new(line).max_connections(settings.max_connections);
     let line = reactor.listen_tcp(settings.line, line)?;
-    let amp = ConnectionLimits::new(amp::factory(store.clone())).max_connections(settings.max_connections);
+    let amp = amp::factory(store.clone()).with_idle_timeout(settings.idle_timeout);
+    let amp = ConnectionLimits::new(amp).max_connections(settings.max_connections);
     let amp = match reactor.listen_tcp(settings.amp, amp) {
         Ok(amp) => amp,
         Err(e) => {

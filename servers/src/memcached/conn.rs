@@ -10,11 +10,19 @@
 //! Which protocol a connection speaks is decided by its first byte, as in
 //! memcached: 0x80 (the binary request magic) selects the binary protocol,
 //! anything else the text protocol (classic and meta commands).
+//!
+//! With an idle timeout (memcached's `-o idle_timeout`), a connection that
+//! completes no request for that long is closed, as memcached measures it
+//! from the last command: bytes that never make a request (a slowloris
+//! sending one byte now and then, a refused block trickling in) do not
+//! count, and neither does a peer that stopped reading its replies.
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use torsion::{CloseReason, Ctx, Protocol};
+use torsion_protocols::policies::IdleTimer;
 
 use super::binary_session::BinarySession;
 use super::server::Shared;
@@ -37,6 +45,8 @@ pub struct MemcacheConnection {
     session: Session,
     /// The unconsumed bytes of an incomplete request.
     pending: Vec<u8>,
+    /// Closes the connection after a while without a complete request.
+    idle: Option<IdleTimer>,
 }
 
 impl MemcacheConnection {
@@ -46,6 +56,24 @@ impl MemcacheConnection {
             shared,
             session: Session::Undecided,
             pending: Vec::new(),
+            idle: None,
+        }
+    }
+
+    /// Closes the connection once `period` passes without a complete
+    /// request (`None`: never).
+    pub fn with_idle_timeout(mut self, period: Option<Duration>) -> Self {
+        self.idle = period.map(IdleTimer::new);
+        self
+    }
+
+    /// Whether the session is discarding a refused block (bytes that
+    /// arrive then are not a request).
+    fn is_swallowing(&self) -> bool {
+        match &self.session {
+            Session::Text(session) => session.is_swallowing(),
+            Session::Binary(session) => session.is_swallowing(),
+            Session::Undecided => false,
         }
     }
 
@@ -100,6 +128,13 @@ impl MemcacheConnection {
             self.pending.drain(..fed.consumed.min(self.pending.len()));
             fed
         };
+        // Progress: at least one request was answered (bytes consumed that
+        // were not a refused block being skipped).
+        if fed.consumed > 0 && !self.is_swallowing() {
+            if let Some(idle) = &mut self.idle {
+                idle.reset(ctx);
+            }
+        }
         if fed.close {
             self.pending = Vec::new();
             ctx.lose_connection();
@@ -117,6 +152,12 @@ impl MemcacheConnection {
 }
 
 impl Protocol for MemcacheConnection {
+    fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(idle) = &mut self.idle {
+            idle.start(ctx);
+        }
+    }
+
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         if let Session::Undecided = self.session {
             self.session = match data.first() {
@@ -128,13 +169,20 @@ impl Protocol for MemcacheConnection {
     }
 
     fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
+        // The peer is reading its replies: that is progress too.
+        if let Some(idle) = &mut self.idle {
+            idle.reset(ctx);
+        }
         ctx.resume_reading();
         if !self.pending.is_empty() {
             self.process(ctx, &[]);
         }
     }
 
-    fn connection_lost(&mut self, _ctx: &mut Ctx<'_>, reason: CloseReason) {
+    fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
+        if let Some(idle) = &mut self.idle {
+            idle.cancel(ctx);
+        }
         if !reason.is_clean() {
             log::debug!("client connection ended: {reason}");
         }
@@ -196,6 +244,43 @@ mod tests {
         assert_eq!(reply.len(), 24);
         assert_eq!((reply[0], reply[1]), (0x81, 0x0a));
         assert_eq!(&reply[12..16], &[0xde, 0xad, 0xbe, 0xef]);
+    }
+
+    #[test]
+    fn with_an_idle_timeout_only_whole_requests_keep_a_connection_open() {
+        use std::time::Duration;
+        use torsion::CloseReason;
+        let reactor = torsion::Reactor::new().unwrap();
+        let settings = Settings {
+            idle_timeout: Some(Duration::from_secs(10)),
+            ..Settings::default()
+        };
+        let mut t = StringTransport::from_factory(&mut MemcacheFactory::new(&reactor, settings));
+        for _ in 0..3 {
+            t.advance(Duration::from_secs(9));
+            t.receive(b"set k 0 0 1 noreply\r\nx\r\n");
+        }
+        assert!(!t.disconnected());
+        // A refused block trickling in, then a command line a byte at a time.
+        t.receive(b"set big 0 0 2000000\r\n");
+        for _ in 0..5 {
+            t.advance(Duration::from_secs(1));
+            t.receive(&[b'v'; 100]);
+        }
+        for byte in b"get " {
+            t.advance(Duration::from_secs(1));
+            t.receive(&[*byte]);
+        }
+        assert!(!t.disconnected());
+        t.advance(Duration::from_secs(2));
+        assert!(matches!(t.close_reason(), Some(CloseReason::TimedOut)));
+    }
+
+    #[test]
+    fn without_an_idle_timeout_a_silent_connection_stays() {
+        let mut t = connect();
+        t.advance(std::time::Duration::from_secs(24 * 3600));
+        assert!(!t.disconnected());
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct Settings {
     pub max_connections: usize,
     /// The TCP port reported by `stats` (0 for a Unix socket).
     pub tcp_port: u16,
+    /// Close a connection that completes no request for this long
+    /// (memcached's `-o idle_timeout`); `None`, the default, never does.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             store: StoreConfig::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             tcp_port: 11211,
+            idle_timeout: None,
         }
     }
 }
@@ -66,6 +70,7 @@ pub struct Shared {
     unix_base: u64,
     origin: Duration,
     max_connections: usize,
+    idle_timeout: Option<Duration>,
 }
 
 impl Shared {
@@ -118,6 +123,7 @@ impl MemcacheFactory {
             unix_base,
             origin: reactor.now(),
             max_connections: settings.max_connections,
+            idle_timeout: settings.idle_timeout,
         };
         MemcacheFactory {
             shared: Rc::new(RefCell::new(shared)),
@@ -150,7 +156,11 @@ impl Factory for MemcacheFactory {
             .connection_structures
             .max(shared.stats.curr_connections);
         let _ = reactor;
-        Some(Box::new(MemcacheConnection::new(self.shared.clone())))
+        let idle_timeout = shared.idle_timeout;
+        drop(shared);
+        Some(Box::new(
+            MemcacheConnection::new(self.shared.clone()).with_idle_timeout(idle_timeout),
+        ))
     }
 
     fn start(&mut self, reactor: &mut Reactor) {

@@ -1,0 +1,64 @@
+//! Fuzzes the key-value line protocol's reply decoder (what a client reads
+//! from a server it may not trust).
+//!
+//! Input: one byte choosing read sizes, one byte choosing the key and value
+//! bounds, then the stream. Decoded at once and in small reads, the stream
+//! must give the same replies and errors; no more than `max_buffered` bytes
+//! may stay undecided; and every reply, encoded again, must parse back to
+//! itself.
+#![no_main]
+
+use torsion_protocols::kv::{Limits, Parsed, Reply, ReplyDecoder};
+
+#[derive(Debug, PartialEq)]
+enum Event {
+    Reply(String),
+    Error(String),
+}
+
+fn decode(limits: Limits, stream: &[u8], read: usize) -> Vec<Event> {
+    let mut decoder = ReplyDecoder::new(limits);
+    let (mut buffer, mut events) = (Vec::new(), Vec::new());
+    for chunk in stream.chunks(read.max(1)) {
+        buffer.extend_from_slice(chunk);
+        loop {
+            let consumed = match decoder.decode(&buffer) {
+                Parsed::Complete { message, consumed } => {
+                    let mut again = Vec::new();
+                    message.encode(&mut again);
+                    let line = again
+                        .strip_suffix(b"\r\n")
+                        .expect("an encoded reply ends with CRLF");
+                    assert_eq!(Reply::parse(line).ok(), Some(message), "{again:?}");
+                    events.push(Event::Reply(format!("{message:?}")));
+                    consumed
+                }
+                Parsed::Error { error, consumed } => {
+                    events.push(Event::Error(error.to_string()));
+                    consumed
+                }
+                Parsed::Skipped { consumed } => consumed,
+                Parsed::Incomplete => break,
+            };
+            assert!(consumed > 0 && consumed <= buffer.len());
+            buffer.drain(..consumed);
+        }
+        assert!(
+            buffer.len() <= decoder.max_buffered(),
+            "{} bytes undecided",
+            buffer.len()
+        );
+    }
+    events
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let [read, bounds, stream @ ..] = data else { return };
+    let limits = Limits {
+        max_key_length: usize::from(bounds & 0x0f) + 1,
+        max_value_length: usize::from(bounds >> 4) * 4,
+    };
+    let whole = decode(limits, stream, stream.len());
+    let split = decode(limits, stream, usize::from(read % 16) + 1);
+    assert_eq!(whole, split);
+});
