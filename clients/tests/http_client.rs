@@ -233,6 +233,35 @@ fn a_refused_connection_and_an_unknown_host_are_typed() {
 }
 
 #[test]
+fn a_connect_that_never_completes_times_out() {
+    // A listener that never accepts, with a backlog of 0: once its accept
+    // queue is full, Linux drops further SYNs, so a connect hangs.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    // Fill the queue until a connect stalls.
+    let mut queued = Vec::new();
+    while let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+        queued.push(s);
+        assert!(queued.len() < 64, "the accept queue never filled");
+    }
+    let mut r = Reactor::new().unwrap();
+    let d = HttpClient::new()
+        .connect_timeout(Duration::from_millis(200))
+        .get(&mut r, &format!("http://{addr}/"));
+    assert_eq!(
+        fetch_error(wait(&mut r, d)),
+        FetchError::ConnectTimeout {
+            after: Duration::from_millis(200)
+        }
+    );
+    drop(queued);
+}
+
+#[test]
 fn a_silent_server_times_out() {
     let server = scripted(vec![Script::Silent(Duration::from_secs(3))]);
     let mut r = Reactor::new().unwrap();
