@@ -6,7 +6,10 @@ Each line of the input is one figure: section, name, unit, which way is
 better (higher or lower), the reference's name, Torsion's rounds, the
 reference's rounds (space-separated). The table shows, for each side, the
 median of the rounds and their spread (min..max), then Torsion / reference
-and whether Torsion is ahead.
+and whether Torsion is ahead (within 1%: even). When both sides have the same
+number of rounds, the rounds are pairs measured back to back, and the ratio
+is the median of the per-round ratios rather than the ratio of the medians:
+on a shared machine whose load drifts, that compares like with like.
 """
 
 import statistics
@@ -43,9 +46,14 @@ def rows(path):
             yield section, [name, unit, cell(tv), ref, cell(rv), "", ""]
             continue
         tm, rm = statistics.median(tv), statistics.median(rv)
-        ratio = tm / rm if rm else float("inf")
+        if len(tv) == len(rv) and len(tv) > 1 and all(rv):
+            # Rounds are paired (the two sides measured back to back): the
+            # median of the per-round ratios cancels drift in the machine's load.
+            ratio = statistics.median(t / r for t, r in zip(tv, rv))
+        else:
+            ratio = tm / rm if rm else float("inf")
         ahead = (ratio > 1) if better == "higher" else (ratio < 1)
-        verdict = "ahead" if ahead else ("even" if abs(ratio - 1) < 0.005 else "behind")
+        verdict = "even" if abs(ratio - 1) < 0.01 else ("ahead" if ahead else "behind")
         yield section, [name, unit, cell(tv), ref, cell(rv), f"{ratio:.2f}", verdict]
 
 

@@ -38,9 +38,8 @@ struct Client {
 }
 
 fn main() -> io::Result<()> {
-    let args = Args::parse(
-        "echo-load --addr ADDR [--connections N] [--size BYTES] [--seconds S] [--warmup S]",
-    );
+    let args =
+        Args::parse("echo-load --addr ADDR [--connections N] [--size BYTES] [--seconds S] [--warmup S]");
     let addr = args.addr("addr");
     let connections: usize = args.get("connections", 32);
     let size: usize = args.get("size", 1024);

@@ -48,9 +48,6 @@ fn main() -> io::Result<()> {
         }
         next += n;
     }
-    println!(
-        "stored {items} in {:.2} seconds",
-        started.elapsed().as_secs_f64()
-    );
+    println!("stored {items} in {:.2} seconds", started.elapsed().as_secs_f64());
     Ok(())
 }
