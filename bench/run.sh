@@ -38,7 +38,8 @@ machine() {
   echo "references: $(memcached -V 2>/dev/null || echo 'memcached ?'), Twisted $(python3 -c 'import twisted; print(twisted.__version__)' 2>/dev/null || echo '?'), $(rustc --version)"
   echo "command: bench/run.sh $*"
 }
-machine "$@"
+info=$(machine "$@")
+echo "$info"
 
 # Each section is its own script, bounded in time; one that fails is
 # reported and the others still run.
@@ -54,7 +55,7 @@ done
 
 python3 bench/table.py "$BENCH_RESULTS"
 {
-  machine "$@" | sed 's/^/- /'
+  echo "$info" | sed 's/^/- /'
   echo "- took $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"
   echo
   python3 bench/table.py "$BENCH_RESULTS" --markdown
