@@ -3,8 +3,8 @@
 # same figure for its reference, measured in the same run, alternating,
 # several rounds, median and spread (min..max).
 #
-#   bench/run.sh            # the full run (about 10 minutes on 2 CPUs)
-#   bench/run.sh --quick    # fewer, shorter rounds (about 4 minutes)
+#   bench/run.sh            # the full run (about 7 minutes on 2 CPUs)
+#   bench/run.sh --quick    # fewer, shorter rounds (about 2 minutes)
 #   bench/run.sh memory echo    # only some sections, in the order given
 #
 # Sections: memcached (throughput, CPU and system calls per request),
