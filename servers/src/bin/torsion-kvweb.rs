@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use clap::Parser;
-use torsion::endpoint::ClientEndpoint;
+use torsion::endpoint::{ClientEndpoint, Family};
 use torsion::Reactor;
 use torsion_servers::cli;
 use torsion_servers::kv::{DEFAULT_AMP_PORT, DEFAULT_LINE_PORT};
@@ -20,9 +20,9 @@ use torsion_servers::kvweb::{self, Upstream, UpstreamConfig, Wire};
 use torsion_servers::web::Site;
 
 /// Web pages and a JSON API over torsion-kv: forms to get, set and delete
-/// keys, and /api/keys/<key> for scripts.
+/// keys, and /api/keys/KEY (JSON) for scripts.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-kvweb", version, about)]
+#[command(name = "torsion-kvweb", version)]
 struct Args {
     #[command(flatten)]
     listen: cli::ListenArgs,
@@ -58,17 +58,11 @@ fn endpoint(address: &str, timeout: Duration) -> Result<ClientEndpoint, String> 
     if host.is_empty() {
         return Err(format!("--kv {address:?}: no host"));
     }
-    let ClientEndpoint::Tcp {
-        host, port, family, ..
-    } = ClientEndpoint::tcp(host, port)
-    else {
-        unreachable!("ClientEndpoint::tcp makes a TCP endpoint");
-    };
     Ok(ClientEndpoint::Tcp {
-        host,
+        host: host.to_string(),
         port,
         timeout,
-        family,
+        family: Family::Any,
     })
 }
 
