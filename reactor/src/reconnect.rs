@@ -93,6 +93,16 @@ pub enum ReconnectError {
         /// How the last one failed.
         last: Failure,
     },
+    /// The attempts a [`when_connected_or_fail_after`] Deferred was
+    /// willing to wait for failed; the service goes on trying.
+    ///
+    /// [`when_connected_or_fail_after`]: ReconnectingService::when_connected_or_fail_after
+    Failed {
+        /// Attempts that failed while this Deferred waited.
+        attempts: u32,
+        /// How the last one failed.
+        last: Failure,
+    },
     /// The service was stopped.
     Stopped,
 }
@@ -103,6 +113,9 @@ impl fmt::Display for ReconnectError {
             ReconnectError::GaveUp { attempts, last } => {
                 write!(f, "gave up after {attempts} attempts; last: {last}")
             }
+            ReconnectError::Failed { attempts, last } => {
+                write!(f, "{attempts} connection attempts failed; last: {last}")
+            }
             ReconnectError::Stopped => f.write_str("the reconnecting service was stopped"),
         }
     }
@@ -111,13 +124,21 @@ impl fmt::Display for ReconnectError {
 impl std::error::Error for ReconnectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ReconnectError::GaveUp { last, .. } => Some(last.error()),
+            ReconnectError::GaveUp { last, .. } | ReconnectError::Failed { last, .. } => Some(last.error()),
             ReconnectError::Stopped => None,
         }
     }
 }
 
 type MakeProtocol<P> = Box<dyn FnMut(&mut Reactor) -> P>;
+
+/// A "when connected" Deferred, and how many more failed attempts it waits
+/// through (`None`: as many as it takes).
+struct Waiter<P: Protocol> {
+    done: Deferred<ProtocolHandle<P>>,
+    failures_left: Option<u32>,
+    failed: u32,
+}
 
 struct Inner<P: Protocol> {
     endpoint: ClientEndpoint,
@@ -128,7 +149,7 @@ struct Inner<P: Protocol> {
     failures: u32,
     /// Attempts made in all.
     attempts: u64,
-    waiters: Vec<Deferred<ProtocolHandle<P>>>,
+    waiters: Vec<Waiter<P>>,
     timer: Option<DelayedCall>,
     attempt: Option<Deferred<()>>,
     rng: u64,
@@ -210,6 +231,31 @@ impl<P: Protocol> ReconnectingService<P> {
     /// [`ReconnectError`] if the service gives up or is stopped.
     #[track_caller]
     pub fn when_connected(&self, reactor: &mut Reactor) -> Deferred<ProtocolHandle<P>> {
+        self.wait_connected(reactor, None)
+    }
+
+    /// Like [`when_connected`](ReconnectingService::when_connected), but
+    /// fails with [`ReconnectError::Failed`] once `failures` connection
+    /// attempts have failed while it waits (Twisted's
+    /// `whenConnected(failAfterFailures=n)`). With 1, it waits for the
+    /// attempt in progress, or the next one, and no longer: what a caller
+    /// that would rather report "unreachable" than wait uses. The service
+    /// goes on trying either way; `failures` of 0 counts as 1.
+    #[track_caller]
+    pub fn when_connected_or_fail_after(
+        &self,
+        reactor: &mut Reactor,
+        failures: u32,
+    ) -> Deferred<ProtocolHandle<P>> {
+        self.wait_connected(reactor, Some(failures.max(1)))
+    }
+
+    #[track_caller]
+    fn wait_connected(
+        &self,
+        reactor: &mut Reactor,
+        failures_left: Option<u32>,
+    ) -> Deferred<ProtocolHandle<P>> {
         let d = Deferred::new();
         let state = self.inner.borrow().state;
         match state {
@@ -223,7 +269,11 @@ impl<P: Protocol> ReconnectingService<P> {
                 let _ = d.errback(reactor, Failure::msg("the reconnecting service gave up"));
             }
             ServiceState::Connecting | ServiceState::Waiting => {
-                self.inner.borrow_mut().waiters.push(d.clone())
+                self.inner.borrow_mut().waiters.push(Waiter {
+                    done: d.clone(),
+                    failures_left,
+                    failed: 0,
+                })
             }
         }
         d
@@ -262,7 +312,7 @@ impl<P: Protocol> ReconnectingService<P> {
             reactor.transport(id).lose_connection();
         }
         for waiter in waiters {
-            let _ = waiter.errback(reactor, ReconnectError::Stopped);
+            let _ = waiter.done.errback(reactor, ReconnectError::Stopped);
         }
     }
 
@@ -304,7 +354,7 @@ impl<P: Protocol> ReconnectingService<P> {
                     std::mem::take(&mut inner.waiters)
                 };
                 for waiter in waiters {
-                    let _ = waiter.callback(reactor, ProtocolHandle::new(id));
+                    let _ = waiter.done.callback(reactor, ProtocolHandle::new(id));
                 }
             }
             Err(failure) => {
@@ -327,12 +377,47 @@ impl<P: Protocol> ReconnectingService<P> {
                             attempts,
                             last: failure.clone(),
                         };
-                        let _ = waiter.errback(reactor, error);
+                        let _ = waiter.done.errback(reactor, error);
                     }
                 } else {
+                    self.fail_impatient_waiters(reactor, &failure);
                     self.retry_later(reactor);
                 }
             }
+        }
+    }
+
+    /// One more attempt failed: fail the waiters that waited long enough,
+    /// and forget those that were cancelled meanwhile (a timeout).
+    fn fail_impatient_waiters(&self, reactor: &mut Reactor, failure: &Failure) {
+        let done = {
+            let mut inner = self.inner.borrow_mut();
+            let mut done = Vec::new();
+            inner.waiters.retain_mut(|waiter| {
+                if waiter.done.called() {
+                    return false;
+                }
+                waiter.failed += 1;
+                match &mut waiter.failures_left {
+                    Some(1) => {
+                        done.push((waiter.done.clone(), waiter.failed));
+                        false
+                    }
+                    Some(n) => {
+                        *n -= 1;
+                        true
+                    }
+                    None => true,
+                }
+            });
+            done
+        };
+        for (waiter, attempts) in done {
+            let error = ReconnectError::Failed {
+                attempts,
+                last: failure.clone(),
+            };
+            let _ = waiter.errback(reactor, error);
         }
     }
 

@@ -229,3 +229,69 @@ fn stop_fails_the_waiters_and_stops_retrying() {
     assert_eq!(service.attempts(), 1);
     assert_eq!(reactor.counters().timers_pending, 0);
 }
+
+#[test]
+fn when_connected_or_fail_after_waits_for_that_many_failed_attempts_only() {
+    init_logging();
+    let clock = Clock::new();
+    let mut reactor = Reactor::with_clock(clock.clone()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let service = ReconnectingService::start(
+        &mut reactor,
+        ClientEndpoint::tcp("127.0.0.1", port),
+        policy(),
+        |_| Client,
+    );
+    // Asked while the first attempt is in progress: that attempt decides.
+    let wc = service.when_connected_or_fail_after(&mut reactor, 1);
+    let one = outcome(&mut reactor, wc);
+    let wc = service.when_connected_or_fail_after(&mut reactor, 2);
+    let two = outcome(&mut reactor, wc);
+    let wc = service.when_connected(&mut reactor);
+    let patient = outcome(&mut reactor, wc);
+    let s = service.clone();
+    run_until(&mut reactor, |_| s.state() == ServiceState::Waiting);
+    let failure = one.borrow_mut().take().expect("failed at once").unwrap_err();
+    match failure.downcast_ref::<ReconnectError>() {
+        Some(ReconnectError::Failed { attempts: 1, last }) => assert!(matches!(
+            last.find::<torsion::ConnectError>(),
+            Some(torsion::ConnectError::Refused)
+        )),
+        other => panic!("{other:?}"),
+    }
+    assert!(two.borrow().is_none() && patient.borrow().is_none());
+    // The second attempt fails too: the one that waited for two gives up;
+    // the service goes on, and so does the patient waiter.
+    let s = service.clone();
+    advance_until(&mut reactor, &clock, Duration::from_secs(2), |_| {
+        s.attempts() == 2 && s.state() == ServiceState::Waiting
+    });
+    let failure = two.borrow_mut().take().expect("failed").unwrap_err();
+    assert!(matches!(
+        failure.downcast_ref::<ReconnectError>(),
+        Some(ReconnectError::Failed { attempts: 2, .. })
+    ));
+    assert!(patient.borrow().is_none());
+    // A waiter cancelled meanwhile (by a timeout) stays cancelled.
+    let cancelled = service.when_connected_or_fail_after(&mut reactor, 5);
+    cancelled.cancel(&mut reactor);
+    cancelled.mark_handled();
+    // The server comes: the patient waiter is connected.
+    let conns = Rc::new(RefCell::new(Vec::new()));
+    let _server = Server::listen(&mut reactor, ([127, 0, 0, 1], port).into(), conns);
+    let s = service.clone();
+    advance_until(&mut reactor, &clock, Duration::from_secs(4), |_| {
+        matches!(s.state(), ServiceState::Connected(_))
+    });
+    let p = patient.clone();
+    run_until(&mut reactor, |_| p.borrow().is_some());
+    assert!(patient.borrow_mut().take().unwrap().is_ok());
+    // Connected now: it fires at once.
+    let wc = service.when_connected_or_fail_after(&mut reactor, 1);
+    assert!(wc.called());
+    service.stop(&mut reactor);
+}

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod fib;
 pub mod hello;
 pub mod kv;
+pub mod kvweb;
 pub mod memcached;
 pub mod upper;
 pub mod web;

@@ -1081,3 +1081,174 @@ mod http_interop {
         );
     }
 }
+
+// ----- torsion-kvweb in headless Chromium ------------------------------------------
+
+mod kvweb_interop {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use torsion_tests::Server;
+
+    use super::interop_dir;
+
+    /// A fresh Chromium profile folder.
+    fn profile() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("torsion-interop-{}-kvweb-chromium", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Runs tests/interop/kvweb_browser.py (headless Chromium driven over
+    /// the DevTools protocol, clicking the real forms) against `base`;
+    /// returns its `STEP name {json}` lines as (name, json). Bounded in
+    /// time: the script and its Chromium run in their own process group,
+    /// killed by its id if they overrun.
+    fn browse(base: &str) -> Vec<(String, String)> {
+        let profile = profile();
+        let mut child = Command::new("python3")
+            .current_dir(interop_dir())
+            .arg("kvweb_browser.py")
+            .arg(base)
+            .arg(&profile)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run python3");
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            s
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+                let _ = child.wait();
+                panic!("the browser script did not finish in time");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let (out, err) = (out.join().unwrap(), err.join().unwrap());
+        let _ = std::fs::remove_dir_all(&profile);
+        assert!(status.success(), "kvweb_browser.py failed:\n{err}\n{out}");
+        out.lines()
+            .filter_map(|line| line.strip_prefix("STEP "))
+            .filter_map(|line| line.split_once(' '))
+            .map(|(step, json)| (step.to_string(), json.to_string()))
+            .collect()
+    }
+
+    fn step<'a>(steps: &'a [(String, String)], name: &str) -> &'a str {
+        steps
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, json)| json.as_str())
+            .unwrap_or_else(|| panic!("no step {name} in {steps:?}"))
+    }
+
+    fn has(json: &str, fields: &[&str]) {
+        for field in fields {
+            assert!(json.contains(field), "{field} not in {json}");
+        }
+    }
+
+    /// Chromium sets a key through the form (a POST), reads it back (the
+    /// GET form), deletes it (a POST), and then gets a 404 page; a value
+    /// holding a script is shown as text and never runs, while the same
+    /// script on a page that does run it is seen running.
+    #[test]
+    fn chromium_sets_reads_and_deletes_through_the_forms_and_never_runs_a_stored_script() {
+        let kv = Server::start("torsion-kv", &["-p", "0", "--amp-port", "0"]);
+        let web = Server::start("torsion-kvweb", &["-p", "0", "--kv", kv.addr()]);
+        let base = format!("http://{}", web.addr());
+        let steps = browse(&base);
+        has(
+            step(&steps, "index"),
+            &["\"status\": 200", "\"title\": \"Torsion key-value store\""],
+        );
+        has(
+            step(&steps, "set"),
+            &[
+                "\"status\": 200",
+                "\"title\": \"Stored\"",
+                &format!("\"url\": \"{base}/set\""),
+                "\"value\": \"hello world\"",
+            ],
+        );
+        has(
+            step(&steps, "get"),
+            &[
+                "\"status\": 200",
+                "\"title\": \"Value of greeting\"",
+                &format!("\"url\": \"{base}/get?key=greeting\""),
+                "\"value\": \"hello world\"",
+            ],
+        );
+        has(
+            step(&steps, "delete"),
+            &[
+                "\"status\": 200",
+                "\"title\": \"Deleted\"",
+                "\"message\": \"Deleted greeting.\"",
+            ],
+        );
+        has(
+            step(&steps, "get-deleted"),
+            &[
+                "\"status\": 404",
+                "\"title\": \"Not found\"",
+                "\"error\": \"No key \\\"greeting\\\" in the store",
+            ],
+        );
+        // The stored script: text in #value, no element in it, no script
+        // in the page, the title unchanged, no dialog.
+        let xss = r#"<script>document.title='pwned';alert(1)</script><img src=x onerror=\"document.title='pwned'\">"#;
+        let escaped = r#"<pre id=\"value\">&lt;script&gt;document.title='pwned';alert(1)&lt;/script&gt;&lt;img src=x onerror=\"document.title='pwned'\"&gt;</pre>"#;
+        for (name, title) in [("set-xss", "Stored"), ("get-xss", "Value of xss")] {
+            has(
+                step(&steps, name),
+                &[
+                    "\"status\": 200",
+                    &format!("\"title\": \"{title}\""),
+                    &format!("\"value\": \"{xss}\""),
+                    "\"value_elements\": 0",
+                    "\"scripts\": 0",
+                    "\"dialogs\": []",
+                    escaped,
+                ],
+            );
+        }
+        // The control: the detector sees a script that runs.
+        has(
+            step(&steps, "control"),
+            &["\"title\": \"pwned\"", "\"dialogs\": [\"1\"]", "\"scripts\": 1"],
+        );
+        // The browser really used the forms: POST for set and delete.
+        let log = web.stderr();
+        for line in [
+            "\"POST /set HTTP/1.1\" 200",
+            "\"GET /get?key=greeting HTTP/1.1\" 200",
+            "\"POST /delete HTTP/1.1\" 200",
+            "\"GET /get?key=greeting HTTP/1.1\" 404",
+        ] {
+            assert!(log.contains(line), "{line} not in {log}");
+        }
+    }
+}
