@@ -14,3 +14,8 @@ pub mod multiclient;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/clients.md")]
 pub struct ClientsGuide;
+
+/// The code of `docs/tutorial.md`, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/tutorial.md")]
+pub struct TutorialGuide;

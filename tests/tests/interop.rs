@@ -1252,3 +1252,34 @@ mod kvweb_interop {
         }
     }
 }
+
+// ----- docs/tutorial.md: the commands that need netcat, curl or memcached ---------
+
+/// The tutorial's sections that have commands needing third-party
+/// programs, run whole: the commands the default suite runs
+/// (`tests/tutorial.rs`) and those it leaves out. `.ci/run` installs
+/// netcat-openbsd and curl.
+mod tutorial_interop {
+    use super::tutorial_harness as harness;
+
+    #[test]
+    fn the_tutorials_commands_that_need_netcat_curl_or_memcached() {
+        let sections: Vec<String> = harness::sections()
+            .into_iter()
+            .filter(|s| s.has_interop())
+            .map(|s| s.slug)
+            .collect();
+        assert!(sections.len() >= 5, "interop sections: {sections:?}");
+        let mut failed = Vec::new();
+        for slug in &sections {
+            let run = std::panic::catch_unwind(|| harness::run_section(slug, harness::Suite::Interop));
+            if run.is_err() {
+                failed.push(slug.clone());
+            }
+        }
+        assert!(failed.is_empty(), "sections that failed (see above): {failed:?}");
+    }
+}
+
+#[path = "tutorial/harness.rs"]
+mod tutorial_harness;

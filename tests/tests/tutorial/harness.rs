@@ -1,0 +1,1241 @@
+//! Runs the shell commands of `docs/tutorial.md` and checks that each does
+//! what the text says. Shared by `tests/tutorial.rs` (the default suite,
+//! one test per section) and `tests/interop.rs` (`mod tutorial_interop`:
+//! the sections with commands that need `nc`, `curl` or `memcached`).
+//!
+//! # How the tutorial marks its commands
+//!
+//! The tutorial is written for a reader at a terminal, so it shows the
+//! seeds' friendly ports (8000, 11211...) and `cargo run --bin NAME -- ARGS`.
+//! The harness reads it like this:
+//!
+//! - Every ```` ```sh ```` block holds commands, one per line (`#` starts a
+//!   comment). A `text` block right after it is what those commands print
+//!   on stdout, all of them in order; with no such block they must print
+//!   nothing. Each must exit 0.
+//! - A command that starts a Torsion server (see [`SERVERS`]) runs in the
+//!   background for the rest of the section (a `##` heading), on a port
+//!   the OS chooses: its port flags become 0, and wherever the section
+//!   then says `127.0.0.1:8000` (or `localhost:8000`, `127.0.0.1 8000`,
+//!   `127.0.0.1/8000`), the harness puts the real port, in commands and in
+//!   expected output alike. The `text` block after it is its announcement.
+//! - `cargo run --bin NAME --` becomes the built binary; any other `cargo`
+//!   command runs as written, in the workspace. Other commands run with
+//!   `bash -c` in a scratch folder where `docs/` is the workspace's own.
+//! - An HTML comment `<!-- test: ... -->` (the renderer hides it) on the
+//!   line before a block, or alone, says more; items are separated by commas:
+//!
+//!   | item | on | meaning |
+//!   | --- | --- | --- |
+//!   | `interop` | `sh` | needs nc, curl or memcached: only the interop suite runs it |
+//!   | `background as NAME` | `sh` | the command runs in the background, as NAME, until the section ends |
+//!   | `as NAME` | `sh` starting a server | the server's name for later checks (default: its binary) |
+//!   | `exit N` | `sh` | the last command exits with N |
+//!   | `stderr` | `text` after `sh` | compare stderr instead of stdout |
+//!   | `output of NAME` | `text` | what NAME printed on stdout since the last check (waited for) |
+//!   | `log of NAME` | `text` | the same for its stderr (its log) |
+//!   | `unordered` | `text` | the same lines in any order |
+//!   | `contains` | `text` | these lines appear, in this order, among others |
+//!   | `any numbers` | `text` | every number in the text matches any number (times, dates, ids) |
+//!   | `stop NAME` | alone | Ctrl-C: SIGINT to NAME, which must exit 0 |
+//!
+//!   In any expected line, `...` matches any text; a line that is only
+//!   `...` matches any number of lines.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a check waits for a background process to print what is expected.
+const OUTPUT_WAIT: Duration = Duration::from_secs(30);
+/// How long one command may run (a `cargo` command compiles: longer).
+const COMMAND_WAIT: Duration = Duration::from_secs(90);
+const CARGO_WAIT: Duration = Duration::from_secs(600);
+
+/// One port a server listens on: the name it announces it with
+/// (`NAME listening on ADDR`), the flag that sets it, and the port it
+/// defaults to (`None`: it only listens when the flag is given).
+pub struct Port {
+    /// The name in the announcement.
+    pub announce: &'static str,
+    /// The flag that sets it (`-p` also stands for `--port`).
+    pub flag: &'static str,
+    /// Its default.
+    pub default: Option<u16>,
+}
+
+const fn port(announce: &'static str, flag: &'static str, default: u16) -> Port {
+    Port {
+        announce,
+        flag,
+        default: Some(default),
+    }
+}
+
+/// The servers the tutorial starts, and their ports in the order they
+/// announce them.
+pub const SERVERS: &[(&str, &[Port])] = &[
+    ("torsion-hello", &[port("torsion-hello", "-p", 8000)]),
+    ("torsion-upper", &[port("torsion-upper", "-p", 8000)]),
+    ("torsion-memcached", &[port("torsion-memcached", "-p", 11211)]),
+    (
+        "torsion-kv",
+        &[
+            port("torsion-kv", "-p", torsion_servers::kv::DEFAULT_LINE_PORT),
+            port(
+                "torsion-kv amp",
+                "--amp-port",
+                torsion_servers::kv::DEFAULT_AMP_PORT,
+            ),
+        ],
+    ),
+    (
+        "torsion-kvweb",
+        &[port("torsion-kvweb", "-p", torsion_servers::kvweb::DEFAULT_PORT)],
+    ),
+    ("torsion-web-demo", &[port("torsion-web-demo", "-p", 8000)]),
+    (
+        "torsion-weblog",
+        &[port(
+            "torsion-weblog",
+            "-p",
+            torsion_servers::weblog::DEFAULT_PORT,
+        )],
+    ),
+    (
+        "torsion-fib",
+        &[port("torsion-fib", "-p", torsion_servers::fib::DEFAULT_PORT)],
+    ),
+];
+
+/// Which suite is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suite {
+    /// `cargo test --workspace`: every command but those marked `interop`.
+    Default,
+    /// The interop suite: every command of the sections that have an
+    /// `interop` one.
+    #[allow(dead_code)] // tests/interop.rs runs it, tests/tutorial.rs does not
+    Interop,
+}
+
+/// The tutorial, as the harness reads it.
+pub fn tutorial_path() -> PathBuf {
+    workspace().join("docs/tutorial.md")
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
+}
+
+// ----- parsing ---------------------------------------------------------------
+
+/// One `##` section of the tutorial.
+#[derive(Debug)]
+pub struct Section {
+    /// The heading, lowercased, every run of other characters than
+    /// letters and digits made one `_` ("## 3. The memcached store" is
+    /// `3_the_memcached_store`).
+    pub slug: String,
+    /// What runs, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Section {
+    /// Whether the section runs any command.
+    #[allow(dead_code)] // tests/tutorial.rs uses it, tests/interop.rs does not
+    pub fn has_commands(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Commands(_)))
+    }
+
+    /// Whether any of its commands needs the interop suite.
+    pub fn has_interop(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::Commands(c) if c.interop))
+    }
+}
+
+/// One thing the harness does.
+#[derive(Debug)]
+pub enum Step {
+    /// An `sh` block.
+    Commands(Commands),
+    /// A `text` block checking a background process's output.
+    Check {
+        /// Where it is in the tutorial (1-based).
+        line: usize,
+        /// Only the interop suite checks it (it shows what an interop command did).
+        interop: bool,
+        /// Whose output.
+        name: String,
+        /// stdout (`output of`) or stderr (`log of`).
+        stream: Stream,
+        /// What it must show.
+        expect: Expect,
+    },
+    /// `stop NAME`: SIGINT, then it must exit 0.
+    Stop {
+        /// Where it is in the tutorial (1-based).
+        line: usize,
+        /// Whom.
+        name: String,
+    },
+}
+
+/// An `sh` block and what it must print.
+#[derive(Debug)]
+pub struct Commands {
+    /// Where the block starts in the tutorial (1-based).
+    pub line: usize,
+    /// The commands, comments and blank lines removed.
+    pub commands: Vec<String>,
+    /// Only the interop suite runs it.
+    pub interop: bool,
+    /// Run in the background under this name.
+    pub background: Option<String>,
+    /// A server's name, if not its binary's.
+    pub name: Option<String>,
+    /// The last command's exit status.
+    pub exit: i32,
+    /// What the commands print, if a `text` block follows.
+    pub output: Option<(Stream, Expect)>,
+}
+
+/// stdout or stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error (a server's log).
+    Stderr,
+}
+
+/// How lines are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The same lines, in order.
+    Exact,
+    /// The same lines, in any order.
+    Unordered,
+    /// These lines, in this order, among others.
+    Contains,
+}
+
+/// Expected text and how to compare it.
+#[derive(Clone, Debug)]
+pub struct Expect {
+    /// Where the `text` block starts (1-based).
+    pub line: usize,
+    /// The text, as written.
+    pub text: String,
+    /// How lines are compared.
+    pub mode: Mode,
+    /// Every number matches any number.
+    pub any_numbers: bool,
+}
+
+#[derive(Default, Debug)]
+struct Directive {
+    interop: bool,
+    background: bool,
+    name: Option<String>,
+    exit: Option<i32>,
+    stderr: bool,
+    of: Option<(Stream, String)>,
+    mode: Option<Mode>,
+    any_numbers: bool,
+    stop: Option<String>,
+}
+
+fn parse_directive(text: &str, line: usize) -> Directive {
+    let mut d = Directive::default();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let words: Vec<&str> = item.split_whitespace().collect();
+        match words.as_slice() {
+            ["interop"] => d.interop = true,
+            ["background", "as", name] => {
+                d.background = true;
+                d.name = Some(name.to_string());
+            }
+            ["as", name] => d.name = Some(name.to_string()),
+            ["exit", n] => d.exit = Some(n.parse().unwrap_or_else(|_| panic!("line {line}: bad exit {n}"))),
+            ["stderr"] => d.stderr = true,
+            ["output", "of", name] => d.of = Some((Stream::Stdout, name.to_string())),
+            ["log", "of", name] => d.of = Some((Stream::Stderr, name.to_string())),
+            ["unordered"] => d.mode = Some(Mode::Unordered),
+            ["contains"] => d.mode = Some(Mode::Contains),
+            ["any", "numbers"] => d.any_numbers = true,
+            ["stop", name] => d.stop = Some(name.to_string()),
+            _ => panic!("tutorial.md line {line}: unknown test directive item {item:?}"),
+        }
+    }
+    d
+}
+
+fn directive_of(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix("<!-- test:")
+        .and_then(|rest| rest.strip_suffix("-->"))
+}
+
+fn slug(heading: &str) -> String {
+    let mut out = String::new();
+    for c in heading.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// Reads the tutorial into sections. Panics, naming the line, on anything
+/// the harness cannot run or that rustdoc would misread.
+pub fn parse(markdown: &str) -> Vec<Section> {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut sections = vec![Section {
+        slug: "introduction".into(),
+        steps: Vec::new(),
+    }];
+    let mut i = 0;
+    // A directive waiting for the block on the next line.
+    let mut pending: Option<(usize, Directive)> = None;
+    // The last sh block may still get its output block.
+    let mut awaiting_output = false;
+    while i < lines.len() {
+        let line = lines[i];
+        let number = i + 1;
+        if let Some(text) = directive_of(line) {
+            let d = parse_directive(text, number);
+            let next_is_fence = lines.get(i + 1).is_some_and(|l| l.starts_with("```"));
+            if next_is_fence {
+                pending = Some((number, d));
+            } else if let Some(name) = d.stop {
+                awaiting_output = false;
+                let section = sections.last_mut().expect("a section");
+                section.steps.push(Step::Stop { line: number, name });
+            } else {
+                panic!(
+                    "tutorial.md line {number}: a test directive must be followed by a block, or be a stop"
+                );
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(info) = line.strip_prefix("```") {
+            let info = info.trim().to_string();
+            let start = i;
+            i += 1;
+            let mut body = Vec::new();
+            while i < lines.len() && lines[i] != "```" {
+                assert!(
+                    !lines[i].starts_with("```"),
+                    "tutorial.md line {}: a fence inside a block",
+                    i + 1
+                );
+                body.push(lines[i].to_string());
+                i += 1;
+            }
+            assert!(
+                i < lines.len(),
+                "tutorial.md line {}: block never closed",
+                start + 1
+            );
+            i += 1; // the closing fence
+            let directive = pending.take().map(|(_, d)| d);
+            let section = sections.last_mut().expect("a section");
+            let line = start + 1;
+            match info.as_str() {
+                "" => panic!(
+                    "tutorial.md line {line}: a block needs a language (rustdoc would compile it as Rust)"
+                ),
+                "bash" | "shell" | "console" | "shell-session" => {
+                    panic!("tutorial.md line {line}: write shell commands in ```sh blocks, so they are run")
+                }
+                "sh" => {
+                    let d = directive.unwrap_or_default();
+                    assert!(
+                        d.of.is_none() && !d.stderr && d.mode.is_none() && !d.any_numbers && d.stop.is_none(),
+                        "tutorial.md line {line}: output items on an sh block"
+                    );
+                    let commands: Vec<String> = body
+                        .iter()
+                        .map(|l| l.trim())
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(String::from)
+                        .collect();
+                    assert!(!commands.is_empty(), "tutorial.md line {line}: an empty sh block");
+                    for c in &commands {
+                        assert!(
+                            !c.ends_with('\\'),
+                            "tutorial.md line {line}: no continued lines, please"
+                        );
+                    }
+                    if d.interop {
+                        let needs = ["nc", "curl", "memcached"];
+                        let uses_one = commands.iter().any(|c| {
+                            c.split(|ch: char| !ch.is_ascii_alphanumeric())
+                                .any(|w| needs.contains(&w))
+                        });
+                        assert!(
+                            uses_one,
+                            "tutorial.md line {line}: marked interop but uses none of {needs:?}"
+                        );
+                    }
+                    assert!(
+                        !d.background || commands.len() == 1,
+                        "tutorial.md line {line}: one background command per block"
+                    );
+                    section.steps.push(Step::Commands(Commands {
+                        line,
+                        commands,
+                        interop: d.interop,
+                        background: if d.background { d.name.clone() } else { None },
+                        name: if d.background { None } else { d.name },
+                        exit: d.exit.unwrap_or(0),
+                        output: None,
+                    }));
+                    awaiting_output = true;
+                    continue;
+                }
+                "text" => {
+                    let d = directive.unwrap_or_default();
+                    let expect = Expect {
+                        line,
+                        text: body.join("\n"),
+                        mode: d.mode.unwrap_or(Mode::Exact),
+                        any_numbers: d.any_numbers,
+                    };
+                    if let Some((stream, name)) = d.of {
+                        section.steps.push(Step::Check {
+                            line,
+                            interop: d.interop,
+                            name,
+                            stream,
+                            expect,
+                        });
+                    } else if awaiting_output {
+                        let Some(Step::Commands(c)) = section.steps.last_mut() else {
+                            unreachable!("awaiting output after an sh block")
+                        };
+                        assert!(
+                            c.background.is_none(),
+                            "tutorial.md line {line}: check a background command with `output of NAME`"
+                        );
+                        let stream = if d.stderr { Stream::Stderr } else { Stream::Stdout };
+                        c.output = Some((stream, expect));
+                    } else {
+                        assert!(
+                            !d.stderr && d.mode.is_none() && !d.any_numbers,
+                            "tutorial.md line {line}: test items on a text block that checks nothing"
+                        );
+                    }
+                }
+                _ => assert!(
+                    directive.is_none(),
+                    "tutorial.md line {line}: test items on a {info} block"
+                ),
+            }
+            awaiting_output = false;
+            continue;
+        }
+        assert!(
+            pending.is_none(),
+            "tutorial.md line {number}: a directive not followed by its block"
+        );
+        if let Some(heading) = line.strip_prefix("## ") {
+            sections.push(Section {
+                slug: slug(heading),
+                steps: Vec::new(),
+            });
+        }
+        if !line.trim().is_empty() {
+            awaiting_output = false;
+        }
+        i += 1;
+    }
+    let mut seen = HashSet::new();
+    for s in &sections {
+        assert!(seen.insert(s.slug.clone()), "two sections named {}", s.slug);
+    }
+    sections
+}
+
+/// The tutorial's sections.
+pub fn sections() -> Vec<Section> {
+    let markdown = std::fs::read_to_string(tutorial_path()).expect("read docs/tutorial.md");
+    parse(&markdown)
+}
+
+// ----- comparing ---------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    Any,
+    Digits,
+}
+
+fn compile(line: &str, any_numbers: bool) -> Vec<Tok> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i..].starts_with(&['.', '.', '.']) {
+            toks.push(Tok::Any);
+            i += 3;
+        } else if any_numbers && chars[i].is_ascii_digit() {
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            toks.push(Tok::Digits);
+        } else {
+            toks.push(Tok::Lit(chars[i]));
+            i += 1;
+        }
+    }
+    toks
+}
+
+/// Whether `line` matches the pattern `toks` (a table over both, no backtracking blowup).
+fn line_matches(toks: &[Tok], line: &str) -> bool {
+    let s: Vec<char> = line.chars().collect();
+    // can[j]: the tokens so far can consume exactly s[..j].
+    let mut can = vec![false; s.len() + 1];
+    can[0] = true;
+    for tok in toks {
+        let mut next = vec![false; s.len() + 1];
+        for j in 0..=s.len() {
+            if !can[j] {
+                continue;
+            }
+            match tok {
+                Tok::Lit(c) => {
+                    if s.get(j) == Some(c) {
+                        next[j + 1] = true;
+                    }
+                }
+                Tok::Any => next[j..].iter_mut().for_each(|n| *n = true),
+                Tok::Digits => {
+                    let mut k = j;
+                    while k < s.len() && s[k].is_ascii_digit() {
+                        k += 1;
+                        next[k] = true;
+                    }
+                }
+            }
+        }
+        can = next;
+    }
+    can[s.len()]
+}
+
+fn normalize(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    while lines.first().is_some_and(|l| l.is_empty()) {
+        lines.remove(0);
+    }
+    lines
+}
+
+/// Whether `actual` shows what `expect` says (with `expected` as the text,
+/// its ports already substituted).
+pub fn output_matches(expected: &str, mode: Mode, any_numbers: bool, actual: &str) -> bool {
+    let want = normalize(expected);
+    let got = normalize(actual);
+    // None: a line of `...` alone.
+    let pats: Vec<Option<Vec<Tok>>> = want
+        .iter()
+        .map(|l| (l != "...").then(|| compile(l, any_numbers)))
+        .collect();
+    match mode {
+        Mode::Exact => {
+            let mut can = vec![false; got.len() + 1];
+            can[0] = true;
+            for pat in &pats {
+                let mut next = vec![false; got.len() + 1];
+                for j in 0..=got.len() {
+                    if !can[j] {
+                        continue;
+                    }
+                    match pat {
+                        None => next[j..].iter_mut().for_each(|n| *n = true),
+                        Some(toks) => {
+                            if j < got.len() && line_matches(toks, &got[j]) {
+                                next[j + 1] = true;
+                            }
+                        }
+                    }
+                }
+                can = next;
+            }
+            can[got.len()]
+        }
+        Mode::Contains => {
+            let mut j = 0;
+            for toks in pats.iter().flatten() {
+                while j < got.len() && !line_matches(toks, &got[j]) {
+                    j += 1;
+                }
+                if j == got.len() {
+                    return false;
+                }
+                j += 1;
+            }
+            true
+        }
+        Mode::Unordered => {
+            let pats: Vec<&Vec<Tok>> = pats.iter().flatten().collect();
+            if pats.len() != got.len() {
+                return false;
+            }
+            // Bipartite matching, expected line to actual line.
+            let mut owner: Vec<Option<usize>> = vec![None; got.len()];
+            fn assign(
+                p: usize,
+                pats: &[&Vec<Tok>],
+                got: &[String],
+                owner: &mut [Option<usize>],
+                seen: &mut [bool],
+            ) -> bool {
+                for j in 0..got.len() {
+                    if seen[j] || !line_matches(pats[p], &got[j]) {
+                        continue;
+                    }
+                    seen[j] = true;
+                    if owner[j].is_none_or(|q| assign(q, pats, got, owner, seen)) {
+                        owner[j] = Some(p);
+                        return true;
+                    }
+                }
+                false
+            }
+            (0..pats.len()).all(|p| assign(p, &pats, &got, &mut owner, &mut vec![false; got.len()]))
+        }
+    }
+}
+
+// ----- running -----------------------------------------------------------------
+
+/// A process started by a section: a server, or a background command.
+struct Proc {
+    child: Child,
+    out: Arc<Mutex<Vec<u8>>>,
+    err: Arc<Mutex<Vec<u8>>>,
+    /// How much of stdout and stderr earlier checks consumed.
+    seen: [usize; 2],
+    /// The fixed ports (as the tutorial says them) it listens on.
+    ports: Vec<u16>,
+    readers: Vec<thread::JoinHandle<()>>,
+    exited: Option<ExitStatus>,
+}
+
+impl Proc {
+    fn spawn(mut command: Command) -> Proc {
+        use std::os::unix::process::CommandExt;
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let err = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            drain(child.stdout.take().expect("stdout"), out.clone()),
+            drain(child.stderr.take().expect("stderr"), err.clone()),
+        ];
+        Proc {
+            child,
+            out,
+            err,
+            seen: [0, 0],
+            ports: Vec::new(),
+            readers,
+            exited: None,
+        }
+    }
+
+    fn text(&self, stream: Stream) -> String {
+        let buf = match stream {
+            Stream::Stdout => &self.out,
+            Stream::Stderr => &self.err,
+        };
+        String::from_utf8_lossy(&buf.lock().unwrap()).into_owned()
+    }
+
+    fn signal_group(&self, signal: i32) {
+        // SAFETY: kill(2) on the process group of a child we spawned (it is
+        // its group's leader: process_group(0)); no memory is shared.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(-(self.child.id() as libc::pid_t), signal);
+        }
+    }
+
+    fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
+                self.exited = Some(status);
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.exited.is_some() {
+            return;
+        }
+        self.signal_group(libc::SIGTERM);
+        if self.wait_for_exit(Duration::from_secs(5)).is_none() {
+            self.signal_group(libc::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut buf = [0; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    })
+}
+
+/// A scratch folder for one section's commands, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(slug: &str) -> Scratch {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir =
+            std::env::temp_dir().join(format!("torsion-tutorial-{slug}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the scratch folder");
+        std::os::unix::fs::symlink(workspace().join("docs"), dir.join("docs")).expect("link docs/");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Session {
+    slug: String,
+    suite: Suite,
+    /// Fixed port (as written) -> the port the OS gave.
+    ports: HashMap<u16, u16>,
+    procs: HashMap<String, Proc>,
+    /// Processes the default suite did not start (interop commands).
+    skipped: HashSet<String>,
+    // Dropped after the processes (fields drop in order).
+    scratch: Scratch,
+}
+
+/// Runs one section's commands and checks, as `suite` says. Panics with
+/// the tutorial's line, the command, and what differed.
+pub fn run_section(slug: &str, suite: Suite) {
+    let all = sections();
+    let section = all
+        .iter()
+        .find(|s| s.slug == slug)
+        .unwrap_or_else(|| panic!("no section {slug} in docs/tutorial.md"));
+    let mut session = Session {
+        slug: slug.to_string(),
+        suite,
+        ports: HashMap::new(),
+        procs: HashMap::new(),
+        skipped: HashSet::new(),
+        scratch: Scratch::new(slug),
+    };
+    for step in &section.steps {
+        match step {
+            Step::Commands(c) => session.commands(c),
+            Step::Check {
+                line,
+                interop,
+                name,
+                stream,
+                expect,
+            } => {
+                if !(*interop && suite == Suite::Default) {
+                    session.check(*line, name, *stream, expect)
+                }
+            }
+            Step::Stop { line, name } => session.stop(*line, name),
+        }
+    }
+    // Every server still running closes cleanly on SIGTERM, as each promises.
+    let names: Vec<String> = session.procs.keys().cloned().collect();
+    for name in names {
+        let proc = session.procs.get_mut(&name).expect("a process");
+        if proc.exited.is_some() {
+            continue;
+        }
+        proc.signal_group(libc::SIGTERM);
+        let _ = proc.wait_for_exit(Duration::from_secs(20));
+    }
+}
+
+/// The words of a simple command (quotes understood, no expansion).
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    assert!(quote.is_none(), "unbalanced quotes in {line:?}");
+    if in_word {
+        out.push(word);
+    }
+    out
+}
+
+/// `cargo run [--release] [-q] --bin NAME [-- ARGS]`: the binary NAME and
+/// the byte range of the `cargo run` part (up to and including `--`).
+fn cargo_run(line: &str) -> Option<(String, std::ops::Range<usize>)> {
+    let start = line.find("cargo run ")?;
+    let mut pos = start + "cargo run ".len();
+    let mut name = None;
+    let rest = &line[pos..];
+    let mut consumed = 0;
+    let mut iter = rest.split(' ').peekable();
+    while let Some(w) = iter.next() {
+        consumed += w.len() + 1;
+        match w {
+            "--release" | "-q" | "--quiet" => {}
+            "--bin" => {
+                let n = iter.next().expect("--bin NAME");
+                consumed += n.len() + 1;
+                name = Some(n.to_string());
+            }
+            "--" => break,
+            _ => {
+                consumed -= w.len() + 1;
+                break;
+            }
+        }
+    }
+    pos += consumed.min(rest.len());
+    Some((name.expect("cargo run --bin NAME"), start..pos))
+}
+
+impl Session {
+    fn here(&self, line: usize) -> String {
+        format!("docs/tutorial.md line {line} (section {})", self.slug)
+    }
+
+    /// Puts the real ports where the tutorial says the fixed ones.
+    fn ports_in(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (fixed, actual) in &self.ports {
+            let fixed = fixed.to_string();
+            let mut result = String::new();
+            let mut rest = out.as_str();
+            while let Some(at) = rest.find(&fixed) {
+                let before = &rest[..at];
+                let after = &rest[at + fixed.len()..];
+                let host_before = [
+                    "127.0.0.1:",
+                    "localhost:",
+                    "127.0.0.1/",
+                    "127.0.0.1 ",
+                    "localhost ",
+                ]
+                .iter()
+                .any(|h| before.ends_with(h));
+                let digit_after = after.starts_with(|c: char| c.is_ascii_digit());
+                result.push_str(before);
+                if host_before && !digit_after {
+                    result.push_str(&actual.to_string());
+                } else {
+                    result.push_str(&fixed);
+                }
+                rest = after;
+            }
+            result.push_str(rest);
+            out = result;
+        }
+        out
+    }
+
+    fn commands(&mut self, c: &Commands) {
+        if c.interop && self.suite == Suite::Default {
+            if let Some(name) = &c.background {
+                self.skipped.insert(name.clone());
+            }
+            return;
+        }
+        if let Some(name) = &c.background {
+            let line = self.shell_line(&c.commands[0]);
+            let proc = Proc::spawn(self.shell(&line));
+            self.procs.insert(name.clone(), proc);
+            return;
+        }
+        let server =
+            |cmd: &str| cargo_run(cmd).is_some_and(|(name, _)| SERVERS.iter().any(|(s, _)| *s == name));
+        if c.commands.iter().any(|cmd| server(cmd)) {
+            assert!(
+                c.commands.len() == 1,
+                "{}: a block that starts a server holds only that command",
+                self.here(c.line)
+            );
+            let name = self.start_server(c.line, &c.commands[0], c.name.clone());
+            if let Some((_, expect)) = &c.output {
+                let got = self.procs[&name].text(Stream::Stdout);
+                let want = self.ports_in(&expect.text);
+                assert!(
+                    output_matches(&want, expect.mode, expect.any_numbers, &got),
+                    "{}: {name} announced\n{got}\nnot\n{want}",
+                    self.here(expect.line)
+                );
+            }
+            return;
+        }
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        let last = c.commands.len() - 1;
+        for (i, command) in c.commands.iter().enumerate() {
+            let (status, out, err) = self.run(c.line, command);
+            stdout.push_str(&out);
+            stderr.push_str(&err);
+            let want = if i == last { c.exit } else { 0 };
+            assert_eq!(
+                status.code(),
+                Some(want),
+                "{}: `{command}` exited with {status}, not {want}\nstdout:\n{out}\nstderr:\n{err}",
+                self.here(c.line)
+            );
+        }
+        match &c.output {
+            Some((stream, expect)) => {
+                let got = if *stream == Stream::Stdout {
+                    &stdout
+                } else {
+                    &stderr
+                };
+                let want = self.ports_in(&expect.text);
+                assert!(
+                    output_matches(&want, expect.mode, expect.any_numbers, got),
+                    "{}: the commands printed\n{got}\nwhich is not what the text shows:\n{want}\n(stderr:\n{stderr})",
+                    self.here(expect.line)
+                );
+            }
+            None => assert!(
+                stdout.trim().is_empty(),
+                "{}: the commands printed\n{stdout}\nbut the text shows no output",
+                self.here(c.line)
+            ),
+        }
+    }
+
+    /// The command line as bash will run it: binaries for `cargo run`, real ports.
+    fn shell_line(&self, command: &str) -> String {
+        let mut line = self.ports_in(command);
+        while let Some((name, range)) = cargo_run(&line) {
+            let path = torsion_tests::binary(&name);
+            line.replace_range(range, &format!("{} ", path.display()));
+        }
+        line
+    }
+
+    fn shell(&self, line: &str) -> Command {
+        let mut command = Command::new("bash");
+        command.arg("-c").arg(line).env_remove("RUST_LOG");
+        if line.trim_start().starts_with("cargo ") {
+            // Cargo gives tests their package's CARGO_PKG_*, CARGO_MANIFEST_*...;
+            // passed on, some build scripts would see a change and rebuild.
+            for (key, _) in std::env::vars_os() {
+                let key = key.to_string_lossy();
+                let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"]
+                    .iter()
+                    .any(|p| key.starts_with(p))
+                    || [
+                        "CARGO_CRATE_NAME",
+                        "CARGO_BIN_NAME",
+                        "CARGO_PRIMARY_PACKAGE",
+                        "CARGO_TARGET_TMPDIR",
+                    ]
+                    .contains(&&*key);
+                if per_package {
+                    command.env_remove(&*key);
+                }
+            }
+            command.current_dir(workspace());
+        } else {
+            command.current_dir(&self.scratch.0);
+        }
+        command
+    }
+
+    /// Runs one command to its end: its status, stdout and stderr.
+    fn run(&mut self, line: usize, command: &str) -> (ExitStatus, String, String) {
+        let shell_line = self.shell_line(command);
+        let limit = if shell_line.trim_start().starts_with("cargo ") {
+            CARGO_WAIT
+        } else {
+            COMMAND_WAIT
+        };
+        let mut proc = Proc::spawn(self.shell(&shell_line));
+        let status = match proc.wait_for_exit(limit) {
+            Some(status) => status,
+            None => {
+                proc.signal_group(libc::SIGKILL);
+                let _ = proc.wait_for_exit(Duration::from_secs(5));
+                panic!(
+                    "{}: `{command}` did not finish within {limit:?}\nstdout:\n{}\nstderr:\n{}",
+                    self.here(line),
+                    proc.text(Stream::Stdout),
+                    proc.text(Stream::Stderr)
+                );
+            }
+        };
+        (status, proc.text(Stream::Stdout), proc.text(Stream::Stderr))
+    }
+
+    /// Starts a server on OS-chosen ports and records them; returns its name.
+    fn start_server(&mut self, line: usize, command: &str, name: Option<String>) -> String {
+        let (binary, range) = cargo_run(command).expect("cargo run");
+        assert!(
+            !command.contains(['|', '>', '<', ';', '&', '$', '`']),
+            "{}: a server command is a plain command",
+            self.here(line)
+        );
+        let env: Vec<(String, String)> = words(&command[..range.start])
+            .iter()
+            .map(|w| {
+                let (k, v) = w.split_once('=').expect("VAR=value before cargo run");
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        let mut args = words(&command[range.end..]);
+        let spec = SERVERS.iter().find(|(s, _)| *s == binary).expect("a server").1;
+        let mut fixed = Vec::new();
+        for Port {
+            announce,
+            flag,
+            default,
+        } in spec.iter()
+        {
+            let long = (*flag == "-p").then_some("--port");
+            let at = args.iter().position(|a| a == flag || Some(a.as_str()) == long);
+            let port = match at {
+                Some(at) => {
+                    let value = args.get_mut(at + 1).expect("a port after the flag");
+                    let port: u16 = value.parse().expect("a port number");
+                    *value = "0".into();
+                    Some(port)
+                }
+                None => default.inspect(|_| {
+                    args.push(flag.to_string());
+                    args.push("0".into());
+                }),
+            };
+            if let Some(port) = port {
+                fixed.push((*announce, port));
+            }
+        }
+        let args: Vec<String> = args.iter().map(|a| self.ports_in(a)).collect();
+        let mut cmd = Command::new(torsion_tests::binary(&binary));
+        cmd.args(&args)
+            .current_dir(&self.scratch.0)
+            .env_remove("RUST_LOG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut proc = Proc::spawn(cmd);
+        let deadline = Instant::now() + OUTPUT_WAIT;
+        let mut found = Vec::new();
+        loop {
+            let out = proc.text(Stream::Stdout);
+            found.clear();
+            for (announce, port) in &fixed {
+                let prefix = format!("{announce} listening on ");
+                let addr = out.lines().find_map(|l| l.strip_prefix(prefix.as_str()));
+                if let Some(actual) = addr
+                    .and_then(|a| a.rsplit(':').next())
+                    .and_then(|p| p.trim().parse::<u16>().ok())
+                {
+                    found.push((*port, actual));
+                }
+            }
+            if found.len() == fixed.len() {
+                break;
+            }
+            if let Ok(Some(status)) = proc.child.try_wait() {
+                panic!(
+                    "{}: {binary} exited ({status}) before listening\nstderr:\n{}",
+                    self.here(line),
+                    proc.text(Stream::Stderr)
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: {binary} did not announce its ports\nstdout:\n{out}\nstderr:\n{}",
+                self.here(line),
+                proc.text(Stream::Stderr)
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        let name = name.unwrap_or(binary);
+        for (port, actual) in &found {
+            let holder = self
+                .procs
+                .iter()
+                .find(|(_, p)| p.exited.is_none() && p.ports.contains(port));
+            if let Some((other, _)) = holder {
+                panic!("{}: port {port} is already {other}'s", self.here(line));
+            }
+            self.ports.insert(*port, *actual);
+        }
+        proc.ports = found.iter().map(|(p, _)| *p).collect();
+        proc.seen[0] = proc.text(Stream::Stdout).len();
+        if let Some(old) = self.procs.insert(name.clone(), proc) {
+            assert!(
+                old.exited.is_some(),
+                "{}: {name} is already running",
+                self.here(line)
+            );
+        }
+        name
+    }
+
+    fn check(&mut self, line: usize, name: &str, stream: Stream, expect: &Expect) {
+        if self.suite == Suite::Default && self.skipped.contains(name) {
+            return;
+        }
+        let want = self.ports_in(&expect.text);
+        let here = self.here(line);
+        let proc = self
+            .procs
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("{here}: nothing named {name} runs"));
+        let index = if stream == Stream::Stdout { 0 } else { 1 };
+        let deadline = Instant::now() + OUTPUT_WAIT;
+        loop {
+            let text = proc.text(stream);
+            let new = &text[proc.seen[index].min(text.len())..];
+            if output_matches(&want, expect.mode, expect.any_numbers, new) {
+                proc.seen[index] = text.len();
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{here}: {name} printed\n{new}\nwhich is not what the text shows:\n{want}"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(&mut self, line: usize, name: &str) {
+        if self.suite == Suite::Default && self.skipped.contains(name) {
+            return;
+        }
+        let here = self.here(line);
+        let proc = self
+            .procs
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("{here}: nothing named {name} runs"));
+        // Ctrl-C in its terminal: SIGINT to its process group.
+        proc.signal_group(libc::SIGINT);
+        let status = proc
+            .wait_for_exit(OUTPUT_WAIT)
+            .unwrap_or_else(|| panic!("{here}: {name} did not stop on Ctrl-C"));
+        assert!(status.success(), "{here}: {name} exited with {status}");
+        for port in proc.ports.clone() {
+            self.ports.remove(&port);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_match_with_wildcards_and_numbers() {
+        let m = |want: &str, mode, numbers, got: &str| output_matches(want, mode, numbers, got);
+        assert!(m("a\nb", Mode::Exact, false, "a\nb\n\n"));
+        assert!(!m("a\nb", Mode::Exact, false, "a\nb\nc"));
+        assert!(m("a\n...\nc", Mode::Exact, false, "a\nb\nb\nc"));
+        assert!(m("a\n...\nc", Mode::Exact, false, "a\nc"));
+        assert!(m("took ...s", Mode::Exact, false, "took 0.25s"));
+        assert!(m("took 0.001s", Mode::Exact, true, "took 12.5s"));
+        assert!(!m("took 0.001s", Mode::Exact, true, "took 12s"));
+        assert!(m("b\na", Mode::Unordered, false, "a\nb"));
+        assert!(!m("b\na", Mode::Unordered, false, "a\nb\nc"));
+        assert!(m("x 1\nx 2", Mode::Unordered, true, "x 7\nx 9"));
+        assert!(m("b\nd", Mode::Contains, false, "a\nb\nc\nd"));
+        assert!(!m("d\nb", Mode::Contains, false, "a\nb\nc\nd"));
+    }
+
+    #[test]
+    fn commands_become_binaries_and_ports_become_real() {
+        let (name, range) =
+            cargo_run("cargo run --bin torsion-mc -- -s 127.0.0.1:11211 get k | wc -c").unwrap();
+        assert_eq!(name, "torsion-mc");
+        assert_eq!(
+            &"cargo run --bin torsion-mc -- -s"[range.clone()],
+            "cargo run --bin torsion-mc -- "
+        );
+        let (name, range) = cargo_run("cargo run --bin torsion-kv").unwrap();
+        assert_eq!((name.as_str(), range), ("torsion-kv", 0..26));
+        assert_eq!(words(r#"a 'b c' "d""#), ["a", "b c", "d"]);
+        assert_eq!(
+            slug("## 3. The memcached store!").trim_start_matches('_'),
+            "3_the_memcached_store"
+        );
+    }
+}
