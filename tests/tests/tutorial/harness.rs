@@ -19,9 +19,10 @@
 //!   then says `127.0.0.1:8000` (or `localhost:8000`, `127.0.0.1 8000`,
 //!   `127.0.0.1/8000`), the harness puts the real port, in commands and in
 //!   expected output alike. The `text` block after it is its announcement.
-//! - `cargo run --bin NAME --` becomes the built binary; any other `cargo`
-//!   command runs as written, in the workspace. Other commands run with
-//!   `bash -c` in a scratch folder where `docs/` is the workspace's own.
+//! - `cargo run --bin NAME --` (or `--example NAME`) becomes the built
+//!   program; any other `cargo` command runs as written, in the workspace.
+//!   Other commands run with `bash -c` in a scratch folder where `docs/`
+//!   is the workspace's own.
 //! - An HTML comment `<!-- test: ... -->` (the renderer hides it) on the
 //!   line before a block, or alone, says more; items are separated by commas:
 //!
@@ -37,6 +38,7 @@
 //!   | `unordered` | `text` | the same lines in any order |
 //!   | `contains` | `text` | these lines appear, in this order, among others |
 //!   | `any numbers` | `text` | every number in the text matches any number (times, dates, ids) |
+//!   | `last number between A and B` | `text` | and the last number printed (a timing's total) lies in that range |
 //!   | `stop NAME` | alone | Ctrl-C: SIGINT to NAME, which must exit 0 |
 //!
 //!   In any expected line, `...` matches any text; a line that is only
@@ -240,6 +242,32 @@ pub struct Expect {
     pub mode: Mode,
     /// Every number matches any number.
     pub any_numbers: bool,
+    /// The last number in the output lies in this range (a timing's total).
+    pub last_number: Option<(f64, f64)>,
+}
+
+impl Expect {
+    /// Whether `actual` shows this, with `expected` the text with its ports substituted.
+    fn matches(&self, expected: &str, actual: &str) -> bool {
+        output_matches(expected, self.mode, self.any_numbers, actual)
+            && self
+                .last_number
+                .is_none_or(|(low, high)| last_number(actual).is_some_and(|n| (low..=high).contains(&n)))
+    }
+
+    fn describe(&self) -> String {
+        match self.last_number {
+            Some((low, high)) => format!(" (the last number between {low} and {high})"),
+            None => String::new(),
+        }
+    }
+}
+
+/// The last decimal number in `text` (`3.806` in `Total: 40 3.806`).
+fn last_number(text: &str) -> Option<f64> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|w| w.trim_matches('.').parse::<f64>().ok())
+        .next_back()
 }
 
 #[derive(Default, Debug)]
@@ -252,6 +280,7 @@ struct Directive {
     of: Option<(Stream, String)>,
     mode: Option<Mode>,
     any_numbers: bool,
+    last_number: Option<(f64, f64)>,
     stop: Option<String>,
 }
 
@@ -274,6 +303,13 @@ fn parse_directive(text: &str, line: usize) -> Directive {
             ["contains"] => d.mode = Some(Mode::Contains),
             ["any", "numbers"] => d.any_numbers = true,
             ["stop", name] => d.stop = Some(name.to_string()),
+            ["last", "number", "between", low, "and", high] => {
+                let bound = |w: &str| {
+                    w.parse::<f64>()
+                        .unwrap_or_else(|_| panic!("line {line}: bad number {w}"))
+                };
+                d.last_number = Some((bound(low), bound(high)));
+            }
             _ => panic!("tutorial.md line {line}: unknown test directive item {item:?}"),
         }
     }
@@ -364,7 +400,12 @@ pub fn parse(markdown: &str) -> Vec<Section> {
                 "sh" => {
                     let d = directive.unwrap_or_default();
                     assert!(
-                        d.of.is_none() && !d.stderr && d.mode.is_none() && !d.any_numbers && d.stop.is_none(),
+                        d.of.is_none()
+                            && !d.stderr
+                            && d.mode.is_none()
+                            && !d.any_numbers
+                            && d.last_number.is_none()
+                            && d.stop.is_none(),
                         "tutorial.md line {line}: output items on an sh block"
                     );
                     let commands: Vec<String> = body
@@ -414,6 +455,7 @@ pub fn parse(markdown: &str) -> Vec<Section> {
                         text: body.join("\n"),
                         mode: d.mode.unwrap_or(Mode::Exact),
                         any_numbers: d.any_numbers,
+                        last_number: d.last_number,
                     };
                     if let Some((stream, name)) = d.of {
                         section.steps.push(Step::Check {
@@ -843,8 +885,9 @@ fn words(line: &str) -> Vec<String> {
     out
 }
 
-/// `cargo run [--release] [-q] --bin NAME [-- ARGS]`: the binary NAME and
-/// the byte range of the `cargo run` part (up to and including `--`).
+/// `cargo run [--release] [-q] [-p PKG] --bin NAME [-- ARGS]` (or
+/// `--example NAME`): the program (`NAME`, or `examples/NAME`) and the
+/// byte range of the `cargo run` part (up to and including `--`).
 fn cargo_run(line: &str) -> Option<(String, std::ops::Range<usize>)> {
     let start = line.find("cargo run ")?;
     let mut pos = start + "cargo run ".len();
@@ -856,10 +899,19 @@ fn cargo_run(line: &str) -> Option<(String, std::ops::Range<usize>)> {
         consumed += w.len() + 1;
         match w {
             "--release" | "-q" | "--quiet" => {}
+            "-p" | "--package" => {
+                let p = iter.next().expect("-p PACKAGE");
+                consumed += p.len() + 1;
+            }
             "--bin" => {
                 let n = iter.next().expect("--bin NAME");
                 consumed += n.len() + 1;
                 name = Some(n.to_string());
+            }
+            "--example" => {
+                let n = iter.next().expect("--example NAME");
+                consumed += n.len() + 1;
+                name = Some(format!("examples/{n}"));
             }
             "--" => break,
             _ => {
@@ -869,7 +921,61 @@ fn cargo_run(line: &str) -> Option<(String, std::ops::Range<usize>)> {
         }
     }
     pos += consumed.min(rest.len());
-    Some((name.expect("cargo run --bin NAME"), start..pos))
+    Some((name.expect("cargo run --bin NAME or --example NAME"), start..pos))
+}
+
+/// The path of a workspace binary, or of an example (`examples/NAME`),
+/// built first if need be.
+fn program(name: &str) -> PathBuf {
+    let Some(example) = name.strip_prefix("examples/") else {
+        return torsion_tests::binary(name);
+    };
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let profile_dir = torsion_tests::binary("torsion-hello")
+        .parent()
+        .expect("target/<profile>")
+        .to_path_buf();
+    BUILT.get_or_init(|| {
+        let mut build = cargo_command();
+        build.args(["build", "--quiet", "-p", "torsion-tests", "--examples"]);
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build -p torsion-tests --examples failed");
+    });
+    let path = profile_dir.join("examples").join(example);
+    assert!(path.exists(), "no example {}", path.display());
+    path
+}
+
+/// `cargo`, in the workspace, without the variables cargo sets for a
+/// test's own package (passed on, some build scripts would see a change
+/// and build again).
+fn cargo_command() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    strip_package_env(&mut command);
+    command.current_dir(workspace());
+    command
+}
+
+fn strip_package_env(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"]
+            .iter()
+            .any(|p| key.starts_with(p))
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+            ]
+            .contains(&&*key);
+        if per_package {
+            command.env_remove(&*key);
+        }
+    }
 }
 
 impl Session {
@@ -937,7 +1043,7 @@ impl Session {
                 let got = self.procs[&name].text(Stream::Stdout);
                 let want = self.ports_in(&expect.text);
                 assert!(
-                    output_matches(&want, expect.mode, expect.any_numbers, &got),
+                    expect.matches(&want, &got),
                     "{}: {name} announced\n{got}\nnot\n{want}",
                     self.here(expect.line)
                 );
@@ -968,9 +1074,10 @@ impl Session {
                 };
                 let want = self.ports_in(&expect.text);
                 assert!(
-                    output_matches(&want, expect.mode, expect.any_numbers, got),
-                    "{}: the commands printed\n{got}\nwhich is not what the text shows:\n{want}\n(stderr:\n{stderr})",
-                    self.here(expect.line)
+                    expect.matches(&want, got),
+                    "{}: the commands printed\n{got}\nwhich is not what the text shows:\n{want}{}\n(stderr:\n{stderr})",
+                    self.here(expect.line),
+                    expect.describe()
                 );
             }
             None => assert!(
@@ -985,7 +1092,7 @@ impl Session {
     fn shell_line(&self, command: &str) -> String {
         let mut line = self.ports_in(command);
         while let Some((name, range)) = cargo_run(&line) {
-            let path = torsion_tests::binary(&name);
+            let path = program(&name);
             line.replace_range(range, &format!("{} ", path.display()));
         }
         line
@@ -995,24 +1102,7 @@ impl Session {
         let mut command = Command::new("bash");
         command.arg("-c").arg(line).env_remove("RUST_LOG");
         if line.trim_start().starts_with("cargo ") {
-            // Cargo gives tests their package's CARGO_PKG_*, CARGO_MANIFEST_*...;
-            // passed on, some build scripts would see a change and rebuild.
-            for (key, _) in std::env::vars_os() {
-                let key = key.to_string_lossy();
-                let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"]
-                    .iter()
-                    .any(|p| key.starts_with(p))
-                    || [
-                        "CARGO_CRATE_NAME",
-                        "CARGO_BIN_NAME",
-                        "CARGO_PRIMARY_PACKAGE",
-                        "CARGO_TARGET_TMPDIR",
-                    ]
-                    .contains(&&*key);
-                if per_package {
-                    command.env_remove(&*key);
-                }
-            }
+            strip_package_env(&mut command);
             command.current_dir(workspace());
         } else {
             command.current_dir(&self.scratch.0);
@@ -1069,17 +1159,25 @@ impl Session {
             default,
         } in spec.iter()
         {
-            let long = (*flag == "-p").then_some("--port");
-            let at = args.iter().position(|a| a == flag || Some(a.as_str()) == long);
-            let port = match at {
+            // An empty flag: the port is the first argument.
+            let value_at = if flag.is_empty() {
+                args.first().filter(|a| a.parse::<u16>().is_ok()).map(|_| 0)
+            } else {
+                let long = (*flag == "-p").then_some("--port");
+                let at = args.iter().position(|a| a == flag || Some(a.as_str()) == long);
+                at.map(|at| at + 1)
+            };
+            let port = match value_at {
                 Some(at) => {
-                    let value = args.get_mut(at + 1).expect("a port after the flag");
+                    let value = args.get_mut(at).expect("a port after the flag");
                     let port: u16 = value.parse().expect("a port number");
                     *value = "0".into();
                     Some(port)
                 }
                 None => default.inspect(|_| {
-                    args.push(flag.to_string());
+                    if !flag.is_empty() {
+                        args.push(flag.to_string());
+                    }
                     args.push("0".into());
                 }),
             };
@@ -1088,7 +1186,7 @@ impl Session {
             }
         }
         let args: Vec<String> = args.iter().map(|a| self.ports_in(a)).collect();
-        let mut cmd = Command::new(torsion_tests::binary(&binary));
+        let mut cmd = Command::new(program(&binary));
         cmd.args(&args)
             .current_dir(&self.scratch.0)
             .env_remove("RUST_LOG");
@@ -1167,13 +1265,14 @@ impl Session {
         loop {
             let text = proc.text(stream);
             let new = &text[proc.seen[index].min(text.len())..];
-            if output_matches(&want, expect.mode, expect.any_numbers, new) {
+            if expect.matches(&want, new) {
                 proc.seen[index] = text.len();
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "{here}: {name} printed\n{new}\nwhich is not what the text shows:\n{want}"
+                "{here}: {name} printed\n{new}\nwhich is not what the text shows:\n{want}{}",
+                expect.describe()
             );
             thread::sleep(Duration::from_millis(50));
         }
@@ -1233,6 +1332,10 @@ mod tests {
         let (name, range) = cargo_run("cargo run --bin torsion-kv").unwrap();
         assert_eq!((name.as_str(), range), ("torsion-kv", 0..26));
         assert_eq!(words(r#"a 'b c' "d""#), ["a", "b c", "d"]);
+        let (name, range) = cargo_run("cargo run -p torsion-tests --example origin -- 9000").unwrap();
+        assert_eq!((name.as_str(), range), ("examples/origin", 0..47));
+        assert_eq!(last_number("Total:      40    3.806\n"), Some(3.806));
+        assert_eq!(last_number("finished."), None);
         assert_eq!(
             slug("## 3. The memcached store!").trim_start_matches('_'),
             "3_the_memcached_store"
