@@ -42,7 +42,7 @@
 //!   | `stop NAME` | alone | Ctrl-C: SIGINT to NAME, which must exit 0 |
 //!
 //!   In any expected line, `...` matches any text; a line that is only
-//!   `...` matches any number of lines.
+//!   `...` matches any number of lines. Runs of spaces count as one.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -112,6 +112,19 @@ pub const SERVERS: &[(&str, &[Port])] = &[
         "torsion-fib",
         &[port("torsion-fib", "-p", torsion_servers::fib::DEFAULT_PORT)],
     ),
+    (
+        "torsion-proxy",
+        &[
+            port("torsion-proxy", "-p", 8000),
+            Port {
+                announce: "torsion-proxy http",
+                flag: "--http-port",
+                default: None,
+            },
+        ],
+    ),
+    // The proxy's local origin: `cargo run -p torsion-tests --example origin -- PORT`.
+    ("examples/origin", &[port("origin", "", 0)]),
 ];
 
 /// Which suite is running.
@@ -581,8 +594,13 @@ fn line_matches(toks: &[Tok], line: &str) -> bool {
     can[s.len()]
 }
 
+/// The lines of `text`, each with its runs of spaces made one (a table's
+/// columns widen with a longer port), blank lines at either end dropped.
 fn normalize(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     while lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
     }
@@ -1311,6 +1329,7 @@ mod tests {
         assert!(m("a\n...\nc", Mode::Exact, false, "a\nb\nb\nc"));
         assert!(m("a\n...\nc", Mode::Exact, false, "a\nc"));
         assert!(m("took ...s", Mode::Exact, false, "took 0.25s"));
+        assert!(m("a  1\n  b 2", Mode::Exact, false, "a 1\nb    2"));
         assert!(m("took 0.001s", Mode::Exact, true, "took 12.5s"));
         assert!(!m("took 0.001s", Mode::Exact, true, "took 12s"));
         assert!(m("b\na", Mode::Unordered, false, "a\nb"));
