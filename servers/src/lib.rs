@@ -6,6 +6,7 @@ pub mod fib;
 pub mod hello;
 pub mod kv;
 pub mod memcached;
+pub mod proxy;
 pub mod upper;
 pub mod web;
 pub mod weblog;
