@@ -90,6 +90,8 @@ struct Core {
     state: State,
     /// Reading is paused because too much was sent ahead.
     read_paused: bool,
+    /// The client sent its end-of-file while its tunnel was opening.
+    eof_while_connecting: bool,
 }
 
 type Shared = Rc<RefCell<Core>>;
@@ -389,7 +391,7 @@ fn connect(core: &Shared, r: &mut Reactor, head: RequestHead) {
 
 /// The target accepted (`ctx` is its connection): answer 200 and relay.
 fn open_tunnel(core: &Shared, ctx: &mut Ctx<'_>, target: String) {
-    let (client, leftover, resume) = {
+    let (client, leftover, resume, eof) = {
         let mut c = core.borrow_mut();
         let tunnel = match &c.state {
             State::Connecting(t, _) => t.clone(),
@@ -398,10 +400,11 @@ fn open_tunnel(core: &Shared, ctx: &mut Ctx<'_>, target: String) {
                 return ctx.lose_connection(); // the client left meanwhile
             }
         };
-        c.state = State::Tunnel(tunnel, target.clone());
+        c.state = State::Tunnel(tunnel.clone(), target.clone());
         let leftover = c.buf.unread().to_vec();
         c.buf.clear();
-        (c.id, leftover, std::mem::take(&mut c.read_paused))
+        let eof = c.eof_while_connecting.then_some(tunnel);
+        (c.id, leftover, std::mem::take(&mut c.read_paused), eof)
     };
     log::info!("CONNECT {target}: tunnel open");
     let answer = format!("HTTP/1.1 200 Connection established\r\nVia: {VIA}\r\n\r\n");
@@ -412,6 +415,9 @@ fn open_tunnel(core: &Shared, ctx: &mut Ctx<'_>, target: String) {
     }
     if !leftover.is_empty() {
         ctx.write(&leftover);
+    }
+    if let Some(tunnel) = eof {
+        tunnel.end_of_file(&mut ctx.transport(client), Side::Client);
     }
 }
 
@@ -431,6 +437,7 @@ impl Protocol for ForwardProxy {
             parser: RequestParser::new(limits),
             state: State::Head,
             read_paused: false,
+            eof_while_connecting: false,
         })));
     }
 
@@ -461,8 +468,15 @@ impl Protocol for ForwardProxy {
                 core.borrow_mut().state = State::Tunnel(t.clone(), target);
                 t.end_of_file(ctx, Side::Client);
             }
+            // A tunnel's client may half-close before it opens (`printf
+            // 'CONNECT ...' | nc -N`): the target hears it once connected.
+            State::Connecting(t, work) => {
+                let mut c = core.borrow_mut();
+                c.state = State::Connecting(t, work);
+                c.eof_while_connecting = true;
+            }
             // An HTTP client does not half-close: it left. Stop its work.
-            State::Fetching(_, Some(work)) | State::Connecting(_, Some(work)) => {
+            State::Fetching(_, Some(work)) => {
                 work.cancel(ctx);
                 ctx.lose_connection();
             }

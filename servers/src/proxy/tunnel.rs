@@ -110,6 +110,11 @@ impl Tunnel {
             Side::Target => (&self.target_eof, &self.client_eof),
         };
         mine.set(true);
+        log::debug!(
+            "tunnel: {side:?} sent its end-of-file; peer {:?}, theirs {}",
+            self.peer_of(side),
+            theirs.get()
+        );
         match self.peer_of(side) {
             Some(peer) => ctx.transport(peer).lose_write_connection(),
             None => ctx.lose_connection(),
@@ -121,6 +126,7 @@ impl Tunnel {
 
     /// `side` closed: close the peer once its buffer is delivered.
     pub fn closed(&self, reactor: &mut Reactor, side: Side) {
+        log::debug!("the {side:?} side of the tunnel of {} closed", self.client);
         if let Some(peer) = self.peer_of(side) {
             reactor.transport(peer).lose_connection();
         }
