@@ -8,7 +8,7 @@ mod proxy_util;
 
 use std::time::Duration;
 
-use proxy_util::{ask, ask_bytes, exchanges, hits, line_proxy, origin, run_for, wait};
+use proxy_util::{ask, ask_bytes, capture_logs, exchanges, hits, line_proxy, logs, origin, run_for, wait};
 use torsion::Reactor;
 use torsion_clients::memcache::{Commands, ServerSpec};
 use torsion_servers::memcached::server::{MemcacheFactory, Settings};
@@ -59,6 +59,7 @@ fn the_memory_cache_answers_the_second_request() {
 
 #[test]
 fn memory_pages_expire_and_the_cache_stays_within_its_size() {
+    capture_logs();
     let mut r = Reactor::new().unwrap();
     let (base, hits_by_path) = origin(&mut r);
     let size = 3 * (2000 + 64 + ENTRY_OVERHEAD);
@@ -81,6 +82,11 @@ fn memory_pages_expire_and_the_cache_stays_within_its_size() {
     assert_eq!(ask_bytes(&mut r, proxy, &big).len(), size + 1);
     ask(&mut r, proxy, &big);
     assert_eq!(hits(&hits_by_path, &format!("/bytes/{}", size + 1)), 2);
+    let said = format!(
+        "DEBUG not caching {big}: {} bytes is more than the whole memory cache holds",
+        size + 1
+    );
+    assert_eq!(logs().iter().filter(|l| **l == said).count(), 2, "{:?}", logs());
     // Many pages: the least recently used go.
     for i in 0..10 {
         ask(&mut r, proxy, &format!("{base}/bytes/{}", 1990 + i));
@@ -162,6 +168,7 @@ fn memcached_answers_the_second_request_and_two_proxies_share_it() {
 
 #[test]
 fn pages_larger_than_a_memcached_item_are_not_cached() {
+    capture_logs();
     let mut r = Reactor::new().unwrap();
     let (base, hits_by_path) = origin(&mut r);
     let server = memcached(&mut r);
@@ -179,10 +186,14 @@ fn pages_larger_than_a_memcached_item_are_not_cached() {
     }
     assert_eq!(hits(&hits_by_path, "/bytes/9000"), 1);
     assert_eq!(hits(&hits_by_path, "/bytes/10000"), 2);
+    let said =
+        format!("DEBUG not caching {big}: 10000 bytes is more than one memcached item holds (10000 bytes)");
+    assert_eq!(logs().iter().filter(|l| **l == said).count(), 2, "{:?}", logs());
 }
 
 #[test]
 fn with_memcached_down_pages_are_served_uncached_and_that_is_said_once() {
+    capture_logs();
     let mut r = Reactor::new().unwrap();
     let (base, hits_by_path) = origin(&mut r);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -206,4 +217,10 @@ fn with_memcached_down_pages_are_served_uncached_and_that_is_said_once() {
         panic!()
     };
     assert_eq!(memcached.outages(), 1, "one outage, said once");
+    let warnings: Vec<String> = logs()
+        .into_iter()
+        .filter(|l| l.starts_with("WARN memcached is unreachable"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].ends_with("serving pages without the cache until it answers"));
 }

@@ -233,6 +233,55 @@ pub fn ask_bytes(r: &mut Reactor, addr: SocketAddr, url: &str) -> Vec<u8> {
     exchange(r, addr, format!("{url}\r\n").as_bytes(), false)
 }
 
+/// Records every log line (debug and up) with the thread that logged it,
+/// so that a test sees its own reactor's lines.
+struct Capture;
+
+static RECORDS: std::sync::Mutex<Vec<(std::thread::ThreadId, String)>> = std::sync::Mutex::new(Vec::new());
+static CAPTURE: Capture = Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Debug
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let line = format!("{} {}", record.level(), record.args());
+            if let Ok(mut records) = RECORDS.lock() {
+                records.push((std::thread::current().id(), line));
+            }
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Starts capturing log lines (once per test binary).
+pub fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if log::set_logger(&CAPTURE).is_ok() {
+            log::set_max_level(log::LevelFilter::Debug);
+        }
+    });
+}
+
+/// The log lines this thread logged so far (`LEVEL message`).
+pub fn logs() -> Vec<String> {
+    let me = std::thread::current().id();
+    RECORDS
+        .lock()
+        .map(|records| {
+            records
+                .iter()
+                .filter(|(t, _)| *t == me)
+                .map(|(_, l)| l.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Lets the reactor run for `d`.
 pub fn run_for(r: &mut Reactor, d: Duration) {
     let slept = torsion::defer::sleep(r, d);

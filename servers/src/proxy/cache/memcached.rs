@@ -188,3 +188,36 @@ impl MemcachedCache {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_counted_once_until_memcached_answers_again() {
+        let health = Health::default();
+        let down = Failure::new(MemcacheError::NoServers);
+        for _ in 0..3 {
+            health.failed(&down);
+        }
+        assert_eq!((health.down.get(), health.outages.get()), (true, 1));
+        health.answered();
+        health.answered();
+        assert!(!health.down.get());
+        health.failed(&down);
+        assert_eq!(health.outages.get(), 2);
+    }
+
+    #[test]
+    fn refusals_are_not_outages() {
+        assert!(unreachable(&Failure::new(MemcacheError::ConnectionLost)));
+        assert!(unreachable(&Failure::new(MemcacheError::Timeout(
+            Duration::from_secs(1)
+        ))));
+        assert!(unreachable(&Failure::msg("anything else")));
+        assert!(!unreachable(&Failure::new(MemcacheError::ServerError(
+            "object too large for cache".into()
+        ))));
+        assert!(!unreachable(&Failure::new(MemcacheError::NotStored)));
+    }
+}
