@@ -50,16 +50,22 @@ pub struct Origin {
 impl Origin {
     /// Starts it on 127.0.0.1, on OS-chosen ports.
     pub fn start() -> Origin {
+        Origin::start_on(0)
+    }
+
+    /// Starts it on 127.0.0.1, its HTTP port `port` (0 lets the OS
+    /// choose), its echo port chosen by the OS.
+    pub fn start_on(port: u16) -> Origin {
         let hits = Hits::default();
         let counted = hits.clone();
         let (tx, rx) = mpsc::channel();
         let thread = thread::spawn(move || {
             let mut reactor = Reactor::new().expect("a reactor");
             let handle = reactor.handle().expect("a handle");
-            let local = "127.0.0.1:0".parse().expect("an address");
+            let local: SocketAddr = "127.0.0.1:0".parse().expect("an address");
             let http = reactor
                 .listen_tcp(
-                    local,
+                    SocketAddr::new(local.ip(), port),
                     factory_fn(move |_, _| {
                         Some(Box::new(OriginConn::new(counted.clone())) as Box<dyn Protocol>)
                     }),

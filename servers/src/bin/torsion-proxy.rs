@@ -54,6 +54,10 @@ struct Args {
     /// How long a connection to an origin may take to open, in seconds
     #[arg(long = "connect-timeout", default_value = "10", value_parser = cli::parse_seconds, value_name = "SECONDS")]
     connect_timeout: Duration,
+    /// Trust only the CA certificates in this PEM file for https:// origins
+    /// (the system's roots otherwise)
+    #[arg(long = "ca-file", value_name = "PEM")]
+    ca_file: Option<std::path::PathBuf>,
     /// The seeds' first, wrong proxy: fetch with a blocking call on the loop
     /// (every other client waits; the reactor warns of slow callbacks)
     #[arg(long, conflicts_with = "cache")]
@@ -74,6 +78,7 @@ fn main() -> std::io::Result<()> {
         max_body: args.max_body,
         timeout: args.timeout,
         connect_timeout: args.connect_timeout,
+        ca_file: args.ca_file.clone(),
     };
     let mut reactor = Reactor::new()?;
     // Before announcing: a signal sent right after the announcement must stop us cleanly.
@@ -95,7 +100,10 @@ fn main() -> std::io::Result<()> {
     };
     let http = match args.http_port {
         Some(port) => {
-            let forward = ForwardConfig::new(config.timeout, config.connect_timeout);
+            let client = proxy::line_client(&config)
+                .follow_redirects(false)
+                .max_body(u64::MAX);
+            let forward = ForwardConfig::with_client(client, config.connect_timeout);
             let addr = std::net::SocketAddr::new(args.listen.listen, port);
             Some(reactor.listen_tcp(addr, proxy::forward_factory(forward, args.max_connections))?)
         }

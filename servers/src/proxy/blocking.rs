@@ -82,7 +82,7 @@ impl LineHandler for BlockingProxy {
         let took = started.elapsed();
         match result {
             Ok(page) => {
-                log_fetched(&url, &page, took);
+                log_fetched(module_path!(), &url, &page, took);
                 ctx.write_bytes(page.body);
             }
             Err(why) => {

@@ -2,6 +2,7 @@
 //! each a named constant that a flag of `torsion-proxy` overrides.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -134,6 +135,9 @@ pub struct ProxyConfig {
     pub timeout: Duration,
     /// How long a connection to an origin may take to open.
     pub connect_timeout: Duration,
+    /// Trust only the CAs in this PEM file for `https://` origins (the
+    /// system's roots otherwise).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ProxyConfig {
@@ -149,6 +153,7 @@ impl Default for ProxyConfig {
             max_body: MAX_BODY,
             timeout: FETCH_TIMEOUT,
             connect_timeout: CONNECT_TIMEOUT,
+            ca_file: None,
         }
     }
 }

@@ -56,12 +56,21 @@ impl ForwardConfig {
     /// The forward proxy's settings: `timeout` for a whole forwarded
     /// response, `connect_timeout` for each connect.
     pub fn new(timeout: Duration, connect_timeout: Duration) -> Self {
-        ForwardConfig {
-            client: HttpClient::new()
+        Self::with_client(
+            HttpClient::new()
                 .follow_redirects(false)
                 .max_body(u64::MAX)
                 .timeout(Some(timeout))
                 .connect_timeout(connect_timeout),
+            connect_timeout,
+        )
+    }
+
+    /// The settings with this `client` (it should not follow redirects,
+    /// and may allow any body: bodies are streamed, not held).
+    pub fn with_client(client: HttpClient, connect_timeout: Duration) -> Self {
+        ForwardConfig {
+            client,
             connect_timeout,
             limits: Limits::default(),
         }

@@ -75,7 +75,7 @@ impl LineProxy {
             let mut t = r.transport(id);
             match result {
                 Ok(page) => {
-                    log_fetched(&url, &page, took);
+                    log_fetched(module_path!(), &url, &page, took);
                     t.write_bytes(page.body);
                 }
                 Err(failure) => {
@@ -89,9 +89,11 @@ impl LineProxy {
     }
 }
 
-/// The seeds' `fetched URL took N`, with the status, size and source.
-pub(crate) fn log_fetched(url: &str, page: &Page, took: Duration) {
+/// The seeds' `fetched URL took N`, with the status, size and source, as
+/// module `target` (the line proxy, or the blocking one).
+pub(crate) fn log_fetched(target: &str, url: &str, page: &Page, took: Duration) {
     log::info!(
+        target: target,
         "fetched {url}: {}, {} bytes, took {:.3} s ({})",
         page.status,
         page.body.len(),

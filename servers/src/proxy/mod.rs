@@ -89,10 +89,14 @@ pub use pages::CachedPages;
 /// The HTTP client of the line proxy: redirects followed, connections
 /// kept for reuse, bounded as `config` says.
 pub fn line_client(config: &ProxyConfig) -> HttpClient {
-    HttpClient::new()
+    let client = HttpClient::new()
         .timeout(Some(config.timeout))
         .connect_timeout(config.connect_timeout)
-        .max_body(config.max_body)
+        .max_body(config.max_body);
+    match &config.ca_file {
+        Some(path) => client.ca_file(path),
+        None => client,
+    }
 }
 
 /// The pages of a line proxy: its client and the cache `config` names (a
