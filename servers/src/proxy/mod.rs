@@ -31,11 +31,18 @@
 //! use std::io::{Read, Write};
 //! use torsion::Reactor;
 //! use torsion_servers::proxy::{self, ProxyConfig};
-//! use torsion_servers::web::{Node, Site};
+//! use torsion_servers::web::{Node, Render, Request, Resource, Site};
+//!
+//! struct Hello;
+//! impl Resource for Hello {
+//!     fn render_get(&self, _r: &mut Reactor, _req: &Request) -> Render {
+//!         "hello".into()
+//!     }
+//! }
 //!
 //! let mut reactor = Reactor::new()?;
 //! let mut root = Node::new();
-//! root.put_child("hello", torsion_servers::web::demo::Page);
+//! root.put_child("hello", Hello);
 //! let origin = reactor.listen_tcp("127.0.0.1:0".parse()?, Site::new(root))?;
 //! let url = format!("http://{}/hello\r\n", reactor.local_addr(origin).expect("an address"));
 //!
@@ -54,7 +61,7 @@
 //! while !client.is_finished() {
 //!     reactor.iterate(Some(std::time::Duration::from_millis(10)))?;
 //! }
-//! assert_eq!(client.join().unwrap(), "A PAGE");
+//! assert_eq!(client.join().unwrap(), "hello");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
