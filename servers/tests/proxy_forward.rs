@@ -168,6 +168,8 @@ fn what_is_not_forwarded_is_refused_with_a_status_and_a_line() {
             "bodies",
         ),
         (get(&format!("http://{dead}/"), ""), 502, "connection refused"),
+        (get("http://", ""), 400, "bad URL"),
+        (get("http://[::1/", ""), 400, "bad URL"),
         (b"CONNECT nowhere HTTP/1.1\r\n\r\n".to_vec(), 400, "host:port"),
         (
             format!("CONNECT {dead} HTTP/1.1\r\n\r\n").into_bytes(),

@@ -191,8 +191,8 @@ fn handle(core: &Shared, r: &mut Reactor, head: RequestHead) {
         return connect(core, r, head);
     }
     let absolute = {
-        let t = head.target.as_bytes();
-        t.len() > 8 && (t[..7].eq_ignore_ascii_case(b"http://") || t[..8].eq_ignore_ascii_case(b"https://"))
+        let t = head.target.to_ascii_lowercase();
+        t.starts_with("http://") || t.starts_with("https://")
     };
     if !absolute {
         return refuse(
@@ -315,9 +315,11 @@ fn fetched(
     }
 }
 
-/// 504 for a timeout, 502 for any other failure of the origin.
+/// 400 for a URI the client cannot fetch, 504 for a timeout, 502 for any
+/// other failure of the origin.
 fn gateway_status(failure: &Failure) -> u16 {
     match failure.find::<FetchError>() {
+        Some(FetchError::BadUrl { .. }) => 400,
         Some(FetchError::Timeout { .. } | FetchError::ConnectTimeout { .. }) => 504,
         _ if failure
             .find::<torsion::ConnectError>()
