@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_util::{fetch_error, scripted, wait, Script};
 use torsion::Reactor;
-use torsion_clients::http::{get_page, get_page_streaming, FetchError, HttpClient, Response};
+use torsion_clients::http::{get_page, get_page_streaming, BodySink, FetchError, HttpClient, Response};
 use torsion_protocols::http::Headers;
 use torsion_servers::web::demo::Long;
 use torsion_servers::web::{Node, Redirect, Render, Request, Resource, Site};
@@ -119,6 +119,84 @@ fn the_streaming_variant_hands_over_pieces_as_they_arrive() {
         pieces[2].1 >= pieces[0].1 + Duration::from_millis(90),
         "{pieces:?}"
     );
+}
+
+/// A large body, served whole.
+struct Big(Bytes);
+
+impl Resource for Big {
+    fn render_get(&self, _r: &mut Reactor, _request: &Request) -> Render {
+        Render::Body(self.0.clone())
+    }
+}
+
+/// Counts what it is handed; pauses its source at the first piece.
+#[derive(Default)]
+struct Pausing {
+    source: Option<torsion_clients::http::BodySource>,
+    received: usize,
+}
+
+type SharedPausing = Rc<RefCell<Pausing>>;
+
+struct PausingSink(SharedPausing);
+
+impl BodySink for PausingSink {
+    fn source(&mut self, _r: &mut Reactor, source: torsion_clients::http::BodySource) {
+        self.0.borrow_mut().source = Some(source);
+    }
+
+    fn data(&mut self, r: &mut Reactor, chunk: &[u8]) {
+        let mut state = self.0.borrow_mut();
+        if state.received == 0 {
+            if let Some(source) = state.source {
+                source.pause(r);
+            }
+        }
+        state.received += chunk.len();
+    }
+}
+
+#[test]
+fn a_streaming_sink_paces_its_source() {
+    const SIZE: usize = 32 << 20;
+    let mut r = Reactor::new().unwrap();
+    let mut root = Node::new();
+    root.put_child("big", Big(Bytes::from(vec![b'x'; SIZE])));
+    let id = r
+        .listen_tcp("127.0.0.1:0".parse().unwrap(), Site::new(root))
+        .unwrap();
+    let url = format!("http://{}/big", r.local_addr(id).unwrap());
+    let state = SharedPausing::default();
+    let d = client()
+        .max_body(SIZE as u64)
+        .get_streaming(&mut r, &url, PausingSink(state.clone()));
+    // Paused at the first piece: what arrives after it is at most what was
+    // read already, and nothing more comes while it stays paused.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state.borrow().received == 0 {
+        assert!(Instant::now() < deadline, "no body");
+        r.iterate(Some(Duration::from_millis(10))).unwrap();
+    }
+    let settle = Instant::now() + Duration::from_millis(100);
+    while Instant::now() < settle {
+        r.iterate(Some(Duration::from_millis(10))).unwrap();
+    }
+    let paused_at = state.borrow().received;
+    let still = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < still {
+        r.iterate(Some(Duration::from_millis(10))).unwrap();
+    }
+    assert_eq!(state.borrow().received, paused_at, "data arrived while paused");
+    assert!(
+        paused_at < SIZE / 4,
+        "{paused_at} bytes arrived before the pause held"
+    );
+    let source = state.borrow().source.expect("a source");
+    source.resume(&mut r);
+    let response = wait(&mut r, d).unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(state.borrow().received, SIZE);
 }
 
 #[test]

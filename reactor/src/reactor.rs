@@ -700,7 +700,11 @@ impl Reactor {
                 break;
             };
             match self.sources.get(key) {
-                Some(Source::Connection(_)) => self.read_ready(ConnectionId(key), false),
+                // No event comes with a backlog turn, so no read-closed hint
+                // either: the peer's FIN may have raised its edge earlier,
+                // while reading was paused or the budget spent. A short read
+                // then proves nothing; read on to WouldBlock or the EOF.
+                Some(Source::Connection(_)) => self.read_ready(ConnectionId(key), true),
                 Some(Source::Listener(_)) => self.accept_ready(ListenerId(key)),
                 Some(Source::Pipe(_)) => self.pipe_ready(key, true, false),
                 _ => {}

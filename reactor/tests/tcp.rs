@@ -421,6 +421,67 @@ fn lose_write_connection_half_closes() {
     assert_eq!(&*got.borrow(), b"request|eof");
 }
 
+/// Pauses reading at once; records what it reads, and the end-of-file.
+struct PausedReader {
+    got: Rc<RefCell<Vec<u8>>>,
+    id: Rc<Cell<Option<torsion::ConnectionId>>>,
+}
+
+impl Protocol for PausedReader {
+    fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.pause_reading();
+        self.id.set(Some(ctx.id()));
+    }
+    fn data_received(&mut self, _ctx: &mut Ctx<'_>, data: &[u8]) {
+        self.got.borrow_mut().extend_from_slice(data);
+    }
+    fn read_connection_lost(&mut self, ctx: &mut Ctx<'_>) {
+        self.got.borrow_mut().extend_from_slice(b"|eof");
+        ctx.lose_connection();
+    }
+}
+
+#[test]
+fn an_end_of_file_that_arrived_while_paused_is_seen_on_resume() {
+    init_logging();
+    // The peer's bytes and its FIN arrive while reading is paused: their
+    // edges come and go unheeded. On resume, a short read must not be
+    // taken for "drained": the end-of-file is still to be read.
+    let mut reactor = Reactor::new().unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let id = Rc::new(Cell::new(None));
+    let (seen, conn) = (got.clone(), id.clone());
+    let listener = reactor
+        .listen_tcp(
+            loopback(),
+            factory_fn(move |_, _| {
+                let reader = PausedReader {
+                    got: seen.clone(),
+                    id: conn.clone(),
+                };
+                Some(Box::new(reader) as Box<dyn Protocol>)
+            }),
+        )
+        .unwrap();
+    let addr = tcp_addr(&mut reactor, listener);
+    let client = thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"short").unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        read_to_end(s)
+    });
+    run_until(&mut reactor, |_| id.get().is_some());
+    // Let the bytes, the FIN and their events arrive, unread.
+    for _ in 0..20 {
+        reactor.iterate(Some(Duration::from_millis(5))).unwrap();
+    }
+    assert!(got.borrow().is_empty());
+    let conn = id.get().expect("connected");
+    reactor.transport(conn).resume_reading();
+    run_until(&mut reactor, |_| client.is_finished());
+    assert_eq!(&*got.borrow(), b"short|eof");
+}
+
 #[test]
 fn many_reactors_one_after_another_and_side_by_side() {
     init_logging();

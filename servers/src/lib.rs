@@ -7,6 +7,7 @@ pub mod hello;
 pub mod kv;
 pub mod kvweb;
 pub mod memcached;
+pub mod proxy;
 pub mod upper;
 pub mod web;
 pub mod weblog;

@@ -1253,6 +1253,277 @@ mod kvweb_interop {
     }
 }
 
+/// torsion-proxy against third-party peers: curl through the forward
+/// proxy (`-x`, plain and `https://` through CONNECT to Python's ssl),
+/// the seeds' Python client against the line proxy, and Debian's
+/// memcached as the cache of two proxies.
+mod proxy_interop {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use torsion_tests::{read_all, Origin, Reference, Server, TIMEOUT};
+
+    use super::{interop_dir, python};
+
+    fn proxy(args: &[&str]) -> Server {
+        let mut all = vec!["-p", "0"];
+        all.extend_from_slice(args);
+        Server::start("torsion-proxy", &all)
+    }
+
+    /// The forward proxy's `http://127.0.0.1:PORT`, from its second line.
+    fn http_proxy_url(server: &Server) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let out = String::from_utf8_lossy(&server.stdout()).into_owned();
+            if let Some(addr) = out
+                .lines()
+                .find_map(|l| l.strip_prefix("torsion-proxy http listening on "))
+            {
+                return format!("http://{}", addr.trim());
+            }
+            assert!(Instant::now() < deadline, "no http announcement: {out:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn curl(args: &[&str]) -> String {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "20"])
+            .args(args)
+            .output()
+            .expect("run curl");
+        assert!(
+            out.status.success(),
+            "curl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A fresh folder of its own.
+    fn scratch(name: &str) -> PathBuf {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("torsion-proxy-interop-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A test CA and a certificate for localhost signed by it.
+    fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "Torsion proxy interop CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&paths.0, ca.pem()).unwrap();
+        std::fs::write(&paths.1, cert.pem()).unwrap();
+        std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+        paths
+    }
+
+    /// Python's ssl answering `hello over tls` on localhost.
+    fn https_origin(dir: &Path) -> (Reference, PathBuf) {
+        let (ca, cert, key) = test_pki(dir);
+        let script = interop_dir().join("https_server.py");
+        let server = Reference::start(
+            "python3",
+            &[
+                script.to_str().unwrap(),
+                "{port}",
+                cert.to_str().unwrap(),
+                key.to_str().unwrap(),
+            ],
+        );
+        (server, ca)
+    }
+
+    #[test]
+    fn curl_x_gets_pages_through_the_forward_proxy() {
+        let origin = Origin::start();
+        let server = proxy(&["--http-port", "0"]);
+        let via = http_proxy_url(&server);
+        assert_eq!(curl(&["-x", &via, &origin.url("/hello")]), "hello\n");
+        // The head, as curl sees it.
+        let head = curl(&["-x", &via, "-I", &origin.url("/bytes/1234")]);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("Content-Length: 1234"), "{head}");
+        assert!(head.contains("Via: 1.1 torsion-proxy"), "{head}");
+        // Two URLs, one kept connection to the proxy.
+        let out = Command::new("curl")
+            .args(["-sS", "-v", "--max-time", "20", "-x", &via])
+            .args([origin.url("/hello"), origin.url("/redirect/0")])
+            .output()
+            .unwrap();
+        let verbose = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{verbose}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+        assert!(verbose.contains("Re-using existing connection"), "{verbose}");
+        assert!(
+            verbose.contains("< HTTP/1.1 302"),
+            "redirects are passed on: {verbose}"
+        );
+        // curl follows them itself with -L.
+        assert_eq!(curl(&["-L", "-x", &via, &origin.url("/redirect/2")]), "hello\n");
+        // A large body, whole.
+        let big = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "30",
+                "-x",
+                &via,
+                &origin.url("/bytes/20000000"),
+            ])
+            .output()
+            .unwrap();
+        assert!(big.status.success());
+        assert_eq!(big.stdout.len(), 20_000_000);
+        assert!(big
+            .stdout
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == torsion_tests::origin::pattern(i as u64)));
+        // An origin that is not there: 502, and curl says so.
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-x",
+                &via,
+                "http://127.0.0.1:1/",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "502");
+    }
+
+    #[test]
+    fn curl_x_https_tunnels_through_connect() {
+        let dir = scratch("tls");
+        let (https, ca) = https_origin(&dir);
+        let server = proxy(&["--http-port", "0"]);
+        let via = http_proxy_url(&server);
+        let url = format!("https://localhost:{}/", https.port());
+        assert_eq!(
+            curl(&["--cacert", ca.to_str().unwrap(), "-x", &via, &url]),
+            "hello over tls\n"
+        );
+        // --proxytunnel makes curl use CONNECT for plain http too.
+        let origin = Origin::start();
+        assert_eq!(curl(&["-p", "-x", &via, &origin.url("/hello")]), "hello\n");
+        let log = server.stderr();
+        assert!(
+            log.contains(&format!("CONNECT localhost:{}: tunnel open", https.port())),
+            "{log}"
+        );
+        // The line proxy fetches https pages itself, trusting the CA it is given.
+        let line = proxy(&["--ca-file", ca.to_str().unwrap()]);
+        let mut s = line.connect();
+        s.write_all(format!("{url}\r\n").as_bytes()).unwrap();
+        assert_eq!(read_all(&mut s), b"hello over tls\n");
+    }
+
+    #[test]
+    fn the_seeds_threaded_python_client_gets_every_page_at_once() {
+        let origin = Origin::start();
+        let server = proxy(&[]);
+        let urls: Vec<String> = ["0.5", "1.0", "1.5", "0.8"]
+            .iter()
+            .map(|d| origin.url(&format!("/delay/{d}")))
+            .collect();
+        let started = Instant::now();
+        let mut args = vec!["multiclient.py", server.addr(), "--threads"];
+        args.extend(urls.iter().map(String::as_str));
+        let out = python(&args);
+        let took = started.elapsed();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "slept 0.5\nslept 1.0\nslept 1.5\nslept 0.8\n"
+        );
+        assert!(took < Duration::from_millis(2800), "{took:?}");
+    }
+
+    /// `get <key>` straight from memcached: the value's length, if any.
+    fn memcached_get_len(addr: &str, key: &str) -> Option<usize> {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(TIMEOUT)).unwrap();
+        s.write_all(format!("get {key}\r\n").as_bytes()).unwrap();
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 65536];
+        while !reply.ends_with(b"END\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0);
+            reply.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&reply);
+        let first = text.lines().next()?;
+        first
+            .strip_prefix("VALUE ")?
+            .split_whitespace()
+            .nth(2)?
+            .parse()
+            .ok()
+    }
+
+    #[test]
+    fn debian_memcached_caches_pages_for_two_proxies() {
+        let origin = Origin::start();
+        let memcached = Reference::memcached(&[]);
+        let spec = format!("memcached://{}", memcached.addr());
+        let one = proxy(&["--cache", &spec]);
+        let two = proxy(&["--cache", &spec]);
+        let ask = |server: &Server, url: &str| {
+            let mut s = server.connect();
+            s.write_all(format!("{url}\r\n").as_bytes()).unwrap();
+            read_all(&mut s)
+        };
+        let url = origin.url("/bytes/300000");
+        let page = ask(&one, &url);
+        assert_eq!(page.len(), 300_000);
+        assert_eq!(ask(&two, &url), page);
+        assert_eq!(ask(&one, &url), page);
+        assert_eq!(origin.hits("/bytes/300000"), 1);
+        // Stored under the URL, as the seeds' getMemcachedPage does.
+        assert_eq!(memcached_get_len(&memcached.addr(), &url), Some(300_000));
+        // The largest page one default item holds is cached; past it, not.
+        let fits = origin.url("/bytes/1000000");
+        let too_big = origin.url("/bytes/1100000");
+        for _ in 0..2 {
+            assert_eq!(ask(&one, &fits).len(), 1_000_000);
+            assert_eq!(ask(&two, &too_big).len(), 1_100_000);
+        }
+        assert_eq!(origin.hits("/bytes/1000000"), 1);
+        assert_eq!(origin.hits("/bytes/1100000"), 2);
+        assert_eq!(memcached_get_len(&memcached.addr(), &too_big), None);
+        assert!(
+            !one.stderr().contains("memcached is unreachable"),
+            "{}",
+            one.stderr()
+        );
+    }
+}
+
 // ----- docs/tutorial.md: the commands that need netcat, curl or memcached ---------
 
 /// The tutorial's sections that have commands needing third-party

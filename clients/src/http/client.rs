@@ -216,6 +216,23 @@ impl HttpClient {
         )
     }
 
+    /// Sends any request, with extra `headers` and a `body`, handing the
+    /// response's body to `sink` piece by piece as it arrives (a forward
+    /// proxy relays a client's request this way); the Deferred fires once
+    /// the body has ended (with an empty `body`).
+    #[track_caller]
+    pub fn request_streaming(
+        &self,
+        reactor: &mut Reactor,
+        method: &str,
+        url: &str,
+        headers: &Headers,
+        body: Bytes,
+        sink: impl BodySink,
+    ) -> Deferred<Response> {
+        self.start(reactor, method, url, headers, body, Rc::new(RefCell::new(sink)))
+    }
+
     #[track_caller]
     fn start(
         &self,

@@ -125,6 +125,9 @@ impl HttpConnection {
 
     /// The response ended: back to the pool if both sides agreed, else close.
     fn ended(&mut self, ctx: &mut Ctx<'_>, keep: bool) {
+        // A sink may have paused the body's source: a kept connection reads
+        // again (an idle one must see the server's close).
+        ctx.resume_reading();
         let ex = self.exchange.take();
         let kept = keep && self.buf.is_empty() && self.idle(ctx);
         if !kept {
@@ -197,7 +200,8 @@ impl HttpConnection {
                             }
                         };
                         let keep = message.keep_alive() && kind != BodyKind::UntilClose;
-                        match exchange::on_head(ctx, &ex, message) {
+                        let id = ctx.id();
+                        match exchange::on_head(ctx, &ex, message, id) {
                             AfterHead::ReadBody => self.state = State::Body(BodyDecoder::new(kind), keep),
                             AfterHead::Stop => {
                                 self.state = State::Done;

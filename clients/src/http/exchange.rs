@@ -13,7 +13,7 @@ use torsion_protocols::http::{write_request_head, Headers, ResponseHead};
 
 use super::connection::{HttpConnection, PoolSlot};
 use super::pool::{Origin, Pool};
-use super::{BodySink, FetchError, HttpClient, Response, Url};
+use super::{BodySink, BodySource, FetchError, HttpClient, Response, Url};
 
 /// What to send, as the caller asked (redirects may change it).
 pub(crate) struct RequestSpec {
@@ -300,7 +300,12 @@ fn compose(ex: &Exchange) -> Vec<u8> {
 }
 
 /// A response head arrived on the current attempt.
-pub(crate) fn on_head(reactor: &mut Reactor, shared: &Shared, head: ResponseHead) -> AfterHead {
+pub(crate) fn on_head(
+    reactor: &mut Reactor,
+    shared: &Shared,
+    head: ResponseHead,
+    connection: ConnectionId,
+) -> AfterHead {
     let redirect = {
         let ex = shared.borrow();
         let settings = ex.client.settings();
@@ -331,6 +336,7 @@ pub(crate) fn on_head(reactor: &mut Reactor, shared: &Shared, head: ResponseHead
         body: Bytes::new(),
     };
     let sink = shared.borrow().sink.clone();
+    sink.borrow_mut().source(reactor, BodySource::new(connection));
     sink.borrow_mut().head(reactor, &response);
     shared.borrow_mut().response = Some(response);
     AfterHead::ReadBody

@@ -2,7 +2,8 @@
 //!
 //! - [`get_page`] fetches a URL and fires a [`Deferred`](torsion::Deferred)
 //!   with the whole [`Response`]; [`get_page_streaming`] hands the body to
-//!   a [`BodySink`] piece by piece as it arrives.
+//!   a [`BodySink`] piece by piece as it arrives, and the sink may pause
+//!   and resume the server's connection ([`BodySource`]) to pace it.
 //! - [`HttpClient`] holds the settings: timeouts (connect, and the whole
 //!   fetch), the largest body, redirects, the User-Agent, and a CA file
 //!   for `https://` (the system's roots otherwise), and its pool of kept
@@ -31,5 +32,5 @@ pub use client::{
 };
 pub use error::FetchError;
 pub use pool::{IDLE_TIMEOUT, MAX_IDLE, MAX_IDLE_PER_ORIGIN};
-pub use response::{BodySink, Response};
+pub use response::{BodySink, BodySource, Response};
 pub use url::{Scheme, Url};

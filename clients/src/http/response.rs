@@ -1,7 +1,7 @@
 //! [`Response`] and [`BodySink`].
 
 use bytes::Bytes;
-use torsion::Reactor;
+use torsion::{ConnectionId, Reactor};
 use torsion_protocols::http::{Headers, Version};
 
 use super::Url;
@@ -37,10 +37,51 @@ impl Response {
     }
 }
 
+/// The connection a streamed body arrives on, handed to
+/// [`BodySink::source`]: a sink that cannot keep up (it relays the body to
+/// a slow peer) pauses it, and resumes it once it can take more. While it
+/// is paused nothing is read from the server, and TCP flow control slows
+/// the server down: backpressure, end to end.
+///
+/// Pausing a source that has finished or closed does nothing; a kept
+/// connection goes back to its client's pool reading again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodySource {
+    id: ConnectionId,
+}
+
+impl BodySource {
+    pub(crate) fn new(id: ConnectionId) -> Self {
+        BodySource { id }
+    }
+
+    /// Stops reading the body until [`resume`](BodySource::resume).
+    pub fn pause(self, reactor: &mut Reactor) {
+        reactor.transport(self.id).pause_reading();
+    }
+
+    /// Reads the body again after [`pause`](BodySource::pause).
+    pub fn resume(self, reactor: &mut Reactor) {
+        reactor.transport(self.id).resume_reading();
+    }
+
+    /// The connection to the server.
+    pub fn connection(self) -> ConnectionId {
+        self.id
+    }
+}
+
 /// Where a streamed body goes, piece by piece, as it arrives.
 ///
 /// A closure `FnMut(&mut Reactor, &[u8])` is a sink that ignores the head.
 pub trait BodySink: 'static {
+    /// The final response's body will arrive on `source` (called just
+    /// before [`head`](BodySink::head)). A sink that relays the body to a
+    /// peer slower than the server keeps it, to pause and resume it.
+    fn source(&mut self, reactor: &mut Reactor, source: BodySource) {
+        let _ = (reactor, source);
+    }
+
     /// The final response's head arrived (redirects are not shown); its
     /// `body` is empty.
     fn head(&mut self, reactor: &mut Reactor, response: &Response) {

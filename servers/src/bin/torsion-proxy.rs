@@ -1,0 +1,122 @@
+//! torsion-proxy: the seeds' URL proxy (send a URL and a newline, get the
+//! page), non-blocking, cached in memory or in memcached; with
+//! `--http-port`, also an HTTP forward proxy (`curl -x`) with CONNECT
+//! tunnels. See `torsion_servers::proxy` and docs/proxy.md.
+
+use std::time::Duration;
+
+use clap::Parser;
+use torsion::Reactor;
+use torsion_servers::cli;
+use torsion_servers::proxy::{self, CacheSpec, ForwardConfig, ProxyConfig};
+
+/// Fetches the URL each client sends on a line and writes back the page,
+/// never blocking; caches pages as `--cache` says.
+#[derive(Parser, Debug)]
+#[command(name = "torsion-proxy", version, about)]
+struct Args {
+    #[command(flatten)]
+    listen: cli::ListenArgs,
+    /// Also serve as an HTTP forward proxy on this port (GET with an
+    /// absolute URI, CONNECT tunnels); 0 lets the OS choose
+    #[arg(long = "http-port", value_name = "PORT")]
+    http_port: Option<u16>,
+    /// Where to cache pages: none, memory, or memcached://host:port[,host:port...]
+    #[arg(long, default_value = "none", value_name = "SPEC")]
+    cache: CacheSpec,
+    /// The memory cache's size, in bytes
+    #[arg(long = "cache-size", default_value_t = proxy::CACHE_SIZE, value_name = "BYTES")]
+    cache_size: usize,
+    /// How long a page stays cached, in seconds
+    #[arg(long = "cache-ttl", default_value = "300", value_parser = cli::parse_seconds, value_name = "SECONDS")]
+    cache_ttl: Duration,
+    /// How long a memcached request may take, in seconds
+    #[arg(long = "cache-timeout", default_value = "1", value_parser = cli::parse_seconds, value_name = "SECONDS")]
+    cache_timeout: Duration,
+    /// The largest memcached item (memcached's -I): larger pages are not cached
+    #[arg(long = "max-item", default_value_t = proxy::MAX_ITEM, value_name = "BYTES")]
+    max_item: usize,
+    /// Fetches at once (more requests wait their turn)
+    #[arg(long = "max-fetches", default_value_t = proxy::MAX_FETCHES, value_name = "N")]
+    max_fetches: usize,
+    /// Client connections at once, per port
+    #[arg(long = "max-connections", default_value_t = proxy::MAX_CONNECTIONS, value_name = "N")]
+    max_connections: usize,
+    /// The longest URL line, in bytes
+    #[arg(long = "max-line", default_value_t = proxy::MAX_LINE, value_name = "BYTES")]
+    max_line: usize,
+    /// The largest page a line client gets, in bytes
+    #[arg(long = "max-body", default_value_t = proxy::MAX_BODY, value_name = "BYTES")]
+    max_body: u64,
+    /// How long a whole fetch may take, in seconds
+    #[arg(long, default_value = "60", value_parser = cli::parse_seconds, value_name = "SECONDS")]
+    timeout: Duration,
+    /// How long a connection to an origin may take to open, in seconds
+    #[arg(long = "connect-timeout", default_value = "10", value_parser = cli::parse_seconds, value_name = "SECONDS")]
+    connect_timeout: Duration,
+    /// Trust only the CA certificates in this PEM file for https:// origins
+    /// (the system's roots otherwise)
+    #[arg(long = "ca-file", value_name = "PEM")]
+    ca_file: Option<std::path::PathBuf>,
+    /// The seeds' first, wrong proxy: fetch with a blocking call on the loop
+    /// (every other client waits; the reactor warns of slow callbacks)
+    #[arg(long, conflicts_with = "cache")]
+    blocking: bool,
+}
+
+fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    cli::init_logging();
+    let config = ProxyConfig {
+        cache: args.cache.clone(),
+        cache_size: args.cache_size,
+        cache_ttl: args.cache_ttl,
+        cache_timeout: args.cache_timeout,
+        max_item: args.max_item,
+        max_fetches: args.max_fetches,
+        max_line: args.max_line.max(1),
+        max_body: args.max_body,
+        timeout: args.timeout,
+        connect_timeout: args.connect_timeout,
+        ca_file: args.ca_file.clone(),
+    };
+    let mut reactor = Reactor::new()?;
+    // Before announcing: a signal sent right after the announcement must stop us cleanly.
+    reactor.stop_on_signals()?;
+    let line = if args.blocking {
+        log::warn!(
+            "--blocking: every fetch stops the loop until it is done (the seeds' proxy1.py, on purpose)"
+        );
+        reactor.listen_tcp(
+            args.listen.addr(proxy::DEFAULT_PORT),
+            proxy::blocking_factory(&config, args.max_connections),
+        )?
+    } else {
+        let pages = proxy::cached_pages(&mut reactor, &config);
+        reactor.listen_tcp(
+            args.listen.addr(proxy::DEFAULT_PORT),
+            proxy::line_factory(pages, &config, args.max_connections),
+        )?
+    };
+    let http = match args.http_port {
+        Some(port) => {
+            let client = proxy::line_client(&config)
+                .follow_redirects(false)
+                .max_body(u64::MAX);
+            let forward = ForwardConfig::with_client(client, config.connect_timeout);
+            let addr = std::net::SocketAddr::new(args.listen.listen, port);
+            Some(reactor.listen_tcp(addr, proxy::forward_factory(forward, args.max_connections))?)
+        }
+        None => None,
+    };
+    if let Some(addr) = reactor.local_addr(line) {
+        cli::announce("torsion-proxy", addr);
+    }
+    if let Some(addr) = http.and_then(|id| reactor.local_addr(id)) {
+        cli::announce("torsion-proxy http", addr);
+    }
+    if config.cache != CacheSpec::None {
+        log::info!("caching pages: {}", config.cache);
+    }
+    reactor.run()
+}

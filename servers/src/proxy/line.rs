@@ -1,0 +1,180 @@
+//! [`LineProxy`]: the seeds' proxy, done right. A client sends a URL and a
+//! newline; the proxy gets the page with
+//! [`get_cached_page`](CachedPages::get_cached_page) (never blocking the
+//! loop), writes the body, and closes once it is delivered.
+//!
+//! What the seeds leave out, and this adds: a line that is not an http(s)
+//! URL, and a fetch that fails, get one line, `ERROR <why>`, before the
+//! close (the seeds silently ignore the first and never answer the
+//! second); every request is logged at info level when it starts and when
+//! it ends, with its status, size, time and source.
+
+use std::time::Duration;
+
+use torsion::{CloseReason, Failure};
+use torsion_clients::http::Url;
+use torsion_protocols::{LineCtx, LineHandler, LineReceiver};
+
+use super::page::Page;
+use super::pages::CachedPages;
+
+/// Where a client's request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Waiting for the URL line.
+    Waiting,
+    /// The page is on its way; more lines are ignored.
+    Fetching,
+    /// Answered (or refused); the connection is closing.
+    Done,
+}
+
+/// One client of the line proxy.
+pub struct LineProxy {
+    pages: CachedPages,
+    state: State,
+    max_line: usize,
+}
+
+impl LineProxy {
+    /// A client served from `pages`, sending lines of at most `max_line` bytes.
+    pub fn new(pages: CachedPages, max_line: usize) -> Self {
+        LineProxy {
+            pages,
+            state: State::Waiting,
+            max_line,
+        }
+    }
+
+    /// Its protocol: `\n`-terminated lines (a `\r` before the `\n` is
+    /// dropped, so telnet's `\r\n` works too).
+    pub fn protocol(self) -> LineReceiver<LineProxy> {
+        let max = self.max_line;
+        LineReceiver::new(self)
+            .with_delimiter(b"\n")
+            .with_max_line_length(max)
+    }
+
+    fn request(&mut self, ctx: &mut LineCtx<'_, '_>, line: &[u8]) {
+        self.state = State::Done;
+        let url = match parse_line(line) {
+            Ok(url) => url,
+            Err(why) => {
+                log::info!("{}: refused: {why}", ctx.id());
+                refuse(ctx, &why);
+                return;
+            }
+        };
+        self.state = State::Fetching;
+        log::info!("fetching {url}");
+        let id = ctx.id();
+        let started = ctx.now();
+        let page = self.pages.get_cached_page(ctx, &url);
+        let _answered = page.then_both(ctx, move |r, result| {
+            let took = r.now().saturating_sub(started);
+            let mut t = r.transport(id);
+            match result {
+                Ok(page) => {
+                    log_fetched(module_path!(), &url, &page, took);
+                    t.write_bytes(page.body);
+                }
+                Err(failure) => {
+                    log::info!("failed {url}: {failure}, after {:.3} s", took.as_secs_f64());
+                    t.write(error_line(&format!("{url}: {failure}")).as_bytes());
+                }
+            }
+            t.lose_connection();
+            Ok::<(), Failure>(())
+        });
+    }
+}
+
+/// The seeds' `fetched URL took N`, with the status, size and source, as
+/// module `target` (the line proxy, or the blocking one).
+pub(crate) fn log_fetched(target: &str, url: &str, page: &Page, took: Duration) {
+    log::info!(
+        target: target,
+        "fetched {url}: {}, {} bytes, took {:.3} s ({})",
+        page.status,
+        page.body.len(),
+        took.as_secs_f64(),
+        page.source
+    );
+}
+
+/// `ERROR <why>\r\n`, on one line whatever `why` holds.
+pub fn error_line(why: &str) -> String {
+    let mut line = String::from("ERROR ");
+    for c in why.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    line.push_str("\r\n");
+    line
+}
+
+fn refuse(ctx: &mut LineCtx<'_, '_>, why: &str) {
+    ctx.write(error_line(why).as_bytes());
+    ctx.lose_connection();
+}
+
+/// The URL on a line, normalized (the cache's key), or why it is not one.
+pub(crate) fn parse_line(line: &[u8]) -> Result<String, String> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Ok(text) = std::str::from_utf8(line) else {
+        return Err("not an http(s) URL: the line is not UTF-8".into());
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("not an http(s) URL: an empty line".into());
+    }
+    Url::parse(text).map(|url| url.to_string()).map_err(|e| {
+        // Quote at most a little of the line back.
+        let shown: String = text.chars().take(80).collect();
+        let more = if shown.len() < text.len() { "..." } else { "" };
+        let reason = match e {
+            torsion_clients::http::FetchError::BadUrl { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        format!("not an http(s) URL: {shown:?}{more} ({reason})")
+    })
+}
+
+impl LineHandler for LineProxy {
+    fn line_received(&mut self, ctx: &mut LineCtx<'_, '_>, line: &[u8]) {
+        if self.state == State::Waiting {
+            self.request(ctx, line);
+        }
+    }
+
+    fn line_length_exceeded(&mut self, ctx: &mut LineCtx<'_, '_>, _buffered: &[u8]) {
+        if self.state == State::Waiting {
+            self.state = State::Done;
+            log::info!(
+                "{}: refused: a line longer than {} bytes",
+                ctx.id(),
+                self.max_line
+            );
+            refuse(ctx, &format!("line too long (at most {} bytes)", self.max_line));
+        }
+    }
+
+    fn read_connection_lost(&mut self, ctx: &mut LineCtx<'_, '_>, rest: &[u8]) {
+        match self.state {
+            // `printf URL | nc -N`: a last line without its newline.
+            State::Waiting if !rest.is_empty() => self.request(ctx, rest),
+            State::Waiting | State::Done => ctx.lose_connection(),
+            // The client half-closed: the answer still goes out, then the close.
+            State::Fetching => {}
+        }
+    }
+
+    fn connection_lost(&mut self, ctx: &mut LineCtx<'_, '_>, reason: CloseReason) {
+        if self.state == State::Fetching && !reason.is_clean() {
+            log::debug!("{}: the client left before its answer ({reason})", ctx.id());
+        }
+    }
+}
