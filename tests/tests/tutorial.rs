@@ -18,6 +18,8 @@ const SECTIONS: &[&str] = &[
     "timeouts",
     "repeating_calls_the_weblog",
     "state_that_outlives_the_process_fibonacci",
+    "a_proxy_and_its_timing_tables",
+    "caching_pages",
     "writing_clients",
     "the_key_value_store",
     "web_pages",
@@ -82,6 +84,16 @@ fn repeating_calls_the_weblog() {
 #[test]
 fn state_that_outlives_the_process_fibonacci() {
     run_section("state_that_outlives_the_process_fibonacci", Suite::Default);
+}
+
+#[test]
+fn a_proxy_and_its_timing_tables() {
+    run_section("a_proxy_and_its_timing_tables", Suite::Default);
+}
+
+#[test]
+fn caching_pages() {
+    run_section("caching_pages", Suite::Default);
 }
 
 #[test]
