@@ -16,7 +16,7 @@ use torsion_clients::http::{BodySink, HttpClient, Response};
 
 /// Fetches a URL with HTTP/1.1 GET and prints the body.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-httpget", version, about)]
+#[command(name = "torsion-httpget", version)]
 struct Args {
     /// The URL (http:// or https://), or host:port as in the seeds
     url: String,

@@ -27,7 +27,7 @@ use torsion_clients::kv::{self, KeyNotFound, KeyValue};
 
 /// Sends one request to torsion-kv, over its line protocol or over AMP.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-kvc", version, about)]
+#[command(name = "torsion-kvc", version)]
 struct Args {
     /// The server, as HOST:PORT [default: 127.0.0.1:11212, or 127.0.0.1:8789 with --amp]
     #[arg(short, long)]

@@ -26,7 +26,7 @@ use torsion_clients::memcache::{
 
 /// A memcached client: get, set, delete, incr, stats, flush.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-mc", version, about)]
+#[command(name = "torsion-mc", version)]
 struct Args {
     /// The servers, comma-separated, each HOST:PORT or HOST:PORT:WEIGHT
     #[arg(short, long, value_delimiter = ',', required = true)]

@@ -22,7 +22,7 @@ use torsion_clients::timing::time_urls;
 
 /// Times URLs through a line proxy, all at once, and prints the seeds' table.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-timing", version, about)]
+#[command(name = "torsion-timing", version)]
 struct Args {
     /// The proxy, as HOST:PORT (a name, an IPv4 address, or an IPv6 address in brackets)
     proxy: String,

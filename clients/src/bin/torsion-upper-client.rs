@@ -22,7 +22,7 @@ use torsion::{CloseReason, Ctx, Deferred, DeferredList, Failure, Protocol, React
 
 /// Sends each word to torsion-upper on its own connection and prints the replies.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-upper-client", version, about)]
+#[command(name = "torsion-upper-client", version)]
 struct Args {
     /// The server, as HOST:PORT (a name, an IPv4 address, or an IPv6 address in brackets)
     server: String,

@@ -6,7 +6,7 @@ use torsion_servers::{cli, hello};
 
 /// Listens on a TCP port and prints everything clients send to stdout.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-hello", version, about)]
+#[command(name = "torsion-hello", version)]
 struct Args {
     #[command(flatten)]
     listen: cli::ListenArgs,

@@ -24,7 +24,7 @@ use torsion_servers::kv::{
 /// A key-value store whose keys live a fixed time after their last set,
 /// served over the seeds' line protocol (-p) and over AMP (--amp-port).
 #[derive(Parser, Debug)]
-#[command(name = "torsion-kv", version, about)]
+#[command(name = "torsion-kv", version)]
 struct Args {
     #[command(flatten)]
     listen: cli::ListenArgs,

@@ -21,7 +21,7 @@ const MAX_ITEM_SIZE: usize = 1024 * 1024 * 1024;
 /// A memcached server: text (classic and meta) and binary protocols, an LRU
 /// store bounded in memory.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-memcached", version, about)]
+#[command(name = "torsion-memcached", version)]
 struct Args {
     /// TCP port to listen on (0 lets the OS choose one)
     #[arg(short = 'p', long = "port", default_value_t = 11211)]

@@ -13,7 +13,7 @@ use torsion_servers::proxy::{self, CacheSpec, ForwardConfig, ProxyConfig};
 /// Fetches the URL each client sends on a line and writes back the page,
 /// never blocking; caches pages as `--cache` says.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-proxy", version, about)]
+#[command(name = "torsion-proxy", version)]
 struct Args {
     #[command(flatten)]
     listen: cli::ListenArgs,

@@ -8,7 +8,7 @@ use torsion_servers::{cli, upper};
 /// Greets each client and answers its line uppercased, then closes (as in
 /// the seeds); `--keep-open` answers every line until the client closes.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-upper", version, about)]
+#[command(name = "torsion-upper", version)]
 struct Args {
     #[command(flatten)]
     listen: cli::ListenArgs,

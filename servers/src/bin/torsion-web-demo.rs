@@ -8,7 +8,7 @@ use torsion_servers::web::{demo, Site};
 
 /// Serves the seeds' web pages over HTTP/1.1.
 #[derive(Parser, Debug)]
-#[command(name = "torsion-web-demo", version, about)]
+#[command(name = "torsion-web-demo", version)]
 struct Args {
     #[command(flatten)]
     listen: cli::ListenArgs,
