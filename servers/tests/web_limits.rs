@@ -159,6 +159,16 @@ fn a_client_that_stops_mid_body_gets_408() {
 }
 
 #[test]
+fn a_client_that_connects_and_sends_nothing_is_closed_quietly() {
+    let (mut t, _site) = connect();
+    t.advance(Duration::from_secs(4));
+    assert!(!t.disconnected());
+    t.advance(Duration::from_secs(1));
+    assert_eq!(t.value(), b"");
+    assert!(t.disconnected());
+}
+
+#[test]
 fn an_idle_keep_alive_connection_is_closed_quietly() {
     let (mut t, _site) = connect();
     t.receive(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -458,6 +458,12 @@ fn render(ctx: &mut Ctx<'_>, site: &SiteShared, request: &Request) {
 }
 
 impl Protocol for Channel {
+    fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
+        // Start the wait for the first request: a client that connects
+        // and sends nothing is closed after one idle period too.
+        self.core.borrow_mut().process(ctx);
+    }
+
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         self.core.borrow_mut().data_received(ctx, data);
     }
