@@ -161,7 +161,7 @@ pub fn describe_fds(pid: u32) -> String {
         }
     }
     if let Ok(tcp) = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")) {
-        out.push_str("\n");
+        out.push('\n');
         out.push_str(&tcp);
     }
     out
