@@ -3,13 +3,14 @@
 # same figure for its reference, measured in the same run, alternating,
 # several rounds, median and spread (min..max).
 #
-#   bench/run.sh            # the full run (about 7 minutes on 2 CPUs)
+#   bench/run.sh            # the full run (about 8 minutes on 2 CPUs)
 #   bench/run.sh --quick    # fewer, shorter rounds (about 2 minutes)
 #   bench/run.sh memory echo    # only some sections, in the order given
 #
 # Sections: memcached (throughput, CPU and system calls per request),
 # memory (idle connections, items), wheel (timer wheel vs BinaryHeap),
-# echo (reactor vs Twisted vs plain mio), proxy (pending: torsion-proxy).
+# echo (reactor vs Twisted vs plain mio), proxy (torsion-proxy vs the seeds'
+# proxy2.py and proxy1.py on Twisted).
 # The table is also written, in Markdown, to bench/out/results.md, with the
 # machine it ran on; the raw figures are in bench/out/results.tsv.
 set -euo pipefail

@@ -51,6 +51,30 @@ fn a_line_too_long_gets_an_error_line_and_a_close() {
 }
 
 #[test]
+fn a_client_that_sends_no_line_in_time_gets_an_error_line_and_a_close() {
+    // Silent: the whole period, then the line.
+    let mut t = transport();
+    t.advance(Duration::from_secs(59));
+    assert!(!t.disconnected());
+    t.advance(Duration::from_secs(1));
+    assert_eq!(t.text(), "ERROR no URL line within 60 s\r\n");
+    assert!(t.disconnected());
+    // Trickling a URL a byte a second does not restart the wait.
+    let pages = CachedPages::new(HttpClient::new(), Cache::None, 4);
+    let proxy = LineProxy::new(pages, 64).with_idle_timeout(Duration::from_secs(5));
+    let mut t = StringTransport::new(proxy.protocol());
+    for byte in b"http://127.0.0.1:9/never" {
+        if t.disconnected() {
+            break;
+        }
+        t.receive(&[*byte]);
+        t.advance(Duration::from_secs(1));
+    }
+    assert_eq!(t.text(), "ERROR no URL line within 5 s\r\n");
+    assert!(t.disconnected());
+}
+
+#[test]
 fn an_error_line_is_one_line_whatever_it_quotes() {
     assert_eq!(error_line("a\r\nb\u{1b}"), "ERROR a\\r\\nb\\u{1b}\r\n");
 }

@@ -99,10 +99,8 @@ fn a_body_longer_than_declared_is_a_bad_next_request() {
 #[test]
 fn a_client_that_stops_mid_request_gets_408_then_a_close() {
     let (mut t, _site) = connect();
-    t.receive(b"GET / HTTP/1.1\r\nHost: x\r\n");
     t.advance(Duration::from_secs(4));
-    assert_eq!(t.value(), b"");
-    t.receive(b"X-More: 1\r\n"); // traffic restarts the wait
+    t.receive(b"GET / HTTP/1.1\r\nHost: x\r\n"); // a request starts: a whole period from here
     t.advance(Duration::from_secs(4));
     assert_eq!(t.value(), b"");
     t.advance(Duration::from_secs(1));
@@ -111,11 +109,63 @@ fn a_client_that_stops_mid_request_gets_408_then_a_close() {
 }
 
 #[test]
+fn a_slowloris_trickling_its_head_gets_408_one_period_after_its_first_byte() {
+    // Bytes trickling in do not restart the wait: the whole request must
+    // arrive within one idle period (5 s here) of its first byte.
+    let (mut t, _site) = connect();
+    let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    for (i, byte) in head.iter().take(49).enumerate() {
+        t.receive(&[*byte]);
+        t.advance(Duration::from_millis(100));
+        assert!(!t.disconnected(), "closed after {i} bytes");
+    }
+    t.advance(Duration::from_millis(100));
+    assert_eq!(reply(&t.take()).status, 408);
+    assert!(t.disconnected());
+}
+
+#[test]
+fn a_slow_body_gets_408_one_period_after_the_request_started() {
+    let (mut t, _site) = connect();
+    t.receive(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
+    for _ in 0..49 {
+        t.receive(b"x");
+        t.advance(Duration::from_millis(100));
+    }
+    assert!(!t.disconnected());
+    t.advance(Duration::from_millis(100));
+    assert_eq!(reply(&t.take()).status, 408);
+}
+
+#[test]
+fn each_request_of_a_keep_alive_connection_gets_its_own_period() {
+    let (mut t, _site) = connect();
+    for _ in 0..4 {
+        t.advance(Duration::from_secs(3));
+        t.receive(b"GET / HTTP/1.1\r\nHost: x\r\n");
+        t.advance(Duration::from_secs(3));
+        t.receive(b"\r\n");
+        assert_eq!(reply(&t.take()).status, 200);
+    }
+    assert!(!t.disconnected());
+}
+
+#[test]
 fn a_client_that_stops_mid_body_gets_408() {
     let (mut t, _site) = connect();
     t.receive(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
     t.advance(Duration::from_secs(5));
     assert_eq!(reply(&t.take()).status, 408);
+}
+
+#[test]
+fn a_client_that_connects_and_sends_nothing_is_closed_quietly() {
+    let (mut t, _site) = connect();
+    t.advance(Duration::from_secs(4));
+    assert!(!t.disconnected());
+    t.advance(Duration::from_secs(1));
+    assert_eq!(t.value(), b"");
+    assert!(t.disconnected());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Protocol-level fuzzing of live servers (issue 11, "Hardening" 2): seeded
 //! random bytes, and valid requests mutated at random, thrown at a running
-//! torsion-memcached and torsion-kv (both ports) over hundreds of
+//! torsion-memcached, torsion-kv (both ports), torsion-web-demo and
+//! torsion-proxy (line and forward ports) over hundreds of
 //! connections, in random read sizes, with random endings. Then each server
 //! must still be running, answer a probe correctly on a fresh connection,
 //! have logged no panic, and hold no more descriptors than before.
@@ -99,15 +100,87 @@ fn mutate(rng: &mut Rng, request: &mut Vec<u8>) {
     }
 }
 
+/// Percent-decodes `bytes` once (as a server decodes a query).
+fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether every host that `bytes` could make a proxy (or `/fetch`)
+/// connect to is on this machine: each authority after a `://`, and
+/// after a `CONNECT `, must be a 127.x.x.x address (or nothing a parser
+/// would take for a host). Mutations could otherwise turn `127.0.0.1`
+/// into another machine's address, or into a name to resolve, which
+/// would ask the machine's DNS server: the network is not ours to fuzz.
+fn stays_local(bytes: &[u8]) -> bool {
+    let local = |authority: &[u8]| {
+        let text = String::from_utf8_lossy(authority);
+        let host = match text.rsplit_once(':') {
+            Some((h, _)) => h.to_string(),
+            None => text.to_string(),
+        };
+        host.is_empty()
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    let ends = |b: &u8| b"/?#\\ \t\r\n".contains(b);
+    for text in [bytes.to_vec(), percent_decoded(bytes)] {
+        for (marker, skip) in [(&b"://"[..], 3), (&b"CONNECT "[..], 8)] {
+            let mut at = 0;
+            while let Some(i) = text[at..].windows(marker.len()).position(|w| w == marker) {
+                let start = at + i + skip;
+                let end = text[start..]
+                    .iter()
+                    .position(ends)
+                    .map_or(text.len(), |e| start + e);
+                if !local(&text[start..end]) {
+                    return false;
+                }
+                at = start;
+            }
+        }
+    }
+    true
+}
+
 /// Throws `garbage` at `addr` on one connection, reading what comes back,
-/// and ends the connection at random.
+/// and ends the connection at random. Garbage that could send a server
+/// elsewhere than this machine is drawn again (see [`stays_local`]).
 fn throw(addr: SocketAddr, rng: &mut Rng, corpus: &[Vec<u8>]) {
     let Ok(mut stream) = hostile::connect(addr) else {
         panic!("connect to {addr} failed: is the server still up?");
     };
     let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
     let _ = stream.set_read_timeout(Some(Duration::from_millis(5)));
-    let bytes = garbage(rng, corpus);
+    let bytes = loop {
+        let bytes = garbage(rng, corpus);
+        if stays_local(&bytes) {
+            break bytes;
+        }
+    };
     let mut rest = &bytes[..];
     let mut sink = [0u8; 64 * 1024];
     while !rest.is_empty() {
@@ -364,5 +437,169 @@ fn torsion_kv_survives_random_and_mutated_requests_on_both_ports() {
         "torsion-kv",
         vec![(line, line_corpus, line_probe), (amp, amp_corpus, amp_probe)],
         hostile::seed(2027),
+    );
+}
+
+#[test]
+fn garbage_that_names_another_host_is_not_thrown() {
+    assert!(stays_local(
+        b"GET http://127.0.0.1:80/x HTTP/1.1\r\n\r\nhttp://127.9.0.1/\r\n"
+    ));
+    assert!(stays_local(b"CONNECT 127.0.0.1:22 HTTP/1.1\r\n\r\n"));
+    assert!(stays_local(b"noise without a url"));
+    for far in [
+        &b"http://137.0.0.1/"[..],
+        b"http://127.0.0.k:80/",
+        b"GET http://example.com/ HTTP/1.1",
+        b"CONNECT 10.0.0.1:443 HTTP/1.1",
+        b"/fetch?url=http%3A%2F%2F8.8.8.8%2F",
+        b"http://127.0.0.1@evil/",
+    ] {
+        assert!(!stays_local(far), "{}", String::from_utf8_lossy(far));
+    }
+}
+
+fn http_probe(request: String, status: &str, body: &str) -> Probe {
+    hostile::http_probe(request.as_bytes(), status, body)
+}
+
+#[test]
+fn torsion_web_demo_survives_random_and_mutated_requests() {
+    let origin = torsion_tests::Origin::start();
+    let server = Server::start("torsion-web-demo", &["-p", "0", "--idle-timeout", "2"]);
+    let addr = server.socket_addr();
+    let corpus: Vec<Vec<u8>> = [
+        "GET / HTTP/1.1\r\nHost: fuzz\r\n\r\n".to_string(),
+        "GET /page HTTP/1.1\r\nHost: fuzz\r\nConnection: keep-alive\r\n\r\n".to_string(),
+        "HEAD /page HTTP/1.0\r\n\r\n".to_string(),
+        "GET /long HTTP/1.1\r\nHost: fuzz\r\n\r\n".to_string(),
+        "GET /fib?num=40&num=41 HTTP/1.1\r\nHost: fuzz\r\n\r\n".to_string(),
+        "GET /fib-blocking?num=20 HTTP/1.1\r\nHost: fuzz\r\n\r\n".to_string(),
+        format!(
+            "GET /fetch?url={} HTTP/1.1\r\nHost: fuzz\r\n\r\n",
+            origin.url("/bytes/3000")
+        ),
+        "POST /form HTTP/1.1\r\nHost: fuzz\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 17\r\n\r\nname=a%20b&x=%ZZ+".to_string(),
+        "POST /form HTTP/1.1\r\nHost: fuzz\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nname=\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: x\r\n\r\n".to_string(),
+        "POST /form HTTP/1.1\r\nHost: fuzz\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nname".to_string(),
+        "PUT /page HTTP/1.1\r\nHost: fuzz\r\nContent-Length: 0\r\n\r\n".to_string(),
+        "GET http://fuzz/page?x=%2F..%2F HTTP/1.1\r\nHost: fuzz\r\n\r\n".to_string(),
+        "GET /%00/../..%2f HTTP/1.1\r\nHost: fuzz\r\n\r\n".to_string(),
+        "OPTIONS * HTTP/1.1\r\nHost: fuzz\r\n\r\n".to_string(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let probe = http_probe(
+        "GET /page HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n".into(),
+        "HTTP/1.1 200 OK\r\n",
+        "<p>A PAGE</p>",
+    );
+    // Warm the thread pool and the fetching client before the count of
+    // descriptors (the pool's waker is one, for good).
+    for path in ["/fib?num=10", &format!("/fetch?url={}", origin.url("/hello"))] {
+        let warm = http_probe(
+            format!("GET {path} HTTP/1.1\r\nHost: warm\r\nConnection: close\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\n",
+            "",
+        );
+        prove(&warm, addr, "warming up");
+    }
+    fuzz(
+        &server,
+        "torsion-web-demo",
+        vec![(addr, corpus, probe)],
+        hostile::seed(2028),
+    );
+}
+
+#[test]
+fn torsion_proxy_survives_random_and_mutated_requests_on_both_ports() {
+    let origin = torsion_tests::Origin::start();
+    let server = Server::start(
+        "torsion-proxy",
+        &[
+            "-p",
+            "0",
+            "--http-port",
+            "0",
+            "--cache",
+            "memory",
+            "--idle-timeout",
+            "2",
+            "--timeout",
+            "5",
+            "--connect-timeout",
+            "2",
+        ],
+    );
+    let line = server.socket_addr();
+    let http: SocketAddr = {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let out = String::from_utf8_lossy(&server.stdout()).into_owned();
+            if let Some(a) = out
+                .lines()
+                .find_map(|l| l.strip_prefix("torsion-proxy http listening on "))
+            {
+                break a.trim().parse().unwrap();
+            }
+            assert!(Instant::now() < deadline, "no http address");
+            thread::sleep(Duration::from_millis(10));
+        }
+    };
+    // Every URL stays on this machine: the origin, its echo port, or a
+    // closed port; garbage whose hosts mutated away from 127.x.x.x is
+    // drawn again (`stays_local`).
+    let base = origin.url("");
+    let line_corpus: Vec<Vec<u8>> = [
+        format!("{base}/hello\r\n"),
+        format!("{base}/bytes/5000\n"),
+        format!("{base}/redirect/3\r\n"),
+        format!("{base}/status/500\r\n"),
+        format!("{base}/reset\r\n"),
+        format!("{base}/delay/0.1?a=b#frag\r\n"),
+        "http://127.0.0.1:1/\r\n".to_string(),
+        "https://127.0.0.1:1/\r\n".to_string(),
+        "gopher://x\r\n".to_string(),
+        "\r\n".to_string(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let echo = origin.echo_addr();
+    let http_corpus: Vec<Vec<u8>> = [
+        format!("GET {base}/hello HTTP/1.1\r\nHost: x\r\n\r\n"),
+        format!("HEAD {base}/bytes/100 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, x-drop\r\nX-Drop: 1\r\n\r\n"),
+        format!("GET {base}/echo-headers HTTP/1.0\r\nProxy-Authorization: x\r\nVia: 1.0 other\r\n\r\n"),
+        format!("GET {base}/redirect/1 HTTP/1.1\r\nHost: x\r\n\r\n"),
+        format!("CONNECT {echo} HTTP/1.1\r\nHost: x\r\n\r\nbytes for the echo"),
+        "CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n".to_string(),
+        "CONNECT [::1 HTTP/1.1\r\n\r\n".to_string(),
+        "GET /relative HTTP/1.1\r\nHost: x\r\n\r\n".to_string(),
+        format!("POST {base}/hello HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"),
+        "DELETE http://127.0.0.1:1/ HTTP/1.1\r\n\r\n".to_string(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let line_probe = exchange(format!("{base}/hello\r\n").as_bytes(), b"hello\n");
+    let http_probe = http_probe(
+        format!("GET {base}/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        "HTTP/1.1 200 ",
+        "hello\n",
+    );
+    // A host name to resolve starts the reactor's thread pool (its waker
+    // is a descriptor for good), as a mutated URL may.
+    let resolved = exchange(
+        format!("http://localhost:{}/hello\r\n", origin.addr().port()).as_bytes(),
+        b"hello\n",
+    );
+    prove(&resolved, line, "warming up");
+    fuzz(
+        &server,
+        "torsion-proxy",
+        vec![(line, line_corpus, line_probe), (http, http_corpus, http_probe)],
+        hostile::seed(2029),
     );
 }

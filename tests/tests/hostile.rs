@@ -1,5 +1,6 @@
 //! Slow and hostile clients against the real servers (issue 11,
-//! "Hardening" 1): a client that never reads, slowloris and silent
+//! "Hardening" 1: torsion-memcached, torsion-kv, torsion-web-demo and
+//! torsion-proxy's two ports): a client that never reads, slowloris and silent
 //! clients (idle timeouts close them; active clients stay), thousands of
 //! connections dropped at random mid-command (no descriptor leak, bounded
 //! memory), and a flood of pipelined requests answered byte for byte.
@@ -414,4 +415,491 @@ fn kv_out_of_descriptors_keeps_serving_without_spinning_and_recovers() {
     let addr = server.socket_addr();
     hostile::out_of_descriptors(&server, addr, b"get probe\r\n", b"GET_NOT_FOUND probe\r\n", 64);
     prove(&kv_probe(), addr, "after running out of descriptors");
+}
+
+// ----- torsion-web-demo ---------------------------------------------------------
+
+fn web(extra: &[&str]) -> (Server, SocketAddr) {
+    let mut args = vec!["-p", "0"];
+    args.extend_from_slice(extra);
+    let server = Server::start("torsion-web-demo", &args);
+    let addr = server.socket_addr();
+    (server, addr)
+}
+
+fn web_probe() -> Probe {
+    hostile::http_probe(
+        b"GET /page HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 200 OK\r\n",
+        "<p>A PAGE</p>",
+    )
+}
+
+#[test]
+fn web_a_client_that_never_reads_is_bounded_and_others_are_served() {
+    let (server, addr) = web(&[]);
+    // The index is about 1 KB: 64 MB of these requests would be a few GB
+    // of responses. Before the fix, the write buffer grew to the reactor's
+    // 64 MiB limit and the connection was aborted.
+    let request = b"GET / HTTP/1.1\r\nHost: greedy\r\n\r\n";
+    let greedy = hostile::never_reads(&server, addr, request, 64 << 20, 24 << 10, &web_probe());
+    eprintln!(
+        "greedy: {} bytes of requests taken, RSS +{} KiB",
+        greedy.sent, greedy.grown_kib
+    );
+    let second = hostile::never_reads(&server, addr, request, 64 << 20, 24 << 10, &web_probe());
+    drop((greedy, second));
+    prove(&web_probe(), addr, "after the greedy clients left");
+}
+
+#[test]
+fn web_a_client_that_never_reads_a_fetched_page_holds_little_of_it() {
+    use std::io::{Read, Write};
+    use torsion_tests::origin::pattern;
+    const SIZE: usize = 16_000_000;
+    let origin = torsion_tests::Origin::start();
+    let (server, addr) = web(&[]);
+    // Warm up the client side (resolver thread, allocator) first.
+    prove(&web_probe(), addr, "warming up");
+    let warm = hostile::http_probe(
+        format!(
+            "GET /fetch?url={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            origin.url("/hello")
+        )
+        .as_bytes(),
+        "HTTP/1.1 200",
+        "hello",
+    );
+    prove(&warm, addr, "fetching a small page");
+    let before = hostile::rss_kib(server.pid());
+    let mut stream = hostile::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /fetch?url={} HTTP/1.0\r\n\r\n",
+        origin.url(&format!("/bytes/{SIZE}"))
+    )
+    .unwrap();
+    thread::sleep(Duration::from_secs(2));
+    prove(
+        &web_probe(),
+        addr,
+        "while a client does not read its fetched page",
+    );
+    let grown = hostile::rss_kib(server.pid()).saturating_sub(before);
+    eprintln!("a {SIZE}-byte fetched page not read: RSS +{grown} KiB");
+    assert!(
+        grown < 8 << 10,
+        "RSS grew by {grown} KiB for a page of {SIZE} bytes nobody reads"
+    );
+    // It was paused, not dropped: the client reads it all now.
+    let mut all = Vec::new();
+    stream.read_to_end(&mut all).unwrap();
+    let at = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let body = &all[at..];
+    assert_eq!(body.len(), SIZE);
+    assert!(body.iter().enumerate().all(|(i, b)| *b == pattern(i as u64)));
+    assert_eq!(origin.hits(&format!("/bytes/{SIZE}")), 1);
+}
+
+#[test]
+fn web_idle_timeout_closes_slowloris_and_silent_clients_but_not_active_ones() {
+    use std::io::Write;
+    let (_server, addr) = web(&["--idle-timeout", "1"]);
+    let min = IDLE - Duration::from_millis(50);
+    at_once(vec![
+        Box::new(move || {
+            // Header lines, a byte every 100 ms, never the empty line.
+            let took = hostile::slowloris(
+                addr,
+                b"GET /page HTTP/1.1\r\nX-Slow: ",
+                Duration::from_millis(100),
+                IDLE_LIMIT,
+            );
+            assert!(took >= min, "closed after {took:?}");
+            eprintln!("head slowloris closed after {took:?}");
+        }),
+        Box::new(move || {
+            // A whole head, then a body a byte every 100 ms.
+            let mut s = hostile::connect(addr).unwrap();
+            s.write_all(b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n")
+                .unwrap();
+            let took = hostile::slowloris_on(s, b"a", Duration::from_millis(100), IDLE_LIMIT);
+            assert!(took >= min, "closed after {took:?}");
+            eprintln!("body slowloris closed after {took:?}");
+        }),
+        Box::new(move || {
+            let took = hostile::silent(addr, IDLE_LIMIT);
+            assert!(took >= min, "closed after {took:?}");
+            eprintln!("silent client closed after {took:?}");
+        }),
+        Box::new(move || {
+            // A request every 300 ms on one kept-alive connection, for 3 s.
+            let mut s = hostile::connect(addr).unwrap();
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(3) {
+                s.write_all(b"GET /page HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                let (head, body) = hostile::read_response(&mut s, false).unwrap_or_else(|e| {
+                    panic!("an active client was cut off after {:?}: {e}", started.elapsed())
+                });
+                assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+                assert!(hostile::lossy(&body).contains("A PAGE"));
+                thread::sleep(Duration::from_millis(300));
+            }
+        }),
+    ]);
+    prove(&web_probe(), addr, "after the slowloris");
+}
+
+fn web_requests(origin: &torsion_tests::Origin) -> Vec<Vec<u8>> {
+    vec![
+        b"GET / HTTP/1.1\r\nHost: churn\r\n\r\n".to_vec(),
+        b"GET /page HTTP/1.1\r\nHost: churn\r\n\r\n".to_vec(),
+        b"HEAD /page HTTP/1.1\r\nHost: churn\r\n\r\n".to_vec(),
+        b"GET /long HTTP/1.1\r\nHost: churn\r\n\r\n".to_vec(),
+        b"GET /fib?num=25 HTTP/1.1\r\nHost: churn\r\n\r\n".to_vec(),
+        b"POST /form HTTP/1.1\r\nHost: churn\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n\r\nname=churn!".to_vec(),
+        format!(
+            "GET /fetch?url={} HTTP/1.1\r\nHost: churn\r\n\r\n",
+            origin.url("/bytes/20000")
+        )
+        .into_bytes(),
+        b"GET /nowhere HTTP/1.1\r\nHost: churn\r\n\r\n".to_vec(),
+    ]
+}
+
+#[test]
+fn web_churn_of_connections_dropped_mid_request_leaks_nothing() {
+    let origin = torsion_tests::Origin::start();
+    let (server, addr) = web(&[]);
+    let requests = web_requests(&origin);
+    // Warm the thread pool and the HTTP client up before the baseline.
+    for request in &requests {
+        let once = String::from_utf8_lossy(request).replacen("\r\n", "\r\nConnection: close\r\n", 1);
+        let mut s = hostile::connect(addr).unwrap();
+        std::io::Write::write_all(&mut s, once.as_bytes()).unwrap();
+        torsion_tests::read_all(&mut s);
+    }
+    let requests: Vec<&[u8]> = requests.iter().map(Vec::as_slice).collect();
+    let churned = hostile::churn(
+        &server,
+        addr,
+        &requests,
+        CHURN_CONNECTIONS,
+        CHURN_THREADS,
+        churn_duration(),
+        CHURN_RSS_BOUND_KIB,
+        &web_probe(),
+        hostile::seed(14),
+    );
+    eprintln!("torsion-web-demo churn: {churned:?}");
+}
+
+/// Each request alone on a fresh connection: the exact response it gets.
+fn response_to(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut s = hostile::connect(addr).unwrap();
+    std::io::Write::write_all(&mut s, request).unwrap();
+    let (head, body) = hostile::read_response(&mut s, request.starts_with(b"HEAD")).unwrap();
+    [head.as_bytes(), &body].concat()
+}
+
+#[test]
+fn web_a_flood_of_pipelined_requests_is_answered_in_order() {
+    let (_server, addr) = web(&[]);
+    let kinds: [&[u8]; 5] = [
+        b"GET /page HTTP/1.1\r\nHost: flood\r\n\r\n",
+        b"HEAD /page HTTP/1.1\r\nHost: flood\r\n\r\n",
+        b"POST /form HTTP/1.1\r\nHost: flood\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nname=flood",
+        b"GET /nowhere HTTP/1.1\r\nHost: flood\r\n\r\n",
+        b"GET /fib-blocking?num=30 HTTP/1.1\r\nHost: flood\r\n\r\n",
+    ];
+    let answers: Vec<Vec<u8>> = kinds.iter().map(|k| response_to(addr, k)).collect();
+    let (mut requests, mut replies) = (Vec::new(), Vec::new());
+    for _ in 0..400 {
+        for (k, a) in kinds.iter().zip(&answers) {
+            requests.extend_from_slice(k);
+            replies.extend_from_slice(a);
+        }
+    }
+    // 2,000 requests a round, 20 rounds: 40,000 pipelined requests.
+    assert_eq!(
+        hostile::pipeline_flood_masked(addr, &requests, &replies, 20, hostile::mask_dates),
+        20
+    );
+    prove(&web_probe(), addr, "after the flood");
+}
+
+// ----- torsion-proxy ------------------------------------------------------------
+
+/// torsion-proxy with its forward port: (server, line address, http address).
+fn proxy(extra: &[&str]) -> (Server, SocketAddr, SocketAddr) {
+    let mut args = vec!["-p", "0", "--http-port", "0"];
+    args.extend_from_slice(extra);
+    let server = Server::start("torsion-proxy", &args);
+    let line = server.socket_addr();
+    let deadline = Instant::now() + TIMEOUT;
+    let http = loop {
+        let out = String::from_utf8_lossy(&server.stdout()).into_owned();
+        if let Some(a) = out
+            .lines()
+            .find_map(|l| l.strip_prefix("torsion-proxy http listening on "))
+        {
+            break a.trim().parse().expect("an address");
+        }
+        assert!(Instant::now() < deadline, "no http announcement in {out:?}");
+        thread::sleep(Duration::from_millis(10));
+    };
+    (server, line, http)
+}
+
+fn line_probe(origin: &torsion_tests::Origin) -> Probe {
+    exchange(format!("{}\r\n", origin.url("/hello")).as_bytes(), b"hello\n")
+}
+
+fn forward_probe(origin: &torsion_tests::Origin) -> Probe {
+    hostile::http_probe(
+        format!(
+            "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            origin.url("/hello")
+        )
+        .as_bytes(),
+        "HTTP/1.1 200 ",
+        "hello\n",
+    )
+}
+
+#[test]
+fn proxy_clients_that_never_read_are_bounded_and_others_are_served() {
+    let origin = torsion_tests::Origin::start();
+    let (server, line, http) = proxy(&["--cache", "memory"]);
+    let (line_ok, http_ok) = (line_probe(&origin), forward_probe(&origin));
+    prove(&line_ok, line, "warming up");
+    prove(&http_ok, http, "warming up");
+    // The line port: twenty clients ask for a 4 MB page and read none of
+    // it. The page is fetched once and held once: each client's write
+    // buffer shares it.
+    let url = origin.url("/bytes/4000000");
+    let before = hostile::rss_kib(server.pid());
+    let greedy: Vec<_> = (0..20)
+        .map(|_| {
+            let mut s = hostile::connect(line).unwrap();
+            std::io::Write::write_all(&mut s, format!("{url}\r\n").as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    let deadline = Instant::now() + TIMEOUT;
+    while origin.hits("/bytes/4000000") == 0 {
+        assert!(Instant::now() < deadline);
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_secs(1));
+    prove(&line_ok, line, "while twenty clients do not read");
+    let grown = hostile::rss_kib(server.pid()).saturating_sub(before);
+    eprintln!("twenty unread 4 MB pages: RSS +{grown} KiB");
+    assert!(grown < 24 << 10, "RSS grew by {grown} KiB");
+    assert_eq!(origin.hits("/bytes/4000000"), 1);
+    // One that sends its line over and over: the rest is ignored.
+    let repeated = hostile::never_reads(
+        &server,
+        line,
+        format!("{}\r\n", origin.url("/bytes/100000")).as_bytes(),
+        64 << 20,
+        24 << 10,
+        &line_ok,
+    );
+    // The forward port: pipelined GETs of 100 KB pages, never read.
+    let request = format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/bytes/100000"));
+    let forward = hostile::never_reads(&server, http, request.as_bytes(), 64 << 20, 24 << 10, &http_ok);
+    eprintln!(
+        "forward greedy: {} bytes of requests taken, RSS +{} KiB",
+        forward.sent, forward.grown_kib
+    );
+    prove(&line_ok, line, "with the greedy clients connected");
+    drop((greedy, repeated, forward));
+    prove(&http_ok, http, "after the greedy clients left");
+}
+
+#[test]
+fn proxy_idle_timeouts_close_slowloris_silent_and_idle_clients_and_tunnels_but_not_active_ones() {
+    use std::io::{Read, Write};
+    let origin = torsion_tests::Origin::start();
+    let (_server, line, http) = proxy(&["--idle-timeout", "1", "--tunnel-idle-timeout", "1"]);
+    let min = IDLE - Duration::from_millis(50);
+    let hello = origin.url("/hello");
+    let echo = origin.echo_addr();
+    // The exact answer to a kept-alive GET through the forward proxy.
+    let get = format!("GET {hello} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = {
+        let mut s = hostile::connect(http).unwrap();
+        s.write_all(get.as_bytes()).unwrap();
+        let (head, body) = hostile::read_response(&mut s, false).unwrap();
+        [head.as_bytes(), &body].concat()
+    };
+    let closed = move |took: Duration, what: &str| {
+        assert!(took >= min, "{what}: closed after {took:?}");
+        eprintln!("{what}: closed after {took:?}");
+    };
+    at_once(vec![
+        Box::new(move || {
+            let took = hostile::slowloris(
+                line,
+                b"http://127.0.0.1/never-ends",
+                Duration::from_millis(100),
+                IDLE_LIMIT,
+            );
+            closed(took, "line slowloris");
+        }),
+        Box::new(move || {
+            let mut s = hostile::connect(line).unwrap();
+            let started = Instant::now();
+            let mut reply = String::new();
+            s.read_to_string(&mut reply).unwrap();
+            closed(started.elapsed(), "silent line client");
+            assert_eq!(reply, "ERROR no URL line within 1 s\r\n");
+        }),
+        Box::new(move || {
+            let took = hostile::slowloris(
+                http,
+                b"GET http://x/ HTTP/1.1\r\nX-Slow: ",
+                Duration::from_millis(100),
+                IDLE_LIMIT,
+            );
+            closed(took, "forward slowloris");
+        }),
+        Box::new(move || closed(hostile::silent(http, IDLE_LIMIT), "silent forward client")),
+        Box::new(move || {
+            // Kept alive after one answer, then silent.
+            let mut s = hostile::connect(http).unwrap();
+            s.write_all(format!("GET {hello} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .unwrap();
+            hostile::read_response(&mut s, false).unwrap();
+            let took =
+                hostile::wait_closed(&mut s, IDLE_LIMIT).expect("an idle kept-alive connection is closed");
+            closed(took, "idle kept-alive forward client");
+        }),
+        Box::new(move || {
+            // A tunnel used once, then silent both ways.
+            let mut s = hostile::connect(http).unwrap();
+            s.write_all(format!("CONNECT {echo} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .unwrap();
+            let (head, _) = hostile::read_response(&mut s, true).unwrap_or_default();
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            s.write_all(b"ping").unwrap();
+            let mut pong = [0u8; 4];
+            s.read_exact(&mut pong).unwrap();
+            let took = hostile::wait_closed(&mut s, IDLE_LIMIT).expect("an idle tunnel is closed");
+            closed(took, "idle tunnel");
+        }),
+        Box::new(move || {
+            hostile::patient(
+                http,
+                get.as_bytes(),
+                &answer,
+                Duration::from_millis(300),
+                Duration::from_secs(3),
+            )
+        }),
+        Box::new(move || {
+            // A tunnel carrying a few bytes every 300 ms stays open.
+            let mut s = hostile::connect(http).unwrap();
+            s.write_all(format!("CONNECT {echo} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                s.read_exact(&mut byte).unwrap();
+                head.push(byte[0]);
+            }
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(3) {
+                s.write_all(b"tick").unwrap();
+                let mut back = [0u8; 4];
+                s.read_exact(&mut back).unwrap_or_else(|e| {
+                    panic!("an active tunnel was closed after {:?}: {e}", started.elapsed())
+                });
+                assert_eq!(&back, b"tick");
+                thread::sleep(Duration::from_millis(300));
+            }
+        }),
+    ]);
+    prove(&line_probe(&origin), line, "after the slowloris");
+    prove(&forward_probe(&origin), http, "after the slowloris");
+}
+
+#[test]
+fn proxy_churn_of_connections_dropped_mid_request_leaks_nothing() {
+    let origin = torsion_tests::Origin::start();
+    let (server, line, http) = proxy(&["--cache", "memory"]);
+    let line_requests: Vec<Vec<u8>> = ["/hello", "/bytes/20000", "/delay/0.05", "/status/404", "/reset"]
+        .iter()
+        .map(|p| format!("{}\r\n", origin.url(p)).into_bytes())
+        .chain([b"garbage\r\n".to_vec()])
+        .collect();
+    let echo = origin.echo_addr();
+    let http_requests: Vec<Vec<u8>> = vec![
+        format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/hello")).into_bytes(),
+        format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/bytes/20000")).into_bytes(),
+        format!("HEAD {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/hello")).into_bytes(),
+        format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/delay/0.05")).into_bytes(),
+        format!("CONNECT {echo} HTTP/1.1\r\nHost: x\r\n\r\nsome bytes for the echo").into_bytes(),
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc".to_vec(),
+    ];
+    // Warm up: each request once, whole; and a host name to resolve,
+    // which starts the reactor's thread pool (its waker is a descriptor
+    // for good): a URL cut mid-host in the churn needs it too.
+    let resolved = format!("http://localhost:{}/hello\r\n", origin.addr().port()).into_bytes();
+    for r in line_requests.iter().chain([&resolved]) {
+        let mut s = hostile::connect(line).unwrap();
+        std::io::Write::write_all(&mut s, r).unwrap();
+        let _ = torsion_tests::read_all(&mut s);
+    }
+    let line_requests: Vec<&[u8]> = line_requests.iter().map(Vec::as_slice).collect();
+    let http_requests: Vec<&[u8]> = http_requests.iter().map(Vec::as_slice).collect();
+    let churned = hostile::churn(
+        &server,
+        line,
+        &line_requests,
+        CHURN_CONNECTIONS,
+        CHURN_THREADS,
+        churn_duration(),
+        CHURN_RSS_BOUND_KIB,
+        &line_probe(&origin),
+        hostile::seed(15),
+    );
+    eprintln!("torsion-proxy line churn: {churned:?}");
+    let churned = hostile::churn(
+        &server,
+        http,
+        &http_requests,
+        CHURN_CONNECTIONS,
+        CHURN_THREADS,
+        churn_duration(),
+        CHURN_RSS_BOUND_KIB,
+        &forward_probe(&origin),
+        hostile::seed(16),
+    );
+    eprintln!("torsion-proxy forward churn: {churned:?}");
+}
+
+#[test]
+fn proxy_a_flood_of_pipelined_forward_requests_is_answered_in_order() {
+    let origin = torsion_tests::Origin::start();
+    let (_server, _line, http) = proxy(&[]);
+    let kinds: Vec<Vec<u8>> = vec![
+        format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/hello")).into_bytes(),
+        format!("HEAD {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/hello")).into_bytes(),
+        format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/status/404")).into_bytes(),
+        format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", origin.url("/bytes/3000")).into_bytes(),
+    ];
+    let answers: Vec<Vec<u8>> = kinds.iter().map(|k| response_to(http, k)).collect();
+    let (mut requests, mut replies) = (Vec::new(), Vec::new());
+    for _ in 0..100 {
+        for (k, a) in kinds.iter().zip(&answers) {
+            requests.extend_from_slice(k);
+            replies.extend_from_slice(a);
+        }
+    }
+    // 400 requests a round, 10 rounds: 4,000 pipelined requests, each a
+    // fetch from the origin.
+    assert_eq!(hostile::pipeline_flood(http, &requests, &replies, 10), 10);
+    prove(&forward_probe(&origin), http, "after the flood");
 }

@@ -423,6 +423,9 @@ fn the_command_line_explains_itself_and_refuses_nonsense() {
         "--max-body",
         "--timeout",
         "--blocking",
+        "--cache-retry",
+        "--idle-timeout",
+        "--tunnel-idle-timeout",
     ] {
         assert!(text.contains(flag), "{flag} in {text}");
     }
@@ -431,6 +434,8 @@ fn the_command_line_explains_itself_and_refuses_nonsense() {
         &["--cache", "memcached://"],
         &["--blocking", "--cache", "memory"],
         &["--timeout", "0"],
+        &["--idle-timeout", "0"],
+        &["--cache-retry", "-1"],
     ] {
         let out = Command::new(binary("torsion-proxy")).args(bad).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad:?}");

@@ -215,7 +215,7 @@ fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
             || host
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)));
-    if !host_ok {
+    if !host_ok || !ipv4_if_numeric(&host) {
         return None;
     }
     let port = match port {
@@ -224,6 +224,22 @@ fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
         Some(_) => return None,
     };
     Some((host.to_ascii_lowercase(), port))
+}
+
+/// Whether `host`, if its last label is a number, is a whole dotted IPv4
+/// address. A name ending in a number is no DNS name (the WHATWG URL
+/// standard reads it as IPv4 too): `127.0.0`, `127.` or `12` would
+/// otherwise go to the resolver, and from there to a DNS server, for a
+/// name that cannot exist.
+fn ipv4_if_numeric(host: &str) -> bool {
+    let trimmed = host.strip_suffix('.').unwrap_or(host);
+    let last = trimmed.rsplit('.').next().unwrap_or("");
+    let numeric = !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit());
+    let hex = last.len() > 1 && (last.starts_with("0x") || last.starts_with("0X"));
+    if !(numeric || hex || trimmed.is_empty() || host.contains(':')) {
+        return true;
+    }
+    host.contains(':') || host.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// Percent-encodes what may not appear in a request target.
@@ -269,6 +285,35 @@ mod tests {
 
     fn join(base: &str, reference: &str) -> String {
         Url::parse(base).unwrap().join(reference).unwrap().to_string()
+    }
+
+    #[test]
+    fn hosts_ending_in_a_number_must_be_ipv4_addresses() {
+        for good in [
+            "http://127.0.0.1/",
+            "http://10.0.0.255:8080/",
+            "http://example.com/",
+            "http://a1.example/",
+            "http://[::1]/",
+        ] {
+            assert!(Url::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://127.0.0/",
+            "http://127./",
+            "http://127.0.0.1./",
+            "http://12/",
+            "http://1.2.3.4.5/",
+            "http://256.0.0.1/",
+            "http://example.0x1f/",
+            "http://host.123/",
+            "http://./",
+        ] {
+            let Err(FetchError::BadUrl { reason, .. }) = Url::parse(bad) else {
+                panic!("{bad} parsed")
+            };
+            assert_eq!(reason, "bad host or port", "{bad}");
+        }
     }
 
     #[test]

@@ -33,6 +33,10 @@ struct Args {
     /// How long a memcached request may take, in seconds
     #[arg(long = "cache-timeout", default_value = "1", value_parser = cli::parse_seconds, value_name = "SECONDS")]
     cache_timeout: Duration,
+    /// How long a memcached server that stopped answering stays out of the
+    /// pool before it is tried again, in seconds
+    #[arg(long = "cache-retry", default_value = "30", value_parser = cli::parse_seconds, value_name = "SECONDS")]
+    cache_retry: Duration,
     /// The largest memcached item (memcached's -I): larger pages are not cached
     #[arg(long = "max-item", default_value_t = proxy::MAX_ITEM, value_name = "BYTES")]
     max_item: usize,
@@ -54,6 +58,15 @@ struct Args {
     /// How long a connection to an origin may take to open, in seconds
     #[arg(long = "connect-timeout", default_value = "10", value_parser = cli::parse_seconds, value_name = "SECONDS")]
     connect_timeout: Duration,
+    /// How long a client may take to send a whole request (a line client
+    /// its URL from connecting; a forward-proxy client its next head), and
+    /// to read any of its answer, in seconds
+    #[arg(long = "idle-timeout", default_value = "60", value_parser = cli::parse_seconds, value_name = "SECONDS")]
+    idle_timeout: Duration,
+    /// How long a CONNECT tunnel may carry nothing either way before it is
+    /// closed, in seconds
+    #[arg(long = "tunnel-idle-timeout", default_value = "300", value_parser = cli::parse_seconds, value_name = "SECONDS")]
+    tunnel_idle_timeout: Duration,
     /// Trust only the CA certificates in this PEM file for https:// origins
     /// (the system's roots otherwise)
     #[arg(long = "ca-file", value_name = "PEM")]
@@ -72,6 +85,7 @@ fn main() -> std::io::Result<()> {
         cache_size: args.cache_size,
         cache_ttl: args.cache_ttl,
         cache_timeout: args.cache_timeout,
+        cache_retry: args.cache_retry,
         max_item: args.max_item,
         max_fetches: args.max_fetches,
         max_line: args.max_line.max(1),
@@ -79,6 +93,8 @@ fn main() -> std::io::Result<()> {
         timeout: args.timeout,
         connect_timeout: args.connect_timeout,
         ca_file: args.ca_file.clone(),
+        idle_timeout: args.idle_timeout,
+        tunnel_idle_timeout: args.tunnel_idle_timeout,
     };
     let mut reactor = Reactor::new()?;
     // Before announcing: a signal sent right after the announcement must stop us cleanly.
@@ -103,7 +119,11 @@ fn main() -> std::io::Result<()> {
             let client = proxy::line_client(&config)
                 .follow_redirects(false)
                 .max_body(u64::MAX);
-            let forward = ForwardConfig::with_client(client, config.connect_timeout);
+            let forward = ForwardConfig {
+                idle_timeout: config.idle_timeout,
+                tunnel_idle_timeout: config.tunnel_idle_timeout,
+                ..ForwardConfig::with_client(client, config.connect_timeout)
+            };
             let addr = std::net::SocketAddr::new(args.listen.listen, port);
             Some(reactor.listen_tcp(addr, proxy::forward_factory(forward, args.max_connections))?)
         }

@@ -36,6 +36,19 @@ pub const CACHE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The largest item memcached stores by default (its `-I`): key, value and
 /// the item's own header must fit.
 pub const MAX_ITEM: usize = 1024 * 1024;
+/// How long a memcached server that stopped answering stays out of the
+/// pool before it is tried again (twemproxy's `server_retry_timeout`).
+pub const CACHE_RETRY: Duration = Duration::from_secs(30);
+/// How long a client connection may wait to send a whole request: a line
+/// client its URL line (from the moment it connects), a forward-proxy
+/// client its next request head (an idle kept-alive connection is closed
+/// after this long; a head that started arriving has this long from its
+/// first byte). A client that reads nothing of its answer for this long is
+/// cut off too.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a CONNECT tunnel may carry no byte either way before both its
+/// connections are closed.
+pub const TUNNEL_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Where pages are cached: `none`, `memory`, or
 /// `memcached://host:port[,host:port...]` (a ketama pool).
@@ -123,6 +136,9 @@ pub struct ProxyConfig {
     pub cache_ttl: Duration,
     /// How long a memcached request may take.
     pub cache_timeout: Duration,
+    /// How long a memcached server that stopped answering stays out
+    /// before it is tried again.
+    pub cache_retry: Duration,
     /// The largest memcached item (key and value).
     pub max_item: usize,
     /// Fetches at once.
@@ -138,6 +154,11 @@ pub struct ProxyConfig {
     /// Trust only the CAs in this PEM file for `https://` origins (the
     /// system's roots otherwise).
     pub ca_file: Option<PathBuf>,
+    /// How long a client may take to send a whole request (see
+    /// [`IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
+    /// How long a tunnel may stay silent both ways.
+    pub tunnel_idle_timeout: Duration,
 }
 
 impl Default for ProxyConfig {
@@ -147,6 +168,7 @@ impl Default for ProxyConfig {
             cache_size: CACHE_SIZE,
             cache_ttl: CACHE_TTL,
             cache_timeout: CACHE_TIMEOUT,
+            cache_retry: CACHE_RETRY,
             max_item: MAX_ITEM,
             max_fetches: MAX_FETCHES,
             max_line: MAX_LINE,
@@ -154,6 +176,8 @@ impl Default for ProxyConfig {
             timeout: FETCH_TIMEOUT,
             connect_timeout: CONNECT_TIMEOUT,
             ca_file: None,
+            idle_timeout: IDLE_TIMEOUT,
+            tunnel_idle_timeout: TUNNEL_IDLE_TIMEOUT,
         }
     }
 }

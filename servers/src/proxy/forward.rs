@@ -26,15 +26,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use torsion::endpoint::{ClientEndpoint, Family, ProtocolHandle};
-use torsion::{CloseReason, ConnectionId, Ctx, Deferred, Failure, Protocol, Reactor};
+use torsion::{CloseReason, ConnectionId, Ctx, Deferred, DelayedCall, Failure, Protocol, Reactor};
 use torsion_clients::http::{FetchError, HttpClient};
 use torsion_protocols::http::{
     write_response_head, Headers, Limits, Parse, RequestHead, RequestParser, Version,
 };
 use torsion_protocols::ReadBuffer;
 
+use super::config::{IDLE_TIMEOUT, TUNNEL_IDLE_TIMEOUT};
 use super::relay::{end_to_end, new_relay, via, Relay, RelaySink, VIA};
-use super::tunnel::{SharedTunnel, Side, Tunnel, TunnelEnd};
+use super::tunnel::{watch_idle, SharedTunnel, Side, Tunnel, TunnelEnd};
 
 /// Bytes a client may send ahead (pipelined requests, or bytes after a
 /// `CONNECT` before the tunnel opens) before reading pauses.
@@ -50,6 +51,13 @@ pub struct ForwardConfig {
     pub connect_timeout: Duration,
     /// Bounds on request heads.
     pub limits: Limits,
+    /// How long a connection waiting for a request may stay silent, and
+    /// how long a head may take to arrive from its first byte (then 408);
+    /// default [`IDLE_TIMEOUT`].
+    pub idle_timeout: Duration,
+    /// How long a tunnel may carry no byte either way before it is
+    /// closed; default [`TUNNEL_IDLE_TIMEOUT`].
+    pub tunnel_idle_timeout: Duration,
 }
 
 impl ForwardConfig {
@@ -73,6 +81,8 @@ impl ForwardConfig {
             client,
             connect_timeout,
             limits: Limits::default(),
+            idle_timeout: IDLE_TIMEOUT,
+            tunnel_idle_timeout: TUNNEL_IDLE_TIMEOUT,
         }
     }
 }
@@ -101,6 +111,10 @@ struct Core {
     read_paused: bool,
     /// The client sent its end-of-file while its tunnel was opening.
     eof_while_connecting: bool,
+    /// The wait for the next request (see [`ForwardConfig::idle_timeout`]).
+    idle: Option<DelayedCall>,
+    /// The head being waited for has started arriving.
+    head_started: bool,
 }
 
 type Shared = Rc<RefCell<Core>>;
@@ -137,11 +151,23 @@ fn process(core: &Shared, r: &mut Reactor) {
                         parser.parse(buf.unread())
                     };
                     match parsed {
-                        Parse::Incomplete => Action::Wait,
+                        Parse::Incomplete => {
+                            // A head's first byte starts its own period;
+                            // bytes trickling in after it do not.
+                            let first_byte = !c.buf.is_empty() && !c.head_started;
+                            c.head_started |= first_byte;
+                            drop(c);
+                            arm_idle(core, r, first_byte);
+                            Action::Wait
+                        }
                         Parse::Error(e) => Action::Refuse(Version::Http11, e.status(), e.to_string()),
                         Parse::Complete { message, consumed } => {
                             c.buf.consume(consumed);
                             c.parser.reset();
+                            c.head_started = false;
+                            if let Some(timer) = c.idle.take() {
+                                let _ = timer.cancel(r);
+                            }
                             Action::Handle(message)
                         }
                     }
@@ -162,6 +188,45 @@ fn process(core: &Shared, r: &mut Reactor) {
             Action::Handle(head) => handle(core, r, head),
         }
     }
+}
+
+/// Starts the wait for a request unless it is running (`restart` starts
+/// it over): a connection silent for the whole period is closed quietly;
+/// one whose head started arriving gets 408.
+fn arm_idle(core: &Shared, r: &mut Reactor, restart: bool) {
+    let mut c = core.borrow_mut();
+    let period = c.config.idle_timeout;
+    if let Some(timer) = c.idle.as_ref().filter(|t| t.active()) {
+        if restart {
+            let _ = timer.reset(r, period);
+        }
+        return;
+    }
+    let weak = Rc::downgrade(core);
+    c.idle = Some(r.call_later(period, move |r| {
+        let Some(core) = weak.upgrade() else { return };
+        let (id, started) = {
+            let mut c = core.borrow_mut();
+            c.idle = None;
+            if !matches!(c.state, State::Head) {
+                return;
+            }
+            (c.id, !c.buf.is_empty())
+        };
+        if started {
+            refuse(
+                &core,
+                r,
+                Version::Http11,
+                408,
+                &format!("the request head took more than {period:?} to arrive"),
+            );
+        } else {
+            log::debug!("{id}: no request for {period:?}; closing");
+            core.borrow_mut().state = State::Closed;
+            r.transport(id).lose_connection();
+        }
+    }));
 }
 
 /// Answers with `status` and a one-line body saying `why`, then closes.
@@ -418,6 +483,9 @@ fn open_tunnel(core: &Shared, ctx: &mut Ctx<'_>, target: String) {
         (c.id, leftover, std::mem::take(&mut c.read_paused), eof)
     };
     log::info!("CONNECT {target}: tunnel open");
+    if let State::Tunnel(tunnel, _) = &core.borrow().state {
+        watch_idle(ctx, tunnel, core.borrow().config.tunnel_idle_timeout);
+    }
     let answer = format!("HTTP/1.1 200 Connection established\r\nVia: {VIA}\r\n\r\n");
     let mut t = ctx.transport(client);
     t.write(answer.as_bytes());
@@ -449,7 +517,12 @@ impl Protocol for ForwardProxy {
             state: State::Head,
             read_paused: false,
             eof_while_connecting: false,
+            idle: None,
+            head_started: false,
         })));
+        if let Some(core) = self.core() {
+            arm_idle(&core, ctx, false);
+        }
     }
 
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
@@ -497,6 +570,9 @@ impl Protocol for ForwardProxy {
 
     fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
         let Some(core) = self.core() else { return };
+        if let Some(timer) = core.borrow_mut().idle.take() {
+            let _ = timer.cancel(ctx);
+        }
         let state = std::mem::replace(&mut core.borrow_mut().state, State::Closed);
         match state {
             State::Tunnel(t, target) => {

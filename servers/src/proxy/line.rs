@@ -9,12 +9,15 @@
 //! second); every request is logged at info level when it starts and when
 //! it ends, with its status, size, time and source.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
-use torsion::{CloseReason, Failure};
+use torsion::{CloseReason, ConnectionId, DelayedCall, Failure, Reactor};
 use torsion_clients::http::Url;
 use torsion_protocols::{LineCtx, LineHandler, LineReceiver};
 
+use super::config::IDLE_TIMEOUT;
 use super::page::Page;
 use super::pages::CachedPages;
 
@@ -32,18 +35,42 @@ enum State {
 /// One client of the line proxy.
 pub struct LineProxy {
     pages: CachedPages,
-    state: State,
+    /// Shared with the idle timer.
+    state: Rc<Cell<State>>,
     max_line: usize,
+    idle_timeout: Duration,
+    idle: Option<DelayedCall>,
 }
 
 impl LineProxy {
-    /// A client served from `pages`, sending lines of at most `max_line` bytes.
+    /// A client served from `pages`, sending lines of at most `max_line`
+    /// bytes, with the default idle timeout ([`IDLE_TIMEOUT`]).
     pub fn new(pages: CachedPages, max_line: usize) -> Self {
         LineProxy {
             pages,
-            state: State::Waiting,
+            state: Rc::new(Cell::new(State::Waiting)),
             max_line,
+            idle_timeout: IDLE_TIMEOUT,
+            idle: None,
         }
+    }
+
+    /// How long the client may take to send its URL line (from the moment
+    /// it connects: a line trickling in a byte at a time does not restart
+    /// the wait), and to read any of its answer: past it, a client still
+    /// silent gets `ERROR no URL line within ...` and a close, and one
+    /// that reads nothing of its page is cut off.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    fn state(&self) -> State {
+        self.state.get()
+    }
+
+    fn set_state(&mut self, state: State) {
+        self.state.set(state);
     }
 
     /// Its protocol: `\n`-terminated lines (a `\r` before the `\n` is
@@ -56,7 +83,10 @@ impl LineProxy {
     }
 
     fn request(&mut self, ctx: &mut LineCtx<'_, '_>, line: &[u8]) {
-        self.state = State::Done;
+        self.set_state(State::Done);
+        if let Some(timer) = self.idle.take() {
+            let _ = timer.cancel(ctx);
+        }
         let url = match parse_line(line) {
             Ok(url) => url,
             Err(why) => {
@@ -65,10 +95,11 @@ impl LineProxy {
                 return;
             }
         };
-        self.state = State::Fetching;
+        self.set_state(State::Fetching);
         log::info!("fetching {url}");
         let id = ctx.id();
         let started = ctx.now();
+        let (state, period) = (self.state.clone(), self.idle_timeout);
         let page = self.pages.get_cached_page(ctx, &url);
         let _answered = page.then_both(ctx, move |r, result| {
             let took = r.now().saturating_sub(started);
@@ -84,9 +115,46 @@ impl LineProxy {
                 }
             }
             t.lose_connection();
+            state.set(State::Done);
+            watch_reading(r, id, period, usize::MAX);
             Ok::<(), Failure>(())
         });
     }
+}
+
+/// Cuts connection `id` off if its client reads nothing of what is
+/// buffered for it within `period`: a page, once written, must drain (each
+/// period, the buffer must be smaller than at the last look, `last`).
+/// Ends by itself once the buffer is empty or the connection gone.
+fn watch_reading(reactor: &mut Reactor, id: ConnectionId, period: Duration, last: usize) {
+    let buffered = reactor.transport(id).buffered();
+    if buffered == 0 {
+        return;
+    }
+    if buffered >= last {
+        log::info!("{id}: the client read none of its answer for {period:?}; closing");
+        reactor.transport(id).abort_with(CloseReason::TimedOut);
+        return;
+    }
+    let _ = reactor.call_later(period, move |r| watch_reading(r, id, period, buffered));
+}
+
+/// Starts the wait for the URL line of connection `id`.
+fn wait_for_line(
+    reactor: &mut Reactor,
+    id: ConnectionId,
+    state: Rc<Cell<State>>,
+    period: Duration,
+) -> DelayedCall {
+    reactor.call_later(period, move |r| {
+        if state.get() == State::Waiting {
+            state.set(State::Done);
+            log::info!("{id}: refused: no URL line within {period:?}");
+            let mut t = r.transport(id);
+            t.write(error_line(&format!("no URL line within {} s", period.as_secs_f64())).as_bytes());
+            t.lose_connection();
+        }
+    })
 }
 
 /// The seeds' `fetched URL took N`, with the status, size and source, as
@@ -144,15 +212,20 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<String, String> {
 }
 
 impl LineHandler for LineProxy {
+    fn connection_made(&mut self, ctx: &mut LineCtx<'_, '_>) {
+        let id = ctx.id();
+        self.idle = Some(wait_for_line(ctx, id, self.state.clone(), self.idle_timeout));
+    }
+
     fn line_received(&mut self, ctx: &mut LineCtx<'_, '_>, line: &[u8]) {
-        if self.state == State::Waiting {
+        if self.state() == State::Waiting {
             self.request(ctx, line);
         }
     }
 
     fn line_length_exceeded(&mut self, ctx: &mut LineCtx<'_, '_>, _buffered: &[u8]) {
-        if self.state == State::Waiting {
-            self.state = State::Done;
+        if self.state() == State::Waiting {
+            self.set_state(State::Done);
             log::info!(
                 "{}: refused: a line longer than {} bytes",
                 ctx.id(),
@@ -163,7 +236,7 @@ impl LineHandler for LineProxy {
     }
 
     fn read_connection_lost(&mut self, ctx: &mut LineCtx<'_, '_>, rest: &[u8]) {
-        match self.state {
+        match self.state() {
             // `printf URL | nc -N`: a last line without its newline.
             State::Waiting if !rest.is_empty() => self.request(ctx, rest),
             State::Waiting | State::Done => ctx.lose_connection(),
@@ -173,7 +246,10 @@ impl LineHandler for LineProxy {
     }
 
     fn connection_lost(&mut self, ctx: &mut LineCtx<'_, '_>, reason: CloseReason) {
-        if self.state == State::Fetching && !reason.is_clean() {
+        if let Some(timer) = self.idle.take() {
+            let _ = timer.cancel(ctx);
+        }
+        if self.state() == State::Fetching && !reason.is_clean() {
             log::debug!("{}: the client left before its answer ({reason})", ctx.id());
         }
     }

@@ -84,8 +84,9 @@ use torsion_protocols::policies::ConnectionLimits;
 
 pub use blocking::{fetch_blocking, BlockingLimits, BlockingProxy};
 pub use config::{
-    CacheSpec, ProxyConfig, CACHE_SIZE, CACHE_TIMEOUT, CACHE_TTL, CONNECT_TIMEOUT, DEFAULT_PORT,
-    FETCH_TIMEOUT, MAX_BODY, MAX_CONNECTIONS, MAX_FETCHES, MAX_ITEM, MAX_LINE,
+    CacheSpec, ProxyConfig, CACHE_RETRY, CACHE_SIZE, CACHE_TIMEOUT, CACHE_TTL, CONNECT_TIMEOUT, DEFAULT_PORT,
+    FETCH_TIMEOUT, IDLE_TIMEOUT, MAX_BODY, MAX_CONNECTIONS, MAX_FETCHES, MAX_ITEM, MAX_LINE,
+    TUNNEL_IDLE_TIMEOUT,
 };
 pub use forward::{parse_authority, ForwardConfig, ForwardProxy, MAX_PIPELINED};
 pub use limiter::Limiter;
@@ -116,9 +117,10 @@ pub fn cached_pages(reactor: &mut Reactor, config: &ProxyConfig) -> CachedPages 
 /// The line proxy's factory: a [`LineProxy`] per connection, all sharing
 /// `pages`, at most `max_connections` at once.
 pub fn line_factory(pages: CachedPages, config: &ProxyConfig, max_connections: usize) -> impl Factory {
-    let max_line = config.max_line;
+    let (max_line, idle) = (config.max_line, config.idle_timeout);
     let inner = factory_fn(move |_, _| {
-        Some(Box::new(LineProxy::new(pages.clone(), max_line).protocol()) as Box<dyn Protocol>)
+        let proxy = LineProxy::new(pages.clone(), max_line).with_idle_timeout(idle);
+        Some(Box::new(proxy.protocol()) as Box<dyn Protocol>)
     });
     ConnectionLimits::new(inner).max_connections(max_connections)
 }

@@ -24,6 +24,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
 use torsion::{CloseReason, ConnectionId, Ctx, Protocol, Reactor};
 
@@ -44,6 +45,8 @@ pub struct Tunnel {
     target_eof: Cell<bool>,
     /// Bytes relayed client to target, and target to client.
     relayed: Cell<(u64, u64)>,
+    /// When a byte last went through, either way (the reactor's clock).
+    last_activity: Cell<Duration>,
 }
 
 /// A tunnel, shared by its two sides.
@@ -58,6 +61,7 @@ impl Tunnel {
             client_eof: Cell::new(false),
             target_eof: Cell::new(false),
             relayed: Cell::new((0, 0)),
+            last_activity: Cell::new(Duration::ZERO),
         })
     }
 
@@ -83,6 +87,7 @@ impl Tunnel {
                 Side::Client => (up + n, down),
                 Side::Target => (up, down + n),
             });
+            self.last_activity.set(reactor.now());
             reactor.transport(peer).write(data);
         }
     }
@@ -131,6 +136,39 @@ impl Tunnel {
             reactor.transport(peer).lose_connection();
         }
     }
+}
+
+/// Closes both sides of `tunnel` once no byte went through it, either
+/// way, for `period` (one timer per tunnel, rescheduled for what is left
+/// of the period, not reset on every read). Ends by itself once the tunnel
+/// is gone.
+pub fn watch_idle(reactor: &mut Reactor, tunnel: &SharedTunnel, period: Duration) {
+    tunnel.last_activity.set(reactor.now());
+    schedule_idle_check(reactor, Rc::downgrade(tunnel), period, period);
+}
+
+fn schedule_idle_check(
+    reactor: &mut Reactor,
+    tunnel: std::rc::Weak<Tunnel>,
+    period: Duration,
+    after: Duration,
+) {
+    let _ = reactor.call_later(after, move |r| {
+        let Some(t) = tunnel.upgrade() else { return };
+        let quiet = r.now().saturating_sub(t.last_activity.get());
+        if quiet < period {
+            return schedule_idle_check(r, tunnel, period, period - quiet);
+        }
+        let (up, down) = t.relayed();
+        log::info!(
+            "tunnel of {}: nothing either way for {period:?}; closing ({up} bytes up, {down} bytes down)",
+            t.client
+        );
+        r.transport(t.client).lose_connection();
+        if let Some(target) = t.target.get() {
+            r.transport(target).lose_connection();
+        }
+    });
 }
 
 /// The target's side of a tunnel: relays what the target sends to the

@@ -21,13 +21,21 @@
 //! wait in the read buffer (bounded: reading pauses past
 //! `max_pipelined`) and are parsed once the response before them is
 //! finished, so responses leave in order without buffering any of them.
+//!
+//! # A client that reads slowly, or not at all
+//!
+//! When the write buffer rises above its high-water mark, no further
+//! pipelined request is started, reading pauses, and the request being
+//! answered hears it ([`Request::is_paused`], its
+//! [`Producer`](super::Producer)) until the client catches up. A client
+//! that reads nothing for a whole idle period is aborted.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use torsion::{Address, CloseReason, ConnectionId, Ctx, DelayedCall, Protocol, Reactor};
+use torsion::{Address, CloseReason, ConnectionId, Ctx, DelayedCall, Protocol, Reactor, DEFAULT_HIGH_WATER};
 use torsion_protocols::http::{
     parse_form, write_response_head, Body, BodyDecoder, BodyKind, Headers, HttpError, Parse, RequestHead,
     RequestParser, Version,
@@ -76,6 +84,10 @@ pub(crate) struct Core {
     idle: Option<DelayedCall>,
     /// When the head being read started arriving.
     head_started: Option<SystemTime>,
+    /// The client is behind: the write buffer is above its high-water
+    /// mark. No new request is started, and reading stays paused, until it
+    /// catches up.
+    write_paused: bool,
 }
 
 impl Channel {
@@ -91,6 +103,7 @@ impl Channel {
                 state: State::Head,
                 idle: None,
                 head_started: None,
+                write_paused: false,
             })
         });
         Channel { core }
@@ -116,11 +129,10 @@ impl Core {
                 State::Closed => return,
                 State::Answering(request) => {
                     if !request.is_finished() {
-                        let over = self.buf.len() > self.site.config.max_pipelined;
-                        if over && !ctx.is_reading_paused() {
-                            ctx.pause_reading();
+                        self.update_reading(ctx);
+                        if !self.write_paused {
+                            self.cancel_idle(ctx);
                         }
-                        self.cancel_idle(ctx);
                         return;
                     }
                     if !request.keep_alive() || ctx.is_closing() {
@@ -129,19 +141,33 @@ impl Core {
                         return;
                     }
                     self.state = State::Head;
-                    if ctx.is_reading_paused() {
-                        ctx.resume_reading();
-                    }
+                    self.update_reading(ctx);
                 }
                 State::Head => {
-                    if self.buf.is_empty() {
-                        self.arm_idle(ctx);
+                    // Past the high-water mark the reactor's pause notice
+                    // is on its way (the Channel keeps the default
+                    // watermarks); stop at once rather than answer every
+                    // request a read brought in first.
+                    if self.write_paused || ctx.buffered() > DEFAULT_HIGH_WATER {
+                        // The client is not reading its responses: answer
+                        // nothing more until it does (or the idle timeout).
+                        self.arm_idle(ctx, false);
                         return;
                     }
-                    self.head_started.get_or_insert_with(SystemTime::now);
+                    if self.buf.is_empty() {
+                        self.arm_idle(ctx, false);
+                        return;
+                    }
+                    if self.head_started.is_none() {
+                        // A request's first byte: it has a whole period to
+                        // arrive, from now, and no more (a slowloris
+                        // trickling bytes does not restart the wait).
+                        self.head_started = Some(SystemTime::now());
+                        self.arm_idle(ctx, true);
+                    }
                     match self.parser.parse(self.buf.unread()) {
                         Parse::Incomplete => {
-                            self.arm_idle(ctx);
+                            self.arm_idle(ctx, false);
                             return;
                         }
                         Parse::Error(e) => return self.refuse(ctx, e.status(), &e.to_string(), None),
@@ -166,7 +192,7 @@ impl Core {
                         self.dispatch(ctx);
                     }
                     Body::Incomplete => {
-                        self.arm_idle(ctx);
+                        self.arm_idle(ctx, false);
                         return;
                     }
                     Body::Error(e) => return self.refuse(ctx, e.status(), &e.to_string(), None),
@@ -285,12 +311,21 @@ impl Core {
         });
     }
 
-    /// (Re)starts the wait for the client's next bytes.
-    fn arm_idle(&mut self, ctx: &mut Ctx<'_>) {
+    /// Starts the wait for the client (a request's bytes, or its reading
+    /// of a response), unless one is running; `restart` starts a running
+    /// one over.
+    ///
+    /// The wait restarts only when a request starts arriving and when the
+    /// client catches up with its responses: a whole request must arrive
+    /// within one period of its first byte, whatever trickles in
+    /// meanwhile (a slowloris sending a byte a second is still cut off).
+    fn arm_idle(&mut self, ctx: &mut Ctx<'_>, restart: bool) {
         let period = self.site.config.idle_timeout;
         if let Some(timer) = &self.idle {
             if timer.active() {
-                let _ = timer.reset(ctx, period);
+                if restart {
+                    let _ = timer.reset(ctx, period);
+                }
                 return;
             }
         }
@@ -310,10 +345,63 @@ impl Core {
         }
     }
 
+    /// Pauses reading while the client is behind with its responses, or
+    /// while more than `max_pipelined` bytes wait behind the request being
+    /// answered; reads again once neither holds.
+    fn update_reading(&mut self, ctx: &mut Ctx<'_>) {
+        let answering = matches!(&self.state, State::Answering(r) if !r.is_finished());
+        let too_far_ahead = answering && self.buf.len() > self.site.config.max_pipelined;
+        let pause = self.write_paused || too_far_ahead;
+        if pause && !ctx.is_reading_paused() {
+            ctx.pause_reading();
+        } else if !pause && ctx.is_reading_paused() {
+            ctx.resume_reading();
+        }
+    }
+
+    /// The write buffer rose above its high-water mark: the client reads
+    /// slower than it is answered.
+    fn pause_producing(&mut self, ctx: &mut Ctx<'_>) {
+        self.write_paused = true;
+        self.update_reading(ctx);
+        // However long the response, a client that reads none of it for a
+        // whole period is gone.
+        self.arm_idle(ctx, false);
+        if let State::Answering(request) = &self.state {
+            let request = request.clone();
+            request.set_paused(ctx, true);
+        }
+        self.process(ctx);
+    }
+
+    /// The client caught up.
+    fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
+        self.write_paused = false;
+        self.cancel_idle(ctx);
+        if let State::Answering(request) = &self.state {
+            let request = request.clone();
+            request.set_paused(ctx, false);
+        }
+        self.update_reading(ctx);
+        self.process(ctx);
+    }
+
     /// The client kept us waiting too long: 408 if it had started a
     /// request, a quiet close if it had not (as nginx does).
     fn idle_expired(&mut self, ctx: &mut Ctx<'_>) {
         self.idle = None;
+        if self.write_paused {
+            // It reads nothing: a 408 would not reach it, and a clean close
+            // would wait for it for ever.
+            log::info!(
+                "{}: the client read none of its response for {:?}; closing",
+                ctx.id(),
+                self.site.config.idle_timeout
+            );
+            self.state = State::Closed;
+            ctx.abort_with(CloseReason::TimedOut);
+            return;
+        }
         match self.state {
             State::Head if self.buf.is_empty() => {
                 self.state = State::Closed;
@@ -370,6 +458,12 @@ fn render(ctx: &mut Ctx<'_>, site: &SiteShared, request: &Request) {
 }
 
 impl Protocol for Channel {
+    fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
+        // Start the wait for the first request: a client that connects
+        // and sends nothing is closed after one idle period too.
+        self.core.borrow_mut().process(ctx);
+    }
+
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         self.core.borrow_mut().data_received(ctx, data);
     }
@@ -381,6 +475,14 @@ impl Protocol for Channel {
     fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
         self.core.borrow_mut().connection_lost(ctx, reason);
     }
+
+    fn pause_producing(&mut self, ctx: &mut Ctx<'_>) {
+        self.core.borrow_mut().pause_producing(ctx);
+    }
+
+    fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
+        self.core.borrow_mut().resume_producing(ctx);
+    }
 }
 
 /// The connection's events, as the protocol hands them over.
@@ -390,9 +492,6 @@ impl Core {
             return;
         }
         self.buf.extend(data);
-        if let Some(timer) = &self.idle {
-            let _ = timer.reset(ctx, self.site.config.idle_timeout);
-        }
         self.process(ctx);
     }
 

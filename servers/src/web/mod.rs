@@ -9,7 +9,10 @@
 //!   arguments, headers, body) and the response: return
 //!   [`Render::Body`] now, or [`Render::NotDoneYet`] and
 //!   [`write`](Request::write) / [`finish`](Request::finish) later;
-//!   [`notify_finish`](Request::notify_finish) tells when the client left.
+//!   [`notify_finish`](Request::notify_finish) tells when the client left;
+//!   a [`Producer`] registered with
+//!   [`register_producer`](Request::register_producer) hears when the
+//!   client falls behind and catches up.
 //! - [`escape_html`], which every page uses for text it did not write;
 //!   [`common_log_line`] for the access log; [`StaticPage`], [`Redirect`].
 //! - [`demo`]: the seeds' pages, served by `torsion-web-demo`.
@@ -29,6 +32,6 @@ mod site;
 pub use access_log::{common_log_line, LogEntry};
 pub use escape::escape_html;
 pub use pages::{error_body, Redirect, StaticPage};
-pub use request::{ConnectionGone, Request};
+pub use request::{ConnectionGone, Producer, Request};
 pub use resource::{Node, Render, Resource};
 pub use site::{Site, SiteConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_PIPELINED};

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use torsion::{Address, CloseReason, ConnectionId, Deferred, Failure, Reactor};
+use torsion::{Address, CloseReason, ConnectionId, Deferred, Failure, Reactor, DEFAULT_HIGH_WATER};
 use torsion_protocols::http::{chunk_header, write_response_head, Headers, Version, LAST_CHUNK};
 
 use super::channel::{resume, CoreRef};
@@ -71,6 +71,32 @@ struct ResponseState {
     keep_alive: bool,
     waiters: Vec<Deferred<()>>,
     postpath: Vec<String>,
+    /// The client is behind: the connection's write buffer is above its
+    /// high-water mark.
+    paused: bool,
+    /// Told when the client falls behind and catches up.
+    producer: Option<Box<dyn Producer>>,
+}
+
+/// Something that writes a response piece by piece and can wait (Twisted's
+/// `IPushProducer`, given to `request.registerProducer`): a fetch being
+/// relayed, a file being read, a stream of events.
+///
+/// Registered with [`Request::register_producer`], it is told to pause
+/// when the client reads slower than the response is written (the
+/// connection's write buffer rose above its high-water mark, 64 KiB by
+/// default) and to resume once the client has caught up (the buffer fell
+/// below its low-water mark). A response that honours it holds at most
+/// about a high-water mark per client, however slow the client and however
+/// long the response; one that ignores it grows the buffer until the
+/// reactor aborts the connection (`Config::max_write_buffer`, 64 MiB).
+pub trait Producer: 'static {
+    /// The client is behind: stop writing until
+    /// [`resume_producing`](Producer::resume_producing).
+    fn pause_producing(&mut self, reactor: &mut Reactor);
+
+    /// The client caught up: write again.
+    fn resume_producing(&mut self, reactor: &mut Reactor);
 }
 
 /// One request, and the response to it (Twisted's `Request`).
@@ -140,6 +166,8 @@ impl Request {
                 keep_alive,
                 waiters: Vec::new(),
                 postpath: Vec::new(),
+                paused: false,
+                producer: None,
             })),
             site,
             channel,
@@ -326,6 +354,7 @@ impl Request {
             }
             st.phase = Phase::Finished;
         }
+        self.unregister_producer();
         self.log_access();
         self.fire_waiters(reactor, None);
         // Let the connection go on with the next request. When finish is
@@ -368,6 +397,115 @@ impl Request {
         d
     }
 
+    /// Registers `producer` to be told when the client falls behind and
+    /// catches up (Twisted's `registerProducer` with a streaming
+    /// producer), replacing any registered before. If the client is behind
+    /// already, the producer is paused at once. It is dropped when the
+    /// response finishes or the client leaves.
+    ///
+    /// # Examples
+    ///
+    /// A page streaming numbers for as long as the client reads, never
+    /// more than the connection's high-water mark ahead of it:
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use torsion::Reactor;
+    /// use torsion_servers::web::{Producer, Render, Request, Resource};
+    ///
+    /// struct Numbers;
+    ///
+    /// struct Pump {
+    ///     request: Request,
+    ///     next: Rc<Cell<u64>>,
+    /// }
+    ///
+    /// impl Pump {
+    ///     fn run(&self, r: &mut Reactor) {
+    ///         while !self.request.is_paused(r) && self.next.get() < 1_000_000 {
+    ///             self.request.write(r, format!("{}\n", self.next.get()).as_bytes());
+    ///             self.next.set(self.next.get() + 1);
+    ///         }
+    ///         if self.next.get() == 1_000_000 {
+    ///             self.request.finish(r);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// impl Producer for Pump {
+    ///     fn pause_producing(&mut self, _r: &mut Reactor) {}
+    ///     fn resume_producing(&mut self, r: &mut Reactor) {
+    ///         self.run(r);
+    ///     }
+    /// }
+    ///
+    /// impl Resource for Numbers {
+    ///     fn render_get(&self, r: &mut Reactor, request: &Request) -> Render {
+    ///         let pump = Pump { request: request.clone(), next: Rc::new(Cell::new(0)) };
+    ///         pump.run(r);
+    ///         request.register_producer(r, pump);
+    ///         Render::NotDoneYet
+    ///     }
+    /// }
+    /// ```
+    pub fn register_producer(&self, reactor: &mut Reactor, producer: impl Producer) {
+        let mut producer: Box<dyn Producer> = Box::new(producer);
+        let (paused, ended) = {
+            let st = self.state.borrow();
+            (st.paused, matches!(st.phase, Phase::Finished | Phase::Abandoned))
+        };
+        if ended {
+            return;
+        }
+        if paused {
+            producer.pause_producing(reactor);
+        }
+        self.state.borrow_mut().producer = Some(producer);
+    }
+
+    /// Unregisters the producer, if any (Twisted's `unregisterProducer`).
+    pub fn unregister_producer(&self) {
+        let producer = self.state.borrow_mut().producer.take();
+        drop(producer);
+    }
+
+    /// Whether the client is behind: what was written waits in the
+    /// connection's write buffer above its high-water mark (from the
+    /// moment a write crosses it, before the producer hears it). A
+    /// resource writing in a loop checks this between writes; one writing
+    /// later registers a [`Producer`] to hear when to go on.
+    pub fn is_paused(&self, reactor: &mut Reactor) -> bool {
+        self.state.borrow().paused || reactor.transport(self.data.conn).buffered() > DEFAULT_HIGH_WATER
+    }
+
+    /// The connection's write buffer crossed a watermark: tell the
+    /// producer. `paused` is the new state.
+    pub(crate) fn set_paused(&self, reactor: &mut Reactor, paused: bool) {
+        let mut producer = {
+            let mut st = self.state.borrow_mut();
+            if st.paused == paused {
+                return;
+            }
+            st.paused = paused;
+            match st.producer.take() {
+                Some(p) => p,
+                None => return,
+            }
+        };
+        if paused {
+            producer.pause_producing(reactor);
+        } else {
+            producer.resume_producing(reactor);
+        }
+        // Put it back, unless the callback finished the response or
+        // registered another producer meanwhile.
+        let mut st = self.state.borrow_mut();
+        if st.producer.is_none() && !matches!(st.phase, Phase::Finished | Phase::Abandoned) {
+            st.producer = Some(producer);
+        }
+    }
+
     /// Whether the response is finished.
     pub fn is_finished(&self) -> bool {
         self.state.borrow().phase == Phase::Finished
@@ -398,6 +536,7 @@ impl Request {
             st.phase = Phase::Abandoned;
             st.keep_alive = false;
         }
+        self.unregister_producer();
         log::info!(
             "{}: client went away before \"{} {}\" was answered ({reason})",
             self.data.conn,

@@ -43,6 +43,80 @@ pub fn exchange(request: &[u8], reply: &[u8]) -> Probe {
     })
 }
 
+/// A probe for an HTTP server: sends `request` (which should say
+/// `Connection: close`), reads to the end, and expects the response to
+/// start with `status_line` and its body to contain `body`.
+pub fn http_probe(request: &[u8], status_line: &str, body: &str) -> Probe {
+    let (request, status_line, body) = (request.to_vec(), status_line.to_string(), body.to_string());
+    Arc::new(move |addr| {
+        let mut stream = connect(addr).map_err(|e| format!("connect: {e}"))?;
+        stream.write_all(&request).map_err(|e| format!("write: {e}"))?;
+        let mut got = Vec::new();
+        stream
+            .read_to_end(&mut got)
+            .map_err(|e| format!("reading the reply to {:?}: {e}", lossy(&request)))?;
+        let text = lossy(&got);
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        if head.starts_with(&status_line) && rest.contains(&body) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{:?} answered {:?}, expected {status_line:?} and {body:?}",
+                lossy(&request),
+                &text[..text.len().min(300)]
+            ))
+        }
+    })
+}
+
+/// Reads one HTTP/1.x response framed by Content-Length (or by the close)
+/// from `stream`: its head and body, exactly, nothing after them. The
+/// response to a HEAD (`head_only`) has no body.
+pub fn read_response(stream: &mut TcpStream, head_only: bool) -> std::io::Result<(String, Vec<u8>)> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        head.push(byte[0]);
+    }
+    let head = lossy(&head);
+    let length = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())
+            .flatten()
+    });
+    let mut body = Vec::new();
+    match length {
+        _ if head_only => {}
+        Some(n) => {
+            body.resize(n, 0);
+            stream.read_exact(&mut body)?;
+        }
+        None => {
+            stream.read_to_end(&mut body)?;
+        }
+    }
+    Ok((head, body))
+}
+
+/// Masks the value of every `Date:` header in `bytes` (HTTP dates all have
+/// the same length), so that responses can be compared byte for byte.
+pub fn mask_dates(bytes: &mut [u8]) {
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(8).position(|w| w == b"\r\nDate: ") {
+        let start = at + i + 8;
+        let end = bytes[start..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map_or(bytes.len(), |e| start + e);
+        bytes[start..end].fill(b'x');
+        at = end;
+    }
+}
+
 /// Runs `probe` against `addr` and fails the test with `context` if it fails.
 pub fn prove(probe: &Probe, addr: SocketAddr, context: &str) {
     if let Err(e) = probe(addr) {
@@ -70,6 +144,27 @@ pub fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS in /proc status")
+}
+
+/// What process `pid` has open: each descriptor and what it points to,
+/// and its TCP sockets' states (for a leak's report).
+pub fn describe_fds(pid: u32) -> String {
+    let mut out = String::new();
+    if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        for entry in dir.flatten() {
+            let target = std::fs::read_link(entry.path()).map(|p| p.display().to_string());
+            out.push_str(&format!(
+                "{}->{} ",
+                entry.file_name().to_string_lossy(),
+                target.unwrap_or_default()
+            ));
+        }
+    }
+    if let Ok(tcp) = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")) {
+        out.push('\n');
+        out.push_str(&tcp);
+    }
+    out
 }
 
 /// A small seeded generator (splitmix64): the hostile runs are random but
@@ -189,7 +284,11 @@ pub fn never_reads(
 /// finishing a request; returns how long until the server closed it.
 /// Fails the test if it is still open after `limit`.
 pub fn slowloris(addr: SocketAddr, trickle: &[u8], every: Duration, limit: Duration) -> Duration {
-    let mut stream = connect(addr).expect("connect");
+    slowloris_on(connect(addr).expect("connect"), trickle, every, limit)
+}
+
+/// [`slowloris`] on a connection already open (a request's head sent, say).
+pub fn slowloris_on(mut stream: TcpStream, trickle: &[u8], every: Duration, limit: Duration) -> Duration {
     stream
         .set_read_timeout(Some(Duration::from_millis(1)))
         .expect("set_read_timeout");
@@ -343,7 +442,8 @@ pub fn churn(
     }
     assert!(
         fds_after <= fds_before,
-        "descriptor leak: {fds_before} open before {connections} churned connections, {fds_after} after (seed {seed})"
+        "descriptor leak: {fds_before} open before {connections} churned connections, {fds_after} after (seed {seed}): {}",
+        describe_fds(server.pid())
     );
     prove(probe, addr, "after the churn");
     let rss_after_kib = rss_kib(server.pid());
@@ -409,9 +509,22 @@ fn one_churned_connection(addr: SocketAddr, requests: &[Vec<u8>], rng: &mut Rng)
 /// another reads, and checks every reply arrives, in order, byte for byte.
 /// Returns the number of rounds answered.
 pub fn pipeline_flood(addr: SocketAddr, requests: &[u8], replies: &[u8], rounds: usize) -> usize {
+    pipeline_flood_masked(addr, requests, replies, rounds, |_| {})
+}
+
+/// [`pipeline_flood`], comparing replies after `mask` (e.g. [`mask_dates`])
+/// has blanked what changes from one reply to the next.
+pub fn pipeline_flood_masked(
+    addr: SocketAddr,
+    requests: &[u8],
+    replies: &[u8],
+    rounds: usize,
+    mask: fn(&mut [u8]),
+) -> usize {
     let stream = connect(addr).expect("connect");
     let mut writer = stream.try_clone().expect("clone the stream");
-    let (requests, expected) = (requests.to_vec(), replies.to_vec());
+    let (requests, mut expected) = (requests.to_vec(), replies.to_vec());
+    mask(&mut expected);
     let sender = thread::spawn(move || {
         for _ in 0..rounds {
             writer.write_all(&requests).expect("write a pipelined batch");
@@ -423,6 +536,7 @@ pub fn pipeline_flood(addr: SocketAddr, requests: &[u8], replies: &[u8], rounds:
         reader
             .read_exact(&mut got)
             .unwrap_or_else(|e| panic!("round {round} of the pipelined flood: {e}"));
+        mask(&mut got);
         if got != expected {
             let at = got.iter().zip(&expected).position(|(a, b)| a != b).unwrap_or(0);
             let from = at.saturating_sub(40);

@@ -105,13 +105,15 @@ pub struct MemcachedCache {
 
 impl MemcachedCache {
     /// A cache on `servers`: pages kept `ttl`, items of at most `max_item`
-    /// bytes, each request given `timeout` (and each connect too).
+    /// bytes, each request given `timeout` (and each connect too), a
+    /// server that stopped answering tried again after `retry`.
     pub fn new(
         reactor: &mut Reactor,
         servers: Vec<ServerSpec>,
         ttl: Duration,
         max_item: usize,
         timeout: Duration,
+        retry: Duration,
     ) -> Self {
         let config = PoolConfig {
             client: ClientConfig {
@@ -119,6 +121,7 @@ impl MemcachedCache {
                 ..ClientConfig::default()
             },
             connect_timeout: timeout,
+            retry_after: retry,
             ..PoolConfig::default()
         };
         MemcachedCache {

@@ -44,6 +44,7 @@ impl Cache {
                 config.cache_ttl,
                 config.max_item,
                 config.cache_timeout,
+                config.cache_retry,
             )),
         }
     }

@@ -2,15 +2,18 @@
 //! and stream it back as it arrives.
 
 use torsion::{Failure, Reactor};
-use torsion_clients::http::{BodySink, HttpClient, Response};
+use torsion_clients::http::{BodySink, BodySource, HttpClient, Response};
 
 use super::pages::page;
-use crate::web::{escape_html, Render, Request, Resource};
+use crate::web::{escape_html, Producer, Render, Request, Resource};
 
 /// Fetches `url` and relays status, content type and body, piece by
 /// piece. A fetch that fails before anything was sent is a 502 page; one
 /// that fails midway cuts the connection (the client sees a truncated
-/// body). A client that leaves cancels the fetch.
+/// body). A client that leaves cancels the fetch. A client that reads
+/// slower than the origin sends pauses the origin's connection (the
+/// request's [`Producer`]), so a large page reaches a slow client in
+/// bounded memory.
 #[derive(Default)]
 pub struct Fetch {
     client: HttpClient,
@@ -28,7 +31,24 @@ struct Relay {
     request: Request,
 }
 
+/// The origin's connection, paused while the client is behind.
+struct Origin(BodySource);
+
+impl Producer for Origin {
+    fn pause_producing(&mut self, reactor: &mut Reactor) {
+        self.0.pause(reactor);
+    }
+
+    fn resume_producing(&mut self, reactor: &mut Reactor) {
+        self.0.resume(reactor);
+    }
+}
+
 impl BodySink for Relay {
+    fn source(&mut self, reactor: &mut Reactor, source: BodySource) {
+        self.request.register_producer(reactor, Origin(source));
+    }
+
     fn head(&mut self, _reactor: &mut Reactor, response: &Response) {
         self.request.set_status(response.status);
         if let Some(kind) = response.header("content-type") {
