@@ -91,28 +91,13 @@ impl BinarySession {
         out: &mut Vec<u8>,
     ) -> Feed {
         let mut pos = 0;
-        let wait = |consumed, needed| Feed {
-            consumed,
-            close: false,
-            needed,
-            yielded: false,
-        };
-        let close = |consumed| Feed {
-            consumed,
-            close: true,
-            needed: None,
-            yielded: false,
-        };
+        let wait = Feed::wait;
+        let close = Feed::close;
         loop {
             // Pipelined gets can ask for far more than one read's worth of
             // replies: stop at the budget, as the text session does.
             if out.len() >= OUTPUT_BUDGET && pos < input.len() {
-                return Feed {
-                    consumed: pos,
-                    close: false,
-                    needed: None,
-                    yielded: true,
-                };
+                return Feed::yielded(pos);
             }
             if let State::Swallow { remaining } = self.state {
                 let skip = remaining.min(input.len() - pos);

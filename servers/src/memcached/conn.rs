@@ -94,12 +94,7 @@ impl MemcacheConnection {
                 session.feed(input, &mut shared.store, &mut shared.stats, now, &mut out)
             }
             // data_received decides before the first feed.
-            Session::Undecided => Feed {
-                consumed: 0,
-                close: false,
-                needed: None,
-                yielded: false,
-            },
+            Session::Undecided => Feed::wait(0, None),
         };
         shared.stats.bytes_written += out.len() as u64;
         if !out.is_empty() {

@@ -61,6 +61,38 @@ pub struct Feed {
     pub yielded: bool,
 }
 
+impl Feed {
+    /// Stopped at an incomplete request (`needed`: bytes a data block still lacks).
+    pub(crate) fn wait(consumed: usize, needed: Option<usize>) -> Self {
+        Feed {
+            consumed,
+            close: false,
+            needed,
+            yielded: false,
+        }
+    }
+
+    /// Write the replies, then close the connection.
+    pub(crate) fn close(consumed: usize) -> Self {
+        Feed {
+            consumed,
+            close: true,
+            needed: None,
+            yielded: false,
+        }
+    }
+
+    /// Stopped at [`OUTPUT_BUDGET`] with whole requests left.
+    pub(crate) fn yielded(consumed: usize) -> Self {
+        Feed {
+            consumed,
+            close: false,
+            needed: None,
+            yielded: true,
+        }
+    }
+}
+
 /// Once a call's replies pass this many bytes, `feed` stops before the next
 /// request. A few bytes of pipelined `get`s can ask for megabytes of values;
 /// without this budget one read could produce an unbounded reply.
@@ -124,12 +156,7 @@ impl TextSession {
         let mut pos = 0;
         loop {
             if out.len() >= OUTPUT_BUDGET && pos < input.len() {
-                return Feed {
-                    consumed: pos,
-                    close: false,
-                    needed: None,
-                    yielded: true,
-                };
+                return Feed::yielded(pos);
             }
             if let State::Swallow { remaining } = self.state {
                 let skip = remaining.min(input.len() - pos);
@@ -138,12 +165,7 @@ impl TextSession {
                     self.state = State::Swallow {
                         remaining: remaining - skip,
                     };
-                    return Feed {
-                        consumed: pos,
-                        close: false,
-                        needed: None,
-                        yielded: false,
-                    };
+                    return Feed::wait(pos, None);
                 }
                 self.state = State::Command;
             }
@@ -156,42 +178,16 @@ impl TextSession {
                         pos += n;
                         continue;
                     }
-                    Some(MetaStep::Wait(needed)) => {
-                        return Feed {
-                            consumed: pos,
-                            close: false,
-                            needed,
-                            yielded: false,
-                        }
-                    }
-                    Some(MetaStep::Close) => {
-                        return Feed {
-                            consumed: pos,
-                            close: true,
-                            needed: None,
-                            yielded: false,
-                        }
-                    }
+                    Some(MetaStep::Wait(needed)) => return Feed::wait(pos, needed),
+                    Some(MetaStep::Close) => return Feed::close(pos),
                 }
             }
             let (request, line_len) = match parse(rest) {
-                Parsed::Incomplete => {
-                    return Feed {
-                        consumed: pos,
-                        close: false,
-                        needed: None,
-                        yielded: false,
-                    }
-                }
+                Parsed::Incomplete => return Feed::wait(pos, None),
                 Parsed::Error { error, consumed } => {
                     pos += consumed;
                     if execute_error(error, out) == Effect::Close {
-                        return Feed {
-                            consumed: pos,
-                            close: true,
-                            needed: None,
-                            yielded: false,
-                        };
+                        return Feed::close(pos);
                     }
                     continue;
                 }
@@ -200,12 +196,7 @@ impl TextSession {
             let Request::Storage(header) = request else {
                 pos += line_len;
                 if execute(&request, b"", store, server, now, out) == Effect::Close {
-                    return Feed {
-                        consumed: pos,
-                        close: true,
-                        needed: None,
-                        yielded: false,
-                    };
+                    return Feed::close(pos);
                 }
                 continue;
             };
@@ -218,14 +209,7 @@ impl TextSession {
                 continue;
             }
             match parse_data_block(&rest[line_len..], header.bytes) {
-                DataBlock::Incomplete { needed } => {
-                    return Feed {
-                        consumed: pos,
-                        close: false,
-                        needed: Some(needed),
-                        yielded: false,
-                    }
-                }
+                DataBlock::Incomplete { needed } => return Feed::wait(pos, Some(needed)),
                 DataBlock::BadChunk { consumed } => {
                     bad_data_chunk(&header, out);
                     pos += line_len + consumed;
