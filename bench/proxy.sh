@@ -4,7 +4,7 @@
 #   bench/proxy.sh [--quick]
 #   ROUNDS=5 FETCHES=1000 bench/proxy.sh
 #
-# Everything talks to a local origin (tests/examples/origin.rs, the proxy
+# Everything talks to a local origin (tests/src/bin/torsion-origin.rs, the proxy
 # tests' origin: /delay/<secs>/... answers after that long) on 127.0.0.1.
 # The Twisted side is bench/proxy_twisted.py: the seeds' proxy2.py with
 # Agent and readBody (getPage is gone), and with --blocking their proxy1.py.
@@ -38,9 +38,9 @@ python3 -c 'import twisted.web.client' 2>/dev/null || {
 # Two descriptors per fetch in the proxy, one per connection in the origin.
 ulimit -n "$(ulimit -Hn)"
 cargo build --release --quiet -p torsion-servers -p torsion-clients -p torsion-tests \
-  --bin torsion-proxy --bin torsion-timing --example origin
+  --bin torsion-proxy --bin torsion-timing --bin torsion-origin
 
-spawn "$BENCH_OUT/proxy-origin.log" "${PIN_CLIENT[@]}" "$TARGET/examples/origin" 0
+spawn "$BENCH_OUT/proxy-origin.log" "${PIN_CLIENT[@]}" "$TARGET/torsion-origin" 0
 ORIGIN_PORT=$(listening_port "$BENCH_OUT/proxy-origin.log")
 O=http://127.0.0.1:$ORIGIN_PORT/delay
 

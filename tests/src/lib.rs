@@ -17,47 +17,75 @@ pub use origin::Origin;
 /// How long any single wait in a test may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The path of a workspace binary. The workspace's binaries are built once
-/// per test process first (a no-op when they are fresh), so a test never
-/// runs a stale binary, under `cargo test -p torsion-tests` as well as
-/// `cargo test --workspace`.
+/// The path of a workspace binary, as `cargo test --workspace` (or `cargo
+/// build --workspace --bins`) built it, in the test's own profile directory.
+///
+/// A test never builds anything while it runs: under libfaketime, cargo and
+/// rustc hang, and a build inside a timed test is the slowest thing on a
+/// loaded machine. So the binaries must be there already, and fresh: if one
+/// is missing, or older than a source file of the workspace, the test fails
+/// at once with the command that builds them, rather than run a stale one.
 pub fn binary(name: &str) -> PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     // The test executable lives in target/<profile>/deps/.
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
-    BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "--workspace", "--bins"]);
-        // Cargo gives tests their package's CARGO_PKG_*, CARGO_MANIFEST_*...;
-        // some build scripts (ring's) track those, so passing them on would
-        // rebuild them here and again at the next `cargo test`.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"]
-                .iter()
-                .any(|p| key.starts_with(p))
-                || [
-                    "CARGO_CRATE_NAME",
-                    "CARGO_BIN_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                ]
-                .contains(&&*key);
-            if per_package {
-                build.env_remove(&*key);
-            }
-        }
-        if profile_dir.file_name().is_some_and(|p| p == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "cargo build --workspace --bins failed");
-    });
     let path = profile_dir.join(name);
-    assert!(path.exists(), "no binary {}", path.display());
+    let build = if profile_dir.file_name().is_some_and(|p| p == "release") {
+        "cargo build --release --workspace --bins"
+    } else {
+        "cargo build --workspace --bins"
+    };
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("no binary {}: run `{build}` first", path.display()));
+    if let Some((source, _)) = newest_source().filter(|(_, changed)| *changed > built) {
+        panic!(
+            "{} is older than {}: run `{build}` first",
+            path.display(),
+            source.display()
+        );
+    }
     path
+}
+
+/// The most recently changed file among the sources the binaries are built
+/// from (each crate's `src/` and manifest, and the lock file), found once
+/// per test process.
+fn newest_source() -> Option<(PathBuf, std::time::SystemTime)> {
+    static NEWEST: std::sync::OnceLock<Option<(PathBuf, std::time::SystemTime)>> = std::sync::OnceLock::new();
+    NEWEST
+        .get_or_init(|| {
+            let root = workspace_root();
+            let mut newest: Option<(PathBuf, std::time::SystemTime)> = None;
+            let mut pending = vec![root.join("Cargo.lock")];
+            for krate in ["reactor", "protocols", "servers", "clients"] {
+                pending.push(root.join(krate).join("Cargo.toml"));
+                pending.push(root.join(krate).join("src"));
+            }
+            while let Some(path) = pending.pop() {
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if meta.is_dir() {
+                    let entries = std::fs::read_dir(&path).into_iter().flatten().flatten();
+                    pending.extend(entries.map(|e| e.path()));
+                } else if let Ok(changed) = meta.modified() {
+                    if newest.as_ref().is_none_or(|(_, t)| changed > *t) {
+                        newest = Some((path, changed));
+                    }
+                }
+            }
+            newest
+        })
+        .clone()
+}
+
+/// The workspace's root folder (this crate's parent).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
 }
 
 /// A server process started for a test; killed when dropped.

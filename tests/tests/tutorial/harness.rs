@@ -19,8 +19,8 @@
 //!   then says `127.0.0.1:8000` (or `localhost:8000`, `127.0.0.1 8000`,
 //!   `127.0.0.1/8000`), the harness puts the real port, in commands and in
 //!   expected output alike. The `text` block after it is its announcement.
-//! - `cargo run --bin NAME --` (or `--example NAME`) becomes the built
-//!   program; any other `cargo` command runs as written, in the workspace.
+//! - `cargo run --bin NAME --` becomes the built program (a test never
+//!   builds: the binaries are built before the tests run).
 //!   Other commands run with `bash -c` in a scratch folder where `docs/`
 //!   is the workspace's own.
 //! - An HTML comment `<!-- test: ... -->` (the renderer hides it) on the
@@ -37,9 +37,10 @@
 //!   | `log of NAME` | `text` | the same for its stderr (its log) |
 //!   | `unordered` | `text` | the same lines in any order |
 //!   | `contains` | `text` | these lines appear, in this order, among others |
-//!   | `any numbers` | `text` | every number in the text matches any number (times, dates, ids) |
+//!   | `any numbers` | `text` | every number in the text matches any number, and every month name any month (times, dates, ids) |
 //!   | `last number between A and B` | `text` | and the last number printed (a timing's total) lies in that range |
 //!   | `stop NAME` | alone | Ctrl-C: SIGINT to NAME, which must exit 0 |
+//!   | `doc tests` | `sh` | `cargo test -p PKG --doc ITEM`: not run (`cargo test --workspace` runs it); checked: ITEM's doc is this page, and the text's count of passed tests is its Rust blocks' |
 //!
 //!   In any expected line, `...` matches any text; a line that is only
 //!   `...` matches any number of lines. Runs of spaces count as one.
@@ -54,9 +55,8 @@ use std::time::{Duration, Instant};
 
 /// How long a check waits for a background process to print what is expected.
 const OUTPUT_WAIT: Duration = Duration::from_secs(30);
-/// How long one command may run (a `cargo` command compiles: longer).
+/// How long one command may run.
 const COMMAND_WAIT: Duration = Duration::from_secs(90);
-const CARGO_WAIT: Duration = Duration::from_secs(600);
 
 /// One port a server listens on: the name it announces it with
 /// (`NAME listening on ADDR`), the flag that sets it, and the port it
@@ -123,8 +123,8 @@ pub const SERVERS: &[(&str, &[Port])] = &[
             },
         ],
     ),
-    // The proxy's local origin: `cargo run -p torsion-tests --example origin -- PORT`.
-    ("examples/origin", &[port("origin", "", 0)]),
+    // The proxy's local origin: `cargo run -p torsion-tests --bin torsion-origin -- PORT`.
+    ("torsion-origin", &[port("origin", "", 0)]),
 ];
 
 /// Which suite is running.
@@ -167,7 +167,9 @@ impl Section {
     /// Whether the section runs any command.
     #[allow(dead_code)] // tests/tutorial.rs uses it, tests/interop.rs does not
     pub fn has_commands(&self) -> bool {
-        self.steps.iter().any(|s| matches!(s, Step::Commands(_)))
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::Commands(_) | Step::DocTests { .. }))
     }
 
     /// Whether any of its commands needs the interop suite.
@@ -195,6 +197,21 @@ pub enum Step {
         stream: Stream,
         /// What it must show.
         expect: Expect,
+    },
+    /// A `doc tests` block: `cargo test -p PACKAGE --doc ITEM`, which `cargo
+    /// test --workspace` runs itself. The harness does not build or run
+    /// anything for it (a test never builds); it checks that ITEM's doc in
+    /// PACKAGE is this page, and that the count the text shows is the
+    /// number of Rust blocks rustdoc finds here.
+    DocTests {
+        /// Where the block starts in the tutorial (1-based).
+        line: usize,
+        /// The package (`-p`).
+        package: String,
+        /// The item whose doc is this page.
+        item: String,
+        /// What the text shows cargo printing.
+        expect: Option<Expect>,
     },
     /// `stop NAME`: SIGINT, then it must exit 0.
     Stop {
@@ -295,6 +312,7 @@ struct Directive {
     any_numbers: bool,
     last_number: Option<(f64, f64)>,
     stop: Option<String>,
+    doc_tests: bool,
 }
 
 fn parse_directive(text: &str, line: usize) -> Directive {
@@ -316,6 +334,7 @@ fn parse_directive(text: &str, line: usize) -> Directive {
             ["contains"] => d.mode = Some(Mode::Contains),
             ["any", "numbers"] => d.any_numbers = true,
             ["stop", name] => d.stop = Some(name.to_string()),
+            ["doc", "tests"] => d.doc_tests = true,
             ["last", "number", "between", low, "and", high] => {
                 let bound = |w: &str| {
                     w.parse::<f64>()
@@ -434,6 +453,32 @@ pub fn parse(markdown: &str) -> Vec<Section> {
                             "tutorial.md line {line}: no continued lines, please"
                         );
                     }
+                    if d.doc_tests {
+                        let [command] = commands.as_slice() else {
+                            panic!("tutorial.md line {line}: one command in a doc tests block")
+                        };
+                        let w: Vec<&str> = command.split_whitespace().collect();
+                        let ["cargo", "test", "-p", package, "--doc", item] = w.as_slice() else {
+                            panic!("tutorial.md line {line}: a doc tests block is `cargo test -p PACKAGE --doc ITEM`")
+                        };
+                        section.steps.push(Step::DocTests {
+                            line,
+                            package: package.to_string(),
+                            item: item.to_string(),
+                            expect: None,
+                        });
+                        awaiting_output = true;
+                        continue;
+                    }
+                    for c in &commands {
+                        let w: Vec<&str> = c.split_whitespace().collect();
+                        let other_cargo = w.windows(2).any(|p| p[0] == "cargo" && p[1] != "run");
+                        assert!(
+                            !other_cargo,
+                            "tutorial.md line {line}: a test never builds, so only `cargo run --bin` \
+                             (the built binary) and `doc tests` blocks may use cargo"
+                        );
+                    }
                     if d.interop {
                         let needs = ["nc", "curl", "memcached"];
                         let uses_one = commands.iter().any(|c| {
@@ -478,6 +523,10 @@ pub fn parse(markdown: &str) -> Vec<Section> {
                             stream,
                             expect,
                         });
+                    } else if let (true, Some(Step::DocTests { expect: e, .. })) =
+                        (awaiting_output, section.steps.last_mut())
+                    {
+                        *e = Some(expect);
                     } else if awaiting_output {
                         let Some(Step::Commands(c)) = section.steps.last_mut() else {
                             unreachable!("awaiting output after an sh block")
@@ -538,6 +587,26 @@ enum Tok {
     Lit(char),
     Any,
     Digits,
+    /// A month's English abbreviation (`Nov` in a log's `21/Nov/2026`),
+    /// which matches any month's: with `any numbers`, a date is any date.
+    Month,
+}
+
+/// The month abbreviations dates are written with (the common log format,
+/// HTTP dates), whatever the locale.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// The month abbreviation that starts `chars` as a word of its own.
+fn month_at(chars: &[char], i: usize) -> bool {
+    let word_edge = |c: Option<&char>| c.is_none_or(|c| !c.is_ascii_alphabetic());
+    chars.len() >= i + 3
+        && MONTHS
+            .iter()
+            .any(|m| m.chars().eq(chars[i..i + 3].iter().copied()))
+        && word_edge(i.checked_sub(1).and_then(|p| chars.get(p)))
+        && word_edge(chars.get(i + 3))
 }
 
 fn compile(line: &str, any_numbers: bool) -> Vec<Tok> {
@@ -553,6 +622,9 @@ fn compile(line: &str, any_numbers: bool) -> Vec<Tok> {
                 i += 1;
             }
             toks.push(Tok::Digits);
+        } else if any_numbers && month_at(&chars, i) {
+            toks.push(Tok::Month);
+            i += 3;
         } else {
             toks.push(Tok::Lit(chars[i]));
             i += 1;
@@ -585,6 +657,11 @@ fn line_matches(toks: &[Tok], line: &str) -> bool {
                     while k < s.len() && s[k].is_ascii_digit() {
                         k += 1;
                         next[k] = true;
+                    }
+                }
+                Tok::Month => {
+                    if month_at(&s, j) {
+                        next[j + 3] = true;
                     }
                 }
             }
@@ -795,12 +872,11 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(slug: &str) -> Scratch {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir =
-            std::env::temp_dir().join(format!("torsion-tutorial-{slug}-{}-{nanos}", std::process::id()));
+        // Unique per process and per call: no clock involved.
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("torsion-tutorial-{slug}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the scratch folder");
         std::os::unix::fs::symlink(workspace().join("docs"), dir.join("docs")).expect("link docs/");
         Scratch(dir)
@@ -856,6 +932,12 @@ pub fn run_section(slug: &str, suite: Suite) {
                 }
             }
             Step::Stop { line, name } => session.stop(*line, name),
+            Step::DocTests {
+                line,
+                package,
+                item,
+                expect,
+            } => doc_tests(*line, package, item, expect.as_ref()),
         }
     }
     // Every server still running closes cleanly on SIGTERM, as each promises.
@@ -868,6 +950,55 @@ pub fn run_section(slug: &str, suite: Suite) {
         proc.signal_group(libc::SIGTERM);
         let _ = proc.wait_for_exit(Duration::from_secs(20));
     }
+}
+
+/// Checks a `doc tests` block (see [`Step::DocTests`]).
+fn doc_tests(line: usize, package: &str, item: &str, expect: Option<&Expect>) {
+    let here = format!("docs/tutorial.md line {line}");
+    let folder = package.strip_prefix("torsion-").unwrap_or(package);
+    let lib = workspace().join(folder).join("src/lib.rs");
+    let source =
+        std::fs::read_to_string(&lib).unwrap_or_else(|e| panic!("{here}: read {}: {e}", lib.display()));
+    let include = "#[doc = include_str!(\"../../docs/tutorial.md\")]";
+    let documented = source
+        .split(include)
+        .skip(1)
+        .any(|after| after.trim_start().starts_with(&format!("pub struct {item};")));
+    assert!(
+        documented,
+        "{here}: {} does not make docs/tutorial.md the doc of {item}",
+        lib.display()
+    );
+    let markdown = std::fs::read_to_string(tutorial_path()).expect("read docs/tutorial.md");
+    let count = rust_blocks(&markdown);
+    let expect = expect.unwrap_or_else(|| panic!("{here}: show what cargo prints after a doc tests block"));
+    let claim = format!("test result: ok. {count} passed;");
+    assert!(
+        expect.text.contains(&claim),
+        "{here}: rustdoc finds {count} Rust blocks on this page; the text should show `{claim}`"
+    );
+}
+
+/// How many blocks of `markdown` rustdoc runs: the `rust` ones not marked
+/// `ignore` (the page has no bare blocks, see [`parse`]).
+fn rust_blocks(markdown: &str) -> usize {
+    let mut open = false;
+    let mut count = 0;
+    for line in markdown.lines() {
+        let Some(info) = line.strip_prefix("```") else {
+            continue;
+        };
+        if open {
+            open = false;
+            continue;
+        }
+        open = true;
+        let mut attrs = info.split(',').map(str::trim);
+        if attrs.next() == Some("rust") && attrs.all(|a| a != "ignore") {
+            count += 1;
+        }
+    }
+    count
 }
 
 /// The words of a simple command (quotes understood, no expansion).
@@ -903,9 +1034,9 @@ fn words(line: &str) -> Vec<String> {
     out
 }
 
-/// `cargo run [--release] [-q] [-p PKG] --bin NAME [-- ARGS]` (or
-/// `--example NAME`): the program (`NAME`, or `examples/NAME`) and the
-/// byte range of the `cargo run` part (up to and including `--`).
+/// `cargo run [--release] [-q] [-p PKG] --bin NAME [-- ARGS]`: the
+/// program's name and the byte range of the `cargo run` part (up to and
+/// including `--`).
 fn cargo_run(line: &str) -> Option<(String, std::ops::Range<usize>)> {
     let start = line.find("cargo run ")?;
     let mut pos = start + "cargo run ".len();
@@ -926,11 +1057,6 @@ fn cargo_run(line: &str) -> Option<(String, std::ops::Range<usize>)> {
                 consumed += n.len() + 1;
                 name = Some(n.to_string());
             }
-            "--example" => {
-                let n = iter.next().expect("--example NAME");
-                consumed += n.len() + 1;
-                name = Some(format!("examples/{n}"));
-            }
             "--" => break,
             _ => {
                 consumed -= w.len() + 1;
@@ -939,60 +1065,16 @@ fn cargo_run(line: &str) -> Option<(String, std::ops::Range<usize>)> {
         }
     }
     pos += consumed.min(rest.len());
-    Some((name.expect("cargo run --bin NAME or --example NAME"), start..pos))
+    Some((name.expect("cargo run --bin NAME"), start..pos))
 }
 
-/// The path of a workspace binary, or of an example (`examples/NAME`),
-/// built first if need be.
+/// The path of a workspace binary, built before the tests ran (a test
+/// never builds: see [`torsion_tests::binary`]). This package's own
+/// binaries come from cargo, which builds them before its tests.
 fn program(name: &str) -> PathBuf {
-    let Some(example) = name.strip_prefix("examples/") else {
-        return torsion_tests::binary(name);
-    };
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let profile_dir = torsion_tests::binary("torsion-hello")
-        .parent()
-        .expect("target/<profile>")
-        .to_path_buf();
-    BUILT.get_or_init(|| {
-        let mut build = cargo_command();
-        build.args(["build", "--quiet", "-p", "torsion-tests", "--examples"]);
-        if profile_dir.file_name().is_some_and(|p| p == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "cargo build -p torsion-tests --examples failed");
-    });
-    let path = profile_dir.join("examples").join(example);
-    assert!(path.exists(), "no example {}", path.display());
-    path
-}
-
-/// `cargo`, in the workspace, without the variables cargo sets for a
-/// test's own package (passed on, some build scripts would see a change
-/// and build again).
-fn cargo_command() -> Command {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    strip_package_env(&mut command);
-    command.current_dir(workspace());
-    command
-}
-
-fn strip_package_env(command: &mut Command) {
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"]
-            .iter()
-            .any(|p| key.starts_with(p))
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-            ]
-            .contains(&&*key);
-        if per_package {
-            command.env_remove(&*key);
-        }
+    match name {
+        "torsion-origin" => PathBuf::from(env!("CARGO_BIN_EXE_torsion-origin")),
+        _ => torsion_tests::binary(name),
     }
 }
 
@@ -1119,23 +1201,14 @@ impl Session {
     fn shell(&self, line: &str) -> Command {
         let mut command = Command::new("bash");
         command.arg("-c").arg(line).env_remove("RUST_LOG");
-        if line.trim_start().starts_with("cargo ") {
-            strip_package_env(&mut command);
-            command.current_dir(workspace());
-        } else {
-            command.current_dir(&self.scratch.0);
-        }
+        command.current_dir(&self.scratch.0);
         command
     }
 
     /// Runs one command to its end: its status, stdout and stderr.
     fn run(&mut self, line: usize, command: &str) -> (ExitStatus, String, String) {
         let shell_line = self.shell_line(command);
-        let limit = if shell_line.trim_start().starts_with("cargo ") {
-            CARGO_WAIT
-        } else {
-            COMMAND_WAIT
-        };
+        let limit = COMMAND_WAIT;
         let mut proc = Proc::spawn(self.shell(&shell_line));
         let status = match proc.wait_for_exit(limit) {
             Some(status) => status,
@@ -1325,6 +1398,32 @@ mod tests {
     fn lines_match_with_wildcards_and_numbers() {
         let m = |want: &str, mode, numbers, got: &str| output_matches(want, mode, numbers, got);
         assert!(m("a\nb", Mode::Exact, false, "a\nb\n\n"));
+        // With any numbers, a date is any date: months, days, years, times.
+        let logged = "[21/Nov/2026:10:00:09 +0000] \"GET /fib HTTP/1.1\" 200 12778";
+        for date in [
+            "07/Dec/2026:15:31:15",
+            "01/Jan/2029:00:00:00",
+            "29/Feb/2028:23:59:59",
+            "31/Dec/2028:23:59:30",
+        ] {
+            let got = format!("[{date} +0000] \"GET /fib HTTP/1.1\" 200 12778");
+            assert!(m(logged, Mode::Exact, true, &got), "{got}");
+        }
+        assert!(!m(
+            logged,
+            Mode::Exact,
+            true,
+            "[07/Dex/2026:15:31:15 +0000] \"GET /fib HTTP/1.1\" 200 12778"
+        ));
+        assert!(!m(
+            logged,
+            Mode::Exact,
+            false,
+            "[07/Dec/2026:15:31:15 +0000] \"GET /fib HTTP/1.1\" 200 12778"
+        ));
+        // A month is a word of its own: "Mayday" is not a month and a day.
+        assert!(!m("May 1", Mode::Exact, true, "Mayday 1"));
+        assert!(m("in Nov 2026", Mode::Exact, true, "in Mar 2031"));
         assert!(!m("a\nb", Mode::Exact, false, "a\nb\nc"));
         assert!(m("a\n...\nc", Mode::Exact, false, "a\nb\nb\nc"));
         assert!(m("a\n...\nc", Mode::Exact, false, "a\nc"));
@@ -1351,8 +1450,8 @@ mod tests {
         let (name, range) = cargo_run("cargo run --bin torsion-kv").unwrap();
         assert_eq!((name.as_str(), range), ("torsion-kv", 0..26));
         assert_eq!(words(r#"a 'b c' "d""#), ["a", "b c", "d"]);
-        let (name, range) = cargo_run("cargo run -p torsion-tests --example origin -- 9000").unwrap();
-        assert_eq!((name.as_str(), range), ("examples/origin", 0..47));
+        let (name, range) = cargo_run("cargo run -p torsion-tests --bin torsion-origin -- 9000").unwrap();
+        assert_eq!((name.as_str(), range), ("torsion-origin", 0..51));
         assert_eq!(last_number("Total:      40    3.806\n"), Some(3.806));
         assert_eq!(last_number("finished."), None);
         assert_eq!(

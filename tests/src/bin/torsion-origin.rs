@@ -2,7 +2,7 @@
 //! hand and for the timing tables of docs/proxy.md:
 //!
 //! ```sh
-//! cargo run -p torsion-tests --example origin -- 9000
+//! cargo run -p torsion-tests --bin torsion-origin -- 9000
 //! curl http://127.0.0.1:9000/delay/0.5
 //! ```
 //!
@@ -13,7 +13,7 @@ fn main() {
         None => 0,
         Some(Ok(port)) => port,
         Some(Err(e)) => {
-            eprintln!("usage: origin [PORT]: {e}");
+            eprintln!("usage: torsion-origin [PORT]: {e}");
             std::process::exit(2);
         }
     };
