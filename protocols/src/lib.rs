@@ -12,6 +12,8 @@
 //!   [`LineReceiver`] (lines and a raw mode, Twisted's `LineReceiver`),
 //!   [`LineOnlyReceiver`], [`NetstringReceiver`], [`Int8Receiver`],
 //!   [`Int16Receiver`] and [`Int32Receiver`] (all [`FramedReceiver`]s).
+//! - [`Parsed`] and [`Decoder`]: the one parse outcome and decoder trait
+//!   every codec here shares.
 //! - [`policies`]: wrappers for any protocol or factory: an idle timeout,
 //!   connection limits, traffic logging.
 //! - [`memcache`]: memcached's protocols, sans-I/O.
@@ -35,6 +37,7 @@ mod line;
 mod line_only;
 pub mod memcache;
 mod netstring;
+mod parse;
 pub mod policies;
 mod prefixed;
 
@@ -43,4 +46,5 @@ pub use framed::{FrameCtx, FrameHandler, FramedReceiver};
 pub use line::{LineCtx, LineHandler, LineReceiver, Mode};
 pub use line_only::LineOnlyReceiver;
 pub use netstring::NetstringReceiver;
+pub use parse::{Decoder, Parsed};
 pub use prefixed::{Int16Receiver, Int32Receiver, Int8Receiver};
