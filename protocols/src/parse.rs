@@ -110,3 +110,25 @@ pub trait Decoder {
     /// Forgets any progress remembered between calls.
     fn reset(&mut self) {}
 }
+
+/// Feeds `wire` to `decoder` as one-byte reads would: the first byte, then
+/// the first two, and so on, as long as the answer is `Incomplete`.
+/// Returns the first other answer and the input length it came at.
+///
+/// After each `Incomplete` on `n` bytes, `kept(decoder, n)` checks that the
+/// decoder remembered how far it read, which is what makes a message
+/// arriving a byte at a time cost linear, not quadratic, work.
+#[cfg(test)]
+pub(crate) fn byte_at_a_time<'w, D: Decoder + 'w>(
+    decoder: &mut D,
+    wire: &'w [u8],
+    mut kept: impl FnMut(&D, usize),
+) -> (Parsed<D::Message<'w>, D::Error>, usize) {
+    for end in 0..=wire.len() {
+        match decoder.decode(&wire[..end]) {
+            Parsed::Incomplete => kept(decoder, end),
+            outcome => return (outcome, end),
+        }
+    }
+    (Parsed::Incomplete, wire.len())
+}
