@@ -16,6 +16,8 @@
 //! - Signals ([`Reactor::stop_on_signals`]), other threads
 //!   ([`ReactorHandle`]), counters ([`Counters`]) and the slow-callback warning.
 //! - [`testing`]: drive a protocol byte by byte without sockets.
+//! - [`list`]: the slab-indexed linked list under the timer wheel (and
+//!   the servers' LRU and expiry orders).
 //! - [`defer`]: [`Deferred`]s (results that arrive later, Twisted's
 //!   callback chains), [`DeferredList`], and async tasks on the loop
 //!   ([`Reactor::spawn_local`], [`LocalHandle`]); see `docs/deferreds.md`.
@@ -62,6 +64,7 @@ mod counters;
 pub mod defer;
 pub mod endpoint;
 mod id;
+pub mod list;
 mod listener;
 pub mod process;
 mod protocol;
