@@ -55,10 +55,12 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 
 mod address;
 mod buffer;
 mod clock;
+mod config;
 mod connector;
 mod counters;
 pub mod defer;
@@ -66,11 +68,14 @@ pub mod endpoint;
 mod id;
 pub mod list;
 mod listener;
+mod memory;
+mod notice;
 pub mod process;
 mod protocol;
 pub mod reactor;
 pub mod reconnect;
 mod signals;
+mod source;
 mod stream;
 pub mod testing;
 mod threadpool;

@@ -176,7 +176,7 @@
 //! # Implementation notes
 //!
 //! Every list, whether a slot, the due list or the free list, is a
-//! [`SlabList`](crate::list::SlabList): a doubly linked list whose links are
+//! [`SlabList`]: a doubly linked list whose links are
 //! arena indices (`u32`) kept in the entries. So unlinking an entry from
 //! wherever it is costs O(1), and there is no unsafe code. A [`TimerKey`] is
 //! an arena index plus the generation of that arena entry. The generation is
