@@ -110,34 +110,40 @@ impl Links {
 
     /// Links from their raw form, for a node that keeps the two indices in
     /// fields of its own: `u32::MAX` means "none".
+    #[inline]
     pub const fn from_raw(prev: u32, next: u32) -> Links {
         Links { prev, next }
     }
 
     /// The raw form `(prev, next)`, `u32::MAX` meaning "none" (see
     /// [`Links::from_raw`]).
+    #[inline]
     pub const fn into_raw(self) -> (u32, u32) {
         (self.prev, self.next)
     }
 
     /// The neighbour towards the front.
+    #[inline]
     pub fn prev(self) -> Option<u32> {
         some(self.prev)
     }
 
     /// The neighbour towards the back.
+    #[inline]
     pub fn next(self) -> Option<u32> {
         some(self.next)
     }
 }
 
 impl Default for Links {
+    #[inline]
     fn default() -> Self {
         Links::UNLINKED
     }
 }
 
 impl fmt::Debug for Links {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Links")
             .field("prev", &self.prev())
@@ -170,12 +176,14 @@ pub trait Nodes {
     fn set_links(&mut self, id: u32, links: Links);
 
     /// Sets only the `prev` link of node `id`.
+    #[inline]
     fn set_prev(&mut self, id: u32, prev: u32) {
         let links = self.links(id);
         self.set_links(id, Links { prev, ..links });
     }
 
     /// Sets only the `next` link of node `id`.
+    #[inline]
     fn set_next(&mut self, id: u32, next: u32) {
         let links = self.links(id);
         self.set_links(id, Links { next, ..links });
@@ -183,30 +191,36 @@ pub trait Nodes {
 }
 
 impl<E: Linked> Nodes for [E] {
+    #[inline]
     fn links(&self, id: u32) -> Links {
         self[id as usize].links()
     }
 
+    #[inline]
     fn set_links(&mut self, id: u32, links: Links) {
         self[id as usize].set_links(links);
     }
 }
 
 impl<E: Linked> Nodes for Vec<E> {
+    #[inline]
     fn links(&self, id: u32) -> Links {
         self[id as usize].links()
     }
 
+    #[inline]
     fn set_links(&mut self, id: u32, links: Links) {
         self[id as usize].set_links(links);
     }
 }
 
 impl<E: Linked> Nodes for Slab<E> {
+    #[inline]
     fn links(&self, id: u32) -> Links {
         self[id as usize].links()
     }
 
+    #[inline]
     fn set_links(&mut self, id: u32, links: Links) {
         self[id as usize].set_links(links);
     }
@@ -231,26 +245,31 @@ impl SlabList {
     };
 
     /// An empty list.
+    #[inline]
     pub const fn new() -> Self {
         SlabList::EMPTY
     }
 
     /// Whether the list holds no node.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.head == NONE
     }
 
     /// The first node.
+    #[inline]
     pub fn front(&self) -> Option<u32> {
         some(self.head)
     }
 
     /// The last node.
+    #[inline]
     pub fn back(&self) -> Option<u32> {
         some(self.tail)
     }
 
     /// Links node `id`, which is on no list, at the front. O(1).
+    #[inline]
     pub fn push_front<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32) {
         debug_assert_ne!(id, NONE, "u32::MAX names no node");
         let head = self.head;
@@ -270,6 +289,7 @@ impl SlabList {
     }
 
     /// Links node `id`, which is on no list, at the back. O(1).
+    #[inline]
     pub fn push_back<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32) {
         debug_assert_ne!(id, NONE, "u32::MAX names no node");
         let tail = self.tail;
@@ -289,6 +309,7 @@ impl SlabList {
     }
 
     /// Takes the first node off the list. O(1).
+    #[inline]
     pub fn pop_front<N: Nodes + ?Sized>(&mut self, nodes: &mut N) -> Option<u32> {
         let id = self.front()?;
         self.unlink(nodes, id);
@@ -296,6 +317,7 @@ impl SlabList {
     }
 
     /// Takes the last node off the list. O(1).
+    #[inline]
     pub fn pop_back<N: Nodes + ?Sized>(&mut self, nodes: &mut N) -> Option<u32> {
         let id = self.back()?;
         self.unlink(nodes, id);
@@ -304,6 +326,7 @@ impl SlabList {
 
     /// Takes node `id`, which must be on this list, off it; its links become
     /// [`Links::UNLINKED`]. O(1).
+    #[inline]
     pub fn unlink<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32) {
         let Links { prev, next } = nodes.links(id);
         debug_assert!(prev != NONE || self.head == id, "node {id} is not on this list");
@@ -322,6 +345,7 @@ impl SlabList {
     }
 
     /// Moves node `id`, which must be on this list, to the front. O(1).
+    #[inline]
     pub fn move_to_front<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32) {
         if self.head != id {
             self.unlink(nodes, id);
@@ -330,6 +354,7 @@ impl SlabList {
     }
 
     /// Moves node `id`, which must be on this list, to the back. O(1).
+    #[inline]
     pub fn move_to_back<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32) {
         if self.tail != id {
             self.unlink(nodes, id);
@@ -339,11 +364,13 @@ impl SlabList {
 
     /// Empties the list and returns what it held, without touching a node:
     /// the nodes are now on the returned list. O(1).
+    #[inline]
     pub fn take(&mut self) -> SlabList {
         std::mem::take(self)
     }
 
     /// The nodes from front to back (or, reversed, back to front).
+    #[inline]
     pub fn iter<'a, N: Nodes + ?Sized>(&self, nodes: &'a N) -> Iter<'a, N> {
         Iter {
             nodes,
@@ -354,12 +381,14 @@ impl SlabList {
 }
 
 impl Default for SlabList {
+    #[inline]
     fn default() -> Self {
         SlabList::EMPTY
     }
 }
 
 impl fmt::Debug for SlabList {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SlabList")
             .field("front", &self.front())
@@ -378,6 +407,7 @@ pub struct Iter<'a, N: ?Sized> {
 }
 
 impl<N: ?Sized> fmt::Debug for Iter<'_, N> {
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")
             .field("front", &some(self.front))
@@ -389,6 +419,7 @@ impl<N: ?Sized> fmt::Debug for Iter<'_, N> {
 impl<N: Nodes + ?Sized> Iterator for Iter<'_, N> {
     type Item = u32;
 
+    #[inline]
     fn next(&mut self) -> Option<u32> {
         let id = some(self.front)?;
         if id == self.back {
@@ -402,6 +433,7 @@ impl<N: Nodes + ?Sized> Iterator for Iter<'_, N> {
 }
 
 impl<N: Nodes + ?Sized> DoubleEndedIterator for Iter<'_, N> {
+    #[inline]
     fn next_back(&mut self) -> Option<u32> {
         let id = some(self.back)?;
         if id == self.front {

@@ -81,12 +81,14 @@ impl Level {
     }
 
     /// Appends the unlinked entry `index` to slot `slot`. O(1).
+    #[inline]
     pub(super) fn push<N: Nodes + ?Sized>(&mut self, nodes: &mut N, slot: usize, index: u32) {
         self.slots[slot].push_back(nodes, index);
         self.set_occupied(slot);
     }
 
     /// Unlinks the entry `index` from slot `slot`, where it must be. O(1).
+    #[inline]
     pub(super) fn unlink<N: Nodes + ?Sized>(&mut self, nodes: &mut N, slot: usize, index: u32) {
         let list = &mut self.slots[slot];
         list.unlink(nodes, index);
@@ -96,17 +98,20 @@ impl Level {
     }
 
     /// Empties slot `slot` and returns the list it held. O(1).
+    #[inline]
     pub(super) fn take_slot(&mut self, slot: usize) -> SlabList {
         self.clear_occupied(slot);
         self.slots[slot].take()
     }
 
     /// Marks slot `slot` non-empty.
+    #[inline]
     fn set_occupied(&mut self, slot: usize) {
         self.occupied |= 1 << slot;
     }
 
     /// Marks slot `slot` empty.
+    #[inline]
     fn clear_occupied(&mut self, slot: usize) {
         self.occupied &= !(1 << slot);
     }
