@@ -190,41 +190,24 @@ pub trait Nodes {
     }
 }
 
-impl<E: Linked> Nodes for [E] {
-    #[inline]
-    fn links(&self, id: u32) -> Links {
-        self[id as usize].links()
-    }
+/// Implements [`Nodes`] for containers of [`Linked`] nodes indexed by `usize`.
+macro_rules! nodes_by_index {
+    ($($arena:ty),*) => {$(
+        impl<E: Linked> Nodes for $arena {
+            #[inline]
+            fn links(&self, id: u32) -> Links {
+                self[id as usize].links()
+            }
 
-    #[inline]
-    fn set_links(&mut self, id: u32, links: Links) {
-        self[id as usize].set_links(links);
-    }
+            #[inline]
+            fn set_links(&mut self, id: u32, links: Links) {
+                self[id as usize].set_links(links);
+            }
+        }
+    )*};
 }
 
-impl<E: Linked> Nodes for Vec<E> {
-    #[inline]
-    fn links(&self, id: u32) -> Links {
-        self[id as usize].links()
-    }
-
-    #[inline]
-    fn set_links(&mut self, id: u32, links: Links) {
-        self[id as usize].set_links(links);
-    }
-}
-
-impl<E: Linked> Nodes for Slab<E> {
-    #[inline]
-    fn links(&self, id: u32) -> Links {
-        self[id as usize].links()
-    }
-
-    #[inline]
-    fn set_links(&mut self, id: u32, links: Links) {
-        self[id as usize].set_links(links);
-    }
-}
+nodes_by_index!([E], Vec<E>, Slab<E>);
 
 /// A doubly linked list of nodes that live in an arena of [`Nodes`]; see
 /// the [module documentation](self).
@@ -271,41 +254,32 @@ impl SlabList {
     /// Links node `id`, which is on no list, at the front. O(1).
     #[inline]
     pub fn push_front<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32) {
-        debug_assert_ne!(id, NONE, "u32::MAX names no node");
-        let head = self.head;
-        nodes.set_links(
-            id,
-            Links {
-                prev: NONE,
-                next: head,
-            },
-        );
-        if head == NONE {
-            self.tail = id;
-        } else {
-            nodes.set_prev(head, id);
-        }
-        self.head = id;
+        self.link_between(nodes, id, NONE, self.head);
     }
 
     /// Links node `id`, which is on no list, at the back. O(1).
     #[inline]
     pub fn push_back<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32) {
+        self.link_between(nodes, id, self.tail, NONE);
+    }
+
+    /// Links node `id`, which is on no list, between the neighbours `prev`
+    /// and `next` (`NONE` at an end). Inlined with a constant end, the tests
+    /// for that end fold away.
+    #[inline]
+    fn link_between<N: Nodes + ?Sized>(&mut self, nodes: &mut N, id: u32, prev: u32, next: u32) {
         debug_assert_ne!(id, NONE, "u32::MAX names no node");
-        let tail = self.tail;
-        nodes.set_links(
-            id,
-            Links {
-                prev: tail,
-                next: NONE,
-            },
-        );
-        if tail == NONE {
+        nodes.set_links(id, Links { prev, next });
+        if prev == NONE {
             self.head = id;
         } else {
-            nodes.set_next(tail, id);
+            nodes.set_next(prev, id);
         }
-        self.tail = id;
+        if next == NONE {
+            self.tail = id;
+        } else {
+            nodes.set_prev(next, id);
+        }
     }
 
     /// Takes the first node off the list. O(1).
