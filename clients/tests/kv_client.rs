@@ -22,6 +22,7 @@ fn server() -> (Reactor, ClientEndpoint, ClientEndpoint) {
     let settings = Settings {
         line: any,
         amp: any,
+        pb: any,
         store: StoreConfig::default(),
         max_connections: 16,
         idle_timeout: None,

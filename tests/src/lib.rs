@@ -178,6 +178,21 @@ impl Server {
         }
     }
 
+    /// The address of a later announcement, `NAME listening on ADDR` (a
+    /// server's second or third port), waited for up to [`TIMEOUT`].
+    pub fn announced(&self, name: &str) -> String {
+        let prefix = format!("{name} listening on ");
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let out = String::from_utf8_lossy(&self.stdout()).into_owned();
+            if let Some(addr) = out.lines().find_map(|l| l.strip_prefix(&prefix)) {
+                return addr.trim().to_string();
+            }
+            assert!(Instant::now() < deadline, "no `{prefix}` in {out:?}");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// What the server printed on stdout after its `listening on` line.
     pub fn stdout(&self) -> Vec<u8> {
         self.stdout.lock().unwrap().clone()

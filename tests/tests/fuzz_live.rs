@@ -378,6 +378,8 @@ fn torsion_kv_survives_random_and_mutated_requests_on_both_ports() {
             "0",
             "--amp-port",
             "0",
+            "--pb-port",
+            "0",
             "--max-keys",
             "1000",
             "--max-value-length",

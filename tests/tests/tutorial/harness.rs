@@ -93,6 +93,7 @@ pub const SERVERS: &[(&str, &[Port])] = &[
                 "--amp-port",
                 torsion_servers::kv::DEFAULT_AMP_PORT,
             ),
+            port("torsion-kv pb", "--pb-port", torsion_servers::kv::DEFAULT_PB_PORT),
         ],
     ),
     (
