@@ -1554,3 +1554,7 @@ mod tutorial_interop {
 
 #[path = "tutorial/harness.rs"]
 mod tutorial_harness;
+
+// ----- Perspective Broker (issue 18): against Twisted's PB client and server. -----
+
+mod pb_interop;
