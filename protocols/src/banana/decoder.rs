@@ -178,8 +178,11 @@ impl Decoder for BananaDecoder {
     type Error = BananaError;
 
     fn decode(&mut self, input: &[u8]) -> Parsed<Item<'static>, BananaError> {
+        // Only the bound's worth is looked at, so an input gives the same
+        // outcome however it is split: past the bound, nothing but "too long".
+        let visible = &input[..input.len().min(self.max_message)];
         loop {
-            let element = match element(input, self.next, self.dialect) {
+            let element = match element(visible, self.next, self.dialect) {
                 Ok(Scanned::Whole(element)) => element,
                 Ok(Scanned::Partial { needs }) => {
                     if needs.unwrap_or(0).max(input.len()) > self.max_message {
@@ -543,6 +546,24 @@ mod tests {
         assert_eq!(
             d.decode(&many),
             Parsed::Error(BananaError::MessageTooLong { limit: 100 })
+        );
+    }
+
+    /// Found by the `pb_banana` fuzz target: an error past the bound was
+    /// reported when the input came whole, "too long" when it came split.
+    #[test]
+    fn past_the_bound_the_outcome_does_not_depend_on_the_split() {
+        let wire = hex("0000000000c2");
+        let mut whole = BananaDecoder::with_limits(Dialect::Plain, 2, 4);
+        assert_eq!(
+            whole.decode(&wire),
+            Parsed::Error(BananaError::MessageTooLong { limit: 4 })
+        );
+        let mut split = BananaDecoder::with_limits(Dialect::Plain, 2, 4);
+        assert_eq!(split.decode(&wire[..4]), Parsed::Incomplete);
+        assert_eq!(
+            split.decode(&wire),
+            Parsed::Error(BananaError::MessageTooLong { limit: 4 })
         );
     }
 
