@@ -3,14 +3,13 @@
 //! and `bytes`, one store behind the line, AMP and PB ports, and calls in
 //! flight together.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use torsion::endpoint::ClientEndpoint;
 use torsion::{Deferred, Failure, ListenerId, Reactor};
 use torsion_clients::kv::{self, KeyNotFound, KvError, PbKvClient, Strings};
 use torsion_protocols::jelly::{RemoteFailure, Value};
-use torsion_servers::kv::{serve, Serving, Settings, StoreConfig};
+use torsion_servers::kv::{serve, Serving, Settings};
 
 struct Kv {
     reactor: Reactor,
@@ -21,16 +20,7 @@ impl Kv {
     /// torsion-kv's three listeners on OS-chosen ports.
     fn start() -> Kv {
         let mut reactor = Reactor::new().unwrap();
-        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let settings = Settings {
-            line: any,
-            amp: any,
-            pb: any,
-            store: StoreConfig::default(),
-            max_connections: 16,
-            idle_timeout: None,
-        };
-        let serving = serve(&mut reactor, &settings).unwrap();
+        let serving = serve(&mut reactor, &Settings::ephemeral()).unwrap();
         Kv { reactor, serving }
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use torsion::endpoint::ClientEndpoint;
-use torsion::{Deferred, Failure, Reactor};
+use torsion::{Deferred, Failure, ListenerId, Reactor};
 use torsion_protocols::banana::{encoded, BananaDecoder, BananaError, Dialect, Item};
 use torsion_protocols::jelly::{jelly, unjelly, RemoteFailure, Value};
 use torsion_protocols::pb::{self, CallError, PbServerFactory, Referenceable, RemoteReference};
@@ -22,18 +22,21 @@ use torsion_protocols::{Decoder, Parsed};
 /// Serves `root` on an OS-chosen port; returns the reactor and the endpoint.
 fn serve(root: Referenceable) -> (Reactor, ClientEndpoint) {
     let mut reactor = Reactor::new().unwrap();
+    let port = listen(&mut reactor, PbServerFactory::new(Rc::new(root))).1;
+    (reactor, ClientEndpoint::tcp("127.0.0.1", port))
+}
+
+/// Listens on 127.0.0.1 with `factory`: the listener and its port.
+fn listen(reactor: &mut Reactor, factory: PbServerFactory) -> (ListenerId, u16) {
     let listener = reactor
-        .listen_tcp(
-            "127.0.0.1:0".parse().unwrap(),
-            PbServerFactory::new(Rc::new(root)),
-        )
+        .listen_tcp("127.0.0.1:0".parse().unwrap(), factory)
         .unwrap();
     let port = reactor
         .local_addr(listener)
         .and_then(|a| a.as_socket_addr())
         .unwrap()
         .port();
-    (reactor, ClientEndpoint::tcp("127.0.0.1", port))
+    (listener, port)
 }
 
 /// Runs the reactor until `d` fires (20 s at most).
@@ -115,15 +118,7 @@ fn calls_in_flight_fail_when_the_server_goes_away() {
 fn the_root_is_not_had_where_nothing_listens() {
     // The port of a listener that is gone.
     let mut reactor = Reactor::new().unwrap();
-    let factory = PbServerFactory::new(Rc::default());
-    let listener = reactor
-        .listen_tcp("127.0.0.1:0".parse().unwrap(), factory)
-        .unwrap();
-    let port = reactor
-        .local_addr(listener)
-        .and_then(|a| a.as_socket_addr())
-        .unwrap()
-        .port();
+    let (listener, port) = listen(&mut reactor, PbServerFactory::new(Rc::default()));
     assert!(reactor.stop_listening(listener));
     let failure = connect(&mut reactor, &ClientEndpoint::tcp("127.0.0.1", port)).unwrap_err();
     assert!(failure.to_string().contains("refused"), "{failure}");

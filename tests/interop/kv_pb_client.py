@@ -13,10 +13,10 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'tutorial'))
 
 from twisted.internet import defer, reactor  # noqa: E402
-from twisted.python import failure  # noqa: E402
 from twisted.spread import pb  # noqa: E402
 
 from keyvalue_pb_client import RemoteKeyValue, describe  # noqa: E402
+from twisted_run import run  # noqa: E402
 
 
 class Failed(object):
@@ -85,21 +85,6 @@ def session(host, port):
     factory.disconnect()
 
 
-def main():
-    host, port = sys.argv[1].rsplit(':', 1)
-    failures = []
-
-    def done(result):
-        if isinstance(result, failure.Failure):
-            failures.append(result)
-            print(result.getTraceback(), file=sys.stderr)
-        reactor.stop()
-
-    reactor.callWhenRunning(lambda: session(host, int(port)).addBoth(done))
-    reactor.callLater(30, reactor.stop)
-    reactor.run()
-    sys.exit(1 if failures else 0)
-
-
 if __name__ == '__main__':
-    main()
+    host, port = sys.argv[1].rsplit(':', 1)
+    run(session, host, int(port))

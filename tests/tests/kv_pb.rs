@@ -7,12 +7,12 @@ mod http_util;
 
 use std::io::Read;
 use std::net::TcpStream;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use http_util::Conn;
 use torsion_protocols::banana::{BananaDecoder, Dialect, Item};
 use torsion_protocols::{Decoder, Parsed};
-use torsion_tests::{binary, send, Server, TIMEOUT};
+use torsion_tests::{binary, run, send, Ran, Server, TIMEOUT};
 
 fn torsion_kv() -> Server {
     Server::start("torsion-kv", &["-p", "0", "--amp-port", "0", "--pb-port", "0"])
@@ -70,37 +70,27 @@ fn the_pb_port_answers_twisteds_client_bytes() {
     assert_eq!(torsion_tests::read_line(&mut line), "VALUE k v\r\n");
 }
 
-fn kvc(server: &str, args: &[&str]) -> Output {
-    Command::new(binary("torsion-kvc"))
-        .args(["--pb", "--timeout", "20", "-s", server])
-        .args(args)
-        .output()
-        .expect("run torsion-kvc")
-}
-
-fn says(out: &Output) -> (Option<i32>, String, String) {
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// torsion-kvc over PB to `server`.
+fn kvc(server: &str, args: &[&str]) -> Ran {
+    let mut all = vec!["--pb", "--timeout", "20", "-s", server];
+    all.extend_from_slice(args);
+    run("torsion-kvc", &all)
 }
 
 #[test]
 fn torsion_kvc_over_pb() {
     let kv = torsion_kv();
     let pb = kv.announced("torsion-kv pb");
-    assert_eq!(says(&kvc(&pb, &["set", "greeting", "hello", "pb"])).1, "STORED\n");
-    assert_eq!(says(&kvc(&pb, &["get", "greeting"])).1, "hello pb\n");
-    assert_eq!(says(&kvc(&pb, &["--bytes", "get", "greeting"])).1, "hello pb\n");
-    assert_eq!(says(&kvc(&pb, &["delete", "greeting"])).1, "DELETED\n");
-    let (code, _, stderr) = says(&kvc(&pb, &["get", "greeting"]));
+    assert_eq!(kvc(&pb, &["set", "greeting", "hello", "pb"]).stdout, "STORED\n");
+    assert_eq!(kvc(&pb, &["get", "greeting"]).stdout, "hello pb\n");
+    assert_eq!(kvc(&pb, &["--bytes", "get", "greeting"]).stdout, "hello pb\n");
+    assert_eq!(kvc(&pb, &["delete", "greeting"]).stdout, "DELETED\n");
+    let missing = kvc(&pb, &["get", "greeting"]);
     assert_eq!(
-        (code, stderr.as_str()),
+        (missing.code, missing.stderr.as_str()),
         (Some(1), "torsion-kvc: key not found: greeting\n")
     );
-    let (code, _, _) = says(&kvc(&pb, &["delete", "greeting"]));
-    assert_eq!(code, Some(1));
+    assert_eq!(kvc(&pb, &["delete", "greeting"]).code, Some(1));
 }
 
 #[test]
@@ -108,10 +98,7 @@ fn torsion_kvweb_over_pb() {
     let kv = torsion_kv();
     let pb = kv.announced("torsion-kv pb");
     let web = Server::start("torsion-kvweb", &["-p", "0", "--pb", "--kv", &pb]);
-    assert_eq!(
-        says(&kvc(&pb, &["set", "greeting", "hello over pb"])).1,
-        "STORED\n"
-    );
+    assert_eq!(kvc(&pb, &["set", "greeting", "hello over pb"]).stdout, "STORED\n");
     let mut c = Conn::new(web.connect());
     let r = c.get("/api/keys/greeting");
     assert_eq!(

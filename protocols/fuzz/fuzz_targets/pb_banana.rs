@@ -47,18 +47,23 @@ fn wire(items: &[Item<'_>]) -> Vec<Vec<u8>> {
     items.iter().map(|i| encoded(i, Dialect::Plain).unwrap_or_default()).collect()
 }
 
-fn serve(stream: &[u8], bytewise: bool) -> (Vec<u8>, bool) {
-    let root = Referenceable::new().method("echo", &["x"], |_, args| match &args[0] {
+/// A root with one method, `echo(x)`, failing for `None`.
+fn root() -> Referenceable {
+    Referenceable::new().method("echo", &["x"], |_, args| match &args[0] {
         Value::None => Err(RemoteFailure::value_error("nothing to echo")),
         other => Ok(other.clone()),
-    });
-    let mut t = StringTransport::new(Broker::server(Rc::new(root)).with_max_message(4096));
-    // The client's pick and version, as Twisted sends them.
+    })
+}
+
+/// What a server broker writes for `stream` (after the client's pick and
+/// version, as Twisted sends them), read in one piece or a byte at a
+/// time, and whether it closed.
+fn serve(stream: &[u8], bytewise: bool) -> (Vec<u8>, bool) {
+    let mut t = StringTransport::new(Broker::server(Rc::new(root())).with_max_message(4096));
     t.receive(b"\x02\x82pb\x02\x80\x13\x87\x06\x81");
-    if bytewise {
-        t.receive_bytewise(stream);
-    } else {
-        t.receive(stream);
+    let reads: Vec<&[u8]> = if bytewise { stream.chunks(1).collect() } else { vec![stream] };
+    for read in reads {
+        t.receive(read);
     }
     (t.value(), t.disconnected())
 }

@@ -69,6 +69,23 @@ pub struct Settings {
     pub idle_timeout: Option<Duration>,
 }
 
+impl Settings {
+    /// Every listener on 127.0.0.1 on a port the system chooses, a default
+    /// store, the default connection bound and no idle timeout: how tests
+    /// and examples serve.
+    pub fn ephemeral() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Settings {
+            line: any,
+            amp: any,
+            pb: any,
+            store: StoreConfig::default(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: None,
+        }
+    }
+}
+
 /// The three listeners [`serve`] opened, and the store behind them.
 #[derive(Clone, Debug)]
 pub struct Serving {

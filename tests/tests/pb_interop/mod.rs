@@ -5,17 +5,15 @@
 //! Every Python program is bounded in time, every port chosen by the
 //! system.
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::rc::Rc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use torsion::endpoint::ClientEndpoint;
 use torsion::{Deferred, Failure, Reactor};
 use torsion_clients::kv::{self, KeyNotFound, KeyValue, Strings};
-use torsion_tests::{binary, Server};
+use torsion_tests::{run, run_bounded, Ran, Server};
 
 use super::http_util::{Conn, Resp};
 
@@ -26,54 +24,10 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Runs `program` to its end, killed (by its pid) if it overruns.
-fn bounded(mut command: Command) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pipes = [
-        child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
-        child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
-    ];
-    let readers: Vec<_> = pipes
-        .into_iter()
-        .map(|pipe| {
-            thread::spawn(move || {
-                let mut out = Vec::new();
-                if let Some(mut pipe) = pipe {
-                    let _ = pipe.read_to_end(&mut out);
-                }
-                out
-            })
-        })
-        .collect();
-    let deadline = Instant::now() + PYTHON_WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} ran longer than {PYTHON_WAIT:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let mut outs = readers.into_iter().map(|r| r.join().unwrap_or_default());
-    Output {
-        status,
-        stdout: outs.next().unwrap_or_default(),
-        stderr: outs.next().unwrap_or_default(),
-    }
-}
-
-fn python(script: &str, args: &[&str]) -> Output {
+fn python(script: &str, args: &[&str]) -> Ran {
     let mut command = Command::new("python3");
     command.arg(workspace().join(script)).args(args);
-    bounded(command)
+    run_bounded(command, PYTHON_WAIT)
 }
 
 /// The seeds' `keyvalue_pb.py` on a port the system chooses.
@@ -95,8 +49,8 @@ fn torsion_kv() -> (Server, String) {
 /// What the seeds' client, on Twisted, sees from a PB key-value server.
 fn transcript(addr: &str) -> String {
     let out = python("tests/interop/kv_pb_client.py", &[addr]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.stdout
 }
 
 /// The seeds' command-line client: (exit status, what it printed).
@@ -104,10 +58,7 @@ fn seeds_client(addr: &str, args: &[&str]) -> (Option<i32>, String) {
     let mut all = vec![addr];
     all.extend_from_slice(args);
     let out = python("docs/tutorial/keyvalue_pb_client.py", &all);
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    (out.code, out.stdout)
 }
 
 /// The same, keys and values as bytes.
@@ -165,17 +116,12 @@ fn what_twisted_sets_over_pb_the_line_protocol_reads() {
     );
 }
 
+/// torsion-kvc over PB to `addr`: (exit status, stdout, stderr).
 fn kvc(addr: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(binary("torsion-kvc"))
-        .args(["--pb", "--timeout", "20", "-s", addr])
-        .args(args)
-        .output()
-        .expect("run torsion-kvc");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["--pb", "--timeout", "20", "-s", addr];
+    all.extend_from_slice(args);
+    let out = run("torsion-kvc", &all);
+    (out.code, out.stdout, out.stderr)
 }
 
 #[test]
