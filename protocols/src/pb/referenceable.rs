@@ -81,6 +81,15 @@ impl<'c, 'a> CallContext<'c, 'a> {
         Ok(Value::Remote(id))
     }
 
+    /// The object of ours a [`Value::Local`] among the arguments names (one
+    /// we published, sent back), if it is still published.
+    pub fn local(&self, value: &Value) -> Option<Rc<Referenceable>> {
+        match value {
+            Value::Local(id) => self.link.borrow().exports.lookup(id),
+            _ => None,
+        }
+    }
+
     /// A reference to an object the caller published (a [`Value::Remote`]
     /// among the arguments), to call it back.
     pub fn reference(&self, value: &Value) -> Option<RemoteReference> {

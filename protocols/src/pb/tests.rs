@@ -432,6 +432,35 @@ fn published_objects_are_called_and_forgotten_on_decref() {
 }
 
 #[test]
+fn an_object_sent_back_is_found_again() {
+    let child = Rc::new(Referenceable::new());
+    let published = child.clone();
+    let root = Referenceable::new()
+        .method("child", &[], move |call, _| {
+            call.publish(&published)
+                .map_err(|e| RemoteFailure::exception(e.to_string()))
+        })
+        .method("is_child", &["x"], move |call, args| {
+            Value::Bool(call.local(&args[0]).is_some_and(|o| Rc::ptr_eq(&o, &child)))
+        });
+    let mut t = StringTransport::new(Broker::server(Rc::new(root)));
+    t.take();
+    t.receive(PICK_AND_VERSION);
+    t.receive(&call_message(1, ObjectId::root(), "child", vec![]));
+    t.take();
+    let local = |n| Value::Local(ObjectId::Number(n));
+    t.receive(&call_message(2, ObjectId::root(), "is_child", vec![local(1)]));
+    t.receive(&call_message(3, ObjectId::root(), "is_child", vec![local(2)]));
+    let answer = |request, yes: bool| {
+        wire(&Message::Answer {
+            request,
+            result: jelly(&Value::Bool(yes)).into_owned(),
+        })
+    };
+    assert_eq!(t.take(), [answer(2, true), answer(3, false)].concat());
+}
+
+#[test]
 fn a_client_releases_the_references_it_was_given() {
     let (mut t, root) = ready_client();
     let child = root.call_remote(t.reactor(), "child", vec![]);

@@ -271,3 +271,36 @@ fn torsion_pb_client_pipelines_against_twisted() {
     let failure = finish(&mut reactor, missing).unwrap_err();
     assert!(failure.is::<KeyNotFound>(), "{failure}");
 }
+
+#[test]
+fn remote_references_from_twisted_are_called_and_released() {
+    use torsion_protocols::jelly::Value;
+    use torsion_protocols::pb;
+
+    let mut command = Command::new("python3");
+    command.arg(workspace().join("tests/interop/pb_counter_server.py"));
+    let twisted = Server::spawn(command);
+    let mut reactor = Reactor::new().unwrap();
+    let endpoint = ClientEndpoint::tcp("127.0.0.1", twisted.socket_addr().port());
+    let connecting = pb::connect(&mut reactor, &endpoint);
+    let root = finish(&mut reactor, connecting).unwrap();
+    let mut call = |reactor: &mut Reactor, target: &pb::RemoteReference, method: &str, args: Vec<Value>| {
+        let d = target.call_remote(reactor, method, args);
+        finish(reactor, d).unwrap()
+    };
+    let counter = call(&mut reactor, &root, "counter", vec![]);
+    let counter = root.reference(&counter).expect("a remote reference");
+    let by_name = counter.call_remote_with(&mut reactor, "bump", vec![], vec![("by".into(), Value::Int(5))]);
+    assert_eq!(finish(&mut reactor, by_name).unwrap(), Value::Int(5));
+    assert_eq!(
+        call(&mut reactor, &counter, "bump", vec![Value::Int(2)]),
+        Value::Int(7)
+    );
+    assert_eq!(call(&mut reactor, &root, "published", vec![]), Value::Int(1));
+    counter.release(&mut reactor);
+    assert_eq!(
+        call(&mut reactor, &root, "published", vec![]),
+        Value::Int(0),
+        "Twisted forgot the counter on our decref"
+    );
+}
