@@ -284,7 +284,7 @@ fn remote_references_from_twisted_are_called_and_released() {
     let endpoint = ClientEndpoint::tcp("127.0.0.1", twisted.socket_addr().port());
     let connecting = pb::connect(&mut reactor, &endpoint);
     let root = finish(&mut reactor, connecting).unwrap();
-    let mut call = |reactor: &mut Reactor, target: &pb::RemoteReference, method: &str, args: Vec<Value>| {
+    let call = |reactor: &mut Reactor, target: &pb::RemoteReference, method: &str, args: Vec<Value>| {
         let d = target.call_remote(reactor, method, args);
         finish(reactor, d).unwrap()
     };
