@@ -3,7 +3,6 @@
 //! client give the same answers; the line client pipelines and fails
 //! cleanly; both parse replies byte by byte.
 
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -13,20 +12,12 @@ use torsion::{Deferred, Failure, Reactor};
 use torsion_clients::kv::line::LineClient;
 use torsion_clients::kv::{self, AmpKvClient, KeyNotFound, KeyValue, KvClient, KvError};
 use torsion_protocols::amp::RemoteError;
-use torsion_servers::kv::{serve, Settings, StoreConfig};
+use torsion_servers::kv::{serve, Settings};
 
 /// A reactor serving torsion-kv on two OS-chosen ports.
 fn server() -> (Reactor, ClientEndpoint, ClientEndpoint) {
     let mut reactor = Reactor::new().unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let settings = Settings {
-        line: any,
-        amp: any,
-        store: StoreConfig::default(),
-        max_connections: 16,
-        idle_timeout: None,
-    };
-    let serving = serve(&mut reactor, &settings).unwrap();
+    let serving = serve(&mut reactor, &Settings::ephemeral()).unwrap();
     let port = |r: &mut Reactor, id| r.local_addr(id).and_then(|a| a.as_socket_addr()).unwrap().port();
     let line = ClientEndpoint::tcp("127.0.0.1", port(&mut reactor, serving.line));
     let amp = ClientEndpoint::tcp("127.0.0.1", port(&mut reactor, serving.amp));

@@ -22,23 +22,29 @@
 //! - [`amp`]: AMP, Twisted's Asynchronous Messaging Protocol: boxes,
 //!   typed arguments, commands, and a connection that calls and answers.
 //! - [`http`]: HTTP/1.1 heads and bodies on `httparse`, sans-I/O.
+//! - [`banana`], [`jelly`] and [`pb`]: Twisted's Perspective Broker: its
+//!   s-expression encoding, its serialization of values, and a broker that
+//!   calls and answers remote methods, wire-compatible with Twisted.
 //!
 //! See `docs/protocols.md` for the why and how, and how to test a protocol
 //! byte by byte with [`StringTransport`](torsion::testing::StringTransport).
 #![deny(missing_docs)]
 
 pub mod amp;
+pub mod banana;
 mod buffer;
 pub mod codec;
 mod delivery;
 mod framed;
 pub mod http;
+pub mod jelly;
 pub mod kv;
 mod line;
 mod line_only;
 pub mod memcache;
 mod netstring;
 mod parse;
+pub mod pb;
 pub mod policies;
 mod prefixed;
 

@@ -15,8 +15,8 @@ use torsion::{
     factory_fn, Address, CloseReason, ConnectionId, Ctx, Deferred, Discard, Factory, Failure, ListenerId,
     Protocol, Reactor,
 };
-use torsion_clients::kv::{KeyNotFound, KeyValue};
-use torsion_servers::kv::{amp, KvStore, LineFactory, StoreConfig};
+use torsion_clients::kv::{KeyNotFound, KeyValue, Strings};
+use torsion_servers::kv::{amp, pb, KvStore, LineFactory, StoreConfig};
 use torsion_servers::kvweb::{Backend, Health, Problem, Unavailable, Upstream, UpstreamConfig, Wire};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -69,6 +69,7 @@ impl Kv {
         let mut inner: Box<dyn Factory> = match self.wire {
             Wire::Line => Box::new(LineFactory::new(self.store.clone())),
             Wire::Amp => Box::new(amp::factory(self.store.clone())),
+            Wire::Pb(_) => Box::new(pb::factory(self.store.clone())),
         };
         let conns = self.conns.clone();
         let factory = factory_fn(move |r: &mut Reactor, peer: &Address| {
@@ -148,7 +149,7 @@ fn unavailable(failure: &Failure) -> &Unavailable {
 
 #[test]
 fn calls_go_through_the_line_protocol_and_amp_alike_even_while_connecting() {
-    for wire in [Wire::Line, Wire::Amp] {
+    for wire in [Wire::Line, Wire::Amp, Wire::Pb(Strings::Str)] {
         let clock = Clock::new();
         let mut r = Reactor::with_clock(clock).unwrap();
         let kv = Kv::start(&mut r, wire);
@@ -217,7 +218,7 @@ fn with_nothing_listening_calls_fail_with_unavailable_and_it_connects_once_the_s
 
 #[test]
 fn a_lost_connection_fails_calls_until_the_store_is_back_then_reconnects() {
-    for wire in [Wire::Line, Wire::Amp] {
+    for wire in [Wire::Line, Wire::Amp, Wire::Pb(Strings::Bytes)] {
         let clock = Clock::new();
         let mut r = Reactor::with_clock(clock.clone()).unwrap();
         let mut kv = Kv::start(&mut r, wire);

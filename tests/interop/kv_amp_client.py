@@ -12,6 +12,7 @@ from twisted.internet import defer, endpoints, reactor
 from twisted.protocols import amp
 
 from kv_commands import Delete, Get, Set, Sum
+from twisted_run import run
 
 
 def summary(value):
@@ -67,21 +68,6 @@ def session(host, port):
     proto.transport.loseConnection()
 
 
-def main():
-    host, port = sys.argv[1].rsplit(":", 1)
-    failures = []
-
-    def done(result):
-        if isinstance(result, Exception) or hasattr(result, "getTraceback"):
-            failures.append(result)
-            print(result.getTraceback() if hasattr(result, "getTraceback") else result, file=sys.stderr)
-        reactor.stop()
-
-    reactor.callWhenRunning(lambda: session(host, int(port)).addBoth(done))
-    reactor.callLater(30, reactor.stop)
-    reactor.run()
-    sys.exit(1 if failures else 0)
-
-
 if __name__ == "__main__":
-    main()
+    host, port = sys.argv[1].rsplit(":", 1)
+    run(session, host, int(port))

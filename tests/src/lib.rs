@@ -206,6 +206,21 @@ impl Server {
         }
     }
 
+    /// The address of a later announcement, `NAME listening on ADDR` (a
+    /// server's second or third port), waited for up to [`TIMEOUT`].
+    pub fn announced(&self, name: &str) -> String {
+        let prefix = format!("{name} listening on ");
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let out = String::from_utf8_lossy(&self.stdout()).into_owned();
+            if let Some(addr) = out.lines().find_map(|l| l.strip_prefix(&prefix)) {
+                return addr.trim().to_string();
+            }
+            assert!(Instant::now() < deadline, "no `{prefix}` in {out:?}");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// What the server printed on stdout after its `listening on` line.
     pub fn stdout(&self) -> Vec<u8> {
         self.stdout.lock().unwrap().clone()
@@ -280,6 +295,61 @@ fn drain(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) -> thr
             sink.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     })
+}
+
+/// What a program that ran to its end did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ran {
+    /// Its exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// Its standard output, lossily as text.
+    pub stdout: String,
+    /// Its standard error, lossily as text.
+    pub stderr: String,
+}
+
+/// Runs `command` to its end, with no input; fails the test (after killing
+/// it, by its pid) if it runs longer than `limit`.
+pub fn run_bounded(mut command: Command, limit: Duration) -> Ran {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
+    let (stdout, stderr) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+    let readers = [
+        drain(child.stdout.take().expect("stdout"), stdout.clone()),
+        drain(child.stderr.take().expect("stderr"), stderr.clone()),
+    ];
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} ran longer than {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    for reader in readers {
+        let _ = reader.join();
+    }
+    let text = |buffer: &Mutex<Vec<u8>>| String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned();
+    Ran {
+        code: status.code(),
+        stdout: text(&stdout),
+        stderr: text(&stderr),
+    }
+}
+
+/// Runs workspace binary `name` with `args` to its end, within [`TIMEOUT`].
+pub fn run(name: &str, args: &[&str]) -> Ran {
+    let mut command = Command::new(binary(name));
+    command.args(args);
+    run_bounded(command, TIMEOUT)
 }
 
 /// Reads from `stream` until end-of-file.

@@ -1,6 +1,6 @@
 //! Protocol-level fuzzing of live servers (issue 11, "Hardening" 2): seeded
 //! random bytes, and valid requests mutated at random, thrown at a running
-//! torsion-memcached, torsion-kv (both ports), torsion-web-demo and
+//! torsion-memcached, torsion-kv (its three ports), torsion-web-demo and
 //! torsion-proxy (line and forward ports) over hundreds of
 //! connections, in random read sizes, with random endings. Then each server
 //! must still be running, answer a probe correctly on a fresh connection,
@@ -378,6 +378,8 @@ fn torsion_kv_survives_random_and_mutated_requests_on_both_ports() {
             "0",
             "--amp-port",
             "0",
+            "--pb-port",
+            "0",
             "--max-keys",
             "1000",
             "--max-value-length",
@@ -601,5 +603,77 @@ fn torsion_proxy_survives_random_and_mutated_requests_on_both_ports() {
         "torsion-proxy",
         vec![(line, line_corpus, line_probe), (http, http_corpus, http_probe)],
         hostile::seed(2029),
+    );
+}
+
+/// A PB call of the root's `method` with `args` (as Twisted's client writes it).
+fn pb_call(request: i64, method: &str, args: Vec<torsion_protocols::jelly::Value>) -> Vec<u8> {
+    use torsion_protocols::banana::{encoded, Dialect};
+    use torsion_protocols::jelly::{jelly, ObjectId, Value};
+    use torsion_protocols::pb::{Call, Message};
+    let (args, kwargs) = (Value::Tuple(args), Value::Dict(vec![]));
+    let call = Message::Call(Call {
+        cached: false,
+        request,
+        object: ObjectId::root(),
+        method: method.into(),
+        answer_required: true,
+        args: jelly(&args),
+        kwargs: jelly(&kwargs),
+    });
+    encoded(&call.to_item(), Dialect::Pb).expect("a small call")
+}
+
+#[test]
+fn torsion_kv_survives_random_and_mutated_messages_on_its_pb_port() {
+    use torsion_protocols::jelly::Value;
+    let server = Server::start(
+        "torsion-kv",
+        &[
+            "-p",
+            "0",
+            "--amp-port",
+            "0",
+            "--pb-port",
+            "0",
+            "--max-keys",
+            "1000",
+        ],
+    );
+    let pb: SocketAddr = server.announced("torsion-kv pb").parse().unwrap();
+    // Twisted's client: its pick of the dialect, then its version.
+    let hello = b"\x02\x82pb\x02\x80\x13\x87\x06\x81".to_vec();
+    let bytes = |b: &[u8]| Value::Bytes(b.to_vec());
+    let corpus = vec![
+        [
+            hello.clone(),
+            pb_call(1, "set", vec![Value::from("k"), Value::from("v")]),
+        ]
+        .concat(),
+        [hello.clone(), pb_call(1, "get", vec![bytes(b"k")])].concat(),
+        [hello.clone(), pb_call(7, "delete", vec![Value::Int(3)])].concat(),
+        [
+            hello.clone(),
+            pb_call(2, "frob", vec![Value::List(vec![Value::None; 3])]),
+        ]
+        .concat(),
+        hello.clone(),
+        b"\x04\x82none\x02\x80\x07\x82version\x06\x81".to_vec(),
+    ];
+    // On a fresh connection: the server's offer and version, then the answers.
+    let request = [
+        hello,
+        pb_call(1, "set", vec![bytes(b"fuzz-probe"), bytes(b"fine")]),
+        pb_call(2, "get", vec![bytes(b"fuzz-probe")]),
+    ]
+    .concat();
+    let reply = b"\x02\x80\x02\x82pb\x04\x82none\x02\x80\x13\x87\x06\x81\
+\x03\x80\x1b\x87\x01\x81\x0a\x82fuzz-probe\x03\x80\x1b\x87\x02\x81\x04\x82fine";
+    let probe = exchange(&request, reply);
+    fuzz(
+        &server,
+        "torsion-kv (PB)",
+        vec![(pb, corpus, probe)],
+        hostile::seed(2030),
     );
 }

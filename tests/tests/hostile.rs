@@ -227,7 +227,7 @@ fn memcached_a_flood_of_pipelined_requests_is_answered_in_order() {
 // ----- torsion-kv -----------------------------------------------------------------
 
 fn kv(extra: &[&str]) -> (Server, SocketAddr, SocketAddr) {
-    let mut args = vec!["-p", "0", "--amp-port", "0"];
+    let mut args = vec!["-p", "0", "--amp-port", "0", "--pb-port", "0"];
     args.extend_from_slice(extra);
     let server = Server::start("torsion-kv", &args);
     let line = server.socket_addr();
@@ -411,7 +411,7 @@ fn memcached_out_of_descriptors_keeps_serving_without_spinning_and_recovers() {
 
 #[test]
 fn kv_out_of_descriptors_keeps_serving_without_spinning_and_recovers() {
-    let server = with_64_descriptors("torsion-kv", &["-p", "0", "--amp-port", "0"]);
+    let server = with_64_descriptors("torsion-kv", &["-p", "0", "--amp-port", "0", "--pb-port", "0"]);
     let addr = server.socket_addr();
     hostile::out_of_descriptors(&server, addr, b"get probe\r\n", b"GET_NOT_FOUND probe\r\n", 64);
     prove(&kv_probe(), addr, "after running out of descriptors");

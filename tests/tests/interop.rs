@@ -203,7 +203,7 @@ fn twisted_client_transcript(addr: &str) -> String {
 /// fifty calls in flight at once.
 #[test]
 fn twisted_amp_client_cannot_tell_torsion_kv_from_twisted() {
-    let server = Server::start("torsion-kv", &["-p", "0", "--amp-port", "0"]);
+    let server = Server::start("torsion-kv", &["-p", "0", "--amp-port", "0", "--pb-port", "0"]);
     let got = twisted_client_transcript(&kv_amp_addr(&server));
     let expected = "get missing: KeyError\n\
                     set: []\n\
@@ -1183,7 +1183,7 @@ mod kvweb_interop {
     /// script on a page that does run it is seen running.
     #[test]
     fn chromium_sets_reads_and_deletes_through_the_forms_and_never_runs_a_stored_script() {
-        let kv = Server::start("torsion-kv", &["-p", "0", "--amp-port", "0"]);
+        let kv = Server::start("torsion-kv", &["-p", "0", "--amp-port", "0", "--pb-port", "0"]);
         let web = Server::start("torsion-kvweb", &["-p", "0", "--kv", kv.addr()]);
         let base = format!("http://{}", web.addr());
         let steps = browse(&base);
@@ -1554,3 +1554,7 @@ mod tutorial_interop {
 
 #[path = "tutorial/harness.rs"]
 mod tutorial_harness;
+
+// ----- Perspective Broker (issue 18): against Twisted's PB client and server. -----
+
+mod pb_interop;

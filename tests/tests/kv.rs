@@ -14,7 +14,7 @@ use torsion_protocols::{Decoder, Parsed};
 use torsion_tests::{binary, read_all, read_line, send, Server, TIMEOUT};
 
 fn torsion_kv(extra: &[&str]) -> Server {
-    let mut args = vec!["-p", "0", "--amp-port", "0"];
+    let mut args = vec!["-p", "0", "--amp-port", "0", "--pb-port", "0"];
     args.extend_from_slice(extra);
     Server::start("torsion-kv", &args)
 }
@@ -203,7 +203,16 @@ fn sigterm_exits_zero_with_clients_connected() {
 #[test]
 fn bad_flags_are_refused() {
     let output = Command::new(binary("torsion-kv"))
-        .args(["-p", "0", "--amp-port", "0", "--max-value-length", "70000"])
+        .args([
+            "-p",
+            "0",
+            "--amp-port",
+            "0",
+            "--pb-port",
+            "0",
+            "--max-value-length",
+            "70000",
+        ])
         .output()
         .unwrap();
     assert!(!output.status.success());

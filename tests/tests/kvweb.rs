@@ -14,7 +14,7 @@ use torsion_protocols::http::percent_encode;
 use torsion_tests::{binary, free_port, read_line, send, Server, TIMEOUT};
 
 fn torsion_kv(port: &str) -> Server {
-    Server::start("torsion-kv", &["-p", port, "--amp-port", "0"])
+    Server::start("torsion-kv", &["-p", port, "--amp-port", "0", "--pb-port", "0"])
 }
 
 /// torsion-kv on the port it had before (it was stopped), retrying while
@@ -23,7 +23,7 @@ fn restart_kv_on(port: u16) -> Server {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let mut command = Command::new(binary("torsion-kv"));
-        command.args(["-p", &port.to_string(), "--amp-port", "0"]);
+        command.args(["-p", &port.to_string(), "--amp-port", "0", "--pb-port", "0"]);
         // Server::spawn panics if the server exits without announcing;
         // check the port first instead.
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {

@@ -5,7 +5,9 @@
 //! STORED
 //! $ torsion-kvc get greeting
 //! hello world
-//! $ torsion-kvc --amp --server 127.0.0.1:8789 delete greeting
+//! $ torsion-kvc --pb get greeting
+//! hello world
+//! $ torsion-kvc --amp --server 127.0.0.1:8790 delete greeting
 //! DELETED
 //! $ torsion-kvc get greeting; echo $?
 //! torsion-kvc: key not found: greeting
@@ -23,18 +25,25 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use torsion::endpoint::ClientEndpoint;
 use torsion::{Deferred, Failure, Reactor};
-use torsion_clients::kv::{self, KeyNotFound, KeyValue};
+use torsion_clients::kv::{self, KeyNotFound, KeyValue, Strings};
 
-/// Sends one request to torsion-kv, over its line protocol or over AMP.
+/// Sends one request to torsion-kv, over its line protocol, over
+/// Perspective Broker or over AMP.
 #[derive(Parser, Debug)]
 #[command(name = "torsion-kvc", version)]
 struct Args {
-    /// The server, as HOST:PORT [default: 127.0.0.1:11212, or 127.0.0.1:8789 with --amp]
+    /// The server, as HOST:PORT [default: 127.0.0.1:11212; 127.0.0.1:8789 with --pb; 127.0.0.1:8790 with --amp]
     #[arg(short, long)]
     server: Option<String>,
     /// Speak AMP (torsion-kv's --amp-port, or any AMP peer with Get/Set/Delete)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pb")]
     amp: bool,
+    /// Speak Perspective Broker (torsion-kv's --pb-port, or the seeds' keyvalue_pb.py)
+    #[arg(long)]
+    pb: bool,
+    /// With --pb: send the key and value as Python bytes, not str
+    #[arg(long, requires = "pb")]
+    bytes: bool,
     /// Give up after this many seconds
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
@@ -78,9 +87,12 @@ fn endpoint(server: &str) -> Result<ClientEndpoint, String> {
 }
 
 /// Connects with the protocol asked for.
-fn connect(reactor: &mut Reactor, endpoint: &ClientEndpoint, amp: bool) -> Deferred<Rc<dyn KeyValue>> {
-    if amp {
+fn connect(reactor: &mut Reactor, endpoint: &ClientEndpoint, args: &Args) -> Deferred<Rc<dyn KeyValue>> {
+    if args.amp {
         kv::amp::connect(reactor, endpoint).then(reactor, |_, c| Ok(Rc::new(c) as Rc<dyn KeyValue>))
+    } else if args.pb {
+        let strings = if args.bytes { Strings::Bytes } else { Strings::Str };
+        kv::pb::connect(reactor, endpoint, strings).then(reactor, |_, c| Ok(Rc::new(c) as Rc<dyn KeyValue>))
     } else {
         kv::line::connect(reactor, endpoint).then(reactor, |_, c| Ok(Rc::new(c) as Rc<dyn KeyValue>))
     }
@@ -100,18 +112,18 @@ fn request(reactor: &mut Reactor, client: Rc<dyn KeyValue>, command: Command) ->
 }
 
 fn run(args: Args) -> Result<Result<Vec<u8>, Failure>, String> {
-    let default = if args.amp {
-        "127.0.0.1:8789"
-    } else {
-        "127.0.0.1:11212"
+    let default = match (args.amp, args.pb) {
+        (true, _) => "127.0.0.1:8790",
+        (_, true) => "127.0.0.1:8789",
+        _ => "127.0.0.1:11212",
     };
     let endpoint = endpoint(args.server.as_deref().unwrap_or(default))?;
     let timeout =
         Duration::try_from_secs_f64(args.timeout).map_err(|_| format!("bad --timeout {}", args.timeout))?;
     let mut reactor = Reactor::new().map_err(|e| format!("cannot start the reactor: {e}"))?;
+    let client = connect(&mut reactor, &endpoint, &args);
     let command = args.command;
-    let done = connect(&mut reactor, &endpoint, args.amp)
-        .then(&mut reactor, move |r, client| request(r, client, command));
+    let done = client.then(&mut reactor, move |r, client| request(r, client, command));
     // The result is taken below: that handles a failure.
     done.add_timeout(&mut reactor, timeout).mark_handled();
     reactor

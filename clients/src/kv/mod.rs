@@ -1,16 +1,18 @@
 //! Clients of torsion-kv: over the seeds' line protocol ([`KvClient`], the
-//! seeds' `KeyValueClientProtocol`) and over AMP ([`AmpKvClient`], the
-//! seeds' `RemoteKeyValue` with AMP for Perspective Broker). Both offer the
-//! same three calls, through the [`KeyValue`] trait, so code written for
-//! one (a web front end) works with the other.
+//! seeds' `KeyValueClientProtocol`), over Perspective Broker
+//! ([`PbKvClient`], the seeds' `RemoteKeyValue`) and over AMP
+//! ([`AmpKvClient`]). All offer the same three calls, through the
+//! [`KeyValue`] trait, so code written for one (a web front end) works
+//! with the others.
 //!
 //! - `get` fires with the value, or fails with [`KeyNotFound`] (the seeds'
 //!   `KeyError`).
 //! - `set` fires with `()`.
 //! - `delete` fires with `()`, or fails with [`KeyNotFound`].
 //!
-//! Anything else fails with a [`KvError`] (or, over AMP, the server's
-//! [`RemoteError`](torsion_protocols::amp::RemoteError)).
+//! Anything else fails with a [`KvError`] (or the server's own failure:
+//! over AMP a [`RemoteError`](torsion_protocols::amp::RemoteError), over
+//! PB a [`RemoteFailure`](torsion_protocols::jelly::RemoteFailure)).
 //!
 //! # Examples
 //!
@@ -35,12 +37,14 @@
 pub mod amp;
 mod error;
 pub mod line;
+pub mod pb;
 
 use torsion::{Deferred, Reactor};
 
 pub use amp::AmpKvClient;
 pub use error::{KeyNotFound, KvError};
 pub use line::KvClient;
+pub use pb::{PbKvClient, Strings};
 
 /// The store's three calls, whichever protocol carries them.
 pub trait KeyValue {

@@ -1,10 +1,12 @@
 //! torsion-kv: the seeds' key-value store, one store served over the line
-//! protocol and over AMP in one process (see `torsion_servers::kv`).
+//! protocol, over AMP and over Perspective Broker in one process (see
+//! `torsion_servers::kv`).
 //!
 //! ```text
-//! $ torsion-kv -p 11212 --amp-port 8789 --ttl 15
+//! $ torsion-kv -p 11212 --amp-port 8790 --pb-port 8789 --ttl 15
 //! torsion-kv listening on 127.0.0.1:11212
-//! torsion-kv amp listening on 127.0.0.1:8789
+//! torsion-kv amp listening on 127.0.0.1:8790
+//! torsion-kv pb listening on 127.0.0.1:8789
 //! ```
 
 use std::net::SocketAddr;
@@ -18,19 +20,24 @@ use torsion_protocols::kv::{Limits, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_VALUE_LE
 use torsion_servers::cli;
 use torsion_servers::kv::{
     serve, Settings, StoreConfig, DEFAULT_AMP_PORT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LINE_PORT,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_KEYS,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_KEYS, DEFAULT_PB_PORT,
 };
 
 /// A key-value store whose keys live a fixed time after their last set,
-/// served over the seeds' line protocol (-p) and over AMP (--amp-port).
+/// served over the seeds' line protocol (-p), over Perspective Broker
+/// (--pb-port, the seeds' 8789) and over AMP (--amp-port, 8790: AMP moved
+/// there when PB took 8789).
 #[derive(Parser, Debug)]
 #[command(name = "torsion-kv", version)]
 struct Args {
     #[command(flatten)]
     listen: cli::ListenArgs,
-    /// AMP port (0 lets the OS choose one)
+    /// AMP port (0 lets the OS choose one); it was 8789 until PB took the seeds' port
     #[arg(long = "amp-port", default_value_t = DEFAULT_AMP_PORT)]
     amp_port: u16,
+    /// Perspective Broker port, for Twisted's PBClientFactory (0 lets the OS choose one)
+    #[arg(long = "pb-port", default_value_t = DEFAULT_PB_PORT)]
+    pb_port: u16,
     /// Seconds a key lives after its last set (0: forever)
     #[arg(long, default_value_t = 15.0)]
     ttl: f64,
@@ -47,7 +54,7 @@ struct Args {
     #[arg(long = "max-connections", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
     /// Seconds a connection may go without a whole request (a line, an AMP
-    /// box) before it is closed (0: never)
+    /// box, a PB message) before it is closed (0: never)
     #[arg(long = "idle-timeout", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
     idle_timeout: f64,
 }
@@ -89,6 +96,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
     Ok(Settings {
         line: args.listen.addr(DEFAULT_LINE_PORT),
         amp: SocketAddr::new(args.listen.listen, args.amp_port),
+        pb: SocketAddr::new(args.listen.listen, args.pb_port),
         store: StoreConfig {
             ttl,
             max_keys: args.max_keys,
@@ -116,6 +124,9 @@ fn run(args: Args) -> Result<(), String> {
     }
     if let Some(addr) = reactor.local_addr(serving.amp) {
         cli::announce("torsion-kv amp", addr);
+    }
+    if let Some(addr) = reactor.local_addr(serving.pb) {
+        cli::announce("torsion-kv pb", addr);
     }
     let ttl = match settings.store.ttl {
         Some(ttl) => format!("{} s", ttl.as_secs_f64()),

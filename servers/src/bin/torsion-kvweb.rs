@@ -5,6 +5,8 @@
 //! ```text
 //! $ torsion-kvweb -p 8000 --kv 127.0.0.1:11212
 //! torsion-kvweb listening on 127.0.0.1:8000
+//! $ torsion-kvweb -p 8000 --pb --kv 127.0.0.1:8789
+//! torsion-kvweb listening on 127.0.0.1:8000
 //! ```
 
 use std::process::ExitCode;
@@ -14,8 +16,9 @@ use std::time::Duration;
 use clap::Parser;
 use torsion::endpoint::{ClientEndpoint, Family};
 use torsion::Reactor;
+use torsion_clients::kv::Strings;
 use torsion_servers::cli;
-use torsion_servers::kv::{DEFAULT_AMP_PORT, DEFAULT_LINE_PORT};
+use torsion_servers::kv::{DEFAULT_AMP_PORT, DEFAULT_LINE_PORT, DEFAULT_PB_PORT};
 use torsion_servers::kvweb::{self, Upstream, UpstreamConfig, Wire};
 use torsion_servers::web::Site;
 
@@ -26,12 +29,18 @@ use torsion_servers::web::Site;
 struct Args {
     #[command(flatten)]
     listen: cli::ListenArgs,
-    /// torsion-kv's address, HOST:PORT [default: 127.0.0.1:11212, or 127.0.0.1:8789 with --amp]
+    /// torsion-kv's address, HOST:PORT [default: 127.0.0.1:11212; 127.0.0.1:8789 with --pb; 127.0.0.1:8790 with --amp]
     #[arg(long = "kv", value_name = "HOST:PORT")]
     kv: Option<String>,
     /// Talk to torsion-kv over AMP (its --amp-port) instead of the line protocol
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pb")]
     amp: bool,
+    /// Talk to the store over Perspective Broker (torsion-kv's --pb-port, or the seeds' keyvalue_pb.py)
+    #[arg(long)]
+    pb: bool,
+    /// With --pb: send keys and values as Python bytes, not str
+    #[arg(long, requires = "pb")]
+    bytes: bool,
     /// Seconds a call to torsion-kv may take before the page says so (504)
     #[arg(long = "kv-timeout", value_name = "SECS", default_value = "5", value_parser = cli::parse_seconds)]
     kv_timeout: Duration,
@@ -67,10 +76,16 @@ fn endpoint(address: &str, timeout: Duration) -> Result<ClientEndpoint, String> 
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let wire = if args.amp { Wire::Amp } else { Wire::Line };
+    let strings = if args.bytes { Strings::Bytes } else { Strings::Str };
+    let wire = match (args.amp, args.pb) {
+        (true, _) => Wire::Amp,
+        (_, true) => Wire::Pb(strings),
+        _ => Wire::Line,
+    };
     let default_kv = match wire {
         Wire::Line => format!("127.0.0.1:{DEFAULT_LINE_PORT}"),
         Wire::Amp => format!("127.0.0.1:{DEFAULT_AMP_PORT}"),
+        Wire::Pb(_) => format!("127.0.0.1:{DEFAULT_PB_PORT}"),
     };
     let endpoint = endpoint(args.kv.as_deref().unwrap_or(&default_kv), args.kv_timeout)?;
     let mut reactor = Reactor::new().map_err(|e| format!("cannot create the reactor: {e}"))?;

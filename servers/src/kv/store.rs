@@ -73,6 +73,20 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// What a value was set as, for the front ends that tell text from bytes
+/// (Perspective Broker: Python's `str` and `bytes`); the line protocol and
+/// AMP set untyped values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Set by a front end that does not say (the line protocol, AMP).
+    #[default]
+    Untyped,
+    /// Set as text (a `str`).
+    Text,
+    /// Set as bytes (a `bytes`).
+    Bytes,
+}
+
 /// What the store did so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -94,6 +108,7 @@ pub struct StoreStats {
 struct Entry {
     key: Box<[u8]>,
     value: Bytes,
+    kind: ValueKind,
     /// Fires `ttl` after the last `set`; `None` when keys live forever.
     timer: Option<DelayedCall>,
     /// Which `set` wrote this value; an expiry timer carries it, so a
@@ -209,15 +224,31 @@ impl KvStore {
 
     /// The value of `key`, if it is there.
     pub fn get(&self, key: &[u8]) -> Option<Bytes> {
+        self.get_as(key).map(|(value, _)| value)
+    }
+
+    /// The value of `key` and what it was set as, if it is there.
+    pub fn get_as(&self, key: &[u8]) -> Option<(Bytes, ValueKind)> {
         let mut inner = self.inner.borrow_mut();
         inner.stats.gets += 1;
         let slot = *inner.index.get(key)?;
         inner.stats.hits += 1;
-        inner.entries.get(slot).map(|e| e.value.clone())
+        inner.entries.get(slot).map(|e| (e.value.clone(), e.kind))
     }
 
     /// Sets `key` to `value` and (re)starts its clock.
     pub fn set(&self, reactor: &mut Reactor, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.set_as(reactor, key, value, ValueKind::Untyped)
+    }
+
+    /// [`set`](KvStore::set), remembering what the value was set as.
+    pub fn set_as(
+        &self,
+        reactor: &mut Reactor,
+        key: &[u8],
+        value: &[u8],
+        kind: ValueKind,
+    ) -> Result<(), StoreError> {
         let mut inner = self.inner.borrow_mut();
         let limits = inner.config.limits;
         if key.is_empty() {
@@ -243,6 +274,7 @@ impl KvStore {
                 if let Some(entry) = inner.entries.get_mut(slot) {
                     cancel(reactor, entry.timer.take());
                     entry.value = value;
+                    entry.kind = kind;
                     entry.generation = generation;
                 }
                 slot
@@ -259,6 +291,7 @@ impl KvStore {
                 let slot = inner.entries.insert(Entry {
                     key: key.clone(),
                     value,
+                    kind,
                     timer: None,
                     generation,
                     links: Links::UNLINKED,
@@ -442,6 +475,21 @@ mod tests {
             r.counters().timers_pending,
             3,
             "the evicted key's timer was cancelled"
+        );
+    }
+
+    #[test]
+    fn a_value_keeps_what_it_was_set_as() {
+        let (store, mut r, _) = store(Some(15), 10);
+        store.set_as(&mut r, b"k", b"v", ValueKind::Text).unwrap();
+        assert_eq!(
+            store.get_as(b"k"),
+            Some((Bytes::from_static(b"v"), ValueKind::Text))
+        );
+        store.set(&mut r, b"k", b"w").unwrap();
+        assert_eq!(
+            store.get_as(b"k"),
+            Some((Bytes::from_static(b"w"), ValueKind::Untyped))
         );
     }
 

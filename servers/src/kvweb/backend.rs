@@ -6,7 +6,7 @@ use std::fmt;
 
 use torsion::defer::{fail, succeed};
 use torsion::{Deferred, Reactor};
-use torsion_clients::kv::{AmpKvClient, KeyNotFound, KeyValue, KvClient};
+use torsion_clients::kv::{AmpKvClient, KeyNotFound, KeyValue, KvClient, PbKvClient};
 
 use crate::kv::KvStore;
 
@@ -27,7 +27,8 @@ pub enum Health {
 /// Broker), plus a name and a health for people to read.
 ///
 /// Anything that implements [`KeyValue`] can be one: the line client
-/// ([`KvClient`]), the AMP client ([`AmpKvClient`]), a store in the same
+/// ([`KvClient`]), the PB client ([`PbKvClient`]), the AMP client
+/// ([`AmpKvClient`]), a store in the same
 /// process ([`InProcess`]), or [`Upstream`](super::Upstream), which keeps
 /// a connection to torsion-kv open and is what `torsion-kvweb` uses.
 pub trait Backend: KeyValue {
@@ -49,6 +50,12 @@ impl Backend for KvClient {
 impl Backend for AmpKvClient {
     fn name(&self) -> String {
         "torsion-kv (AMP)".into()
+    }
+}
+
+impl Backend for PbKvClient {
+    fn name(&self) -> String {
+        "torsion-kv (Perspective Broker)".into()
     }
 }
 

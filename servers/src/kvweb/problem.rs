@@ -5,7 +5,9 @@ use torsion::defer::{Cancelled, TimedOut};
 use torsion::Failure;
 use torsion_clients::kv::{KeyNotFound, KvError};
 use torsion_protocols::amp::{CallError, RemoteError};
+use torsion_protocols::jelly::RemoteFailure;
 use torsion_protocols::kv::commands::{INVALID_KEY, VALUE_TOO_LONG};
+use torsion_protocols::pb;
 
 use super::Unavailable;
 use crate::kv::StoreError;
@@ -44,10 +46,10 @@ impl Problem {
     /// | failure | status |
     /// | --- | --- |
     /// | [`KeyNotFound`] | 404 |
-    /// | a key or value the store refuses ([`KvError::InvalidKey`], [`KvError::InvalidValue`], `ERROR` replies, AMP `INVALID_KEY` / `VALUE_TOO_LONG`, [`StoreError`]) | 400 |
+    /// | a key or value the store refuses ([`KvError::InvalidKey`], [`KvError::InvalidValue`], `ERROR` replies, AMP `INVALID_KEY` / `VALUE_TOO_LONG`, PB `ValueError` / `TypeError`, [`StoreError`]) | 400 |
     /// | [`Unavailable`], a lost or closed connection, too many calls waiting | 503 |
     /// | [`TimedOut`] | 504 |
-    /// | the store broke its protocol, another AMP error | 502 |
+    /// | the store broke its protocol, another AMP error or PB failure | 502 |
     /// | anything else | 500 |
     pub fn from_failure(failure: &Failure, key: &str) -> Self {
         let (status, message) = classify(failure, key);
@@ -105,6 +107,23 @@ fn classify(failure: &Failure, key: &str) -> (u16, String) {
             (502, format!("The store failed: {e}."))
         };
     }
+    if let Some(e) = failure.find::<RemoteFailure>() {
+        return if e.check("builtins.ValueError") || e.check("builtins.TypeError") {
+            (400, format!("The store refused it: {}.", e.value))
+        } else {
+            (502, format!("The store failed: {e}."))
+        };
+    }
+    if let Some(e) = failure.find::<pb::CallError>() {
+        return match e {
+            pb::CallError::ConnectionLost(_) | pb::CallError::TooManyPending { .. } => (
+                503,
+                format!("The store cannot be reached just now: {e}; try again."),
+            ),
+            pb::CallError::Encode(_) => (400, format!("The store cannot take that: {e}.")),
+            _ => (502, format!("The store failed: {e}.")),
+        };
+    }
     if let Some(e) = failure.find::<CallError>() {
         return match e {
             CallError::NotConnected | CallError::ConnectionLost(_) | CallError::TooManyPending { .. } => (
@@ -146,6 +165,13 @@ mod tests {
         assert_eq!(status(KvError::ConnectionLost(CloseReason::Lost)), 503);
         assert_eq!(status(KvError::TooManyPending { limit: 1 }), 503);
         assert_eq!(status(CallError::ConnectionLost(CloseReason::Lost)), 503);
+        assert_eq!(
+            status(RemoteFailure::value_error("value longer than 65535 bytes")),
+            400
+        );
+        assert_eq!(status(RemoteFailure::exception("boom")), 502);
+        assert_eq!(status(pb::CallError::ConnectionLost(CloseReason::Lost)), 503);
+        assert_eq!(status(pb::CallError::Protocol("junk".into())), 502);
         let down = Unavailable {
             store: "torsion-kv at 127.0.0.1:1".into(),
             reason: Some("connection refused".into()),

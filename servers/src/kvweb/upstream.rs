@@ -11,8 +11,9 @@ use torsion::endpoint::ClientEndpoint;
 use torsion::reconnect::{Backoff, ReconnectError, ReconnectingService, ServiceState};
 use torsion::{CloseReason, Ctx, Deferred, Failure, Protocol, Reactor};
 use torsion_clients::kv::line::LineClient;
-use torsion_clients::kv::{AmpKvClient, KeyValue};
+use torsion_clients::kv::{AmpKvClient, KeyValue, PbKvClient, Strings};
 use torsion_protocols::amp::{Amp, Responders};
+use torsion_protocols::pb::Broker;
 
 use super::{Backend, Health, Unavailable};
 
@@ -23,6 +24,9 @@ pub enum Wire {
     Line,
     /// AMP ([`AmpKvClient`], torsion-kv's `--amp-port`).
     Amp,
+    /// Perspective Broker ([`PbKvClient`], torsion-kv's `--pb-port`, or the
+    /// seeds' `keyvalue_pb.py`), keys and values sent as `Strings`.
+    Pb(Strings),
 }
 
 impl fmt::Display for Wire {
@@ -30,6 +34,8 @@ impl fmt::Display for Wire {
         f.write_str(match self {
             Wire::Line => "the line protocol",
             Wire::Amp => "AMP",
+            Wire::Pb(Strings::Str) => "Perspective Broker (str keys and values)",
+            Wire::Pb(Strings::Bytes) => "Perspective Broker (bytes keys and values)",
         })
     }
 }
@@ -220,6 +226,17 @@ impl Upstream {
                 move |_| {
                     let protocol = Amp::new(Rc::new(Responders::new()));
                     *slot.borrow_mut() = Some(Rc::new(AmpKvClient::new(protocol.remote())));
+                    Watched::new(protocol, &watched_name, &problem)
+                },
+            )),
+            // Calls made before the dialect is agreed wait for it in the broker.
+            Wire::Pb(strings) => Rc::new(ReconnectingService::start(
+                reactor,
+                config.endpoint,
+                config.backoff,
+                move |_| {
+                    let protocol = Broker::client();
+                    *slot.borrow_mut() = Some(Rc::new(PbKvClient::new(protocol.root(), strings)));
                     Watched::new(protocol, &watched_name, &problem)
                 },
             )),

@@ -28,7 +28,7 @@
 //!
 //!   | item | on | meaning |
 //!   | --- | --- | --- |
-//!   | `interop` | `sh` | needs nc, curl or memcached: only the interop suite runs it |
+//!   | `interop` | `sh` | needs nc, curl, memcached or python3 (with Twisted): only the interop suite runs it |
 //!   | `background as NAME` | `sh` | the command runs in the background, as NAME, until the section ends |
 //!   | `as NAME` | `sh` starting a server | the server's name for later checks (default: its binary) |
 //!   | `exit N` | `sh` | the last command exits with N |
@@ -93,6 +93,7 @@ pub const SERVERS: &[(&str, &[Port])] = &[
                 "--amp-port",
                 torsion_servers::kv::DEFAULT_AMP_PORT,
             ),
+            port("torsion-kv pb", "--pb-port", torsion_servers::kv::DEFAULT_PB_PORT),
         ],
     ),
     (
@@ -480,7 +481,7 @@ pub fn parse(markdown: &str) -> Vec<Section> {
                         );
                     }
                     if d.interop {
-                        let needs = ["nc", "curl", "memcached"];
+                        let needs = ["nc", "curl", "memcached", "python3"];
                         let uses_one = commands.iter().any(|c| {
                             c.split(|ch: char| !ch.is_ascii_alphanumeric())
                                 .any(|w| needs.contains(&w))
