@@ -38,7 +38,7 @@ pub fn binary(name: &str) -> PathBuf {
     let built = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| panic!("no binary {}: run `{build}` first", path.display()));
-    if let Some((source, _)) = newest_source().filter(|(_, changed)| *changed > built) {
+    if let Some((source, _)) = newest_source(name).filter(|(_, changed)| *changed > built) {
         panic!(
             "{} is older than {}: run `{build}` first",
             path.display(),
@@ -48,36 +48,84 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// The most recently changed file among the sources the binaries are built
-/// from (each crate's `src/` and manifest, and the lock file), found once
-/// per test process.
-fn newest_source() -> Option<(PathBuf, std::time::SystemTime)> {
-    static NEWEST: std::sync::OnceLock<Option<(PathBuf, std::time::SystemTime)>> = std::sync::OnceLock::new();
-    NEWEST
-        .get_or_init(|| {
-            let root = workspace_root();
-            let mut newest: Option<(PathBuf, std::time::SystemTime)> = None;
-            let mut pending = vec![root.join("Cargo.lock")];
-            for krate in ["reactor", "protocols", "servers", "clients"] {
-                pending.push(root.join(krate).join("Cargo.toml"));
-                pending.push(root.join(krate).join("src"));
+/// The most recently changed file among the sources binary `name` is
+/// built from: its own file under `src/bin/`, the library of its crate and
+/// of every workspace crate that library depends on (`src/` and manifest),
+/// and the lock file. Other binaries' files do not count: changing one does
+/// not rebuild this one, so its age says nothing about them.
+fn newest_source(name: &str) -> Option<(PathBuf, std::time::SystemTime)> {
+    let root = workspace_root();
+    let owner = ["servers", "clients", "tests", "reactor", "protocols"]
+        .into_iter()
+        .find(|krate| {
+            let bin = root.join(krate).join("src/bin");
+            bin.join(format!("{name}.rs")).exists() || bin.join(name).join("main.rs").exists()
+        })?;
+    let mut crates = vec![owner.to_string()];
+    let mut i = 0;
+    while i < crates.len() {
+        for dep in workspace_dependencies(&root, &crates[i]) {
+            if !crates.contains(&dep) {
+                crates.push(dep);
             }
-            while let Some(path) = pending.pop() {
-                let Ok(meta) = std::fs::metadata(&path) else {
-                    continue;
-                };
-                if meta.is_dir() {
-                    let entries = std::fs::read_dir(&path).into_iter().flatten().flatten();
-                    pending.extend(entries.map(|e| e.path()));
-                } else if let Ok(changed) = meta.modified() {
-                    if newest.as_ref().is_none_or(|(_, t)| changed > *t) {
-                        newest = Some((path, changed));
-                    }
-                }
+        }
+        i += 1;
+    }
+    let bin = root.join(owner).join("src/bin");
+    let mut pending = vec![
+        root.join("Cargo.lock"),
+        bin.join(format!("{name}.rs")),
+        bin.join(name),
+    ];
+    for krate in &crates {
+        pending.push(root.join(krate).join("Cargo.toml"));
+        let src = root.join(krate).join("src");
+        let entries = std::fs::read_dir(&src).into_iter().flatten().flatten();
+        pending.extend(entries.map(|e| e.path()).filter(|p| *p != src.join("bin")));
+    }
+    let mut newest: Option<(PathBuf, std::time::SystemTime)> = None;
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            let entries = std::fs::read_dir(&path).into_iter().flatten().flatten();
+            pending.extend(entries.map(|e| e.path()));
+        } else if let Ok(changed) = meta.modified() {
+            if newest.as_ref().is_none_or(|(_, t)| changed > *t) {
+                newest = Some((path, changed));
             }
-            newest
+        }
+    }
+    newest
+}
+
+/// The workspace crates (by folder) that `krate`'s library depends on: its
+/// manifest's `[dependencies]` that the workspace's manifest maps to a path.
+fn workspace_dependencies(root: &std::path::Path, krate: &str) -> Vec<String> {
+    let read = |path: PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    // `torsion-protocols = { path = "protocols" }` in [workspace.dependencies].
+    let workspace = read(root.join("Cargo.toml"));
+    let folder_of = |dep: &str| {
+        workspace.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            let path = value.split("path = \"").nth(1)?.split('"').next()?;
+            (key.trim() == dep).then(|| path.to_string())
         })
-        .clone()
+    };
+    let manifest = read(root.join(krate).join("Cargo.toml"));
+    let mut in_dependencies = false;
+    let mut deps = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]";
+        } else if in_dependencies {
+            if let Some(folder) = line.split(['.', '=', ' ']).next().and_then(folder_of) {
+                deps.push(folder);
+            }
+        }
+    }
+    deps
 }
 
 /// The workspace's root folder (this crate's parent).
@@ -476,5 +524,24 @@ impl Drop for Reference {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_depends_on_its_crate_and_the_crates_it_uses() {
+        let root = workspace_root();
+        let mut servers = workspace_dependencies(&root, "servers");
+        servers.sort();
+        assert_eq!(servers, ["clients", "protocols", "reactor"]);
+        let mut clients = workspace_dependencies(&root, "clients");
+        clients.sort();
+        assert_eq!(clients, ["protocols", "reactor"]);
+        assert!(workspace_dependencies(&root, "reactor").is_empty());
+        assert!(newest_source("torsion-memcached").is_some());
+        assert!(newest_source("no-such-binary").is_none());
     }
 }
