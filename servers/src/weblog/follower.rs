@@ -34,6 +34,20 @@ use super::lines::{LineAssembler, Piece};
 /// Bytes read from the file per `read` call.
 const CHUNK: usize = 64 * 1024;
 
+/// Fails unless `path` names a regular file (or a link to one): a
+/// directory opens and "ends" at byte 2^63, and a named pipe would block
+/// the loop in `open` until a writer came.
+pub fn regular_file(path: &Path) -> io::Result<()> {
+    let meta = fs::metadata(path)?;
+    if meta.is_file() {
+        Ok(())
+    } else if meta.is_dir() {
+        Err(io::Error::other("a directory, not a log file"))
+    } else {
+        Err(io::Error::other("not a regular file"))
+    }
+}
+
 /// Where to start reading a file that is already there at startup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Start {
@@ -172,19 +186,21 @@ impl Follower {
 
     /// Opens the path if it exists; returns whether a file is open.
     fn try_open(&mut self, start: Start) -> bool {
-        let opened = File::open(&self.path).and_then(|mut file| {
-            let meta = file.metadata()?;
-            let offset = match start {
-                Start::End => file.seek(SeekFrom::End(0))?,
-                Start::Beginning => 0,
-            };
-            Ok(OpenFile {
-                file,
-                id: FileId::of(&meta),
-                offset,
-                orphaned: false,
-            })
-        });
+        let opened = regular_file(&self.path)
+            .and_then(|()| File::open(&self.path))
+            .and_then(|mut file| {
+                let meta = file.metadata()?;
+                let offset = match start {
+                    Start::End => file.seek(SeekFrom::End(0))?,
+                    Start::Beginning => 0,
+                };
+                Ok(OpenFile {
+                    file,
+                    id: FileId::of(&meta),
+                    offset,
+                    orphaned: false,
+                })
+            });
         match opened {
             Ok(open) => {
                 log::info!(
