@@ -190,12 +190,20 @@ fn a_corrupt_state_file_is_refused_named_and_left_untouched() {
 }
 
 #[test]
-fn an_overlong_line_closes_that_client_only() {
-    let dir = Scratch::new("long");
+fn a_send_without_a_newline_gets_a_number_as_in_the_seed() {
+    let dir = Scratch::new("send");
     let server = start(&dir.path("fib.state"), &[]);
-    let mut long = server.connect();
-    send(&mut long, &vec![b'x'; 16 * 1024 + 10]);
-    assert_eq!(read_all(&mut long), b"");
     let mut client = server.connect();
-    assert_eq!(next(&mut client), "2");
+    // The seed's dataReceived: `x`, no line break, is a request.
+    send(&mut client, b"x");
+    assert_eq!(read_line(&mut client), "2\r\n");
+    send(&mut client, b"NEW?");
+    assert_eq!(read_line(&mut client), "3\r\n");
+    // Lines are still a number each, and nothing waits for a newline.
+    send(&mut client, b"next\nnext\n");
+    assert_eq!(read_line(&mut client), "5\r\n");
+    assert_eq!(read_line(&mut client), "8\r\n");
+    // A long send without a line break is answered, not refused.
+    send(&mut client, &[b'x'; 1000]);
+    assert_eq!(read_line(&mut client), "13\r\n");
 }
