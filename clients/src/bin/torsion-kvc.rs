@@ -24,6 +24,7 @@ use clap::{Parser, Subcommand};
 use torsion::endpoint::ClientEndpoint;
 use torsion::{Deferred, Failure, Reactor};
 use torsion_clients::kv::{self, KeyNotFound, KeyValue};
+use torsion_protocols::amp::CallError;
 
 /// Sends one request to torsion-kv, over its line protocol or over AMP.
 #[derive(Parser, Debug)]
@@ -122,6 +123,7 @@ fn run(args: Args) -> Result<Result<Vec<u8>, Failure>, String> {
 fn main() -> ExitCode {
     let args = Args::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let amp = args.amp;
     match run(args) {
         Ok(Ok(mut output)) => {
             output.push(b'\n');
@@ -137,6 +139,9 @@ fn main() -> ExitCode {
         }
         Ok(Err(failure)) => {
             eprintln!("torsion-kvc: {failure}");
+            if amp && matches!(failure.find::<CallError>(), Some(CallError::Protocol(_))) {
+                eprintln!("torsion-kvc: the answer is not AMP: is the server's AMP port (torsion-kv's --amp-port) the one given?");
+            }
             ExitCode::from(2)
         }
         Err(message) => {
