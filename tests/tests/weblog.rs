@@ -4,13 +4,13 @@
 //! the streams' timeout, never a fixed sleep standing in for one.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
-use torsion_tests::{read_all, read_line, Server};
+use torsion_tests::{read_all, read_line, send, Server};
 
 /// A scratch directory, removed when dropped.
 struct Scratch(PathBuf);
@@ -187,4 +187,71 @@ fn sigterm_closes_the_hits_element_and_exits_zero() {
     assert_eq!(read_all(&mut client), b"</hits>\n");
     let status = server.wait();
     assert_eq!(status.code(), Some(0), "stderr:\n{}", server.stderr());
+}
+
+/// The pull version (`--pull`), polling its log rarely: what a request
+/// gets, it gets because the request reads the log.
+fn start_pull(log: &Path) -> Server {
+    Server::start(
+        "torsion-weblog",
+        &["-p", "0", "--pull", "--log", log.to_str().unwrap(), "--poll-interval", "3600"],
+    )
+}
+
+/// Sends the seed's client's request and reads `lines` lines of answer.
+fn ask(stream: &mut TcpStream, lines: usize) -> Vec<String> {
+    send(stream, b"NEW?");
+    (0..lines).map(|_| read_line(stream)).collect()
+}
+
+#[test]
+fn pull_answers_each_request_with_the_hits_since_the_last_or_none() {
+    let dir = Scratch::new("pull");
+    let log = dir.path("access.log");
+    append(&log, &line(1)); // before the server starts: never sent
+    let server = start_pull(&log);
+    let mut first = client(&server);
+    assert_eq!(ask(&mut first, 1), ["<none/>\n"]);
+    append(&log, &(line(2) + &line(3)));
+    assert_eq!(ask(&mut first, 2), [hit(2), hit(3)]);
+    assert_eq!(ask(&mut first, 1), ["<none/>\n"]);
+    // Each client has its own news: one's request takes nothing from another.
+    let mut second = client(&server);
+    append(&log, &line(4));
+    assert_eq!(ask(&mut second, 1), [hit(4)]);
+    assert_eq!(ask(&mut first, 1), [hit(4)]);
+    // Nothing comes unasked.
+    append(&log, &line(5));
+    first.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(first.read(&mut byte).is_err(), "pushed without a request");
+    first.set_read_timeout(Some(torsion_tests::TIMEOUT)).unwrap();
+    assert_eq!(ask(&mut first, 1), [hit(5)]);
+}
+
+#[test]
+fn pull_and_push_intervals_do_not_mix() {
+    let out = std::process::Command::new(torsion_tests::binary("torsion-weblog"))
+        .args(["-p", "0", "--pull", "--push-interval", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}
+
+#[test]
+fn a_directory_as_the_log_is_refused_at_start() {
+    let dir = Scratch::new("directory");
+    let out = std::process::Command::new(torsion_tests::binary("torsion-weblog"))
+        .args(["-p", "0", "--log", dir.0.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("--log {}: a directory, not a log file", dir.0.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("following"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it must not listen: {:?}", out.stdout);
 }

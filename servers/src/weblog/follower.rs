@@ -425,17 +425,19 @@ mod tests {
     }
 
     #[test]
-    fn a_path_that_cannot_be_read_is_retried_not_fatal() {
+    fn a_path_that_is_no_regular_file_is_awaited_not_followed() {
         let dir = Scratch::new("unreadable");
-        // A directory opens, but reading it fails (EISDIR).
-        let mut follower = Follower::new(&dir.0, Start::Beginning, 100);
+        // A directory would open, "end" at byte 2^63, and fail every read.
+        let mut follower = Follower::new(&dir.0, Start::End, 100);
         for _ in 0..3 {
             assert!(drain(&mut follower, 1 << 20).is_empty());
+            assert!(!follower.is_open());
         }
         assert!(
-            follower.failing,
-            "the failure is remembered, so it is logged once"
+            matches!(follower.file, Followed::Waiting { logged: true }),
+            "the refusal is remembered, so it is logged once"
         );
+        assert!(regular_file(&dir.0).is_err());
     }
 
     #[test]
