@@ -134,7 +134,9 @@ impl Report {
                     bytes += n;
                     out.push(row(&t.url, &n.to_string(), &server, &took));
                 }
-                Outcome::Error(why) => out.push(format!("{}   ERROR {why}", row(&t.url, "-", &server, &took))),
+                Outcome::Error(why) => {
+                    out.push(format!("{}   ERROR {why}", row(&t.url, "-", &server, &took)))
+                }
                 Outcome::Failed(why) => {
                     out.push(format!("{}   failed: {why}", row(&t.url, "-", &server, &took)))
                 }

@@ -107,5 +107,8 @@ fn torsion_httpget_explains_a_self_signed_ca_certificate_and_an_unknown_issuer()
     let out = httpget(&[&format!("https://127.0.0.1:{}/", private.port())]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("the server's certificate has an unknown issuer"), "{stderr}");
+    assert!(
+        stderr.contains("the server's certificate has an unknown issuer"),
+        "{stderr}"
+    );
 }

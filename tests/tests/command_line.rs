@@ -240,12 +240,14 @@ fn every_help_shows_the_default_port_and_the_process_flags() {
             assert!(help.contains(flag), "{}: no {flag} in {help}", spec.name);
         }
     }
-    let kv = text(&run({
-        let mut c = Command::new(binary("torsion-kv"));
-        c.arg("--help");
-        c
-    })
-    .stdout);
+    let kv = text(
+        &run({
+            let mut c = Command::new(binary("torsion-kv"));
+            c.arg("--help");
+            c
+        })
+        .stdout,
+    );
     assert!(kv.contains("[default: 8789]"), "{kv}");
 }
 
@@ -263,21 +265,38 @@ fn a_port_that_is_taken_is_named_in_one_sentence() {
             "torsion-proxy" => " (the line proxy's port, -p)",
             _ => "",
         };
-        let said = format!("{}: cannot listen on 127.0.0.1:{busy}{which}: Address already in use\n", spec.name);
+        let said = format!(
+            "{}: cannot listen on 127.0.0.1:{busy}{which}: Address already in use\n",
+            spec.name
+        );
         assert!(stderr.ends_with(&said), "{}: {stderr}", spec.name);
-        assert!(!stderr.contains("Os {") && !stderr.contains("os error"), "{stderr}");
-        assert!(out.stdout.is_empty(), "{}: announced {:?}", spec.name, text(&out.stdout));
+        assert!(
+            !stderr.contains("Os {") && !stderr.contains("os error"),
+            "{stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{}: announced {:?}",
+            spec.name,
+            text(&out.stdout)
+        );
     }
     // The second port of the servers that have two.
     for (name, flag, which) in [
         ("torsion-kv", "--amp-port", "the AMP port, --amp-port"),
-        ("torsion-proxy", "--http-port", "the HTTP proxy's port, --http-port"),
+        (
+            "torsion-proxy",
+            "--http-port",
+            "the HTTP proxy's port, --http-port",
+        ),
     ] {
         let mut c = Command::new(binary(name));
         c.args(["-p", "0", flag, &busy]);
         let stderr = text(&run(c).stderr);
         assert!(
-            stderr.ends_with(&format!("cannot listen on 127.0.0.1:{busy} ({which}): Address already in use\n")),
+            stderr.ends_with(&format!(
+                "cannot listen on 127.0.0.1:{busy} ({which}): Address already in use\n"
+            )),
             "{name}: {stderr}"
         );
     }
@@ -305,7 +324,13 @@ fn every_server_runs_in_the_background_with_a_pidfile() {
     for spec in SERVERS {
         let dir = Scratch::new(spec.name);
         let (pidfile, log) = (dir.path("server.pid"), dir.path("server.log"));
-        let background = ["-d", "-P", pidfile.to_str().unwrap(), "--logfile", log.to_str().unwrap()];
+        let background = [
+            "-d",
+            "-P",
+            pidfile.to_str().unwrap(),
+            "--logfile",
+            log.to_str().unwrap(),
+        ];
         // The command returns once the server listens, saying where.
         let out = run(command(spec, &dir.0, &background));
         assert!(out.status.success(), "{}: {}", spec.name, text(&out.stderr));
@@ -346,10 +371,16 @@ fn every_server_runs_in_the_background_with_a_pidfile() {
         assert_eq!(fs::read_to_string(&pidfile).unwrap(), format!("{pid}\n"));
         // kill `cat PIDFILE`: it stops cleanly and takes its pidfile along.
         signal(pid, libc::SIGTERM);
-        wait_for(&format!("{} removed its pidfile", spec.name), || !pidfile.exists());
+        wait_for(&format!("{} removed its pidfile", spec.name), || {
+            !pidfile.exists()
+        });
         wait_for(&format!("{} exited", spec.name), || !running(pid));
         let logged = fs::read_to_string(&log).unwrap();
-        assert!(logged.contains("received SIGTERM, stopping"), "{}: {logged}", spec.name);
+        assert!(
+            logged.contains("received SIGTERM, stopping"),
+            "{}: {logged}",
+            spec.name
+        );
         if spec.name == "torsion-hello" {
             // What hello prints goes to the log file too.
             assert!(logged.contains("hello, daemon"), "{logged}");
@@ -371,7 +402,9 @@ fn a_daemon_that_cannot_listen_says_so_on_the_terminal_and_writes_no_pidfile() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.ends_with(&format!("torsion-fib: cannot listen on 127.0.0.1:{busy}: Address already in use\n")),
+        stderr.ends_with(&format!(
+            "torsion-fib: cannot listen on 127.0.0.1:{busy}: Address already in use\n"
+        )),
         "{stderr}"
     );
     assert!(!pidfile.exists());
@@ -387,7 +420,10 @@ fn in_the_foreground_the_pidfile_comes_with_the_announcement_and_goes_at_exit() 
     gone.wait().unwrap();
     fs::write(&pidfile, format!("{}\n", gone.id())).unwrap();
     let mut server = Server::start("torsion-upper", &["-p", "0", "-P", pidfile.to_str().unwrap()]);
-    assert_eq!(fs::read_to_string(&pidfile).unwrap(), format!("{}\n", server.pid()));
+    assert_eq!(
+        fs::read_to_string(&pidfile).unwrap(),
+        format!("{}\n", server.pid())
+    );
     assert_eq!(fs::read_dir(&dir.0).unwrap().count(), 1, "only the pidfile");
     server.signal(libc::SIGTERM);
     assert!(server.wait().success(), "{}", server.stderr());
@@ -416,7 +452,11 @@ fn the_log_goes_to_the_logfile_and_errors_to_the_terminal() {
     let mut c = Command::new(binary("torsion-kv"));
     c.args(["-p", &busy, "--amp-port", "0", "--logfile", log.to_str().unwrap()]);
     let out = run(c);
-    assert!(text(&out.stderr).contains("cannot listen on"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot listen on"),
+        "{}",
+        text(&out.stderr)
+    );
     // The hello server's stdout, in the foreground, stays the terminal's.
     let mut hello = Command::new(binary("torsion-hello"));
     hello.args(["-p", "0", "--logfile", log.to_str().unwrap()]);

@@ -23,7 +23,11 @@ fn a_path_without_its_slash_is_the_same_path() {
     for path in ["page", "/page"] {
         let out = httpget(&[server.addr(), path]);
         assert!(out.status.success(), "{path}: {}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("A PAGE"), "{path}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains("A PAGE"),
+            "{path}: {}",
+            text(&out.stdout)
+        );
     }
 }
 
@@ -34,12 +38,23 @@ fn an_error_status_fails_like_curl_fail_unless_told_otherwise() {
     for args in [&[url.as_str()][..], &["-i", url.as_str()]] {
         let out = httpget(args);
         assert_eq!(out.status.code(), Some(22), "{args:?}");
-        assert!(out.stdout.is_empty(), "an error page is not the page: {}", text(&out.stdout));
+        assert!(
+            out.stdout.is_empty(),
+            "an error page is not the page: {}",
+            text(&out.stdout)
+        );
         let stderr = text(&out.stderr);
-        assert!(stderr.contains(&format!("{url}: the server answered 404 Not Found")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{url}: the server answered 404 Not Found")),
+            "{stderr}"
+        );
     }
     // --no-fail: the page as it came, and success.
     let out = httpget(&["--no-fail", &url]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("No resource at /nowhere."), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("No resource at /nowhere."),
+        "{}",
+        text(&out.stdout)
+    );
 }

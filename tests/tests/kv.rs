@@ -287,5 +287,8 @@ fn torsion_kvc_amp_on_the_line_port_fails_at_once() {
     let mut s = server.connect();
     send(&mut s, b"\x00\x04_ask\x00\x011\x00\x00");
     let reply = String::from_utf8(read_all(&mut s)).unwrap();
-    assert!(reply.starts_with("ERROR binary data: this port speaks the line protocol"), "{reply}");
+    assert!(
+        reply.starts_with("ERROR binary data: this port speaks the line protocol"),
+        "{reply}"
+    );
 }

@@ -130,7 +130,10 @@ fn a_missing_port_is_named_not_a_failure_to_resolve() {
     for (server, says) in [
         ("localhost", "localhost: the port is missing (give HOST:PORT)"),
         ("[::1]", "[::1]: the port is missing (give [ADDRESS]:PORT)"),
-        ("localhost:http", "localhost:http: not HOST:PORT (the port is not a number)"),
+        (
+            "localhost:http",
+            "localhost:http: not HOST:PORT (the port is not a number)",
+        ),
         ("::1:8000", "::1:8000: an IPv6 address goes in brackets"),
     ] {
         let output = multiclient(&[server, "a"]);

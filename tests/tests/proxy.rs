@@ -94,7 +94,12 @@ fn timing(proxy: &Server, origin: &Origin) -> (String, f64, f64) {
     }
     assert!(table.starts_with("Site"), "{table}");
     assert_eq!(
-        table.lines().next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
         ["Site", "Bytes", "Server", "Client"]
     );
     let totals: Vec<f64> = table
@@ -500,8 +505,22 @@ fn torsion_upper_client_against_the_proxy_exits_zero_as_simpleclient4() {
     assert!(stderr.is_empty(), "{stderr}");
     for url in &urls {
         assert!(stdout.contains(&format!("sending {url}\n")), "{stdout}");
-        assert!(stdout.contains(&format!("received response for {url} (took ")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("received response for {url} (took ")),
+            "{stdout}"
+        );
     }
-    assert!(stdout.contains("\nhello\n") && stdout.contains("\nslept 0.2\n"), "{stdout}");
-    assert!(stdout.trim_end().lines().last().unwrap().starts_with("finished, took"), "{stdout}");
+    assert!(
+        stdout.contains("\nhello\n") && stdout.contains("\nslept 0.2\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("finished, took"),
+        "{stdout}"
+    );
 }

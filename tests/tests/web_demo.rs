@@ -216,7 +216,11 @@ fn a_fetch_of_no_url_is_the_clients_mistake_400_as_the_forward_proxy_says() {
     for url in ["notaurl", "gopher://x/", "http://"] {
         let refused = c.get(&format!("/fetch?url={url}"));
         assert_eq!(refused.status, 400, "{url}");
-        assert!(refused.text().contains("Not an http(s) URL"), "{url}: {}", refused.text());
+        assert!(
+            refused.text().contains("Not an http(s) URL"),
+            "{url}: {}",
+            refused.text()
+        );
     }
     // The same connection goes on.
     assert_eq!(c.get("/page").status, 200);
@@ -230,7 +234,11 @@ fn a_version_it_does_not_speak_is_505() {
         c.send(format!("GET / {version}\r\nHost: t\r\n\r\n").as_bytes());
         let response = c.response("GET");
         assert_eq!(response.status, 505, "{version}");
-        assert!(response.text().contains("unsupported HTTP version"), "{}", response.text());
+        assert!(
+            response.text().contains("unsupported HTTP version"),
+            "{}",
+            response.text()
+        );
         assert!(c.closed());
     }
     // HTTP/1.0 still is.

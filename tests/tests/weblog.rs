@@ -194,7 +194,15 @@ fn sigterm_closes_the_hits_element_and_exits_zero() {
 fn start_pull(log: &Path) -> Server {
     Server::start(
         "torsion-weblog",
-        &["-p", "0", "--pull", "--log", log.to_str().unwrap(), "--poll-interval", "3600"],
+        &[
+            "-p",
+            "0",
+            "--pull",
+            "--log",
+            log.to_str().unwrap(),
+            "--poll-interval",
+            "3600",
+        ],
     )
 }
 

@@ -67,7 +67,9 @@ impl fmt::Display for HttpError {
             HttpError::BodyTooLarge { limit } => write!(f, "body larger than {limit} bytes"),
             HttpError::Truncated => f.write_str("the stream ended inside a message"),
             HttpError::InvalidHeader(name) => write!(f, "invalid header {name:?}"),
-            HttpError::UnsupportedVersion => f.write_str("unsupported HTTP version (HTTP/1.0 and HTTP/1.1 are)"),
+            HttpError::UnsupportedVersion => {
+                f.write_str("unsupported HTTP version (HTTP/1.0 and HTTP/1.1 are)")
+            }
         }
     }
 }

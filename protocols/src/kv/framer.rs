@@ -183,7 +183,10 @@ mod tests {
 
     #[test]
     fn lines_end_at_crlf_or_a_bare_newline() {
-        let (got, rest) = frames(&mut LineFramer::new(100), b"a\r\n\r\nb\rc\nd\r\n\nset x y\nrest\r");
+        let (got, rest) = frames(
+            &mut LineFramer::new(100),
+            b"a\r\n\r\nb\rc\nd\r\n\nset x y\nrest\r",
+        );
         let lines: Vec<_> = got.iter().map(|(_, l)| l.clone()).collect();
         assert_eq!(
             lines,
@@ -199,9 +202,27 @@ mod tests {
         assert_eq!(rest, b"rest\r");
         // The line itself never holds its ending; a `\r` inside it stays.
         let mut framer = LineFramer::new(100);
-        assert_eq!(framer.decode(b"b\rc\n"), Frame::Line { line: b"b\rc", consumed: 4 });
-        assert_eq!(framer.decode(b"x\r\r\n"), Frame::Line { line: b"x\r", consumed: 4 });
-        assert_eq!(framer.decode(b"\n"), Frame::Line { line: b"", consumed: 1 });
+        assert_eq!(
+            framer.decode(b"b\rc\n"),
+            Frame::Line {
+                line: b"b\rc",
+                consumed: 4
+            }
+        );
+        assert_eq!(
+            framer.decode(b"x\r\r\n"),
+            Frame::Line {
+                line: b"x\r",
+                consumed: 4
+            }
+        );
+        assert_eq!(
+            framer.decode(b"\n"),
+            Frame::Line {
+                line: b"",
+                consumed: 1
+            }
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use torsion_servers::{cli, weblog};
 /// the opening hits tag on connecting, then the hits read after it connected,
 /// and the closing tag when the server stops. With --pull, a client is sent
 /// hits only when it asks (by sending anything): those since its last
-/// request, or <none/>. Copes with the log being rotated, truncated, or not
+/// request, or `<none/>`. Copes with the log being rotated, truncated, or not
 /// existing yet.
 #[derive(Parser, Debug)]
 #[command(name = "torsion-weblog", version)]
@@ -31,7 +31,7 @@ struct Args {
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = cli::parse_seconds)]
     push_interval: Duration,
     /// The seed's first version: answer each request (anything a client
-    /// sends) with the hits since its last one, or <none/>; push nothing
+    /// sends) with the hits since its last one, or `<none/>`; push nothing
     #[arg(long, conflicts_with = "push_interval")]
     pull: bool,
 }

@@ -131,7 +131,8 @@ const NOT_LINES: &[u8] = b"binary data: this port speaks the line protocol (AMP 
 
 /// The answer to a `get` of a value set over AMP with a line break in it,
 /// which a line cannot carry.
-const LINE_BREAK: &[u8] = b"the value holds a line break, which the line protocol cannot carry: get it over AMP";
+const LINE_BREAK: &[u8] =
+    b"the value holds a line break, which the line protocol cannot carry: get it over AMP";
 
 /// Runs one request against the store and composes its reply.
 fn execute(store: &KvStore, reactor: &mut Reactor, request: Request<'_>, out: &mut Vec<u8>) {
@@ -273,7 +274,10 @@ mod tests {
         // What `torsion-kvc --amp get x` sends: no line break in it.
         t.receive(b"\x00\x04_ask\x00\x011\x00\x08_command\x00\x03Get\x00\x03key\x00\x01x\x00\x00");
         let text = t.text();
-        assert!(text.starts_with("ERROR binary data: this port speaks the line protocol"), "{text}");
+        assert!(
+            text.starts_with("ERROR binary data: this port speaks the line protocol"),
+            "{text}"
+        );
         assert!(text.ends_with("\r\n") && text.lines().count() == 1, "{text}");
         assert!(t.disconnected());
     }

@@ -303,7 +303,9 @@ mod tests {
         assert_eq!((timed.url.as_str(), timed.timed), ("http://example.com/a", true));
         let other = parse_line(b"http://example.com/a please").unwrap_err();
         assert!(other.contains("\"please\" after the URL"), "{other}");
-        assert!(parse_line(b"garbage timed").unwrap_err().starts_with("not an http(s) URL"));
+        assert!(parse_line(b"garbage timed")
+            .unwrap_err()
+            .starts_with("not an http(s) URL"));
         assert_eq!(time_line(Duration::from_millis(503)), "TIME 0.503000\r\n");
     }
 }

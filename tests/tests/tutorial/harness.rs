@@ -1385,9 +1385,9 @@ impl Session {
             self.ports.insert(*port, *actual);
         }
         if let Some(pidfile) = daemon {
-            let status = proc.wait_for_exit(OUTPUT_WAIT).unwrap_or_else(|| {
-                panic!("{}: {binary} -d did not return once listening", self.here(line))
-            });
+            let status = proc
+                .wait_for_exit(OUTPUT_WAIT)
+                .unwrap_or_else(|| panic!("{}: {binary} -d did not return once listening", self.here(line)));
             assert!(
                 status.success(),
                 "{}: {binary} -d exited with {status}\nstderr:\n{}",
