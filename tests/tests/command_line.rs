@@ -7,13 +7,12 @@
 
 use std::fs;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use torsion_tests::{binary, read_line, send, Server, TIMEOUT};
+use torsion_tests::{binary, output_within_timeout, read_line, send, Scratch, Server, TIMEOUT};
 
 /// One server: its binary, what it needs besides its ports (files made in
 /// a scratch folder), its default port, and a check that it answers.
@@ -112,50 +111,12 @@ fn path_arg(path: &Path) -> String {
     path.to_str().expect("a UTF-8 path").to_string()
 }
 
-/// A scratch folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("torsion-cli-test-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs `command` to its end (a failing server, a launcher), failing the
-/// test after [`TIMEOUT`] rather than hanging on a server that runs on.
+/// Runs `command` to its end (a failing server, a launcher), bounded in
+/// time: a server that ran on, or a daemon that kept the command's output
+/// open, fails the test.
 fn run(mut command: Command) -> Output {
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("RUST_LOG", "info")
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(TIMEOUT) {
-        Ok(output) => output.expect("wait"),
-        Err(_) => {
-            signal(pid, libc::SIGKILL);
-            panic!("{command:?} did not end in time (or kept its output open)");
-        }
-    }
+    command.env("RUST_LOG", "info");
+    output_within_timeout(command)
 }
 
 /// `spec`'s command: its own arguments, `extra`, and port 0 unless
@@ -257,7 +218,7 @@ fn a_port_that_is_taken_is_named_in_one_sentence() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = taken.local_addr().unwrap().port().to_string();
     for spec in SERVERS {
-        let out = run(command(spec, &dir.0, &["-p", &busy]));
+        let out = run(command(spec, dir.dir(), &["-p", &busy]));
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {stderr}", spec.name);
         let which = match spec.name {
@@ -307,7 +268,7 @@ fn an_address_that_is_not_ours_is_named_in_one_sentence() {
     let dir = Scratch::new("address");
     // TEST-NET-1: no interface of this machine has it.
     for spec in SERVERS {
-        let out = run(command(spec, &dir.0, &["-l", "192.0.2.1"]));
+        let out = run(command(spec, dir.dir(), &["-l", "192.0.2.1"]));
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {stderr}", spec.name);
         assert!(
@@ -332,7 +293,7 @@ fn every_server_runs_in_the_background_with_a_pidfile() {
             log.to_str().unwrap(),
         ];
         // The command returns once the server listens, saying where.
-        let out = run(command(spec, &dir.0, &background));
+        let out = run(command(spec, dir.dir(), &background));
         assert!(out.status.success(), "{}: {}", spec.name, text(&out.stderr));
         let stdout = text(&out.stdout);
         let addr = stdout
@@ -356,7 +317,7 @@ fn every_server_runs_in_the_background_with_a_pidfile() {
         (spec.answers)(&mut stream, pid);
         drop(stream);
         // A second start on the same pidfile is refused, the file untouched.
-        let second = run(command(spec, &dir.0, &background));
+        let second = run(command(spec, dir.dir(), &background));
         let stderr = text(&second.stderr);
         assert_eq!(second.status.code(), Some(1), "{}: {stderr}", spec.name);
         assert!(
@@ -424,7 +385,7 @@ fn in_the_foreground_the_pidfile_comes_with_the_announcement_and_goes_at_exit() 
         fs::read_to_string(&pidfile).unwrap(),
         format!("{}\n", server.pid())
     );
-    assert_eq!(fs::read_dir(&dir.0).unwrap().count(), 1, "only the pidfile");
+    assert_eq!(fs::read_dir(dir.dir()).unwrap().count(), 1, "only the pidfile");
     server.signal(libc::SIGTERM);
     assert!(server.wait().success(), "{}", server.stderr());
     assert!(!pidfile.exists());

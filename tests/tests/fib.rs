@@ -2,34 +2,12 @@
 //! and a corrupt state file refused.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use torsion_tests::{binary, read_all, read_line, send, Server, TIMEOUT};
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("torsion-fib-test-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use torsion_tests::{binary, read_all, read_line, send, Scratch, Server, TIMEOUT};
 
 fn start(state: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["-p", "0", "--state", state.to_str().unwrap()];
@@ -185,7 +163,7 @@ fn a_corrupt_state_file_is_refused_named_and_left_untouched() {
             "the file was changed"
         );
         // Nothing else appeared beside it either.
-        assert_eq!(fs::read_dir(&dir.0).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(dir.dir()).unwrap().count(), 1);
     }
 }
 

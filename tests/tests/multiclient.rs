@@ -1,39 +1,17 @@
 //! torsion-multiclient against torsion-upper: the seeds' multiclient.py and
 //! threadedclient.py output, sequentially and in parallel, and failures.
 
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::{Command, Output};
 
-use torsion_tests::{binary, free_port, Server, TIMEOUT};
+use torsion_tests::{binary, free_port, output_within_timeout, Server};
 
 const GREETING: &str = "Hi! Send me text to convert to uppercase\n";
 
 /// Runs torsion-multiclient with `args`, failing the test after [`TIMEOUT`].
 fn multiclient(args: &[&str]) -> Output {
-    let child = Command::new(binary("torsion-multiclient"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn torsion-multiclient");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(TIMEOUT) {
-        Ok(output) => output.expect("wait for torsion-multiclient"),
-        Err(_) => {
-            // SAFETY: kill(2) on the child we spawned; no memory is shared.
-            #[allow(unsafe_code)]
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL)
-            };
-            panic!("torsion-multiclient did not finish in time");
-        }
-    }
+    let mut command = Command::new(binary("torsion-multiclient"));
+    command.args(args);
+    output_within_timeout(command)
 }
 
 fn text(bytes: &[u8]) -> String {

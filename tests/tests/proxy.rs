@@ -514,13 +514,6 @@ fn torsion_upper_client_against_the_proxy_exits_zero_as_simpleclient4() {
         stdout.contains("\nhello\n") && stdout.contains("\nslept 0.2\n"),
         "{stdout}"
     );
-    assert!(
-        stdout
-            .trim_end()
-            .lines()
-            .last()
-            .unwrap()
-            .starts_with("finished, took"),
-        "{stdout}"
-    );
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("finished, took"), "{stdout}");
 }

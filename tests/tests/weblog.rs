@@ -6,33 +6,12 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use torsion_tests::{read_all, read_line, send, Server};
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("torsion-weblog-test-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use torsion_tests::{binary, output_within_timeout, read_all, read_line, send, Scratch, Server};
 
 fn start(log: &Path) -> Server {
     Server::start(
@@ -239,10 +218,9 @@ fn pull_answers_each_request_with_the_hits_since_the_last_or_none() {
 
 #[test]
 fn pull_and_push_intervals_do_not_mix() {
-    let out = std::process::Command::new(torsion_tests::binary("torsion-weblog"))
-        .args(["-p", "0", "--pull", "--push-interval", "1"])
-        .output()
-        .unwrap();
+    let mut command = Command::new(binary("torsion-weblog"));
+    command.args(["-p", "0", "--pull", "--push-interval", "1"]);
+    let out = output_within_timeout(command);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
@@ -250,14 +228,16 @@ fn pull_and_push_intervals_do_not_mix() {
 #[test]
 fn a_directory_as_the_log_is_refused_at_start() {
     let dir = Scratch::new("directory");
-    let out = std::process::Command::new(torsion_tests::binary("torsion-weblog"))
-        .args(["-p", "0", "--log", dir.0.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let mut command = Command::new(binary("torsion-weblog"));
+    command.args(["-p", "0", "--log", dir.dir().to_str().unwrap()]);
+    let out = output_within_timeout(command);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("--log {}: a directory, not a log file", dir.0.display())),
+        stderr.contains(&format!(
+            "--log {}: a directory, not a log file",
+            dir.dir().display()
+        )),
         "{stderr}"
     );
     assert!(!stderr.contains("following"), "{stderr}");

@@ -270,34 +270,14 @@ impl Protocol for FibClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
     use std::fs;
     use torsion::testing::StringTransport;
-
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!("torsion-fib-{}-{name}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-
-        fn state(&self) -> PathBuf {
-            self.0.join("fib.state")
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
 
     #[test]
     fn a_number_per_line_and_per_send_without_a_line_break() {
         let dir = Scratch::new("lines");
-        let service = FibService::open(&dir.state()).unwrap();
+        let service = FibService::open(&dir.path("fib.state")).unwrap();
         let mut factory = service.factory(DEFAULT_SAVE_INTERVAL);
         let mut t = StringTransport::from_factory(&mut factory);
         t.receive(b"next\r\n\nanything at all\n");
@@ -324,7 +304,7 @@ mod tests {
     #[test]
     fn clients_share_one_sequence() {
         let dir = Scratch::new("shared");
-        let service = FibService::open(&dir.state()).unwrap();
+        let service = FibService::open(&dir.path("fib.state")).unwrap();
         let mut factory = service.factory(DEFAULT_SAVE_INTERVAL);
         let mut first = StringTransport::from_factory(&mut factory);
         let protocol = factory.build_protocol(first.reactor(), &Address::Memory).unwrap();
@@ -340,7 +320,7 @@ mod tests {
     #[test]
     fn a_long_send_without_a_line_break_is_one_request_and_nothing_is_kept() {
         let dir = Scratch::new("long");
-        let service = FibService::open(&dir.state()).unwrap();
+        let service = FibService::open(&dir.path("fib.state")).unwrap();
         let mut t = StringTransport::new(FibClient::new(service.clone()));
         t.receive(&vec![b'x'; 10_000]);
         assert_eq!(t.take(), b"2\r\n");
@@ -352,7 +332,7 @@ mod tests {
     #[test]
     fn saves_periodically_and_only_when_needed() {
         let dir = Scratch::new("periodic");
-        let path = dir.state();
+        let path = dir.path("fib.state");
         let service = FibService::open(&path).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"torsion-fib state 1\n1\n1\n");
         let mut factory = service.factory(Duration::from_secs(10));
@@ -373,7 +353,7 @@ mod tests {
     #[test]
     fn after_the_final_save_nothing_is_served() {
         let dir = Scratch::new("closed");
-        let path = dir.state();
+        let path = dir.path("fib.state");
         let service = FibService::open(&path).unwrap();
         let mut t = StringTransport::new(FibClient::new(service.clone()));
         t.receive(b"\n\n");
@@ -389,7 +369,7 @@ mod tests {
     #[test]
     fn a_corrupt_state_is_refused_and_left_alone() {
         let dir = Scratch::new("corrupt");
-        let path = dir.state();
+        let path = dir.path("fib.state");
         fs::write(&path, b"torsion-fib state 1\n3\n4\n").unwrap();
         let error = FibService::open(&path).err().unwrap();
         assert!(matches!(error, StateError::Corrupt { .. }), "{error}");
