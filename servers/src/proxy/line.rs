@@ -224,17 +224,11 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<LineRequest, String> {
         return Err("not an http(s) URL: an empty line".into());
     }
     // A URL holds no space: a word after it is an option.
-    let (text, timed) = match text.split_once(char::is_whitespace) {
-        None => (text, false),
-        Some((url, rest)) if rest.trim() == "timed" => (url, true),
-        Some((_, other)) => {
-            let shown: String = other.trim().chars().take(40).collect();
-            return Err(format!(
-                "{shown:?} after the URL: the only word a request may add is `timed`"
-            ));
-        }
+    let (first, option) = match text.split_once(char::is_whitespace) {
+        Some((url, rest)) => (url, Some(rest.trim())),
+        None => (text, None),
     };
-    let url = Url::parse(text).map(|url| url.to_string()).map_err(|e| {
+    let url = Url::parse(first).map(|url| url.to_string()).map_err(|e| {
         // Quote at most a little of the line back.
         let shown: String = text.chars().take(80).collect();
         let more = if shown.len() < text.len() { "..." } else { "" };
@@ -244,6 +238,16 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<LineRequest, String> {
         };
         format!("not an http(s) URL: {shown:?}{more} ({reason})")
     })?;
+    let timed = match option {
+        None => false,
+        Some("timed") => true,
+        Some(other) => {
+            let shown: String = other.chars().take(40).collect();
+            return Err(format!(
+                "{shown:?} after the URL: the only word a request may add is `timed`"
+            ));
+        }
+    };
     Ok(LineRequest { url, timed })
 }
 
