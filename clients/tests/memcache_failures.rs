@@ -485,8 +485,10 @@ fn the_reactor_shutdown_closes_the_client_without_reconnecting() {
     stopper.start(&mut reactor, Duration::from_millis(5), false);
     let started = Instant::now();
     reactor.run().unwrap();
+    // A client that reconnected would keep the loop running for good; the
+    // bound only has to leave a loaded machine room.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(20),
         "shutdown took {:?}",
         started.elapsed()
     );

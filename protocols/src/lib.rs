@@ -5,13 +5,16 @@
 //! many. This crate turns chunks into messages, in two layers:
 //!
 //! - [`codec`]: sans-I/O framings (lines, netstrings, length prefixes) that
-//!   take `&[u8]` and answer `Complete { frame, consumed } | Incomplete |
-//!   Error`, testable without any reactor.
+//!   take `&[u8]` and answer `Complete(frame, consumed) | Incomplete |
+//!   Error` (a [`Parsed`]), testable without any reactor.
 //! - Receivers: protocols that own a [`ReadBuffer`] (a cursor, compacted,
 //!   never copied per message) and call a handler with whole messages:
 //!   [`LineReceiver`] (lines and a raw mode, Twisted's `LineReceiver`),
 //!   [`LineOnlyReceiver`], [`NetstringReceiver`], [`Int8Receiver`],
 //!   [`Int16Receiver`] and [`Int32Receiver`] (all [`FramedReceiver`]s).
+//! - [`Parsed`] and [`Decoder`]: the one parse outcome and decoder trait
+//!   every codec here shares (the framings, [`kv`]'s requests and replies,
+//!   [`amp`]'s boxes, [`http`]'s heads and bodies).
 //! - [`policies`]: wrappers for any protocol or factory: an idle timeout,
 //!   connection limits, traffic logging.
 //! - [`memcache`]: memcached's protocols, sans-I/O.
@@ -35,6 +38,7 @@ mod line;
 mod line_only;
 pub mod memcache;
 mod netstring;
+mod parse;
 pub mod policies;
 mod prefixed;
 
@@ -43,4 +47,5 @@ pub use framed::{FrameCtx, FrameHandler, FramedReceiver};
 pub use line::{LineCtx, LineHandler, LineReceiver, Mode};
 pub use line_only::LineOnlyReceiver;
 pub use netstring::NetstringReceiver;
+pub use parse::{Decoder, Parsed};
 pub use prefixed::{Int16Receiver, Int32Receiver, Int8Receiver};

@@ -10,9 +10,10 @@ use proptest::prelude::*;
 use torsion::testing::StringTransport;
 use torsion::{Deferred, Failure};
 use torsion_protocols::amp::{
-    Amp, AmpBox, ArgumentError, Arguments, BoxDecoder, BoxRef, CallError, Command, DecodeError, Decoded,
-    RemoteError, Responders,
+    Amp, AmpBox, ArgumentError, Arguments, BoxDecoder, BoxRef, CallError, Command, DecodeError, RemoteError,
+    Responders,
 };
+use torsion_protocols::{Decoder, Parsed};
 
 // ----- a command to play with ------------------------------------------------
 
@@ -442,12 +443,12 @@ fn decode(stream: &[u8], sizes: &[usize], max: usize) -> (Vec<AmpBox>, Option<De
         rest = &rest[n..];
         loop {
             match decoder.decode(&buffer) {
-                Decoded::Complete { frame, consumed } => {
+                Parsed::Complete(frame, consumed) => {
                     out.push(frame.to_owned_box());
                     buffer.drain(..consumed);
                 }
-                Decoded::Incomplete => break,
-                Decoded::Error(e) => return (out, Some(e), held),
+                Parsed::Incomplete => break,
+                Parsed::Error(e) => return (out, Some(e), held),
             }
         }
         held = held.max(buffer.len());

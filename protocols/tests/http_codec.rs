@@ -5,8 +5,9 @@ mod http_util;
 use http_util::{decode_requests, Ev};
 use torsion_protocols::http::{
     encode_chunk, parse_form, write_request_head, write_response_head, Body, BodyDecoder, BodyKind, Headers,
-    HttpError, Limits, Parse, RequestParser, ResponseParser, Version, LAST_CHUNK,
+    HttpError, Limits, RequestParser, ResponseParser, Version, LAST_CHUNK,
 };
+use torsion_protocols::{Decoder, Parsed};
 
 fn head(method: &str, target: &str, headers: &[(&str, &str)]) -> Ev {
     Ev::Head(
@@ -65,15 +66,15 @@ fn head_bounds_hold_whatever_the_split() {
     big.extend([b'a'; 200]);
     let mut parser = RequestParser::new(limits);
     assert_eq!(
-        parser.parse(&big),
-        Parse::Error(HttpError::HeadTooLarge { limit: 100 })
+        parser.decode(&big),
+        Parsed::Error(HttpError::HeadTooLarge { limit: 100 })
     );
     assert_eq!(decode_requests(&big, &[1], limits), vec![Ev::Error]);
     let many = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
     let mut parser = RequestParser::new(limits);
     assert_eq!(
-        parser.parse(many),
-        Parse::Error(HttpError::TooManyHeaders { limit: 3 })
+        parser.decode(many),
+        Parsed::Error(HttpError::TooManyHeaders { limit: 3 })
     );
     assert_eq!(HttpError::TooManyHeaders { limit: 3 }.status(), 431);
 }
@@ -82,12 +83,12 @@ fn head_bounds_hold_whatever_the_split() {
 fn garbage_is_refused_before_any_empty_line() {
     let mut parser = RequestParser::default();
     assert!(matches!(
-        parser.parse(b"\x16\x03\x01\x00"),
-        Parse::Error(HttpError::BadSyntax(_))
+        parser.decode(b"\x16\x03\x01\x00"),
+        Parsed::Error(HttpError::BadSyntax(_))
     ));
     let mut parser = RequestParser::default();
-    assert_eq!(parser.parse(b"GET / HT"), Parse::Incomplete);
-    assert!(matches!(parser.parse(b"GET / HTXP/1.1\r\n"), Parse::Error(_)));
+    assert_eq!(parser.decode(b"GET / HT"), Parsed::Incomplete);
+    assert!(matches!(parser.decode(b"GET / HTXP/1.1\r\n"), Parsed::Error(_)));
 }
 
 #[test]
@@ -95,9 +96,9 @@ fn responses_parse_and_frame_by_method_and_status() {
     let mut parser = ResponseParser::default();
     let wire = b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n";
     for end in 1..wire.len() {
-        assert_eq!(parser.parse(&wire[..end]), Parse::Incomplete, "at {end}");
+        assert_eq!(parser.decode(&wire[..end]), Parsed::Incomplete, "at {end}");
     }
-    let Parse::Complete { message, consumed } = parser.parse(wire) else {
+    let Parsed::Complete(message, consumed) = parser.decode(wire) else {
         panic!()
     };
     assert_eq!(consumed, wire.len());
@@ -105,19 +106,19 @@ fn responses_parse_and_frame_by_method_and_status() {
     assert!(message.keep_alive());
     assert_eq!(message.body_kind("GET"), Ok(BodyKind::Length(3)));
     assert_eq!(message.body_kind("HEAD"), Ok(BodyKind::Length(0)));
-    let Parse::Complete { message, .. } =
-        ResponseParser::default().parse(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n")
+    let Parsed::Complete(message, _) =
+        ResponseParser::default().decode(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n")
     else {
         panic!()
     };
     assert_eq!(message.body_kind("GET"), Ok(BodyKind::Length(0)));
-    let Parse::Complete { message, .. } = ResponseParser::default().parse(b"HTTP/1.1 200 OK\r\n\r\n") else {
+    let Parsed::Complete(message, _) = ResponseParser::default().decode(b"HTTP/1.1 200 OK\r\n\r\n") else {
         panic!()
     };
     assert_eq!(message.body_kind("GET"), Ok(BodyKind::UntilClose));
     assert!(message.keep_alive());
-    let Parse::Complete { message, .. } =
-        ResponseParser::default().parse(b"HTTP/1.1 200 OK\r\nConnection: Close\r\n\r\n")
+    let Parsed::Complete(message, _) =
+        ResponseParser::default().decode(b"HTTP/1.1 200 OK\r\nConnection: Close\r\n\r\n")
     else {
         panic!()
     };
@@ -133,7 +134,7 @@ fn content_length_rules() {
         }
         let mut wire = Vec::new();
         write_response_head(Version::Http11, 200, &headers, &mut wire);
-        let Parse::Complete { message, .. } = ResponseParser::default().parse(&wire) else {
+        let Parsed::Complete(message, _) = ResponseParser::default().decode(&wire) else {
             panic!()
         };
         message.body_kind("GET")
@@ -175,14 +176,14 @@ fn decode_all(kind: BodyKind, wire: &[u8], step: usize) -> Result<(Vec<u8>, usiz
         buf.extend_from_slice(piece);
         loop {
             match decoder.decode(&buf) {
-                Body::Data { data, consumed } => {
+                Parsed::Complete(Body::Data(data), consumed) => {
                     out.extend_from_slice(data);
                     buf.drain(..consumed);
                     used += consumed;
                 }
-                Body::End { consumed } => return Ok((out, used + consumed)),
-                Body::Incomplete => break,
-                Body::Error(e) => return Err(e),
+                Parsed::Complete(Body::End, consumed) => return Ok((out, used + consumed)),
+                Parsed::Incomplete => break,
+                Parsed::Error(e) => return Err(e),
             }
         }
     }
@@ -266,7 +267,7 @@ fn composed_heads_parse_back() {
     headers.append("X-Many", "2").unwrap();
     let mut wire = Vec::new();
     write_request_head("POST", "/p?q=%20", &headers, &mut wire);
-    let Parse::Complete { message, consumed } = RequestParser::default().parse(&wire) else {
+    let Parsed::Complete(message, consumed) = RequestParser::default().decode(&wire) else {
         panic!()
     };
     assert_eq!(consumed, wire.len());
@@ -280,8 +281,8 @@ fn composed_heads_parse_back() {
 
 #[test]
 fn header_values_outside_ascii_survive_as_latin1() {
-    let Parse::Complete { message, .. } =
-        RequestParser::default().parse(b"GET / HTTP/1.1\r\nX: caf\xe9\r\n\r\n")
+    let Parsed::Complete(message, _) =
+        RequestParser::default().decode(b"GET / HTTP/1.1\r\nX: caf\xe9\r\n\r\n")
     else {
         panic!()
     };

@@ -4,7 +4,8 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use torsion_protocols::kv::{Limits, Parsed, Reply, ReplyDecoder, Request, RequestDecoder, RequestError};
+use torsion_protocols::kv::{Limits, LineError, Reply, ReplyDecoder, Request, RequestDecoder, RequestError};
+use torsion_protocols::{Decoder, Parsed};
 
 /// What a decoder handed out, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,15 +49,15 @@ fn decode(stream: &[u8], sizes: &[usize]) -> (Vec<Event>, usize) {
         rest = &rest[n..];
         loop {
             let consumed = match decoder.decode(&buffer) {
-                Parsed::Complete { message, consumed } => {
+                Parsed::Complete(message, consumed) => {
                     events.push(event(message));
                     consumed
                 }
-                Parsed::Error { error, consumed } => {
+                Parsed::Error(LineError::Invalid { error, consumed }) => {
                     events.push(Event::Error(error));
                     consumed
                 }
-                Parsed::Skipped { consumed } => consumed,
+                Parsed::Error(LineError::Skipped { consumed }) => consumed,
                 Parsed::Incomplete => break,
             };
             buffer.drain(..consumed);
@@ -180,7 +181,7 @@ proptest! {
         reply.encode(&mut wire);
         let mut decoder = ReplyDecoder::new(LIMITS);
         match decoder.decode(&wire) {
-            Parsed::Complete { message, consumed } => {
+            Parsed::Complete(message, consumed) => {
                 prop_assert_eq!(message, reply);
                 prop_assert_eq!(consumed, wire.len());
             }

@@ -15,9 +15,12 @@ use mio::Interest;
 
 use crate::address::Address;
 use crate::id::ConnectionId;
+use crate::notice::Notice;
 use crate::protocol::{ClientFactory, ConnectError};
-use crate::reactor::{Notice, Reactor, Source, TimerTask};
+use crate::reactor::Reactor;
+use crate::source::Source;
 use crate::stream::Stream;
+use crate::timer::TimerTask;
 use crate::transport::{Connection, Phase, Role};
 
 /// Options of an outgoing connection.

@@ -16,6 +16,8 @@
 //! - Signals ([`Reactor::stop_on_signals`]), other threads
 //!   ([`ReactorHandle`]), counters ([`Counters`]) and the slow-callback warning.
 //! - [`testing`]: drive a protocol byte by byte without sockets.
+//! - [`list`]: the slab-indexed linked list under the timer wheel (and
+//!   the servers' LRU and expiry orders).
 //! - [`defer`]: [`Deferred`]s (results that arrive later, Twisted's
 //!   callback chains), [`DeferredList`], and async tasks on the loop
 //!   ([`Reactor::spawn_local`], [`LocalHandle`]); see `docs/deferreds.md`.
@@ -53,21 +55,27 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 
 mod address;
 mod buffer;
 mod clock;
+mod config;
 mod connector;
 mod counters;
 pub mod defer;
 pub mod endpoint;
 mod id;
+pub mod list;
 mod listener;
+mod memory;
+mod notice;
 pub mod process;
 mod protocol;
 pub mod reactor;
 pub mod reconnect;
 mod signals;
+mod source;
 mod stream;
 pub mod testing;
 mod threadpool;

@@ -23,9 +23,12 @@ use socket2::{Domain, Socket, Type};
 
 use crate::address::{self, Address};
 use crate::id::{ConnectionId, ListenerId};
+use crate::notice::Notice;
 use crate::protocol::{Factory, Protocol};
-use crate::reactor::{Notice, Reactor, Source, TimerTask};
+use crate::reactor::Reactor;
+use crate::source::Source;
 use crate::stream::Stream;
+use crate::timer::TimerTask;
 use crate::transport::{Connection, Phase, Role};
 
 /// How long a listener waits before retrying after running out of descriptors.
@@ -349,7 +352,6 @@ impl Reactor {
         protocol: Box<dyn Protocol>,
     ) -> ConnectionId {
         conn.protocol = Some(protocol);
-        let is_memory = conn.stream.is_memory();
         let key = self.sources.insert(Source::Connection(Box::new(conn)));
         let id = ConnectionId(key);
         let registry = self.poll.registry();
@@ -360,9 +362,6 @@ impl Reactor {
             {
                 log::warn!("{id}: register failed: {e}");
             }
-        }
-        if is_memory {
-            self.memory.push(id);
         }
         self.counters.connections_open += 1;
         self.counters.connections_total += 1;

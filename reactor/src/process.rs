@@ -39,7 +39,10 @@ use mio::Interest;
 use crate::buffer::WriteBuffer;
 use crate::defer::{Deferred, Failure};
 use crate::id::Key;
-use crate::reactor::{Notice, Reactor, Soon, Source, TimerTask};
+use crate::notice::Notice;
+use crate::reactor::{Reactor, Soon};
+use crate::source::Source;
+use crate::timer::TimerTask;
 
 /// How often a child's exit is polled for where pidfds are not available.
 pub const EXIT_POLL: Duration = Duration::from_millis(50);
@@ -149,6 +152,14 @@ pub(crate) struct Process {
 pub struct ProcessCtx<'r> {
     reactor: &'r mut Reactor,
     id: ProcessId,
+}
+
+impl fmt::Debug for ProcessCtx<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessCtx")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProcessCtx<'_> {

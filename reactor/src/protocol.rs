@@ -203,6 +203,12 @@ pub trait Factory: 'static {
 /// A [`Factory`] made from a closure; see [`factory_fn`].
 pub struct FactoryFn<F>(F);
 
+impl<F> fmt::Debug for FactoryFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FactoryFn").finish_non_exhaustive()
+    }
+}
+
 /// Makes a [`Factory`] from a closure that builds each connection's protocol.
 ///
 /// ```
@@ -262,6 +268,14 @@ pub struct OneShot {
     on_failure: Option<FailureHook>,
 }
 
+impl fmt::Debug for OneShot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OneShot")
+            .field("protocol", &self.protocol.as_ref().map(|p| p.name()))
+            .finish_non_exhaustive()
+    }
+}
+
 impl OneShot {
     /// A factory that hands out `protocol` to its one connection.
     pub fn new(protocol: impl Protocol) -> Self {
@@ -292,8 +306,32 @@ impl ClientFactory for OneShot {
 }
 
 /// A protocol that ignores everything it receives.
+#[derive(Debug)]
 pub struct Discard;
 
 impl Protocol for Discard {
     fn data_received(&mut self, _ctx: &mut Ctx<'_>, _data: &[u8]) {}
 }
+
+/// Why [`Reactor::with_protocol`](crate::Reactor::with_protocol) could not lend a protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolAccessError {
+    /// The connection is closed (or the handle is stale).
+    Gone,
+    /// The protocol is running one of its own callbacks right now.
+    Busy,
+    /// The protocol is not of the requested type.
+    WrongType,
+}
+
+impl std::fmt::Display for ProtocolAccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProtocolAccessError::Gone => "the connection is closed",
+            ProtocolAccessError::Busy => "the protocol is inside one of its own callbacks",
+            ProtocolAccessError::WrongType => "the protocol is of another type",
+        })
+    }
+}
+
+impl std::error::Error for ProtocolAccessError {}

@@ -189,6 +189,15 @@ pub struct ReconnectingService<P: Protocol> {
     inner: Rc<RefCell<Inner<P>>>,
 }
 
+impl<P: Protocol> fmt::Debug for ReconnectingService<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.inner.try_borrow();
+        f.debug_struct("ReconnectingService")
+            .field("state", &inner.as_ref().ok().map(|inner| inner.state))
+            .finish_non_exhaustive()
+    }
+}
+
 impl<P: Protocol> Clone for ReconnectingService<P> {
     fn clone(&self) -> Self {
         ReconnectingService {

@@ -2,8 +2,11 @@
 //! in-memory pipe that tests drive by hand.
 //!
 //! All three read and write through the same `Read`/`Write` calls and the same
-//! `WouldBlock` rules, so a protocol tested over [`MemoryPipe`] runs exactly
-//! the code it runs over a socket.
+//! `WouldBlock` rules, so a protocol tested over a [`MemoryPipe`] runs exactly
+//! the code it runs over a socket. This is the seam between the transport
+//! and what is under it: where a pipe must behave otherwise than a socket,
+//! that is one arm of a `match` here (see [`crate::memory`] for why each
+//! differs), and the transport above asks the stream rather than its kind.
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice, Read, Write};
@@ -14,6 +17,7 @@ use std::time::Duration;
 use mio::{Interest, Registry, Token};
 
 use crate::address::{self, Address};
+use crate::memory::MemoryPipe;
 use crate::protocol::CloseReason;
 
 pub(crate) enum Stream {
@@ -62,8 +66,18 @@ impl Stream {
         }
     }
 
-    pub(crate) fn is_memory(&self) -> bool {
-        matches!(self, Stream::Memory(_))
+    /// Whether a short read proves the stream drained. A socket's does:
+    /// what arrives later raises a new edge. A pipe raises no edges, so it
+    /// is read until `WouldBlock` (which costs no system call).
+    pub(crate) fn short_read_drains(&self) -> bool {
+        !matches!(self, Stream::Memory(_))
+    }
+
+    /// Whether a clean close should linger, draining what the peer still
+    /// sends so that the kernel answers it with FIN rather than RST. A pipe
+    /// has no kernel buffer to answer from: it closes at once.
+    pub(crate) fn lingers(&self) -> bool {
+        !matches!(self, Stream::Memory(_))
     }
 
     pub(crate) fn peer(&self) -> Option<Address> {
@@ -112,10 +126,14 @@ impl Stream {
         }
     }
 
-    /// Records, for a memory pipe, how the connection ended.
-    pub(crate) fn note_closed(&self, reason: &CloseReason) {
-        if let Stream::Memory(pipe) = self {
-            pipe.borrow_mut().closed = Some(reason.clone());
+    /// Closes the stream for `reason`: a socket is deregistered and its
+    /// descriptor closed (the stream becomes `Closed`); a pipe records how
+    /// the connection ended and stays, for the test to read.
+    pub(crate) fn close(&mut self, registry: &Registry, reason: &CloseReason) {
+        self.deregister(registry);
+        match self {
+            Stream::Memory(pipe) => pipe.borrow_mut().closed = Some(reason.clone()),
+            _ => *self = Stream::Closed,
         }
     }
 
@@ -186,75 +204,5 @@ impl Write for Stream {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-/// The two directions of an in-memory connection, as the test (the "peer")
-/// sees them. Shared between the reactor's connection and
-/// [`crate::testing::StringTransport`].
-#[derive(Debug, Default)]
-pub struct MemoryPipe {
-    /// Bytes the peer sent that the protocol has not read yet.
-    pub(crate) inbox: Vec<u8>,
-    pub(crate) inbox_pos: usize,
-    /// The peer closed its writing side: reads end with end-of-file.
-    pub(crate) inbox_eof: bool,
-    /// A reset from the peer to report on the next read.
-    pub(crate) inbox_error: Option<io::ErrorKind>,
-    /// Everything the protocol wrote, in order.
-    pub(crate) written: Vec<u8>,
-    /// How many more bytes the peer accepts before writes block; `None` = no limit.
-    pub(crate) window: Option<usize>,
-    pub(crate) write_shut: bool,
-    pub(crate) aborted: bool,
-    pub(crate) closed: Option<CloseReason>,
-    /// Set by the test when the reactor should look at this pipe again.
-    pub(crate) poked: bool,
-}
-
-impl MemoryPipe {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let pending = &self.inbox[self.inbox_pos..];
-        if !pending.is_empty() {
-            let n = pending.len().min(buf.len());
-            buf[..n].copy_from_slice(&pending[..n]);
-            self.inbox_pos += n;
-            if self.inbox_pos == self.inbox.len() {
-                self.inbox.clear();
-                self.inbox_pos = 0;
-            }
-            return Ok(n);
-        }
-        if let Some(kind) = self.inbox_error.take() {
-            return Err(kind.into());
-        }
-        if self.inbox_eof {
-            return Ok(0);
-        }
-        Err(io::ErrorKind::WouldBlock.into())
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        if self.write_shut || self.closed.is_some() {
-            return Err(io::ErrorKind::BrokenPipe.into());
-        }
-        let mut room = self.window.unwrap_or(usize::MAX);
-        if room == 0 {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let mut n = 0;
-        for buf in bufs {
-            let take = buf.len().min(room);
-            self.written.extend_from_slice(&buf[..take]);
-            n += take;
-            room -= take;
-            if room == 0 {
-                break;
-            }
-        }
-        if let Some(window) = &mut self.window {
-            *window -= n;
-        }
-        Ok(n)
     }
 }

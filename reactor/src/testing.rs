@@ -42,15 +42,16 @@ use std::time::Duration;
 use crate::address::Address;
 pub use crate::clock::Clock;
 use crate::id::ConnectionId;
+use crate::memory::MemoryPipe;
 use crate::protocol::{CloseReason, Factory, Protocol};
 use crate::reactor::Reactor;
-use crate::stream::{MemoryPipe, Stream};
+use crate::stream::Stream;
 use crate::transport::{Connection, Ctx, Phase, Role};
 
 /// The peer's end of an in-memory connection (see [`Reactor::connect_memory`]).
 ///
 /// What it sends reaches the protocol on the reactor's next iteration.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct MemoryPeer {
     pipe: Rc<RefCell<MemoryPipe>>,
 }
@@ -132,6 +133,7 @@ impl Reactor {
         let pipe = Rc::new(RefCell::new(MemoryPipe::default()));
         let conn = Connection::new(Stream::Memory(pipe.clone()), Role::Attached, Phase::Open);
         let id = self.open_connection(conn, protocol);
+        self.memory.add(id, pipe.clone());
         (id, MemoryPeer { pipe })
     }
 }
@@ -143,6 +145,16 @@ pub struct StringTransport {
     clock: Clock,
     id: ConnectionId,
     peer: MemoryPeer,
+}
+
+impl std::fmt::Debug for StringTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StringTransport")
+            .field("id", &self.id)
+            .field("now", &self.reactor.now())
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StringTransport {

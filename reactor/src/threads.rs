@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 
-use crate::reactor::{Reactor, Source};
+use crate::reactor::Reactor;
+use crate::source::Source;
 
 type Call = Box<dyn FnOnce(&mut Reactor) + Send>;
 
@@ -55,6 +56,17 @@ impl Inbox {
 #[derive(Clone)]
 pub struct ReactorHandle {
     shared: Arc<Shared>,
+}
+
+impl fmt::Debug for ReactorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReactorHandle")
+            .field(
+                "open",
+                &self.shared.open.load(std::sync::atomic::Ordering::Relaxed),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// The reactor a [`ReactorHandle`] points to no longer exists.

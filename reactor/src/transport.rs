@@ -15,22 +15,30 @@
 //!   low-water mark, `resume_producing`.
 //! - **lose_connection** stops reading, flushes, then closes; **abort** drops
 //!   the buffer and resets the connection at once.
+//!
+//! The reactor hands a connection's readiness events here
+//! (`connection_event`, by phase: a connect in progress is finished, an
+//! open connection flushes on WRITABLE and reads on READABLE, a lingering
+//! one drains), and the closing notices too (`deliver_lost`).
 
 use std::io;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use mio::event::Event;
 use mio::Interest;
 
 use crate::address::Address;
 use crate::buffer::WriteBuffer;
 use crate::id::ConnectionId;
-use crate::protocol::{ClientFactory, CloseReason, Protocol};
-use crate::reactor::{Notice, Reactor};
+use crate::notice::Notice;
+use crate::protocol::{ClientFactory, CloseReason, Protocol, ProtocolAccessError};
+use crate::reactor::Reactor;
+use crate::source::Source;
 use crate::stream::Stream;
-use crate::timer::TimerKey;
+use crate::timer::{TimerKey, TimerTask};
 use crate::ListenerId;
 
 /// Default high-water mark of a write buffer: above it the protocol is paused.
@@ -164,6 +172,14 @@ pub type WriteTap = Box<dyn FnMut(&[u8])>;
 pub struct Ctx<'r> {
     reactor: &'r mut Reactor,
     id: ConnectionId,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'r> Ctx<'r> {
@@ -508,11 +524,7 @@ impl Reactor {
             return;
         };
         let peer_done = conn.reading == Reading::Eof;
-        if peer_done || conn.stream.is_memory() || lingering.is_zero() {
-            if conn.stream.is_memory() {
-                // The pipe records that we closed our side cleanly.
-                let _ = conn.stream.shutdown_write();
-            }
+        if peer_done || !conn.stream.lingers() || lingering.is_zero() {
             self.close_now(id, CloseReason::Done);
             return;
         }
@@ -538,11 +550,7 @@ impl Reactor {
         if conn.phase == Phase::Closed {
             return;
         }
-        conn.stream.deregister(registry);
-        conn.stream.note_closed(&reason);
-        if !conn.stream.is_memory() {
-            conn.stream = Stream::Closed;
-        }
+        conn.stream.close(registry, &reason);
         conn.phase = Phase::Closed;
         conn.wbuf.clear();
         self.notices.push_back(Notice::Lost(id, reason));
@@ -568,9 +576,9 @@ impl Reactor {
             if conn.reading != Reading::Active {
                 return;
             }
-            // An in-memory stream has no read-closed hint to tell a short read
-            // from the end: read it until WouldBlock (it costs no system call).
-            let peer_closed = peer_closed || conn.stream.is_memory();
+            // A stream that raises no edges (a test's pipe) gives no reason
+            // to trust a short read either: read it until WouldBlock.
+            let peer_closed = peer_closed || !conn.stream.short_read_drains();
             let mut buf = std::mem::take(&mut self.read_buf);
             if buf.len() < self.config.read_chunk {
                 buf.resize(self.config.read_chunk, 0);
@@ -651,6 +659,132 @@ impl Reactor {
         }
     }
 
+    /// The number of stream connections open now.
+    pub fn connection_count(&self) -> usize {
+        self.counters.connections_open as usize
+    }
+
+    pub(crate) fn conn(&self, id: ConnectionId) -> Option<&Connection> {
+        self.sources.connection(id)
+    }
+
+    pub(crate) fn conn_mut(&mut self, id: ConnectionId) -> Option<&mut Connection> {
+        self.sources.connection_mut(id)
+    }
+
+    /// Lends the protocol of connection `id`, as its concrete type `P`, to `f`.
+    ///
+    /// This is how code outside the protocol's callbacks (a timer, another
+    /// connection, a Deferred callback) calls methods of a protocol the
+    /// reactor owns. Fails if the connection is gone, its protocol is not a
+    /// `P`, or the protocol is busy (this is called from inside one of its
+    /// own callbacks: use `self` there instead).
+    pub fn with_protocol<P: Protocol, R>(
+        &mut self,
+        id: ConnectionId,
+        f: impl FnOnce(&mut P, &mut Ctx<'_>) -> R,
+    ) -> Result<R, ProtocolAccessError> {
+        let conn = self.conn_mut(id).ok_or(ProtocolAccessError::Gone)?;
+        if conn.phase == Phase::Closed && conn.protocol.is_none() {
+            return Err(ProtocolAccessError::Gone);
+        }
+        let mut protocol = conn.protocol.take().ok_or(ProtocolAccessError::Busy)?;
+        let any: &mut dyn std::any::Any = &mut *protocol;
+        let result = match any.downcast_mut::<P>() {
+            Some(p) => Ok(f(p, &mut Ctx::new(self, id))),
+            None => Err(ProtocolAccessError::WrongType),
+        };
+        if let Some(conn) = self.conn_mut(id) {
+            conn.protocol = Some(protocol);
+        }
+        result
+    }
+
+    /// A readiness event for connection `id` (step 5 of an iteration).
+    pub(crate) fn connection_event(&mut self, id: ConnectionId, event: &Event) {
+        let Some(conn) = self.conn(id) else {
+            return;
+        };
+        match conn.phase {
+            Phase::Connecting => {
+                self.finish_connect(id);
+                if event.is_readable() {
+                    self.read_ready(id, event.is_read_closed());
+                }
+            }
+            Phase::Open => {
+                if event.is_writable() || event.is_error() {
+                    self.flush(id);
+                    self.settle();
+                }
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    self.read_ready(id, event.is_read_closed() || event.is_error());
+                }
+            }
+            Phase::Lingering => self.read_ready(id, true),
+            Phase::Closed => {}
+        }
+    }
+
+    /// Tells the protocol its connection closed, then frees the slot (unless
+    /// the socket still lingers) and tells the factory or listener.
+    pub(crate) fn deliver_lost(&mut self, id: ConnectionId, reason: CloseReason) {
+        let listener = match self.conn(id).map(|c| &c.role) {
+            Some(Role::Server(listener)) => Some(*listener),
+            Some(_) => None,
+            None => return,
+        };
+        self.counters.connections_open = self.counters.connections_open.saturating_sub(1);
+        self.dispatch(id, "connection_lost", |p, ctx| {
+            p.connection_lost(ctx, reason.clone())
+        });
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        conn.protocol = None;
+        let factory = match &mut conn.role {
+            Role::Client { factory, .. } => factory.take(),
+            _ => None,
+        };
+        if conn.phase != Phase::Lingering {
+            self.remove_connection(id);
+        }
+        if let Some(mut factory) = factory {
+            let started = Instant::now();
+            factory.client_connection_lost(self, reason);
+            self.check_slow(started, || format!("client_connection_lost for {id}"));
+        }
+        if let Some(listener) = listener {
+            self.connection_left(listener);
+        }
+    }
+
+    /// Frees the slot of a connection whose protocol has been told it closed.
+    pub(crate) fn remove_connection(&mut self, id: ConnectionId) {
+        let registry = self.poll.registry();
+        if let Some(conn) = self.sources.connection_mut(id) {
+            conn.stream.deregister(registry);
+        }
+        if let Some(Source::Connection(conn)) = self.sources.remove(id.0) {
+            if let Role::Client {
+                timeout: Some(key), ..
+            } = conn.role
+            {
+                let _ = self.timers.remove(key);
+            }
+        }
+    }
+
+    pub(crate) fn schedule_linger(&mut self, id: ConnectionId, after: Duration) {
+        self.schedule_task(after, TimerTask::Linger(id));
+    }
+
+    pub(crate) fn linger_expired(&mut self, id: ConnectionId) {
+        if self.conn(id).is_some_and(|c| c.phase == Phase::Lingering) {
+            self.remove_connection(id);
+        }
+    }
+
     /// Lends the protocol of `id` to `f` with a context, times the call for
     /// the slow-callback warning, and takes the protocol back.
     pub(crate) fn dispatch(
@@ -662,7 +796,7 @@ impl Reactor {
         let Some(mut protocol) = self.conn_mut(id).and_then(|c| c.protocol.take()) else {
             return;
         };
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         self.depth += 1;
         f(&mut *protocol, &mut Ctx::new(self, id));
         self.depth -= 1;

@@ -17,7 +17,8 @@ use mio::net::UdpSocket;
 use mio::Interest;
 
 use crate::id::DatagramId;
-use crate::reactor::{Reactor, Source};
+use crate::reactor::Reactor;
+use crate::source::Source;
 
 /// Datagrams queued per socket while it cannot send.
 pub const MAX_QUEUED_DATAGRAMS: usize = 1024;
@@ -53,6 +54,14 @@ pub(crate) struct Datagram {
 pub struct DatagramCtx<'r> {
     reactor: &'r mut Reactor,
     id: DatagramId,
+}
+
+impl std::fmt::Debug for DatagramCtx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatagramCtx")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DatagramCtx<'_> {

@@ -15,9 +15,9 @@ fn a_50_ms_timer_fires_within_a_few_ms() {
     init_logging();
     let delay = Duration::from_millis(50);
     let mut lateness = Vec::new();
-    // The best of five: scheduler noise on a busy machine delays some runs,
+    // The best of ten: scheduler noise on a busy machine delays some runs,
     // a missed or rounded-up wakeup would delay all of them.
-    for _ in 0..5 {
+    for _ in 0..10 {
         let mut reactor = Reactor::new().unwrap();
         let fired: Rc<RefCell<Option<Instant>>> = Default::default();
         let slot = fired.clone();
@@ -35,6 +35,6 @@ fn a_50_ms_timer_fires_within_a_few_ms() {
     let best = lateness.iter().min().unwrap();
     assert!(
         *best < Duration::from_millis(5),
-        "lateness of five runs: {lateness:?}"
+        "lateness of ten runs: {lateness:?}"
     );
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use proxy_util::{exchange, forward_proxy, hits, origin, wait, TIMEOUT};
 use torsion::{factory_fn, CloseReason, Ctx, Deferred, OneShot, Protocol, Reactor};
-use torsion_protocols::http::{Body, BodyDecoder, Parse, ResponseHead, ResponseParser};
+use torsion_protocols::http::{Body, BodyDecoder, ResponseHead, ResponseParser};
+use torsion_protocols::{Decoder, Parsed};
 use torsion_servers::proxy::parse_authority;
 
 /// The responses in `bytes`, to requests of `methods`: heads and bodies.
@@ -18,7 +19,7 @@ fn responses(mut bytes: &[u8], methods: &[&str]) -> Vec<(ResponseHead, Vec<u8>)>
     let mut out = Vec::new();
     for method in methods {
         let mut parser = ResponseParser::default();
-        let Parse::Complete { message, consumed } = parser.parse(bytes) else {
+        let Parsed::Complete(message, consumed) = parser.decode(bytes) else {
             panic!("no head in {:?}", String::from_utf8_lossy(bytes));
         };
         bytes = &bytes[consumed..];
@@ -26,19 +27,19 @@ fn responses(mut bytes: &[u8], methods: &[&str]) -> Vec<(ResponseHead, Vec<u8>)>
         let mut body = Vec::new();
         loop {
             match decoder.decode(bytes) {
-                Body::Data { data, consumed } => {
+                Parsed::Complete(Body::Data(data), consumed) => {
                     body.extend_from_slice(data);
                     bytes = &bytes[consumed..];
                 }
-                Body::End { consumed } => {
+                Parsed::Complete(Body::End, consumed) => {
                     bytes = &bytes[consumed..];
                     break;
                 }
-                Body::Incomplete => {
+                Parsed::Incomplete => {
                     decoder.finish().expect("a whole body");
                     break;
                 }
-                Body::Error(e) => panic!("{e}"),
+                Parsed::Error(e) => panic!("{e}"),
             }
         }
         out.push((message, body));

@@ -180,9 +180,11 @@ fn slow_pages_do_not_wait_for_each_other() {
     for (d, reply) in delays.iter().zip(&replies) {
         assert_eq!(String::from_utf8_lossy(reply), format!("slept {d}\n"));
     }
-    // The sum is 3.8 s; together they take the longest, 1.5 s.
+    // One after another they would take the sum, 3.8 s; together they take
+    // the longest, 1.5 s, and a loaded machine has 2.3 s to spare.
+    // (tests/tests/proxy.rs proves the concurrency without a clock.)
     assert!(took >= Duration::from_millis(1500), "{took:?}");
-    assert!(took < Duration::from_millis(2800), "{took:?}");
+    assert!(took < Duration::from_millis(3800), "{took:?}");
 }
 
 #[test]

@@ -216,6 +216,31 @@ impl Server {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
+    /// Waits until the server has logged `text` to stderr (a log line is
+    /// written when the server gets to it, and read on another thread:
+    /// never assume it is there as soon as a reply came), and returns the
+    /// log. Fails the test after [`TIMEOUT`].
+    pub fn wait_for_stderr(&self, text: &str) -> String {
+        self.wait_for_stderr_times(text, 1)
+    }
+
+    /// Waits until the server has logged `text` at least `times` times,
+    /// as [`wait_for_stderr`](Server::wait_for_stderr) does once.
+    pub fn wait_for_stderr_times(&self, text: &str, times: usize) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let log = self.stderr();
+            if log.matches(text).count() >= times {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not log {text:?} {times} times within {TIMEOUT:?}; its log:\n{log}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// CPU time (user + system) the process used so far, from /proc.
     pub fn cpu_time(&self) -> Duration {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("read /proc stat");

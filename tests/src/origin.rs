@@ -5,6 +5,7 @@
 //! | path | answer |
 //! | --- | --- |
 //! | `/delay/<secs>` (anything after it ignored) | `200`, `slept <secs>\n`, after `<secs>` seconds (e.g. 0.5) |
+//! | `/together/<n>` (anything after it ignored) | `200`, `together <n>\n`, once `n` such requests wait at once; `504` after [`TOGETHER_WAIT`] |
 //! | `/hello` | `200`, `hello\n` |
 //! | `/bytes/<n>` | `200` with `n` bytes of a pattern ([`pattern`]), streamed as the client reads |
 //! | `/redirect/<n>` | `302` to `/redirect/<n-1>`; `/redirect/0` goes to `/hello` |
@@ -14,21 +15,35 @@
 //! | `/echo-headers` | `200`, the request head as received |
 //! | anything else | `404` |
 //!
+//! `/together/<n>` proves concurrency without a clock: a client that sends
+//! its requests one after another, each waiting for the last answer, never
+//! gets `n > 1` of them answered (each waits the full [`TOGETHER_WAIT`] and
+//! gets a 504), however fast or loaded the machine.
+//!
 //! Every request is counted by path ([`Origin::hits`]); every answer says
 //! `Connection: close`. HEAD gets the head alone.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use torsion::{factory_fn, CloseReason, Ctx, Protocol, Reactor, ReactorHandle};
+use torsion::{factory_fn, CloseReason, ConnectionId, Ctx, Protocol, Reactor, ReactorHandle};
 
 /// The longest request head the origin reads.
 const MAX_HEAD: usize = 16 * 1024;
 /// How much it lets pile up in a connection's write buffer when streaming.
 const STREAM_AHEAD: usize = 128 * 1024;
+
+/// How long a `/together/<n>` request waits for the rest of its group
+/// before it is answered 504.
+pub const TOGETHER_WAIT: Duration = Duration::from_secs(30);
+
+/// The `/together/<n>` requests waiting, by group size.
+type Groups = Rc<RefCell<HashMap<u32, Vec<ConnectionId>>>>;
 
 /// Byte `i` of a `/bytes/<n>` body: a pattern that shows a lost, repeated
 /// or misplaced byte.
@@ -63,11 +78,13 @@ impl Origin {
             let mut reactor = Reactor::new().expect("a reactor");
             let handle = reactor.handle().expect("a handle");
             let local: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+            let groups = Groups::default();
             let http = reactor
                 .listen_tcp(
                     SocketAddr::new(local.ip(), port),
                     factory_fn(move |_, _| {
-                        Some(Box::new(OriginConn::new(counted.clone())) as Box<dyn Protocol>)
+                        let conn = OriginConn::new(counted.clone(), groups.clone());
+                        Some(Box::new(conn) as Box<dyn Protocol>)
                     }),
                 )
                 .expect("listen");
@@ -137,14 +154,45 @@ enum State {
 
 struct OriginConn {
     hits: Hits,
+    groups: Groups,
     state: State,
 }
 
 impl OriginConn {
-    fn new(hits: Hits) -> Self {
+    fn new(hits: Hits, groups: Groups) -> Self {
         OriginConn {
             hits,
+            groups,
             state: State::Reading(Vec::new()),
+        }
+    }
+
+    /// Joins the `/together/<n>` group; the last to arrive answers all.
+    fn together(&mut self, ctx: &mut Ctx<'_>, n: u32, head_only: bool) {
+        let body = format!("together {n}\n");
+        let id = ctx.id();
+        let mut groups = self.groups.borrow_mut();
+        let waiting = groups.entry(n).or_default();
+        waiting.retain(|other| ctx.transport(*other).is_open());
+        waiting.push(id);
+        if waiting.len() < n as usize {
+            let groups = self.groups.clone();
+            ctx.call_later(TOGETHER_WAIT, move |r| {
+                let mut groups = groups.borrow_mut();
+                let waiting = groups.entry(n).or_default();
+                if let Some(at) = waiting.iter().position(|w| *w == id) {
+                    waiting.remove(at);
+                    respond(&mut r.transport(id), 504, &[], b"apart\n", head_only);
+                }
+            });
+            return;
+        }
+        for other in std::mem::take(waiting) {
+            if other == id {
+                respond(ctx, 200, &[], body.as_bytes(), head_only);
+            } else {
+                respond(&mut ctx.transport(other), 200, &[], body.as_bytes(), head_only);
+            }
         }
     }
 
@@ -167,6 +215,10 @@ impl OriginConn {
                     respond(&mut r.transport(id), 200, &[], body.as_bytes(), head_only)
                 });
             }
+            ["together", n, ..] => match n.parse::<u32>() {
+                Ok(n) if n > 0 => self.together(ctx, n, head_only),
+                _ => respond(ctx, 400, &[], b"bad group size\n", head_only),
+            },
             ["hello"] => respond(ctx, 200, &[], b"hello\n", head_only),
             ["echo-headers"] => respond(ctx, 200, &[], head, head_only),
             ["bytes", n] => match n.parse::<u64>() {

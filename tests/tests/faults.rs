@@ -364,7 +364,7 @@ fn the_proxys_memcached_killed_and_restarted_costs_only_the_cache_meanwhile() {
         assert_eq!(ask(line, &url), page, "request {i} with memcached down");
     }
     assert_eq!(origin.hits("/bytes/50000"), 6);
-    let log = proxy.stderr();
+    let log = proxy.wait_for_stderr("memcached is unreachable");
     assert_eq!(log.matches("memcached is unreachable").count(), 1, "{log}");
 
     // Back on its port (empty): within a retry or two the proxy caches
@@ -386,7 +386,7 @@ fn the_proxys_memcached_killed_and_restarted_costs_only_the_cache_meanwhile() {
         assert_eq!(ask(line, &url), page);
     }
     assert_eq!(origin.hits("/bytes/50000"), hits, "served from memcached again");
-    let log = proxy.stderr();
+    let log = proxy.wait_for_stderr("memcached answers again");
     assert_eq!(log.matches("memcached is unreachable").count(), 1, "{log}");
     assert_eq!(log.matches("memcached answers again").count(), 1, "{log}");
 }

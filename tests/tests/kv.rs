@@ -9,7 +9,8 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use torsion_protocols::amp::{AmpBox, BoxDecoder, Decoded};
+use torsion_protocols::amp::{AmpBox, BoxDecoder};
+use torsion_protocols::{Decoder, Parsed};
 use torsion_tests::{binary, read_all, read_line, send, Server, TIMEOUT};
 
 fn torsion_kv(extra: &[&str]) -> Server {
@@ -57,7 +58,7 @@ fn call(stream: &mut TcpStream, pairs: &[(&str, &[u8])]) -> AmpBox {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        if let Decoded::Complete { frame, .. } = decoder.decode(&buffer) {
+        if let Parsed::Complete(frame, _) = decoder.decode(&buffer) {
             return frame.to_owned_box();
         }
         let n = stream.read(&mut chunk).expect("read an AMP answer");

@@ -319,11 +319,7 @@ fn torsion_kv_down_is_a_503_page_and_kvweb_reconnects_when_it_is_back() {
     );
     assert_eq!(kv_get(&kv, "k"), "VALUE k after\r\n");
     assert!(c.get("/").text().contains("class=\"connected\""));
-    let log = web.stderr();
-    assert!(
-        log.contains(&format!("connected to torsion-kv at 127.0.0.1:{port}")),
-        "{log}"
-    );
+    web.wait_for_stderr(&format!("connected to torsion-kv at 127.0.0.1:{port}"));
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use torsion::endpoint::ClientEndpoint;
 use torsion::Reactor;
 use torsion_clients::timing::{time_urls, Outcome};
-use torsion_tests::origin::pattern;
+use torsion_tests::origin::{pattern, TOGETHER_WAIT};
 use torsion_tests::{binary, read_all, Origin, Server, TIMEOUT};
 
 /// The seeds' four sites, by their delays (the sum is 3.8 s, the longest 1.5 s).
@@ -116,7 +116,10 @@ fn four_urls_finish_together_in_about_the_longest_delay() {
     let server = proxy(&[]);
     let (table, server_total, total) = timing(&server, &origin);
     assert!(total >= 1.5, "{table}");
-    assert!(total < 3.8 - 1.0, "not the sum: {table}");
+    // A blocking proxy needs at least the sum, 3.8 s; this one about the
+    // longest, 1.5 s. (That the four are in flight at once is proved
+    // without a clock by a_thousand_concurrent_requests_are_all_in_flight_at_once.)
+    assert!(total < 3.8, "not the sum: {table}");
     // The proxy still spent the sum waiting, all of it at once.
     assert!(server_total >= 3.8, "{table}");
     for d in DELAYS {
@@ -130,32 +133,35 @@ fn with_blocking_they_take_the_sum_and_the_reactor_says_why() {
     let server = proxy(&["--blocking"]);
     let (table, server_total, total) = timing(&server, &origin);
     assert!(total >= 3.8, "the sum: {table}");
+    // One fetch after another, each inside the client's wait.
     assert!(server_total >= 3.8 && server_total <= total + 0.01, "{table}");
-    let log = server.stderr();
-    let warnings = log
-        .matches("slow callback: data_received of torsion_servers::proxy::blocking::BlockingProxy")
-        .count();
-    assert!(warnings >= 4, "{log}");
+    server.wait_for_stderr_times(
+        "slow callback: data_received of torsion_servers::proxy::blocking::BlockingProxy",
+        4,
+    );
 }
 
+/// A thousand clients at once: the proxy has all thousand fetches in
+/// flight together (the origin answers none until all thousand wait, see
+/// `torsion_tests::origin`), where a blocking proxy would have one. How
+/// fast that is, is for `bench/proxy.sh` to say, not a timed test.
 #[test]
-fn a_thousand_concurrent_requests_to_a_200_ms_origin_finish_in_well_under_a_second() {
+fn a_thousand_concurrent_requests_are_all_in_flight_at_once() {
     let origin = Origin::start();
     let server = proxy(&[]);
     let addr = server.socket_addr();
     let urls: Vec<String> = (0..1000)
-        .map(|i| origin.url(&format!("/delay/0.2/{i}")))
+        .map(|i| origin.url(&format!("/together/1000/{i}")))
         .collect();
     let mut r = Reactor::new().unwrap();
     let endpoint = ClientEndpoint::tcp(addr.ip().to_string(), addr.port());
-    let started = Instant::now();
-    let d = time_urls(&mut r, &endpoint, &urls, TIMEOUT);
+    let d = time_urls(&mut r, &endpoint, &urls, TIMEOUT + TOGETHER_WAIT);
     let report = r.run_until_complete(d).unwrap().unwrap();
-    let took = started.elapsed();
+    let page = "together 1000\n".len() as u64;
     let failed: Vec<_> = report
         .timings
         .iter()
-        .filter(|t| t.outcome != Outcome::Page(10))
+        .filter(|t| t.outcome != Outcome::Page(page))
         .collect();
     assert!(
         failed.is_empty(),
@@ -164,8 +170,6 @@ fn a_thousand_concurrent_requests_to_a_200_ms_origin_finish_in_well_under_a_seco
         failed.first()
     );
     assert_eq!(origin.total_hits(), 1000);
-    assert!(took >= Duration::from_millis(200));
-    assert!(took < Duration::from_secs(3), "{took:?}");
 }
 
 #[test]
@@ -210,19 +214,9 @@ fn every_error_gets_its_line_and_the_proxy_goes_on() {
     assert_eq!(origin.hits("/loop"), 11);
     assert_eq!(ask_text(&server, &origin.url("/redirect/3")), "hello\n");
     // Each request was logged when it started and when it ended.
-    let log = server.stderr();
-    assert!(
-        log.contains(&format!("fetching {}", origin.url("/hello"))),
-        "{log}"
-    );
-    assert!(
-        log.contains(&format!("fetched {}: 200, 6 bytes, took ", origin.url("/hello"))),
-        "{log}"
-    );
-    assert!(
-        log.contains(&format!("failed {dead}: connection refused")),
-        "{log}"
-    );
+    server.wait_for_stderr(&format!("fetching {}", origin.url("/hello")));
+    server.wait_for_stderr(&format!("fetched {}: 200, 6 bytes, took ", origin.url("/hello")));
+    server.wait_for_stderr(&format!("failed {dead}: connection refused"));
 }
 
 #[test]
@@ -234,8 +228,8 @@ fn the_memory_cache_keeps_the_second_request_from_the_origin() {
     assert_eq!(first.len(), 100_000);
     assert_eq!(ask(&server, &url), first);
     assert_eq!(origin.hits("/bytes/100000"), 1);
-    assert!(server.stderr().contains(" bytes, took "));
-    assert!(server.stderr().contains("(cache)"), "{}", server.stderr());
+    server.wait_for_stderr(" bytes, took ");
+    server.wait_for_stderr("(cache)");
 }
 
 #[test]
@@ -264,7 +258,7 @@ fn memcached_is_shared_by_two_proxies_and_its_death_only_costs_the_cache() {
         assert_eq!(ask(&one, &url), page, "request {i} with memcached down");
     }
     assert!(origin.hits("/bytes/50000") >= 6);
-    let log = one.stderr();
+    let log = one.wait_for_stderr("memcached is unreachable");
     assert_eq!(log.matches("memcached is unreachable").count(), 1, "{log}");
 }
 
@@ -349,9 +343,7 @@ fn a_tunnel_relays_both_ways_to_a_slow_reader_in_bounded_memory() {
         "the proxy grew by {grew} KiB relaying {} MiB",
         LARGE >> 20
     );
-    assert!(server
-        .stderr()
-        .contains(&format!("{LARGE} bytes up, {LARGE} bytes down")));
+    server.wait_for_stderr(&format!("{LARGE} bytes up, {LARGE} bytes down"));
 }
 
 #[test]
@@ -400,11 +392,7 @@ fn forward_get_and_connect_through_the_binary() {
     assert!(reply.ends_with("\r\n\r\nhello\n"), "{reply}");
     // The line port still speaks lines.
     assert_eq!(ask_text(&server, &origin.url("/hello")), "hello\n");
-    let log = server.stderr();
-    assert!(
-        log.contains(&format!("GET {}: 200, 6 bytes", origin.url("/hello"))),
-        "{log}"
-    );
+    server.wait_for_stderr(&format!("GET {}: 200, 6 bytes", origin.url("/hello")));
 }
 
 #[test]

@@ -146,11 +146,7 @@ fn a_log_that_does_not_exist_yet_is_read_from_its_start_once_it_does() {
     let mut client = client(&server);
     append(&log, &(line(1) + &line(2)));
     expect_hits(&mut client, &[1, 2]);
-    assert!(
-        server.stderr().contains("does not exist yet"),
-        "{}",
-        server.stderr()
-    );
+    server.wait_for_stderr("does not exist yet");
 }
 
 #[test]

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use rustls::ClientConfig;
 use torsion::{CloseReason, Ctx, Protocol};
-use torsion_protocols::http::{Body, BodyDecoder, BodyKind, Limits, Parse, ResponseParser};
+use torsion_protocols::http::{Body, BodyDecoder, BodyKind, Limits, ResponseParser};
 use torsion_protocols::ReadBuffer;
+use torsion_protocols::{Decoder, Parsed};
 
 use super::exchange::{self, AfterHead, Shared};
 use super::pool::{Origin, Pool};
@@ -173,9 +174,9 @@ impl HttpConnection {
             };
             match &mut self.state {
                 State::Done | State::Idle => return,
-                State::Head => match self.parser.parse(self.buf.unread()) {
-                    Parse::Incomplete => return,
-                    Parse::Error(e) => {
+                State::Head => match self.parser.decode(self.buf.unread()) {
+                    Parsed::Incomplete => return,
+                    Parsed::Error(e) => {
                         return self.fail(
                             ctx,
                             FetchError::Malformed {
@@ -183,7 +184,7 @@ impl HttpConnection {
                             },
                         )
                     }
-                    Parse::Complete { message, consumed } => {
+                    Parsed::Complete(message, consumed) => {
                         self.buf.consume(consumed);
                         if (100..200).contains(&message.status) {
                             continue; // 100 Continue, 103 Early Hints: the real head follows
@@ -212,7 +213,7 @@ impl HttpConnection {
                     }
                 },
                 State::Body(decoder, keep) => match decoder.decode(self.buf.unread()) {
-                    Body::Data { data, consumed } => {
+                    Parsed::Complete(Body::Data(data), consumed) => {
                         let go_on = exchange::on_data(ctx, &ex, data);
                         self.buf.consume(consumed);
                         if !go_on {
@@ -221,13 +222,13 @@ impl HttpConnection {
                             return;
                         }
                     }
-                    Body::End { consumed } => {
+                    Parsed::Complete(Body::End, consumed) => {
                         let keep = *keep;
                         self.buf.consume(consumed);
                         return self.ended(ctx, keep);
                     }
-                    Body::Incomplete => return,
-                    Body::Error(e) => {
+                    Parsed::Incomplete => return,
+                    Parsed::Error(e) => {
                         return self.fail(
                             ctx,
                             FetchError::Malformed {

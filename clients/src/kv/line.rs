@@ -9,8 +9,9 @@ use std::rc::Rc;
 use torsion::defer::fail;
 use torsion::endpoint::ClientEndpoint;
 use torsion::{CloseReason, ConnectionId, Ctx, Deferred, Failure, Protocol, Reactor};
-use torsion_protocols::kv::{is_whitespace, Limits, Parsed, Reply, ReplyDecoder, Request};
+use torsion_protocols::kv::{is_whitespace, Limits, LineError, Reply, ReplyDecoder, Request};
 use torsion_protocols::ReadBuffer;
+use torsion_protocols::{Decoder, Parsed};
 
 use super::error::{KeyNotFound, KvError};
 use super::KeyValue;
@@ -160,7 +161,7 @@ impl Protocol for LineClient {
         self.buffer.extend(data);
         while !ctx.is_closing() {
             let outcome = match self.decoder.decode(self.buffer.unread()) {
-                Parsed::Complete { message, consumed } => {
+                Parsed::Complete(message, consumed) => {
                     let request = self.state.borrow_mut().pending.pop_front();
                     let outcome = match request {
                         Some(request) => settle(ctx, request, message),
@@ -169,8 +170,8 @@ impl Protocol for LineClient {
                     self.buffer.consume(consumed);
                     outcome
                 }
-                Parsed::Error { error, .. } => Err(error.to_string()),
-                Parsed::Skipped { consumed } => {
+                Parsed::Error(LineError::Invalid { error, .. }) => Err(error.to_string()),
+                Parsed::Error(LineError::Skipped { consumed }) => {
                     self.buffer.consume(consumed);
                     Ok(())
                 }

@@ -11,8 +11,9 @@ use std::rc::Rc;
 
 use torsion::testing::StringTransport;
 use torsion_protocols::amp::{
-    Amp, AmpBox, ArgumentError, Arguments, BoxDecoder, BoxRef, Command, Decoded, RemoteError, Responders,
+    Amp, AmpBox, ArgumentError, Arguments, BoxDecoder, BoxRef, Command, RemoteError, Responders,
 };
+use torsion_protocols::{Decoder, Parsed};
 
 fn decode(max: usize, stream: &[u8], read: usize) -> (Vec<Vec<u8>>, Option<String>) {
     let mut decoder = BoxDecoder::with_max_box_size(max);
@@ -21,7 +22,7 @@ fn decode(max: usize, stream: &[u8], read: usize) -> (Vec<Vec<u8>>, Option<Strin
         buffer.extend_from_slice(chunk);
         loop {
             match decoder.decode(&buffer) {
-                Decoded::Complete { frame, consumed } => {
+                Parsed::Complete(frame, consumed) => {
                     assert_eq!(frame.as_bytes(), &buffer[..consumed]);
                     assert!(consumed <= max);
                     for (key, value) in frame.iter() {
@@ -30,8 +31,8 @@ fn decode(max: usize, stream: &[u8], read: usize) -> (Vec<Vec<u8>>, Option<Strin
                     boxes.push(buffer[..consumed].to_vec());
                     buffer.drain(..consumed);
                 }
-                Decoded::Incomplete => break,
-                Decoded::Error(e) => return (boxes, Some(e.to_string())),
+                Parsed::Incomplete => break,
+                Parsed::Error(e) => return (boxes, Some(e.to_string())),
             }
         }
         assert!(buffer.len() <= decoder.max_buffered());

@@ -5,7 +5,8 @@
 //! value (integers and booleans byte for byte).
 #![no_main]
 
-use torsion_protocols::amp::{Argument, BoxDecoder, Decoded, Message};
+use torsion_protocols::amp::{Argument, BoxDecoder, Message};
+use torsion_protocols::{Decoder, Parsed};
 
 fn round_trip<A: Argument + PartialEq + std::fmt::Debug>(bytes: &[u8]) {
     if let Ok(value) = A::read(bytes) {
@@ -40,7 +41,7 @@ fn check_value(bytes: &[u8]) {
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut decoder = BoxDecoder::with_max_box_size(64 * 1024);
     let mut rest = data;
-    while let Decoded::Complete { frame, consumed } = decoder.decode(rest) {
+    while let Parsed::Complete(frame, consumed) = decoder.decode(rest) {
         for (_, value) in frame.iter() {
             check_value(value);
         }

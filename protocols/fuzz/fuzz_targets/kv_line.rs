@@ -6,7 +6,8 @@
 //! the bounds, and no more than `max_buffered` bytes may stay undecided.
 #![no_main]
 
-use torsion_protocols::kv::{Limits, Parsed, Request, RequestDecoder};
+use torsion_protocols::kv::{Limits, LineError, Request, RequestDecoder};
+use torsion_protocols::{Decoder, Parsed};
 
 #[derive(Debug, PartialEq)]
 enum Event {
@@ -21,18 +22,18 @@ fn decode(limits: Limits, stream: &[u8], read: usize) -> Vec<Event> {
         buffer.extend_from_slice(chunk);
         loop {
             let consumed = match decoder.decode(&buffer) {
-                Parsed::Complete { message, consumed } => {
+                Parsed::Complete(message, consumed) => {
                     if let Request::Set { key, value } = message {
                         assert!(key.len() <= limits.max_key_length && value.len() <= limits.max_value_length);
                     }
                     events.push(Event::Request(format!("{message:?}")));
                     consumed
                 }
-                Parsed::Error { error, consumed } => {
+                Parsed::Error(LineError::Invalid { error, consumed }) => {
                     events.push(Event::Error(error.to_string()));
                     consumed
                 }
-                Parsed::Skipped { consumed } => consumed,
+                Parsed::Error(LineError::Skipped { consumed }) => consumed,
                 Parsed::Incomplete => break,
             };
             assert!(consumed > 0 && consumed <= buffer.len());

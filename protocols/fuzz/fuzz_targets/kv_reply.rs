@@ -8,7 +8,8 @@
 //! itself.
 #![no_main]
 
-use torsion_protocols::kv::{Limits, Parsed, Reply, ReplyDecoder};
+use torsion_protocols::kv::{Limits, LineError, Reply, ReplyDecoder};
+use torsion_protocols::{Decoder, Parsed};
 
 #[derive(Debug, PartialEq)]
 enum Event {
@@ -23,7 +24,7 @@ fn decode(limits: Limits, stream: &[u8], read: usize) -> Vec<Event> {
         buffer.extend_from_slice(chunk);
         loop {
             let consumed = match decoder.decode(&buffer) {
-                Parsed::Complete { message, consumed } => {
+                Parsed::Complete(message, consumed) => {
                     let mut again = Vec::new();
                     message.encode(&mut again);
                     let line = again
@@ -33,11 +34,11 @@ fn decode(limits: Limits, stream: &[u8], read: usize) -> Vec<Event> {
                     events.push(Event::Reply(format!("{message:?}")));
                     consumed
                 }
-                Parsed::Error { error, consumed } => {
+                Parsed::Error(LineError::Invalid { error, consumed }) => {
                     events.push(Event::Error(error.to_string()));
                     consumed
                 }
-                Parsed::Skipped { consumed } => consumed,
+                Parsed::Error(LineError::Skipped { consumed }) => consumed,
                 Parsed::Incomplete => break,
             };
             assert!(consumed > 0 && consumed <= buffer.len());

@@ -4,8 +4,9 @@
 //! the stream.
 
 use torsion_protocols::http::{
-    Body, BodyDecoder, Limits, Parse, RequestParser, ResponseParser, MAX_CHUNK_LINE, MAX_TRAILERS,
+    Body, BodyDecoder, Limits, RequestParser, ResponseParser, MAX_CHUNK_LINE, MAX_TRAILERS,
 };
+use torsion_protocols::{Decoder, Parsed};
 
 /// What the decoder found, merged so that any split gives the same list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,49 +33,27 @@ fn decode(stream: &[u8], step: usize, responses: bool) -> Vec<Ev> {
             match &mut body {
                 None => {
                     let parsed = if responses {
-                        match replies.parse(&buf) {
-                            Parse::Complete { message, consumed } => {
-                                let kind = message.body_kind("GET");
-                                Parse::Complete {
-                                    message: (format!("{} {:?}", message.status, message.headers), kind),
-                                    consumed,
-                                }
-                            }
-                            Parse::Incomplete => Parse::Incomplete,
-                            Parse::Error(e) => Parse::Error(e),
-                        }
+                        replies.decode(&buf).map(|message| {
+                            let kind = message.body_kind("GET");
+                            (format!("{} {:?}", message.status, message.headers), kind)
+                        })
                     } else {
-                        match requests.parse(&buf) {
-                            Parse::Complete { message, consumed } => {
-                                let kind = message.body_kind();
-                                Parse::Complete {
-                                    message: (
-                                        format!(
-                                            "{} {} {:?}",
-                                            message.method, message.target, message.headers
-                                        ),
-                                        kind,
-                                    ),
-                                    consumed,
-                                }
-                            }
-                            Parse::Incomplete => Parse::Incomplete,
-                            Parse::Error(e) => Parse::Error(e),
-                        }
+                        requests.decode(&buf).map(|message| {
+                            let kind = message.body_kind();
+                            let text = format!("{} {} {:?}", message.method, message.target, message.headers);
+                            (text, kind)
+                        })
                     };
                     match parsed {
-                        Parse::Incomplete => {
+                        Parsed::Incomplete => {
                             assert!(buf.len() <= LIMITS.max_head, "{} head bytes undecided", buf.len());
                             break;
                         }
-                        Parse::Error(_) => {
+                        Parsed::Error(_) => {
                             out.push(Ev::Error);
                             return out;
                         }
-                        Parse::Complete {
-                            message: (text, kind),
-                            consumed,
-                        } => {
+                        Parsed::Complete((text, kind), consumed) => {
                             buf.drain(..consumed);
                             let Ok(kind) = kind else {
                                 out.push(Ev::Error);
@@ -86,20 +65,17 @@ fn decode(stream: &[u8], step: usize, responses: bool) -> Vec<Ev> {
                     }
                 }
                 Some((decoder, data)) => match decoder.decode(&buf) {
-                    Body::Data {
-                        data: piece,
-                        consumed,
-                    } => {
+                    Parsed::Complete(Body::Data(piece), consumed) => {
                         assert!(consumed <= buf.len() && !(piece.is_empty() && consumed == 0));
                         data.extend_from_slice(piece);
                         buf.drain(..consumed);
                     }
-                    Body::End { consumed } => {
+                    Parsed::Complete(Body::End, consumed) => {
                         buf.drain(..consumed);
                         out.push(Ev::Body(std::mem::take(data)));
                         body = None;
                     }
-                    Body::Incomplete => {
+                    Parsed::Incomplete => {
                         assert!(
                             buf.len() <= MAX_CHUNK_LINE.max(MAX_TRAILERS),
                             "{} body bytes undecided",
@@ -107,7 +83,7 @@ fn decode(stream: &[u8], step: usize, responses: bool) -> Vec<Ev> {
                         );
                         break;
                     }
-                    Body::Error(_) => {
+                    Parsed::Error(_) => {
                         out.push(Ev::Error);
                         return out;
                     }

@@ -5,6 +5,7 @@ use std::fmt;
 use super::ampbox::AmpBox;
 use super::argument::{Argument, ArgumentError};
 use super::wire::{DEFAULT_MAX_BOX_SIZE, MAX_KEY_LENGTH};
+use crate::{Decoder, Parsed};
 
 /// Why the stream is not AMP. The stream cannot be trusted after this;
 /// Twisted closes the connection, and so does [`Amp`](super::Amp).
@@ -39,22 +40,6 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// What [`BoxDecoder::decode`] found at the start of its input.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decoded<'a> {
-    /// One whole box: drop `consumed` bytes.
-    Complete {
-        /// The box, borrowed from the input.
-        frame: BoxRef<'a>,
-        /// Input bytes used, the terminating empty key included.
-        consumed: usize,
-    },
-    /// No whole box yet: call again with these bytes and more.
-    Incomplete,
-    /// Not AMP (see [`DecodeError`]).
-    Error(DecodeError),
-}
-
 /// Frames boxes: pairs of 16-bit big-endian length-prefixed strings, ended
 /// by an empty key.
 ///
@@ -65,19 +50,22 @@ pub enum Decoded<'a> {
 ///
 /// # Implementation notes
 ///
-/// After [`Decoded::Incomplete`] the decoder remembers the last whole pair
-/// it walked over, so a box arriving a byte at a time is walked once in
-/// all; the caller must then pass the same input, grown.
+/// After [`Parsed::Incomplete`] the decoder remembers where the first pair
+/// not wholly received starts, so a box arriving a byte at a time is walked
+/// once in all: each call reads the two length prefixes of that pair and
+/// compares the input's length with its end. The caller must then pass the
+/// same input, grown.
 ///
 /// # Examples
 ///
 /// ```
-/// use torsion_protocols::amp::{BoxDecoder, Decoded};
+/// use torsion_protocols::amp::BoxDecoder;
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut decoder = BoxDecoder::new();
 /// let wire = b"\x00\x03key\x00\x05value\x00\x00";
-/// assert_eq!(decoder.decode(&wire[..9]), Decoded::Incomplete);
-/// let Decoded::Complete { frame, consumed } = decoder.decode(wire) else { panic!() };
+/// assert_eq!(decoder.decode(&wire[..9]), Parsed::Incomplete);
+/// let Parsed::Complete(frame, consumed) = decoder.decode(wire) else { panic!() };
 /// assert_eq!(frame.get(b"key"), Some(&b"value"[..]));
 /// assert_eq!(consumed, wire.len());
 /// ```
@@ -118,13 +106,25 @@ impl BoxDecoder {
         self.max_box_size.saturating_sub(1)
     }
 
-    /// Forgets the progress remembered between calls.
-    pub fn reset(&mut self) {
-        self.walked = 0;
+    fn incomplete<'a>(&mut self, at: usize) -> Parsed<BoxRef<'a>, DecodeError> {
+        self.walked = at;
+        Parsed::Incomplete
     }
 
+    fn too_long<'a>(&mut self) -> Parsed<BoxRef<'a>, DecodeError> {
+        self.walked = 0;
+        Parsed::Error(DecodeError::BoxTooLong {
+            limit: self.max_box_size,
+        })
+    }
+}
+
+impl Decoder for BoxDecoder {
+    type Message<'a> = BoxRef<'a>;
+    type Error = DecodeError;
+
     /// Looks for one box at the start of `input`.
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Decoded<'a> {
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<BoxRef<'a>, DecodeError> {
         let mut at = self.walked.min(input.len());
         loop {
             let Some(key_length) = length_at(input, at) else {
@@ -133,19 +133,17 @@ impl BoxDecoder {
             if key_length == 0 {
                 self.walked = 0;
                 if at == 0 {
-                    return Decoded::Error(DecodeError::EmptyBox);
+                    return Parsed::Error(DecodeError::EmptyBox);
                 }
                 let consumed = at + 2;
-                return Decoded::Complete {
-                    frame: BoxRef {
-                        bytes: &input[..consumed],
-                    },
-                    consumed,
+                let frame = BoxRef {
+                    bytes: &input[..consumed],
                 };
+                return Parsed::Complete(frame, consumed);
             }
             if key_length > MAX_KEY_LENGTH {
                 self.walked = 0;
-                return Decoded::Error(DecodeError::KeyTooLong { length: key_length });
+                return Parsed::Error(DecodeError::KeyTooLong { length: key_length });
             }
             let value_at = at + 2 + key_length;
             // A box needs at least the pair's lengths and its end marker.
@@ -166,16 +164,9 @@ impl BoxDecoder {
         }
     }
 
-    fn incomplete(&mut self, at: usize) -> Decoded<'static> {
-        self.walked = at;
-        Decoded::Incomplete
-    }
-
-    fn too_long(&mut self) -> Decoded<'static> {
+    /// Forgets the progress remembered between calls.
+    fn reset(&mut self) {
         self.walked = 0;
-        Decoded::Error(DecodeError::BoxTooLong {
-            limit: self.max_box_size,
-        })
     }
 }
 
@@ -230,12 +221,13 @@ impl<'a> BoxRef<'a> {
     /// # Examples
     ///
     /// ```
-    /// use torsion_protocols::amp::{AmpBox, BoxDecoder, Decoded};
+    /// use torsion_protocols::amp::{AmpBox, BoxDecoder};
+    /// use torsion_protocols::{Decoder, Parsed};
     ///
     /// let mut b = AmpBox::new();
     /// b.put("total", &94i64);
     /// let wire = b.to_bytes().unwrap();
-    /// let Decoded::Complete { frame, .. } = BoxDecoder::new().decode(&wire) else { panic!() };
+    /// let Parsed::Complete(frame, _) = BoxDecoder::new().decode(&wire) else { panic!() };
     /// assert_eq!(frame.arg::<i64>("total").unwrap(), 94);
     /// assert!(frame.arg::<i64>("missing").is_err());
     /// assert_eq!(frame.optional::<i64>("missing").unwrap(), None);
@@ -305,15 +297,11 @@ mod tests {
         let mut input = wire(&[("a", "1")]);
         input.extend(wire(&[("b", ""), ("c", "3")]));
         let mut decoder = BoxDecoder::new();
-        let Decoded::Complete { frame, consumed } = decoder.decode(&input) else {
+        let Parsed::Complete(frame, consumed) = decoder.decode(&input) else {
             panic!()
         };
         assert_eq!(frame.iter().collect::<Vec<_>>(), [(&b"a"[..], &b"1"[..])]);
-        let Decoded::Complete {
-            frame,
-            consumed: rest,
-        } = decoder.decode(&input[consumed..])
-        else {
+        let Parsed::Complete(frame, rest) = decoder.decode(&input[consumed..]) else {
             panic!()
         };
         assert_eq!(frame.get(b"b"), Some(&b""[..]));
@@ -326,7 +314,7 @@ mod tests {
         let input = wire(&[("_command", "Get"), ("_ask", "1"), ("key", "k")]);
         for end in 0..input.len() {
             let mut decoder = BoxDecoder::new();
-            assert_eq!(decoder.decode(&input[..end]), Decoded::Incomplete, "{end}");
+            assert_eq!(decoder.decode(&input[..end]), Parsed::Incomplete, "{end}");
         }
     }
 
@@ -335,20 +323,50 @@ mod tests {
         let input = wire(&[("a", "1"), ("b", "2"), ("c", "3")]);
         let mut decoder = BoxDecoder::new();
         for end in 0..input.len() {
-            assert_eq!(decoder.decode(&input[..end]), Decoded::Incomplete);
+            assert_eq!(decoder.decode(&input[..end]), Parsed::Incomplete);
         }
-        assert!(matches!(decoder.decode(&input), Decoded::Complete { .. }));
+        assert!(matches!(decoder.decode(&input), Parsed::Complete(..)));
+    }
+
+    #[test]
+    fn a_box_fed_a_byte_at_a_time_is_walked_once() {
+        let input = wire(&[("_command", "Get"), ("_ask", "1"), ("key", "a longer value")]);
+        // Where each pair starts, and where the end marker does.
+        let Parsed::Complete(whole, _) = BoxDecoder::new().decode(&input) else {
+            panic!()
+        };
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(whole.iter().scan(0, |at, (k, v)| {
+                *at += 2 + k.len() + 2 + v.len();
+                Some(*at)
+            }))
+            .collect();
+        assert_eq!(starts.last().map(|end| end + 2), Some(input.len()));
+        let mut decoder = BoxDecoder::new();
+        let (outcome, at) = crate::parse::byte_at_a_time(&mut decoder, &input, |decoder, n| {
+            // Every pair wholly there was walked once and is not again.
+            let pending = starts.iter().rev().find(|&&start| start <= n).unwrap();
+            assert_eq!(decoder.walked, *pending, "after {n} bytes");
+        });
+        let Parsed::Complete(frame, consumed) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            (frame.get(b"key"), consumed, at),
+            (Some(&b"a longer value"[..]), input.len(), input.len())
+        );
+        assert_eq!(decoder.walked, 0);
     }
 
     #[test]
     fn an_empty_box_and_a_long_key_are_errors() {
         assert_eq!(
             BoxDecoder::new().decode(b"\x00\x00"),
-            Decoded::Error(DecodeError::EmptyBox)
+            Parsed::Error(DecodeError::EmptyBox)
         );
         assert_eq!(
             BoxDecoder::new().decode(b"\x01\x00"),
-            Decoded::Error(DecodeError::KeyTooLong { length: 256 })
+            Parsed::Error(DecodeError::KeyTooLong { length: 256 })
         );
     }
 
@@ -358,20 +376,17 @@ mod tests {
         // key "k", value announced 100 bytes: refused before they come.
         assert_eq!(
             decoder.decode(b"\x00\x01k\x00\x64"),
-            Decoded::Error(DecodeError::BoxTooLong { limit: 16 })
+            Parsed::Error(DecodeError::BoxTooLong { limit: 16 })
         );
         // Exactly 16 bytes: 2 + 1 + 2 + 9 + 2.
         let input = b"\x00\x01k\x00\x09123456789\x00\x00";
-        assert!(matches!(
-            decoder.decode(input),
-            Decoded::Complete { consumed: 16, .. }
-        ));
+        assert!(matches!(decoder.decode(input), Parsed::Complete(_, 16)));
     }
 
     #[test]
     fn the_last_value_of_a_repeated_key_wins() {
         let input = b"\x00\x01k\x00\x011\x00\x01k\x00\x012\x00\x00";
-        let Decoded::Complete { frame, .. } = BoxDecoder::new().decode(input) else {
+        let Parsed::Complete(frame, _) = BoxDecoder::new().decode(input) else {
             panic!()
         };
         assert_eq!(frame.get(b"k"), Some(&b"2"[..]));

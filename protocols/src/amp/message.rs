@@ -57,11 +57,12 @@ impl<'a> Message<'a> {
     /// # Examples
     ///
     /// ```
-    /// use torsion_protocols::amp::{AmpBox, BoxDecoder, Decoded, Message};
+    /// use torsion_protocols::amp::{AmpBox, BoxDecoder, Message};
+    /// use torsion_protocols::{Decoder, Parsed};
     ///
     /// let wire: AmpBox = [("_command", "Get"), ("_ask", "1"), ("key", "k")].into_iter().collect();
     /// let wire = wire.to_bytes().unwrap();
-    /// let Decoded::Complete { frame, .. } = BoxDecoder::new().decode(&wire) else { panic!() };
+    /// let Parsed::Complete(frame, _) = BoxDecoder::new().decode(&wire) else { panic!() };
     /// let Ok(Message::Command { name, ask, .. }) = Message::classify(frame) else { panic!() };
     /// assert_eq!((name, ask), (&b"Get"[..], Some(&b"1"[..])));
     /// ```

@@ -93,7 +93,7 @@ mod wire;
 pub use ampbox::{AmpBox, EncodeError};
 pub use argument::{Argument, ArgumentError, ArgumentErrorKind};
 pub use command::{Arguments, Command, RemoteError};
-pub use decoder::{BoxDecoder, BoxRef, DecodeError, Decoded, Pairs};
+pub use decoder::{BoxDecoder, BoxRef, DecodeError, Pairs};
 pub use message::{Message, NotAMessage};
 pub use protocol::{connect, Amp, AmpFactory};
 pub use remote::{CallError, Remote, DEFAULT_MAX_PENDING};

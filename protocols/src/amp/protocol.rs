@@ -11,13 +11,14 @@ use torsion::{Address, CloseReason, Ctx, Deferred, Factory, Failure, Protocol, R
 
 use super::ampbox::AmpBox;
 use super::command::RemoteError;
-use super::decoder::{BoxDecoder, BoxRef, Decoded};
+use super::decoder::{BoxDecoder, BoxRef};
 use super::message::Message;
 use super::remote::{fail_all, CallError, Outgoing, Remote};
 use super::responders::{BoxReply, Responders};
 use super::wire::{ANSWER, ERROR, ERROR_CODE, ERROR_DESCRIPTION, UNKNOWN_ERROR_CODE};
 use crate::policies::IdleTimer;
 use crate::ReadBuffer;
+use crate::{Decoder, Parsed};
 
 /// One AMP connection (see the [module docs](super)).
 ///
@@ -103,7 +104,7 @@ impl Amp {
     fn process(&mut self, ctx: &mut Ctx<'_>) {
         while !ctx.is_closing() && ctx.buffered() < DEFAULT_HIGH_WATER {
             match self.decoder.decode(self.buffer.unread()) {
-                Decoded::Complete { frame, consumed } => {
+                Parsed::Complete(frame, consumed) => {
                     let outcome = receive(&self.responders, &self.outgoing, ctx, frame);
                     self.buffer.consume(consumed);
                     self.progress(ctx);
@@ -112,13 +113,13 @@ impl Amp {
                         return;
                     }
                 }
-                Decoded::Incomplete => {
+                Parsed::Incomplete => {
                     if self.eof {
                         ctx.lose_connection();
                     }
                     return;
                 }
-                Decoded::Error(e) => {
+                Parsed::Error(e) => {
                     self.broken(ctx, e.to_string());
                     return;
                 }

@@ -1,6 +1,7 @@
 //! Lines: payloads ended by a delimiter.
 
-use super::{Codec, Decode, FrameError, Header};
+use super::{Codec, FrameError, Header};
+use crate::{Decoder, Parsed};
 
 /// The delimiter of [`LineCodec::new`]: `\r\n`, as in Twisted.
 pub const DEFAULT_DELIMITER: &[u8] = b"\r\n";
@@ -27,14 +28,12 @@ pub const DEFAULT_MAX_LINE_LENGTH: usize = 16 * 1024;
 /// # Examples
 ///
 /// ```
-/// use torsion_protocols::codec::{Codec, Decode, LineCodec};
+/// use torsion_protocols::codec::LineCodec;
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut codec = LineCodec::new();
-/// assert_eq!(codec.decode(b"get key"), Decode::Incomplete);
-/// assert_eq!(
-///     codec.decode(b"get key\r\nget"),
-///     Decode::Complete { frame: b"get key", consumed: 9 }
-/// );
+/// assert_eq!(codec.decode(b"get key"), Parsed::Incomplete);
+/// assert_eq!(codec.decode(b"get key\r\nget"), Parsed::Complete(&b"get key"[..], 9));
 /// ```
 #[derive(Clone, Debug)]
 pub struct LineCodec {
@@ -98,25 +97,25 @@ impl LineCodec {
     }
 }
 
-impl Codec for LineCodec {
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Decode<'a> {
+impl Decoder for LineCodec {
+    type Message<'a> = &'a [u8];
+    type Error = FrameError;
+
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<&'a [u8], FrameError> {
         let from = self.scanned.min(input.len());
         match self.find(input, from) {
             Some(end) => {
                 self.scanned = 0;
                 if end > self.max_length {
-                    return Decode::Error(FrameError::LineTooLong {
+                    return Parsed::Error(FrameError::LineTooLong {
                         limit: self.max_length,
                     });
                 }
-                Decode::Complete {
-                    frame: &input[..end],
-                    consumed: end + self.delimiter.len(),
-                }
+                Parsed::Complete(&input[..end], end + self.delimiter.len())
             }
             None if input.len() >= self.max_buffered().saturating_add(1) => {
                 self.scanned = 0;
-                Decode::Error(FrameError::LineTooLong {
+                Parsed::Error(FrameError::LineTooLong {
                     limit: self.max_length,
                 })
             }
@@ -124,7 +123,7 @@ impl Codec for LineCodec {
                 // A delimiter split across reads may start in the last
                 // `len - 1` bytes: look there again next time.
                 self.scanned = input.len().saturating_sub(self.delimiter.len() - 1);
-                Decode::Incomplete
+                Parsed::Incomplete
             }
         }
     }
@@ -132,7 +131,9 @@ impl Codec for LineCodec {
     fn reset(&mut self) {
         self.scanned = 0;
     }
+}
 
+impl Codec for LineCodec {
     fn max_length(&self) -> usize {
         self.max_length
     }
@@ -164,12 +165,12 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match codec.decode(input) {
-                Decode::Complete { frame, consumed } => {
+                Parsed::Complete(frame, consumed) => {
                     out.push(frame.to_vec());
                     input = &input[consumed..];
                 }
-                Decode::Incomplete => return (out, None),
-                Decode::Error(e) => return (out, Some(e)),
+                Parsed::Incomplete => return (out, None),
+                Parsed::Error(e) => return (out, Some(e)),
             }
         }
     }
@@ -184,45 +185,46 @@ mod tests {
     #[test]
     fn a_delimiter_split_across_reads_is_found() {
         let mut codec = LineCodec::with_delimiter(b"END");
-        assert_eq!(codec.decode(b"abcE"), Decode::Incomplete);
-        assert_eq!(codec.decode(b"abcEN"), Decode::Incomplete);
-        assert_eq!(
-            codec.decode(b"abcENDx"),
-            Decode::Complete {
-                frame: b"abc",
-                consumed: 6
-            }
-        );
+        assert_eq!(codec.decode(b"abcE"), Parsed::Incomplete);
+        assert_eq!(codec.decode(b"abcEN"), Parsed::Incomplete);
+        assert_eq!(codec.decode(b"abcENDx"), Parsed::Complete(&b"abc"[..], 6));
     }
 
     #[test]
     fn a_line_of_exactly_the_limit_is_accepted() {
         let mut codec = LineCodec::new();
         codec.set_max_length(3);
-        assert_eq!(codec.decode(b"abc\r"), Decode::Incomplete);
-        assert_eq!(
-            codec.decode(b"abc\r\n"),
-            Decode::Complete {
-                frame: b"abc",
-                consumed: 5
-            }
-        );
+        assert_eq!(codec.decode(b"abc\r"), Parsed::Incomplete);
+        assert_eq!(codec.decode(b"abc\r\n"), Parsed::Complete(&b"abc"[..], 5));
     }
 
     #[test]
     fn a_longer_line_is_an_error_as_soon_as_it_is_certain() {
         let mut codec = LineCodec::new();
         codec.set_max_length(3);
-        assert_eq!(codec.decode(b"abcd"), Decode::Incomplete);
+        assert_eq!(codec.decode(b"abcd"), Parsed::Incomplete);
         assert_eq!(
             codec.decode(b"abcde"),
-            Decode::Error(FrameError::LineTooLong { limit: 3 })
+            Parsed::Error(FrameError::LineTooLong { limit: 3 })
         );
         codec.reset();
         assert_eq!(
             codec.decode(b"abcd\r\n"),
-            Decode::Error(FrameError::LineTooLong { limit: 3 })
+            Parsed::Error(FrameError::LineTooLong { limit: 3 })
         );
+    }
+
+    #[test]
+    fn a_line_fed_a_byte_at_a_time_is_scanned_once() {
+        let mut codec = LineCodec::with_delimiter(b"END");
+        let wire = b"a line of some length, with E and EN insideEND";
+        let (outcome, at) = crate::parse::byte_at_a_time(&mut codec, wire, |codec, n| {
+            // Only the last two bytes may be looked at again.
+            assert_eq!(codec.scanned, n.saturating_sub(2));
+        });
+        assert_eq!(outcome, Parsed::Complete(&wire[..wire.len() - 3], wire.len()));
+        assert_eq!(at, wire.len());
+        assert_eq!(codec.scanned, 0);
     }
 
     #[test]

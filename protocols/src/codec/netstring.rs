@@ -1,6 +1,7 @@
 //! Netstrings: `len:payload,` (D. J. Bernstein's format).
 
-use super::{Codec, Decode, FrameError, Header, DEFAULT_MAX_LENGTH};
+use super::{Codec, FrameError, Header, DEFAULT_MAX_LENGTH};
+use crate::{Decoder, Parsed};
 
 /// Frames netstrings: the payload's length in decimal, `:`, the payload,
 /// `,`. `5:hello,` carries `hello`; `0:,` the empty payload.
@@ -10,15 +11,23 @@ use super::{Codec, Decode, FrameError, Header, DEFAULT_MAX_LENGTH};
 /// [`max_length`](Codec::max_length) is refused before its colon arrives,
 /// and a stream of digits can never grow a buffer.
 ///
+/// # Implementation notes
+///
+/// After an `Incomplete` answer the codec remembers the digits it read, or
+/// once the colon came, the length and where the payload starts; so a
+/// frame arriving a byte at a time is read once in all, and waiting for a
+/// long payload costs one look at the byte where its comma belongs.
+///
 /// # Examples
 ///
 /// ```
-/// use torsion_protocols::codec::{Codec, Decode, FrameError, NetstringCodec};
+/// use torsion_protocols::codec::{Codec, FrameError, NetstringCodec};
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut codec = NetstringCodec::new();
-/// assert_eq!(codec.decode(b"3:abc,"), Decode::Complete { frame: b"abc", consumed: 6 });
-/// assert_eq!(codec.decode(b"3:abc;"), Decode::Error(FrameError::MissingComma));
-/// assert_eq!(codec.decode(b"03:abc,"), Decode::Error(FrameError::BadLength));
+/// assert_eq!(codec.decode(b"3:abc,"), Parsed::Complete(&b"abc"[..], 6));
+/// assert_eq!(codec.decode(b"3:abc;"), Parsed::Error(FrameError::MissingComma));
+/// assert_eq!(codec.decode(b"03:abc,"), Parsed::Error(FrameError::BadLength));
 ///
 /// let mut out = Vec::new();
 /// codec.encode(b"hello", &mut out).unwrap();
@@ -27,6 +36,33 @@ use super::{Codec, Decode, FrameError, Header, DEFAULT_MAX_LENGTH};
 #[derive(Clone, Debug)]
 pub struct NetstringCodec {
     max_length: usize,
+    /// How far into the frame at the start of the input the codec has
+    /// read (valid after `Incomplete`, for the same input grown).
+    progress: Progress,
+}
+
+/// How much of a netstring has been read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    /// In the length: `read` bytes so far, all digits, worth `length`.
+    Length {
+        /// Header bytes read.
+        read: usize,
+        /// Their value.
+        length: u64,
+    },
+    /// The header is read: `length` payload bytes start at `start`.
+    Payload {
+        /// The payload's length.
+        length: usize,
+        /// Where it starts: just after the colon.
+        start: usize,
+    },
+}
+
+impl Progress {
+    /// Nothing read yet.
+    const START: Progress = Progress::Length { read: 0, length: 0 };
 }
 
 impl Default for NetstringCodec {
@@ -40,14 +76,20 @@ impl NetstringCodec {
     pub fn new() -> Self {
         NetstringCodec {
             max_length: DEFAULT_MAX_LENGTH,
+            progress: Progress::START,
         }
     }
 
-    /// Reads the length header: `Ok(Some((length, header_len)))` once the
-    /// colon is there, `Ok(None)` while digits may still come.
-    fn length(&self, input: &[u8]) -> Result<Option<(usize, usize)>, FrameError> {
-        let mut length: u64 = 0;
-        for (i, &byte) in input.iter().enumerate() {
+    /// Reads on in the length header, from the `read` bytes worth `length`
+    /// already read: `Ok(Some((length, header_len)))` once the colon is
+    /// there, `Ok(None)` while digits may still come (remembering them).
+    fn length(
+        &mut self,
+        input: &[u8],
+        read: usize,
+        mut length: u64,
+    ) -> Result<Option<(usize, usize)>, FrameError> {
+        for (i, &byte) in input.iter().enumerate().skip(read) {
             match byte {
                 b':' if i > 0 => return Ok(Some((length as usize, i + 1))),
                 b'0'..=b'9' if i > 0 && length == 0 => return Err(FrameError::BadLength),
@@ -64,7 +106,18 @@ impl NetstringCodec {
                 _ => return Err(FrameError::BadLength),
             }
         }
+        self.progress = Progress::Length {
+            read: input.len(),
+            length,
+        };
         Ok(None)
+    }
+
+    /// Ends the frame at the start of the input with `outcome`: the next
+    /// call starts a new frame.
+    fn done<'a>(&mut self, outcome: Parsed<&'a [u8], FrameError>) -> Parsed<&'a [u8], FrameError> {
+        self.progress = Progress::START;
+        outcome
     }
 }
 
@@ -78,30 +131,44 @@ fn digits(mut n: usize) -> usize {
     count
 }
 
-impl Codec for NetstringCodec {
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Decode<'a> {
-        let (length, start) = match self.length(input) {
-            Ok(Some(found)) => found,
-            Ok(None) => return Decode::Incomplete,
-            Err(e) => return Decode::Error(e),
+impl Decoder for NetstringCodec {
+    type Message<'a> = &'a [u8];
+    type Error = FrameError;
+
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<&'a [u8], FrameError> {
+        let (length, start) = match self.progress {
+            Progress::Payload { length, start } => (length, start),
+            Progress::Length { read, length } => match self.length(input, read, length) {
+                Ok(Some(found)) => found,
+                Ok(None) => return Parsed::Incomplete,
+                Err(e) => return self.done(Parsed::Error(e)),
+            },
         };
         let end = start.saturating_add(length);
         match input.get(end) {
-            None => Decode::Incomplete,
-            Some(b',') => Decode::Complete {
-                frame: &input[start..end],
-                consumed: end + 1,
-            },
-            Some(_) => Decode::Error(FrameError::MissingComma),
+            None => {
+                self.progress = Progress::Payload { length, start };
+                Parsed::Incomplete
+            }
+            Some(b',') => self.done(Parsed::Complete(&input[start..end], end + 1)),
+            Some(_) => self.done(Parsed::Error(FrameError::MissingComma)),
         }
     }
 
+    fn reset(&mut self) {
+        self.progress = Progress::START;
+    }
+}
+
+impl Codec for NetstringCodec {
     fn max_length(&self) -> usize {
         self.max_length
     }
 
+    /// Sets the bound; a header partly read is read again against it.
     fn set_max_length(&mut self, max: usize) {
         self.max_length = max;
+        self.progress = Progress::START;
     }
 
     /// The longest header, a payload of `max_length` bytes, no comma yet.
@@ -142,50 +209,80 @@ impl Codec for NetstringCodec {
 mod tests {
     use super::*;
 
+    /// Decodes `input` with a fresh codec bounded by `max`.
+    fn decode(max: usize, input: &[u8]) -> Parsed<&[u8], FrameError> {
+        let mut codec = NetstringCodec::new();
+        codec.set_max_length(max);
+        codec.decode(input)
+    }
+
     #[test]
     fn decodes_and_waits() {
-        let mut codec = NetstringCodec::new();
-        assert_eq!(codec.decode(b""), Decode::Incomplete);
-        assert_eq!(codec.decode(b"12"), Decode::Incomplete);
-        assert_eq!(codec.decode(b"0:"), Decode::Incomplete);
-        assert_eq!(
-            codec.decode(b"0:,"),
-            Decode::Complete {
-                frame: b"",
-                consumed: 3
-            }
-        );
-        assert_eq!(codec.decode(b"2:a"), Decode::Incomplete);
-        assert_eq!(codec.decode(b"2:ab"), Decode::Incomplete);
+        let max = DEFAULT_MAX_LENGTH;
+        assert_eq!(decode(max, b""), Parsed::Incomplete);
+        assert_eq!(decode(max, b"12"), Parsed::Incomplete);
+        assert_eq!(decode(max, b"0:"), Parsed::Incomplete);
+        assert_eq!(decode(max, b"0:,"), Parsed::Complete(&b""[..], 3));
+        assert_eq!(decode(max, b"2:a"), Parsed::Incomplete);
+        assert_eq!(decode(max, b"2:ab"), Parsed::Incomplete);
     }
 
     #[test]
     fn refuses_bad_headers() {
-        let mut codec = NetstringCodec::new();
         for bad in [&b":"[..], b"x", b"1x", b"00:", b"-1:", b" 1:"] {
-            assert_eq!(codec.decode(bad), Decode::Error(FrameError::BadLength), "{bad:?}");
+            assert_eq!(
+                decode(DEFAULT_MAX_LENGTH, bad),
+                Parsed::Error(FrameError::BadLength),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn refuses_a_length_over_the_limit_before_the_colon() {
-        let mut codec = NetstringCodec::new();
-        codec.set_max_length(99);
-        assert_eq!(codec.decode(b"99"), Decode::Incomplete);
+        assert_eq!(decode(99, b"99"), Parsed::Incomplete);
         assert_eq!(
-            codec.decode(b"100"),
-            Decode::Error(FrameError::TooLong {
+            decode(99, b"100"),
+            Parsed::Error(FrameError::TooLong {
                 length: 100,
                 limit: 99
             })
         );
-        codec.set_max_length(usize::MAX);
-        assert_eq!(codec.decode(b"18446744073709551615:x"), Decode::Incomplete);
+        assert_eq!(decode(usize::MAX, b"18446744073709551615:x"), Parsed::Incomplete);
         let endless = vec![b'9'; 100];
         assert!(matches!(
-            codec.decode(&endless),
-            Decode::Error(FrameError::TooLong { .. })
+            decode(usize::MAX, &endless),
+            Parsed::Error(FrameError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn a_frame_fed_a_byte_at_a_time_is_read_once() {
+        let mut codec = NetstringCodec::new();
+        let wire = b"12:hello, world,";
+        let (outcome, at) = crate::parse::byte_at_a_time(&mut codec, wire, |codec, n| {
+            let expected = match n {
+                0..=2 => Progress::Length {
+                    read: n,
+                    length: [0, 1, 12][n],
+                },
+                _ => Progress::Payload { length: 12, start: 3 },
+            };
+            assert_eq!(codec.progress, expected, "after {n} bytes");
+        });
+        assert_eq!((outcome, at), (Parsed::Complete(&wire[3..15], 16), 16));
+        assert_eq!(codec.progress, Progress::START);
+    }
+
+    #[test]
+    fn a_new_bound_applies_to_a_header_partly_read() {
+        let mut codec = NetstringCodec::new();
+        assert_eq!(codec.decode(b"10"), Parsed::Incomplete);
+        codec.set_max_length(9);
+        assert_eq!(
+            codec.decode(b"10:"),
+            Parsed::Error(FrameError::TooLong { length: 10, limit: 9 })
+        );
     }
 
     #[test]

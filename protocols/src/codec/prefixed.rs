@@ -1,6 +1,7 @@
 //! Length-prefixed payloads: a big-endian length of 1, 2 or 4 bytes.
 
-use super::{Codec, Decode, FrameError, Header, DEFAULT_MAX_LENGTH};
+use super::{Codec, FrameError, Header, DEFAULT_MAX_LENGTH};
+use crate::{Decoder, Parsed};
 
 /// Frames payloads behind an `N`-byte big-endian (network order) length,
 /// as Twisted's `IntNStringReceiver`. Use the aliases [`Int8Codec`],
@@ -10,14 +11,21 @@ use super::{Codec, Decode, FrameError, Header, DEFAULT_MAX_LENGTH};
 /// whichever is smaller. A prefix announcing more is refused at once,
 /// before any of the payload is buffered.
 ///
+/// # Implementation notes
+///
+/// There is no scan position to keep: each call reads the `N` prefix bytes
+/// and looks at the input's length, so a frame arriving a byte at a time
+/// costs `N` byte reads per call, whatever the payload's length.
+///
 /// # Examples
 ///
 /// ```
-/// use torsion_protocols::codec::{Codec, Decode, FrameError, Int16Codec};
+/// use torsion_protocols::codec::{Codec, FrameError, Int16Codec};
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut codec = Int16Codec::new();
-/// assert_eq!(codec.decode(b"\x00\x02hi"), Decode::Complete { frame: b"hi", consumed: 4 });
-/// assert_eq!(codec.decode(b"\x00\x02h"), Decode::Incomplete);
+/// assert_eq!(codec.decode(b"\x00\x02hi"), Parsed::Complete(&b"hi"[..], 4));
+/// assert_eq!(codec.decode(b"\x00\x02h"), Parsed::Incomplete);
 ///
 /// let mut out = Vec::new();
 /// codec.encode(b"hi", &mut out).unwrap();
@@ -62,14 +70,17 @@ impl<const N: usize> Prefixed<N> {
     }
 }
 
-impl<const N: usize> Codec for Prefixed<N> {
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Decode<'a> {
+impl<const N: usize> Decoder for Prefixed<N> {
+    type Message<'a> = &'a [u8];
+    type Error = FrameError;
+
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<&'a [u8], FrameError> {
         let Some(prefix) = input.get(..N) else {
-            return Decode::Incomplete;
+            return Parsed::Incomplete;
         };
         let length = prefix.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b));
         if length > self.max_length as u64 {
-            return Decode::Error(FrameError::TooLong {
+            return Parsed::Error(FrameError::TooLong {
                 length,
                 limit: self.max_length,
             });
@@ -77,11 +88,13 @@ impl<const N: usize> Codec for Prefixed<N> {
         // At most `max_length`, a usize; only the sum may overflow.
         let end = N.saturating_add(length as usize);
         match input.get(N..end) {
-            Some(frame) => Decode::Complete { frame, consumed: end },
-            None => Decode::Incomplete,
+            Some(frame) => Parsed::Complete(frame, end),
+            None => Parsed::Incomplete,
         }
     }
+}
 
+impl<const N: usize> Codec for Prefixed<N> {
     fn max_length(&self) -> usize {
         self.max_length
     }
@@ -128,31 +141,33 @@ mod tests {
         let mut codec = Int32Codec::new();
         assert_eq!(
             codec.decode(&[0, 1, 0x86, 0xa0]),
-            Decode::Error(FrameError::TooLong {
+            Parsed::Error(FrameError::TooLong {
                 length: 100_000,
                 limit: DEFAULT_MAX_LENGTH
             })
         );
-        assert_eq!(codec.decode(&[0, 1, 0x86]), Decode::Incomplete);
+        assert_eq!(codec.decode(&[0, 1, 0x86]), Parsed::Incomplete);
     }
 
     #[test]
     fn a_huge_bound_does_not_overflow() {
         let mut codec = Prefixed::<8>::new();
         codec.set_max_length(usize::MAX);
-        assert_eq!(codec.decode(&[0xff; 9]), Decode::Incomplete);
+        assert_eq!(codec.decode(&[0xff; 9]), Parsed::Incomplete);
+    }
+
+    #[test]
+    fn a_frame_fed_a_byte_at_a_time_is_found() {
+        let mut codec = Int16Codec::new();
+        let wire = b"\x00\x05hello";
+        let (outcome, at) = crate::parse::byte_at_a_time(&mut codec, wire, |_, _| {});
+        assert_eq!((outcome, at), (Parsed::Complete(&b"hello"[..], 7), 7));
     }
 
     #[test]
     fn empty_payloads_and_headers() {
         let mut codec = Int32Codec::new();
-        assert_eq!(
-            codec.decode(&[0, 0, 0, 0, 9]),
-            Decode::Complete {
-                frame: b"",
-                consumed: 4
-            }
-        );
+        assert_eq!(codec.decode(&[0, 0, 0, 0, 9]), Parsed::Complete(&b""[..], 4));
         assert_eq!(codec.header(258).unwrap().as_bytes(), [0, 0, 1, 2]);
         assert_eq!(Int8Codec::new().header(255).unwrap().as_bytes(), [255]);
         assert!(Int8Codec::new().header(256).is_err());

@@ -5,8 +5,9 @@ use torsion::{CloseReason, Ctx, Protocol};
 use super::ctx::FrameState;
 use super::{FrameCtx, FrameHandler};
 use crate::buffer::ReadBuffer;
-use crate::codec::{Codec, Decode};
+use crate::codec::Codec;
 use crate::delivery::{Delivery, Eof};
+use crate::Parsed;
 
 /// A [`Protocol`] that frames the stream with codec `C` and hands each
 /// payload to a [`FrameHandler`].
@@ -149,13 +150,13 @@ impl<C: Codec + 'static, H: FrameHandler<C>> FramedReceiver<C, H> {
             state,
         } = self;
         match state.codec.decode(input.unread()) {
-            Decode::Complete { frame, consumed } => {
+            Parsed::Complete(frame, consumed) => {
                 handler.frame_received(&mut FrameCtx::new(ctx, state), frame);
                 input.consume(consumed);
                 true
             }
-            Decode::Incomplete => false,
-            Decode::Error(error) => {
+            Parsed::Incomplete => false,
+            Parsed::Error(error) => {
                 input.clear();
                 state.codec.reset();
                 handler.frame_error(&mut FrameCtx::new(ctx, state), error);

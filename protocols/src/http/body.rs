@@ -1,8 +1,9 @@
 //! Message bodies: how one is framed ([`BodyKind`]) and a sans-I/O
 //! decoder that hands its bytes out as they arrive ([`BodyDecoder`]).
 
-use super::chunked::{ChunkStep, ChunkedDecoder};
+use super::chunked::ChunkedDecoder;
 use super::{Headers, HttpError};
+use crate::{Decoder, Parsed};
 
 /// How a body is delimited on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,26 +46,15 @@ pub(crate) fn framing(headers: &Headers) -> Result<BodyKind, HttpError> {
     Ok(length.map_or(BodyKind::UntilClose, BodyKind::Length))
 }
 
-/// What [`BodyDecoder::decode`] found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A piece of a body, as [`BodyDecoder`] hands it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Body<'a> {
-    /// Body bytes (a slice of the input); drop `consumed` input bytes.
-    Data {
-        /// Payload bytes, framing removed.
-        data: &'a [u8],
-        /// Input bytes used (framing included).
-        consumed: usize,
-    },
-    /// The body ended; drop `consumed` input bytes (the final framing).
-    /// What follows belongs to the next message.
-    End {
-        /// Input bytes used.
-        consumed: usize,
-    },
-    /// Nothing to hand out yet: call again with the same bytes and more.
-    Incomplete,
-    /// The framing is broken.
-    Error(HttpError),
+    /// Payload bytes, framing removed: a slice of the input, empty when
+    /// only framing was consumed.
+    Data(&'a [u8]),
+    /// The body ended (its final framing, if any, consumed). What follows
+    /// belongs to the next message.
+    End,
 }
 
 #[derive(Clone, Debug)]
@@ -76,20 +66,30 @@ enum State {
 }
 
 /// Decodes one body, handing its bytes out as they arrive: the streaming
-/// half of a server or client. Payload bytes are never copied: each
-/// [`Body::Data`] is a slice of the input.
+/// half of a server or client. It is a [`Decoder`] whose messages are
+/// [`Body`] pieces: [`Parsed::Complete`] with [`Body::Data`] (a slice of the
+/// input: payload bytes are never copied) or [`Body::End`], and how many
+/// input bytes the piece used, framing included.
+///
+/// # Implementation notes
+///
+/// A chunked body's size and trailer lines are searched for their `\n`
+/// from where the last search stopped, so a line arriving a byte at a time
+/// is scanned once; [`reset`](Decoder::reset) forgets that position (and
+/// nothing else).
 ///
 /// # Examples
 ///
 /// ```
 /// use torsion_protocols::http::{Body, BodyDecoder, BodyKind};
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut body = BodyDecoder::new(BodyKind::Chunked);
 /// let input = b"5\r\nhello\r\n0\r\n\r\nGET";
-/// let Body::Data { data, consumed } = body.decode(input) else { panic!() };
+/// let Parsed::Complete(Body::Data(data), consumed) = body.decode(input) else { panic!() };
 /// assert_eq!(data, b"hello");
 /// let rest = &input[consumed..];
-/// assert_eq!(body.decode(rest), Body::End { consumed: rest.len() - 3 });
+/// assert_eq!(body.decode(rest), Parsed::Complete(Body::End, rest.len() - 3));
 /// ```
 #[derive(Clone, Debug)]
 pub struct BodyDecoder {
@@ -119,56 +119,6 @@ impl BodyDecoder {
         matches!(self.state, State::Done)
     }
 
-    /// Looks at the bytes not consumed yet. A body of length 0 ends at
-    /// once, even on empty input.
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Body<'a> {
-        let step = match &mut self.state {
-            State::Done => return Body::End { consumed: 0 },
-            State::Length { remaining: 0 } => {
-                self.state = State::Done;
-                return Body::End { consumed: 0 };
-            }
-            State::Length { remaining } => {
-                if input.is_empty() {
-                    return Body::Incomplete;
-                }
-                let n = (*remaining).min(input.len() as u64) as usize;
-                *remaining -= n as u64;
-                ChunkStep::Data {
-                    start: 0,
-                    len: n,
-                    consumed: n,
-                }
-            }
-            State::UntilClose => {
-                if input.is_empty() {
-                    return Body::Incomplete;
-                }
-                ChunkStep::Data {
-                    start: 0,
-                    len: input.len(),
-                    consumed: input.len(),
-                }
-            }
-            State::Chunked(chunked) => chunked.step(input),
-        };
-        match step {
-            ChunkStep::Data { start, len, consumed } => {
-                self.received += len as u64;
-                Body::Data {
-                    data: &input[start..start + len],
-                    consumed,
-                }
-            }
-            ChunkStep::End { consumed } => {
-                self.state = State::Done;
-                Body::End { consumed }
-            }
-            ChunkStep::Incomplete => Body::Incomplete,
-            ChunkStep::Error(e) => Body::Error(e),
-        }
-    }
-
     /// The stream ended: fine for a body that runs until close (it ends
     /// now), [`HttpError::Truncated`] for one still missing bytes.
     pub fn finish(&mut self) -> Result<(), HttpError> {
@@ -178,6 +128,51 @@ impl BodyDecoder {
                 Ok(())
             }
             _ => Err(HttpError::Truncated),
+        }
+    }
+}
+
+impl Decoder for BodyDecoder {
+    type Message<'a> = Body<'a>;
+    type Error = HttpError;
+
+    /// Looks at the bytes not consumed yet. A body of length 0 ends at
+    /// once, even on empty input.
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Body<'a>, HttpError> {
+        let outcome = match &mut self.state {
+            State::Done => return Parsed::Complete(Body::End, 0),
+            State::Length { remaining: 0 } => {
+                self.state = State::Done;
+                return Parsed::Complete(Body::End, 0);
+            }
+            State::Length { remaining } => {
+                if input.is_empty() {
+                    return Parsed::Incomplete;
+                }
+                let n = (*remaining).min(input.len() as u64) as usize;
+                *remaining -= n as u64;
+                Parsed::Complete(Body::Data(&input[..n]), n)
+            }
+            State::UntilClose => {
+                if input.is_empty() {
+                    return Parsed::Incomplete;
+                }
+                Parsed::Complete(Body::Data(input), input.len())
+            }
+            State::Chunked(chunked) => chunked.decode(input),
+        };
+        match outcome {
+            Parsed::Complete(Body::Data(data), _) => self.received += data.len() as u64,
+            Parsed::Complete(Body::End, _) => self.state = State::Done,
+            Parsed::Incomplete | Parsed::Error(_) => {}
+        }
+        outcome
+    }
+
+    /// Forgets how far into a chunk-size or trailer line it looked.
+    fn reset(&mut self) {
+        if let State::Chunked(chunked) = &mut self.state {
+            chunked.reset();
         }
     }
 }

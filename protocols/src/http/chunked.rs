@@ -1,7 +1,8 @@
 //! The chunked transfer coding (RFC 9112 §7.1): decoding, step by step,
 //! and encoding.
 
-use super::HttpError;
+use super::{Body, HttpError};
+use crate::{Decoder, Parsed};
 
 /// The longest chunk-size line accepted (size, extensions, CRLF).
 pub const MAX_CHUNK_LINE: usize = 4096;
@@ -24,48 +25,40 @@ enum Phase {
     Trailers,
 }
 
-/// One step of [`ChunkedDecoder::step`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum ChunkStep {
-    Data {
-        start: usize,
-        len: usize,
-        consumed: usize,
-    },
-    End {
-        consumed: usize,
-    },
-    Incomplete,
-    Error(HttpError),
-}
-
 /// The chunked decoder's state between calls.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ChunkedDecoder {
     phase: Phase,
     trailer_bytes: usize,
+    /// How many bytes of an unfinished size or trailer line, at the start
+    /// of the input, hold no `\n` (valid after an answer that left the
+    /// line unfinished, for the input that answer did not consume, grown).
+    scanned: usize,
 }
 
-impl ChunkedDecoder {
+impl Decoder for ChunkedDecoder {
+    type Message<'a> = Body<'a>;
+    type Error = HttpError;
+
     /// Consumes framing and returns the first data found, the end, or
     /// `Incomplete` (having consumed nothing it would need again: a
-    /// partial size line waits whole).
-    pub(crate) fn step(&mut self, input: &[u8]) -> ChunkStep {
+    /// partial size line waits whole, though it is scanned once).
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Body<'a>, HttpError> {
         let mut pos = 0;
         loop {
             let rest = &input[pos..];
             match self.phase {
                 Phase::Size => {
-                    let Some(line) = line_at(rest, MAX_CHUNK_LINE) else {
+                    let Some(line) = self.line_at(rest, MAX_CHUNK_LINE) else {
                         return incomplete_or(pos, rest.len() > MAX_CHUNK_LINE, "chunk-size line too long");
                     };
                     let line = match line {
                         Ok(line) => line,
-                        Err(e) => return ChunkStep::Error(e),
+                        Err(e) => return Parsed::Error(e),
                     };
                     let size = match parse_size(&rest[..line.content]) {
                         Ok(size) => size,
-                        Err(e) => return ChunkStep::Error(e),
+                        Err(e) => return Parsed::Error(e),
                     };
                     pos += line.total;
                     self.phase = if size == 0 {
@@ -84,11 +77,7 @@ impl ChunkedDecoder {
                     } else {
                         Phase::Data(remaining - n as u64)
                     };
-                    return ChunkStep::Data {
-                        start: pos,
-                        len: n,
-                        consumed: pos + n,
-                    };
+                    return Parsed::Complete(Body::Data(&rest[..n]), pos + n);
                 }
                 Phase::DataEnd => match rest {
                     [b'\r', b'\n', ..] => {
@@ -100,49 +89,77 @@ impl ChunkedDecoder {
                         self.phase = Phase::Size;
                     }
                     [] | [b'\r'] => return partial(pos),
-                    _ => return ChunkStep::Error(HttpError::BadChunk("no CRLF after chunk data".into())),
+                    _ => return Parsed::Error(HttpError::BadChunk("no CRLF after chunk data".into())),
                 },
                 Phase::Trailers => {
-                    let Some(line) = line_at(rest, MAX_TRAILERS) else {
+                    let Some(line) = self.line_at(rest, MAX_TRAILERS) else {
                         let over = self.trailer_bytes + rest.len() > MAX_TRAILERS;
                         return incomplete_or(pos, over, "trailers too large");
                     };
                     let line = match line {
                         Ok(line) => line,
-                        Err(e) => return ChunkStep::Error(e),
+                        Err(e) => return Parsed::Error(e),
                     };
                     pos += line.total;
                     if line.content == 0 {
                         *self = ChunkedDecoder::default();
-                        return ChunkStep::End { consumed: pos };
+                        return Parsed::Complete(Body::End, pos);
                     }
                     self.trailer_bytes += line.total;
                     if self.trailer_bytes > MAX_TRAILERS {
-                        return ChunkStep::Error(HttpError::BadChunk("trailers too large".into()));
+                        return Parsed::Error(HttpError::BadChunk("trailers too large".into()));
                     }
                 }
             }
         }
     }
+
+    /// Forgets how far into an unfinished line it looked.
+    fn reset(&mut self) {
+        self.scanned = 0;
+    }
+}
+
+impl ChunkedDecoder {
+    /// The line at the start of `input`, if its `\n` is there within
+    /// `max`; the search resumes where the last one for this line stopped.
+    fn line_at(&mut self, input: &[u8], max: usize) -> Option<Result<Line, HttpError>> {
+        let window = &input[..input.len().min(max)];
+        let from = self.scanned.min(window.len());
+        let Some(i) = memchr::memchr(b'\n', &window[from..]) else {
+            self.scanned = window.len();
+            return None;
+        };
+        self.scanned = 0;
+        let nl = from + i;
+        let content = if nl > 0 && input[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
+        if input[..content].contains(&b'\r') {
+            return Some(Err(HttpError::BadChunk("stray CR".into())));
+        }
+        Some(Ok(Line {
+            content,
+            total: nl + 1,
+        }))
+    }
 }
 
 /// Nothing to hand out: report the framing consumed so far, if any, as
 /// empty data so the caller drops it.
-fn partial(pos: usize) -> ChunkStep {
+fn partial<'a>(pos: usize) -> Parsed<Body<'a>, HttpError> {
     if pos == 0 {
-        ChunkStep::Incomplete
+        Parsed::Incomplete
     } else {
-        ChunkStep::Data {
-            start: pos,
-            len: 0,
-            consumed: pos,
-        }
+        Parsed::Complete(Body::Data(&[]), pos)
     }
 }
 
-fn incomplete_or(pos: usize, over: bool, why: &str) -> ChunkStep {
+fn incomplete_or<'a>(pos: usize, over: bool, why: &str) -> Parsed<Body<'a>, HttpError> {
     if over {
-        ChunkStep::Error(HttpError::BadChunk(why.into()))
+        Parsed::Error(HttpError::BadChunk(why.into()))
     } else {
         partial(pos)
     }
@@ -153,24 +170,6 @@ struct Line {
     content: usize,
     /// Bytes including the line ending.
     total: usize,
-}
-
-/// The line at the start of `input`, if its `\n` is there within `max`.
-fn line_at(input: &[u8], max: usize) -> Option<Result<Line, HttpError>> {
-    let window = &input[..input.len().min(max)];
-    let nl = memchr::memchr(b'\n', window)?;
-    let content = if nl > 0 && input[nl - 1] == b'\r' {
-        nl - 1
-    } else {
-        nl
-    };
-    if input[..content].contains(&b'\r') {
-        return Some(Err(HttpError::BadChunk("stray CR".into())));
-    }
-    Some(Ok(Line {
-        content,
-        total: nl + 1,
-    }))
 }
 
 /// `1a;ext=1` to 26: hex digits, then optional extensions (ignored).
@@ -219,4 +218,42 @@ pub fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
 /// after it without copying (`{len:x}\r\n`); the data must be followed by `\r\n`.
 pub fn chunk_header(len: usize) -> String {
     format!("{len:x}\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::byte_at_a_time;
+
+    /// Feeds `wire` a byte at a time, checking that the unfinished line was
+    /// scanned once, and returns the first answer that is not `Incomplete`.
+    fn feed<'w>(decoder: &mut ChunkedDecoder, wire: &'w [u8]) -> Parsed<Body<'w>, HttpError> {
+        let (outcome, at) = byte_at_a_time(decoder, wire, |decoder, n| {
+            assert_eq!(decoder.scanned, n, "after {n} bytes");
+        });
+        assert_eq!(at, wire.len());
+        outcome
+    }
+
+    #[test]
+    fn lines_fed_a_byte_at_a_time_are_scanned_once() {
+        let mut decoder = ChunkedDecoder::default();
+        let size = b"5;name=a-long-chunk-extension\r\n";
+        assert_eq!(
+            feed(&mut decoder, size),
+            Parsed::Complete(Body::Data(&[]), size.len())
+        );
+        assert_eq!(decoder.scanned, 0);
+        assert_eq!(
+            decoder.decode(b"hello\r\n0\r\n"),
+            Parsed::Complete(Body::Data(b"hello"), 5)
+        );
+        assert_eq!(decoder.decode(b"\r\n0\r\n"), Parsed::Complete(Body::Data(&[]), 5));
+        let trailer = b"X-Checksum: 1234\r\n";
+        assert_eq!(
+            feed(&mut decoder, trailer),
+            Parsed::Complete(Body::Data(&[]), trailer.len())
+        );
+        assert_eq!(feed(&mut decoder, b"\r\n"), Parsed::Complete(Body::End, 2));
+    }
 }

@@ -3,6 +3,7 @@
 use super::body::{framing, BodyKind};
 use super::headers::latin1;
 use super::{Headers, HttpError};
+use crate::{Decoder, Parsed};
 
 /// The largest head (start line and headers) accepted by default: 16 KiB.
 pub const DEFAULT_MAX_HEAD: usize = 16 * 1024;
@@ -25,22 +26,6 @@ impl Default for Limits {
             max_headers: DEFAULT_MAX_HEADERS,
         }
     }
-}
-
-/// What a parser found at the start of its input.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Parse<T> {
-    /// A whole message head; drop `consumed` bytes (the empty line included).
-    Complete {
-        /// The head.
-        message: T,
-        /// Input bytes it used.
-        consumed: usize,
-    },
-    /// Not a whole head yet: call again with the same bytes and more.
-    Incomplete,
-    /// The bytes are not HTTP/1.x, or break a bound.
-    Error(HttpError),
 }
 
 /// The protocol version of a message.
@@ -184,17 +169,18 @@ impl HeadEnd {
     }
 }
 
-/// Parses request heads: `Complete`, `Incomplete` or `Error`, within
-/// [`Limits`].
+/// Parses request heads: a [`Decoder`] whose messages are [`RequestHead`]s
+/// and whose errors are [`HttpError`]s, within [`Limits`].
 ///
 /// # Examples
 ///
 /// ```
-/// use torsion_protocols::http::{Parse, RequestParser};
+/// use torsion_protocols::http::RequestParser;
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut parser = RequestParser::default();
-/// assert_eq!(parser.parse(b"GET /page HTTP/1.1\r\nHost: a\r\n"), Parse::Incomplete);
-/// let Parse::Complete { message, consumed } = parser.parse(b"GET /page HTTP/1.1\r\nHost: a\r\n\r\nnext")
+/// assert_eq!(parser.decode(b"GET /page HTTP/1.1\r\nHost: a\r\n"), Parsed::Incomplete);
+/// let Parsed::Complete(message, consumed) = parser.decode(b"GET /page HTTP/1.1\r\nHost: a\r\n\r\nnext")
 /// else { panic!() };
 /// assert_eq!((message.method.as_str(), message.target.as_str(), consumed), ("GET", "/page", 31));
 /// assert_eq!(message.headers.get("host"), Some("a"));
@@ -218,12 +204,17 @@ impl RequestParser {
     pub fn limits(&self) -> Limits {
         self.limits
     }
+}
+
+impl Decoder for RequestParser {
+    type Message<'a> = RequestHead;
+    type Error = HttpError;
 
     /// Looks for one request head at the start of `input` (the bytes not
     /// consumed yet; call again with the same bytes and more after
     /// `Incomplete`).
-    pub fn parse(&mut self, input: &[u8]) -> Parse<RequestHead> {
-        let result = parse_with(&mut self.end, self.limits, input, |headers, bytes| {
+    fn decode(&mut self, input: &[u8]) -> Parsed<RequestHead, HttpError> {
+        self.end.parse(self.limits, input, |headers, bytes| {
             let mut req = httparse::Request::new(headers);
             let status = req.parse(bytes)?;
             Ok(match status {
@@ -238,15 +229,11 @@ impl RequestParser {
                     consumed,
                 )),
             })
-        });
-        if !matches!(result, Parse::Incomplete) {
-            self.reset();
-        }
-        result
+        })
     }
 
     /// Forgets how far it looked (after the input changed otherwise).
-    pub fn reset(&mut self) {
+    fn reset(&mut self) {
         self.end = HeadEnd::default();
     }
 }
@@ -256,10 +243,11 @@ impl RequestParser {
 /// # Examples
 ///
 /// ```
-/// use torsion_protocols::http::{Parse, ResponseParser};
+/// use torsion_protocols::http::ResponseParser;
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut parser = ResponseParser::default();
-/// let Parse::Complete { message, .. } = parser.parse(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+/// let Parsed::Complete(message, _) = parser.decode(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
 /// else { panic!() };
 /// assert_eq!((message.status, message.reason.as_str()), (404, "Not Found"));
 /// ```
@@ -277,10 +265,15 @@ impl ResponseParser {
             end: HeadEnd::default(),
         }
     }
+}
+
+impl Decoder for ResponseParser {
+    type Message<'a> = ResponseHead;
+    type Error = HttpError;
 
     /// Looks for one response head at the start of `input`.
-    pub fn parse(&mut self, input: &[u8]) -> Parse<ResponseHead> {
-        let result = parse_with(&mut self.end, self.limits, input, |headers, bytes| {
+    fn decode(&mut self, input: &[u8]) -> Parsed<ResponseHead, HttpError> {
+        self.end.parse(self.limits, input, |headers, bytes| {
             let mut res = httparse::Response::new(headers);
             let status = res.parse(bytes)?;
             Ok(match status {
@@ -295,60 +288,67 @@ impl ResponseParser {
                     consumed,
                 )),
             })
-        });
-        if !matches!(result, Parse::Incomplete) {
-            self.reset();
-        }
-        result
+        })
     }
 
     /// Forgets how far it looked.
-    pub fn reset(&mut self) {
+    fn reset(&mut self) {
         self.end = HeadEnd::default();
     }
 }
 
-type Parsed<T> = Result<httparse::Status<(T, usize)>, httparse::Error>;
+/// What `httparse` made of some bytes: a head and the bytes it used, or not
+/// enough bytes, or an error.
+type Run<T> = Result<httparse::Status<(T, usize)>, httparse::Error>;
 
-/// The part both parsers share: find the end, bound the size, run httparse.
-fn parse_with<T>(
-    end: &mut HeadEnd,
-    limits: Limits,
-    input: &[u8],
-    run: impl for<'b> Fn(&mut [httparse::Header<'b>], &'b [u8]) -> Parsed<T>,
-) -> Parse<T> {
-    let too_large = Parse::Error(HttpError::HeadTooLarge {
-        limit: limits.max_head,
-    });
-    loop {
-        let lines_before = end.scanned;
-        let Some(candidate) = end.next_candidate(input) else {
-            if input.len() > limits.max_head {
-                return too_large;
-            }
-            // Refuse garbage before its empty line, checking now and then.
-            let new_line = input[lines_before.min(input.len())..].contains(&b'\n');
-            if new_line || end.checked == 0 || input.len() >= end.checked + RECHECK {
-                end.checked = input.len();
-                let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
-                if let Err(e) = run(&mut headers, input) {
-                    return Parse::Error(parse_error(e, limits));
-                }
-            }
-            return Parse::Incomplete;
+impl HeadEnd {
+    /// The part both parsers share: find the end, bound the size, run
+    /// httparse; and start over after any answer but `Incomplete`.
+    fn parse<T>(
+        &mut self,
+        limits: Limits,
+        input: &[u8],
+        run: impl for<'b> Fn(&mut [httparse::Header<'b>], &'b [u8]) -> Run<T>,
+    ) -> Parsed<T, HttpError> {
+        let too_large = || {
+            Parsed::Error(HttpError::HeadTooLarge {
+                limit: limits.max_head,
+            })
         };
-        if candidate > limits.max_head {
-            return too_large;
-        }
-        let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
-        match run(&mut headers, &input[..candidate]) {
-            Ok(httparse::Status::Complete((message, consumed))) => {
-                return Parse::Complete { message, consumed }
+        let outcome = loop {
+            let lines_before = self.scanned;
+            let Some(candidate) = self.next_candidate(input) else {
+                if input.len() > limits.max_head {
+                    break too_large();
+                }
+                // Refuse garbage before its empty line, checking now and then.
+                let new_line = input[lines_before.min(input.len())..].contains(&b'\n');
+                if new_line || self.checked == 0 || input.len() >= self.checked + RECHECK {
+                    self.checked = input.len();
+                    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+                    if let Err(e) = run(&mut headers, input) {
+                        break Parsed::Error(parse_error(e, limits));
+                    }
+                }
+                break Parsed::Incomplete;
+            };
+            if candidate > limits.max_head {
+                break too_large();
             }
-            // Blank lines before the start line: look for the next empty line.
-            Ok(httparse::Status::Partial) => continue,
-            Err(e) => return Parse::Error(parse_error(e, limits)),
+            let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+            match run(&mut headers, &input[..candidate]) {
+                Ok(httparse::Status::Complete((message, consumed))) => {
+                    break Parsed::Complete(message, consumed)
+                }
+                // Blank lines before the start line: look for the next empty line.
+                Ok(httparse::Status::Partial) => continue,
+                Err(e) => break Parsed::Error(parse_error(e, limits)),
+            }
+        };
+        if !matches!(outcome, Parsed::Incomplete) {
+            *self = HeadEnd::default();
         }
+        outcome
     }
 }
 
@@ -370,4 +370,48 @@ fn collect(headers: &[httparse::Header<'_>]) -> Headers {
         out.push_unchecked(h.name.to_string(), latin1(h.value));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the line after the last `\n` in `bytes` starts.
+    fn after_last_line(bytes: &[u8]) -> usize {
+        bytes.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1)
+    }
+
+    #[test]
+    fn a_head_fed_a_byte_at_a_time_is_scanned_once() {
+        let wire = b"GET /page HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
+        let mut parser = RequestParser::default();
+        let mut checks = 0;
+        let (outcome, at) = crate::parse::byte_at_a_time(&mut parser, wire, |parser, n| {
+            // The search for the empty line resumes after the last `\n`.
+            assert_eq!(parser.end.scanned, after_last_line(&wire[..n]), "after {n} bytes");
+            assert!(n - parser.end.checked < RECHECK);
+            checks += usize::from(parser.end.checked == n);
+        });
+        // The unfinished head is parsed for errors at 0 and 1 bytes, then
+        // once per line, not once per byte.
+        assert_eq!(checks, 2 + 3);
+        let Parsed::Complete(head, consumed) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            (head.headers.get("accept"), consumed, at),
+            (Some("*/*"), wire.len(), wire.len())
+        );
+        assert_eq!(parser.end.scanned, 0);
+
+        let wire = b"HTTP/1.1 204 No Content\r\n\r\n";
+        let mut parser = ResponseParser::default();
+        let (outcome, _) = crate::parse::byte_at_a_time(&mut parser, wire, |parser, n| {
+            assert_eq!(parser.end.scanned, after_last_line(&wire[..n]), "after {n} bytes");
+        });
+        assert!(matches!(
+            outcome,
+            Parsed::Complete(ResponseHead { status: 204, .. }, 27)
+        ));
+    }
 }

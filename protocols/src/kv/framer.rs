@@ -1,38 +1,14 @@
 //! [`LineFramer`]: lines ending in `\n` (or `\r\n`), bounded, skipping
 //! overlong ones.
 
+use super::{LineError, LineTooLong};
+use crate::{Decoder, Parsed};
+
 /// The line delimiter of the key-value protocol as it is sent: `\r\n`,
 /// Twisted's `LineReceiver` default, which the seeds use. A bare `\n` ends
 /// a line too when reading, as memcached and the other Torsion servers
 /// accept it (`printf 'get k\n' | nc`).
 pub const DELIMITER: &[u8] = b"\r\n";
-
-/// What [`LineFramer::decode`] found at the start of its input.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Frame<'a> {
-    /// A whole line of at most the bound (without its delimiter); drop
-    /// `consumed` bytes.
-    Line {
-        /// The line, without `\r\n`.
-        line: &'a [u8],
-        /// The line's length plus the delimiter's.
-        consumed: usize,
-    },
-    /// A line longer than the bound begins here. Drop `consumed` bytes; if
-    /// its end was not in the input, the framer skips the rest of it
-    /// (reported as [`Frame::Skipped`]) before framing the next line.
-    TooLong {
-        /// Input bytes to drop.
-        consumed: usize,
-    },
-    /// Bytes of a line already reported too long; drop them.
-    Skipped {
-        /// Input bytes to drop.
-        consumed: usize,
-    },
-    /// No whole line yet: call again with these bytes and more.
-    Incomplete,
-}
 
 /// Frames lines of at most `max_length` bytes, each ending at `\n`; a `\r`
 /// just before the `\n` belongs to the ending, not to the line.
@@ -40,30 +16,39 @@ pub enum Frame<'a> {
 /// Unlike [`LineCodec`](crate::codec::LineCodec), whose overlong line is an
 /// error that ends the stream, a line protocol that answers `ERROR` and
 /// goes on needs to find where the overlong line ends: the framer reports
-/// [`Frame::TooLong`] once, as soon as it is certain (the delimiter came
-/// too far in, or `max_length + 2` bytes came without one), then consumes
-/// the rest of that line as [`Frame::Skipped`] without buffering it. At
-/// most [`max_buffered`](LineFramer::max_buffered) bytes are ever left
-/// undecided, and the outcome depends only on the stream, never on how it
-/// was split into reads.
+/// [`LineError::Invalid`] with [`LineTooLong`] once, as soon as it is
+/// certain (the delimiter came too far in, or `max_length + 2` bytes came
+/// without one), then consumes the rest of that line as
+/// [`LineError::Skipped`] without buffering it. Either error says how many
+/// bytes to drop. At most [`max_buffered`](LineFramer::max_buffered) bytes
+/// are ever left undecided, and the outcome depends only on the stream,
+/// never on how it was split into reads.
 ///
 /// # Implementation notes
 ///
-/// The search is `memchr` for `\n`. After [`Frame::Incomplete`] the framer
+/// The search is `memchr` for `\n`. After [`Parsed::Incomplete`] the framer
 /// remembers how far it looked, so a long line arriving a byte at a time is
 /// scanned once in all; the caller must then pass the same input, grown.
 ///
 /// # Examples
 ///
 /// ```
-/// use torsion_protocols::kv::{Frame, LineFramer};
+/// use torsion_protocols::kv::{LineError, LineFramer, LineTooLong};
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut framer = LineFramer::new(5);
-/// assert_eq!(framer.decode(b"get k\r\n"), Frame::Line { line: b"get k", consumed: 7 });
+/// assert_eq!(framer.decode(b"get k\r\n"), Parsed::Complete(&b"get k"[..], 7));
 /// // Too long: reported once, then skipped up to its delimiter.
-/// assert_eq!(framer.decode(b"get kkkkk"), Frame::TooLong { consumed: 9 });
-/// assert_eq!(framer.decode(b"kk\r\nget k\r\n"), Frame::Skipped { consumed: 4 });
-/// assert_eq!(framer.decode(b"get k\r\n"), Frame::Line { line: b"get k", consumed: 7 });
+/// let too_long = LineTooLong { limit: 5 };
+/// assert_eq!(
+///     framer.decode(b"get kkkkk"),
+///     Parsed::Error(LineError::Invalid { error: too_long, consumed: 9 })
+/// );
+/// assert_eq!(
+///     framer.decode(b"kk\r\nget k\r\n"),
+///     Parsed::Error(LineError::Skipped { consumed: 4 })
+/// );
+/// assert_eq!(framer.decode(b"get k\r\n"), Parsed::Complete(&b"get k"[..], 7));
 /// ```
 #[derive(Clone, Debug)]
 pub struct LineFramer {
@@ -91,7 +76,7 @@ impl LineFramer {
     }
 
     /// The most input bytes `decode` leaves undecided (answering
-    /// [`Frame::Incomplete`]): a longest line and a `\r`.
+    /// [`Parsed::Incomplete`]): a longest line and a `\r`.
     pub fn max_buffered(&self) -> usize {
         self.max_length.saturating_add(DELIMITER.len() - 1)
     }
@@ -101,27 +86,49 @@ impl LineFramer {
         self.skipping
     }
 
-    /// Forgets everything: the next byte starts a line.
-    pub fn reset(&mut self) {
-        self.scanned = 0;
-        self.skipping = false;
+    /// Frames one line and parses it with `parse`: a line that does not
+    /// parse is a [`LineError::Invalid`] with `parse`'s error, a line too
+    /// long one with `E::from(LineTooLong)`.
+    pub(crate) fn decode_with<'a, M, E: From<LineTooLong>>(
+        &mut self,
+        input: &'a [u8],
+        parse: impl FnOnce(&'a [u8]) -> Result<M, E>,
+    ) -> Parsed<M, LineError<E>> {
+        match self.decode(input) {
+            Parsed::Complete(line, consumed) => match parse(line) {
+                Ok(message) => Parsed::Complete(message, consumed),
+                Err(error) => Parsed::Error(LineError::Invalid { error, consumed }),
+            },
+            Parsed::Incomplete => Parsed::Incomplete,
+            Parsed::Error(error) => Parsed::Error(error.map(E::from)),
+        }
     }
+}
+
+impl Decoder for LineFramer {
+    type Message<'a> = &'a [u8];
+    type Error = LineError<LineTooLong>;
 
     /// Looks for one line at the start of `input`.
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Frame<'a> {
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<&'a [u8], LineError<LineTooLong>> {
+        let too_long = |consumed| {
+            Parsed::Error(LineError::Invalid {
+                error: LineTooLong {
+                    limit: self.max_length,
+                },
+                consumed,
+            })
+        };
         let from = self.scanned.min(input.len());
         match find_delimiter(input, from) {
             Some((end, consumed)) => {
                 self.scanned = 0;
                 if std::mem::take(&mut self.skipping) {
-                    Frame::Skipped { consumed }
+                    Parsed::Error(LineError::Skipped { consumed })
                 } else if end > self.max_length {
-                    Frame::TooLong { consumed }
+                    too_long(consumed)
                 } else {
-                    Frame::Line {
-                        line: &input[..end],
-                        consumed,
-                    }
+                    Parsed::Complete(&input[..end], consumed)
                 }
             }
             None if self.skipping || input.len() > self.max_buffered() => {
@@ -132,20 +139,26 @@ impl LineFramer {
                 self.scanned = 0;
                 if std::mem::replace(&mut self.skipping, true) {
                     if consumed == 0 {
-                        Frame::Incomplete
+                        Parsed::Incomplete
                     } else {
-                        Frame::Skipped { consumed }
+                        Parsed::Error(LineError::Skipped { consumed })
                     }
                 } else {
-                    Frame::TooLong { consumed }
+                    too_long(consumed)
                 }
             }
             None => {
                 // A delimiter split across reads starts at the last byte.
                 self.scanned = input.len().saturating_sub(DELIMITER.len() - 1);
-                Frame::Incomplete
+                Parsed::Incomplete
             }
         }
+    }
+
+    /// Forgets everything: the next byte starts a line.
+    fn reset(&mut self) {
+        self.scanned = 0;
+        self.skipping = false;
     }
 }
 
@@ -164,6 +177,29 @@ fn find_delimiter(input: &[u8], from: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kv::{Limits, Reply, ReplyDecoder, Request, RequestDecoder};
+
+    /// Feeds `wire`, one line, to `decoder` as one-byte reads would, checking
+    /// after each `Incomplete` that its framer (reached through `framer`) will
+    /// look again at the last byte only. Returns the first other answer.
+    fn a_byte_at_a_time<'w, D: Decoder + 'w>(
+        decoder: &mut D,
+        framer: impl Fn(&D) -> &LineFramer,
+        wire: &'w [u8],
+    ) -> Parsed<D::Message<'w>, D::Error> {
+        let (outcome, _) = crate::parse::byte_at_a_time(decoder, wire, |decoder, n| {
+            assert_eq!(framer(decoder).scanned, n.saturating_sub(1), "after {n} bytes");
+        });
+        outcome
+    }
+
+    /// What a framer bounded to 3 bytes answers for a line too long.
+    fn too_long(consumed: usize) -> Parsed<&'static [u8], LineError<LineTooLong>> {
+        Parsed::Error(LineError::Invalid {
+            error: LineTooLong { limit: 3 },
+            consumed,
+        })
+    }
 
     /// Frames `input` whole; returns the frames as (kind, bytes) pairs and
     /// the undecided rest.
@@ -171,10 +207,10 @@ mod tests {
         let mut out = Vec::new();
         loop {
             let (kind, consumed) = match framer.decode(input) {
-                Frame::Line { consumed, .. } => ('L', consumed),
-                Frame::TooLong { consumed } => ('T', consumed),
-                Frame::Skipped { consumed } => ('S', consumed),
-                Frame::Incomplete => return (out, input.to_vec()),
+                Parsed::Complete(_, consumed) => ('L', consumed),
+                Parsed::Error(LineError::Invalid { consumed, .. }) => ('T', consumed),
+                Parsed::Error(LineError::Skipped { consumed }) => ('S', consumed),
+                Parsed::Incomplete => return (out, input.to_vec()),
             };
             out.push((kind, input[..consumed].to_vec()));
             input = &input[consumed..];
@@ -202,58 +238,34 @@ mod tests {
         assert_eq!(rest, b"rest\r");
         // The line itself never holds its ending; a `\r` inside it stays.
         let mut framer = LineFramer::new(100);
-        assert_eq!(
-            framer.decode(b"b\rc\n"),
-            Frame::Line {
-                line: b"b\rc",
-                consumed: 4
-            }
-        );
-        assert_eq!(
-            framer.decode(b"x\r\r\n"),
-            Frame::Line {
-                line: b"x\r",
-                consumed: 4
-            }
-        );
-        assert_eq!(
-            framer.decode(b"\n"),
-            Frame::Line {
-                line: b"",
-                consumed: 1
-            }
-        );
+        assert_eq!(framer.decode(b"b\rc\n"), Parsed::Complete(&b"b\rc"[..], 4));
+        assert_eq!(framer.decode(b"x\r\r\n"), Parsed::Complete(&b"x\r"[..], 4));
+        assert_eq!(framer.decode(b"\n"), Parsed::Complete(&b""[..], 1));
     }
 
     #[test]
     fn a_line_of_exactly_the_bound_is_accepted() {
         let mut framer = LineFramer::new(3);
-        assert_eq!(framer.decode(b"abc\r"), Frame::Incomplete);
-        assert_eq!(
-            framer.decode(b"abc\r\n"),
-            Frame::Line {
-                line: b"abc",
-                consumed: 5
-            }
-        );
+        assert_eq!(framer.decode(b"abc\r"), Parsed::Incomplete);
+        assert_eq!(framer.decode(b"abc\r\n"), Parsed::Complete(&b"abc"[..], 5));
     }
 
     #[test]
     fn one_byte_more_is_too_long_as_soon_as_certain() {
         let mut framer = LineFramer::new(3);
-        assert_eq!(framer.decode(b"abcd"), Frame::Incomplete);
-        assert_eq!(framer.decode(b"abcde"), Frame::TooLong { consumed: 5 });
+        assert_eq!(framer.decode(b"abcd"), Parsed::Incomplete);
+        assert_eq!(framer.decode(b"abcde"), too_long(5));
         assert!(framer.is_skipping());
-        assert_eq!(framer.decode(b"fg\r"), Frame::Skipped { consumed: 2 });
-        assert_eq!(framer.decode(b"\r"), Frame::Incomplete);
-        assert_eq!(framer.decode(b"\r\nok\r\n"), Frame::Skipped { consumed: 2 });
         assert_eq!(
-            framer.decode(b"ok\r\n"),
-            Frame::Line {
-                line: b"ok",
-                consumed: 4
-            }
+            framer.decode(b"fg\r"),
+            Parsed::Error(LineError::Skipped { consumed: 2 })
         );
+        assert_eq!(framer.decode(b"\r"), Parsed::Incomplete);
+        assert_eq!(
+            framer.decode(b"\r\nok\r\n"),
+            Parsed::Error(LineError::Skipped { consumed: 2 })
+        );
+        assert_eq!(framer.decode(b"ok\r\n"), Parsed::Complete(&b"ok"[..], 4));
     }
 
     #[test]
@@ -267,14 +279,31 @@ mod tests {
     fn a_delimiter_split_at_the_bound_is_found() {
         // max 3: "abc\r" is undecided, then "\n" completes a valid line.
         let mut framer = LineFramer::new(3);
-        assert_eq!(framer.decode(b"abc\r"), Frame::Incomplete);
+        assert_eq!(framer.decode(b"abc\r"), Parsed::Incomplete);
         assert_eq!(
             framer.decode(b"abc\r\n").clone(),
-            Frame::Line {
-                line: b"abc",
-                consumed: 5
-            }
+            Parsed::Complete(&b"abc"[..], 5)
         );
+    }
+
+    #[test]
+    fn lines_fed_a_byte_at_a_time_are_scanned_once() {
+        let mut framer = LineFramer::new(100);
+        let wire = b"set key a value with \r and \n inside\r\n";
+        let outcome = a_byte_at_a_time(&mut framer, |framer| framer, wire);
+        assert_eq!(outcome, Parsed::Complete(&wire[..wire.len() - 2], wire.len()));
+        assert_eq!(framer.scanned, 0);
+
+        let mut requests = RequestDecoder::new(Limits::default());
+        let wire = b"set greeting hello world\r\n";
+        let (key, value) = (&b"greeting"[..], &b"hello world"[..]);
+        let outcome = a_byte_at_a_time(&mut requests, |decoder| &decoder.framer, wire);
+        assert_eq!(outcome, Parsed::Complete(Request::Set { key, value }, wire.len()));
+
+        let mut replies = ReplyDecoder::new(Limits::default());
+        let wire = b"VALUE greeting hello world\r\n";
+        let outcome = a_byte_at_a_time(&mut replies, |decoder| &decoder.framer, wire);
+        assert_eq!(outcome, Parsed::Complete(Reply::Value { key, value }, wire.len()));
     }
 
     #[test]

@@ -35,6 +35,12 @@
 //! - [`LineFramer`]: lines with a bound, skipping overlong lines.
 //! - [`RequestDecoder`] and [`Request`]: what a server reads.
 //! - [`ReplyDecoder`] and [`Reply`]: what a client reads.
+//! - [`LineError`]: why a decoder handed out no message, and how many bytes
+//!   to drop before going on (every error here is recoverable).
+//!
+//! All three are [`Decoder`](crate::Decoder)s: they answer
+//! [`Parsed`](crate::Parsed), and remember how far they looked for the
+//! `\r\n`, so a line arriving a byte at a time is scanned once.
 //! - [`Limits`]: the key, value and line bounds both sides share.
 //!
 //! # AMP
@@ -45,11 +51,12 @@
 //! # Examples
 //!
 //! ```
-//! use torsion_protocols::kv::{Limits, Parsed, Request, RequestDecoder, Reply};
+//! use torsion_protocols::kv::{Limits, Request, RequestDecoder, Reply};
+//! use torsion_protocols::{Decoder, Parsed};
 //!
 //! let mut decoder = RequestDecoder::new(Limits::default());
 //! let input = b"set greeting hello world\r\nget greeting\r\n";
-//! let Parsed::Complete { message: request, consumed } = decoder.decode(input) else {
+//! let Parsed::Complete(request, consumed) = decoder.decode(input) else {
 //!     panic!("a whole line is there")
 //! };
 //! assert_eq!(request, Request::Set { key: b"greeting", value: b"hello world" });
@@ -61,44 +68,16 @@
 //! ```
 
 pub mod commands;
+mod error;
 mod framer;
 mod limits;
 mod reply;
 mod request;
 mod words;
 
-pub use framer::{Frame, LineFramer, DELIMITER};
+pub use error::{LineError, LineTooLong};
+pub use framer::{LineFramer, DELIMITER};
 pub use limits::{Limits, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_VALUE_LENGTH};
 pub use reply::{Reply, ReplyDecoder, ReplyError};
 pub use request::{Request, RequestDecoder, RequestError};
 pub use words::is_whitespace;
-
-/// What a [`RequestDecoder`] or [`ReplyDecoder`] found at the start of its
-/// input.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Parsed<M, E> {
-    /// One whole line, parsed: drop `consumed` bytes (the line and its
-    /// `\r\n`).
-    Complete {
-        /// The request or reply.
-        message: M,
-        /// Input bytes used, delimiter included.
-        consumed: usize,
-    },
-    /// One whole line that is not a valid message (or a line too long):
-    /// answer or report `error`, drop `consumed` bytes and go on.
-    Error {
-        /// What is wrong with it.
-        error: E,
-        /// Input bytes to drop.
-        consumed: usize,
-    },
-    /// The rest of a line already reported too long: drop `consumed` bytes,
-    /// nothing to answer.
-    Skipped {
-        /// Input bytes to drop.
-        consumed: usize,
-    },
-    /// No whole line yet: call again with these bytes and more.
-    Incomplete,
-}

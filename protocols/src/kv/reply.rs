@@ -2,10 +2,11 @@
 
 use std::fmt;
 
-use super::framer::{Frame, LineFramer};
+use super::framer::LineFramer;
 use super::request::join;
 use super::words::{after_separator, is_whitespace, split_word};
-use super::{Limits, Parsed};
+use super::{Limits, LineError, LineTooLong};
+use crate::{Decoder, Parsed};
 
 /// One reply of the line protocol. Keys and values borrow from the line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +69,12 @@ impl fmt::Display for ReplyError {
 }
 
 impl std::error::Error for ReplyError {}
+
+impl From<LineTooLong> for ReplyError {
+    fn from(LineTooLong { limit }: LineTooLong) -> Self {
+        ReplyError::LineTooLong { limit }
+    }
+}
 
 impl<'a> Reply<'a> {
     /// Parses one line (without its `\r\n`).
@@ -138,9 +145,20 @@ impl<'a> Reply<'a> {
 
 /// Reads replies from a byte stream: lines of at most
 /// [`Limits::max_line_length`] bytes, each parsed with [`Reply::parse`].
+///
+/// # Examples
+///
+/// ```
+/// use torsion_protocols::kv::{Limits, Reply, ReplyDecoder};
+/// use torsion_protocols::{Decoder, Parsed};
+///
+/// let mut decoder = ReplyDecoder::new(Limits::default());
+/// assert_eq!(decoder.decode(b"STORED\r\nVAL"), Parsed::Complete(Reply::Stored, 8));
+/// assert!(matches!(decoder.decode(b"END\r\n"), Parsed::Error(e) if e.consumed() == 5));
+/// ```
 #[derive(Clone, Debug)]
 pub struct ReplyDecoder {
-    framer: LineFramer,
+    pub(super) framer: LineFramer,
 }
 
 impl ReplyDecoder {
@@ -156,23 +174,19 @@ impl ReplyDecoder {
     pub fn max_buffered(&self) -> usize {
         self.framer.max_buffered()
     }
+}
 
-    /// Looks for one reply at the start of `input` (see [`Parsed`]).
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Reply<'a>, ReplyError> {
-        match self.framer.decode(input) {
-            Frame::Line { line, consumed } => match Reply::parse(line) {
-                Ok(message) => Parsed::Complete { message, consumed },
-                Err(error) => Parsed::Error { error, consumed },
-            },
-            Frame::TooLong { consumed } => Parsed::Error {
-                error: ReplyError::LineTooLong {
-                    limit: self.framer.max_length(),
-                },
-                consumed,
-            },
-            Frame::Skipped { consumed } => Parsed::Skipped { consumed },
-            Frame::Incomplete => Parsed::Incomplete,
-        }
+impl Decoder for ReplyDecoder {
+    type Message<'a> = Reply<'a>;
+    type Error = LineError<ReplyError>;
+
+    /// Looks for one reply at the start of `input`.
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Reply<'a>, LineError<ReplyError>> {
+        self.framer.decode_with(input, Reply::parse)
+    }
+
+    fn reset(&mut self) {
+        self.framer.reset();
     }
 }
 

@@ -2,9 +2,10 @@
 
 use std::fmt;
 
-use super::framer::{Frame, LineFramer, DELIMITER};
+use super::framer::{LineFramer, DELIMITER};
 use super::words::{after_separator, is_whitespace, skip_whitespace, split_word};
-use super::{Limits, Parsed};
+use super::{Limits, LineError, LineTooLong};
+use crate::{Decoder, Parsed};
 
 /// One request of the line protocol. Keys and values borrow from the line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +78,12 @@ impl fmt::Display for RequestError {
 }
 
 impl std::error::Error for RequestError {}
+
+impl From<LineTooLong> for RequestError {
+    fn from(LineTooLong { limit }: LineTooLong) -> Self {
+        RequestError::LineTooLong { limit }
+    }
+}
 
 impl<'a> Request<'a> {
     /// Parses one line (without its `\r\n`).
@@ -160,27 +167,26 @@ pub(crate) fn join(out: &mut Vec<u8>, parts: &[&[u8]]) {
 
 /// Reads requests from a byte stream: lines framed by a [`LineFramer`]
 /// whose bound is [`Limits::max_line_length`], each parsed with
-/// [`Request::parse`].
+/// [`Request::parse`]. Its errors are [`LineError`]s: each says how many
+/// bytes to drop, and all but [`LineError::Skipped`] deserve an answer.
 ///
 /// # Examples
 ///
 /// ```
-/// use torsion_protocols::kv::{Limits, Parsed, Request, RequestDecoder, RequestError};
+/// use torsion_protocols::kv::{LineError, Limits, Request, RequestDecoder, RequestError};
+/// use torsion_protocols::{Decoder, Parsed};
 ///
 /// let mut decoder = RequestDecoder::new(Limits::default());
 /// assert_eq!(decoder.decode(b"get"), Parsed::Incomplete);
-/// assert_eq!(
-///     decoder.decode(b"get k\r\n"),
-///     Parsed::Complete { message: Request::Get { key: b"k" }, consumed: 7 }
-/// );
+/// assert_eq!(decoder.decode(b"get k\r\n"), Parsed::Complete(Request::Get { key: b"k" }, 7));
 /// assert_eq!(
 ///     decoder.decode(b"\r\n"),
-///     Parsed::Error { error: RequestError::NoCommand, consumed: 2 }
+///     Parsed::Error(LineError::Invalid { error: RequestError::NoCommand, consumed: 2 })
 /// );
 /// ```
 #[derive(Clone, Debug)]
 pub struct RequestDecoder {
-    framer: LineFramer,
+    pub(super) framer: LineFramer,
     limits: Limits,
 }
 
@@ -202,23 +208,21 @@ impl RequestDecoder {
     pub fn max_buffered(&self) -> usize {
         self.framer.max_buffered()
     }
+}
 
-    /// Looks for one request at the start of `input` (see [`Parsed`]).
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Request<'a>, RequestError> {
-        match self.framer.decode(input) {
-            Frame::Line { line, consumed } => match Request::parse(line, &self.limits) {
-                Ok(message) => Parsed::Complete { message, consumed },
-                Err(error) => Parsed::Error { error, consumed },
-            },
-            Frame::TooLong { consumed } => Parsed::Error {
-                error: RequestError::LineTooLong {
-                    limit: self.framer.max_length(),
-                },
-                consumed,
-            },
-            Frame::Skipped { consumed } => Parsed::Skipped { consumed },
-            Frame::Incomplete => Parsed::Incomplete,
-        }
+impl Decoder for RequestDecoder {
+    type Message<'a> = Request<'a>;
+    type Error = LineError<RequestError>;
+
+    /// Looks for one request at the start of `input`.
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Request<'a>, LineError<RequestError>> {
+        let limits = &self.limits;
+        self.framer
+            .decode_with(input, |line| Request::parse(line, limits))
+    }
+
+    fn reset(&mut self) {
+        self.framer.reset();
     }
 }
 

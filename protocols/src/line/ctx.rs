@@ -6,6 +6,7 @@ use torsion::Ctx;
 
 use crate::codec::{Codec, LineCodec};
 use crate::delivery::Delivery;
+use crate::Decoder;
 
 /// How a [`LineReceiver`](super::LineReceiver) hands out bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,8 +5,9 @@ use torsion::{CloseReason, Ctx, Protocol};
 use super::ctx::{Extra, LineState};
 use super::{LineCtx, LineHandler, Mode};
 use crate::buffer::ReadBuffer;
-use crate::codec::{Codec, Decode, LineCodec};
+use crate::codec::{Codec, LineCodec};
 use crate::delivery::Eof;
+use crate::{Decoder, Parsed};
 
 /// A [`Protocol`] that frames lines (and raw bytes, in raw mode) for a
 /// [`LineHandler`]: Twisted's `basic.LineReceiver`.
@@ -201,13 +202,13 @@ impl<H: LineHandler> LineReceiver<H> {
             state,
         } = self;
         match state.codec.decode(input.unread()) {
-            Decode::Complete { frame, consumed } => {
+            Parsed::Complete(frame, consumed) => {
                 handler.line_received(&mut LineCtx::new(ctx, state), frame);
                 input.consume(consumed);
                 true
             }
-            Decode::Incomplete => false,
-            Decode::Error(error) => {
+            Parsed::Incomplete => false,
+            Parsed::Error(error) => {
                 log::trace!("{}: {error}", ctx.id());
                 handler.line_length_exceeded(&mut LineCtx::new(ctx, state), input.unread());
                 input.clear();

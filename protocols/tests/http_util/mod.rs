@@ -1,9 +1,8 @@
 //! Feeding HTTP streams to the sans-I/O codec in chosen read sizes.
 #![allow(dead_code)]
 
-use torsion_protocols::http::{
-    Body, BodyDecoder, Limits, Parse, RequestParser, MAX_CHUNK_LINE, MAX_TRAILERS,
-};
+use torsion_protocols::http::{Body, BodyDecoder, Limits, RequestParser, MAX_CHUNK_LINE, MAX_TRAILERS};
+use torsion_protocols::{Decoder, Parsed};
 
 /// What the decoder found, merged so that any split gives the same list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +36,8 @@ pub fn decode_requests(stream: &[u8], sizes: &[usize], limits: Limits) -> Vec<Ev
         pos = end;
         loop {
             match &mut body {
-                None => match parser.parse(&buf) {
-                    Parse::Incomplete => {
+                None => match parser.decode(&buf) {
+                    Parsed::Incomplete => {
                         assert!(
                             buf.len() <= limits.max_head,
                             "a head of {} bytes left undecided",
@@ -46,11 +45,11 @@ pub fn decode_requests(stream: &[u8], sizes: &[usize], limits: Limits) -> Vec<Ev
                         );
                         break;
                     }
-                    Parse::Error(_) => {
+                    Parsed::Error(_) => {
                         out.push(Ev::Error);
                         return out;
                     }
-                    Parse::Complete { message, consumed } => {
+                    Parsed::Complete(message, consumed) => {
                         buf.drain(..consumed);
                         let kind = match message.body_kind() {
                             Ok(kind) => kind,
@@ -69,19 +68,16 @@ pub fn decode_requests(stream: &[u8], sizes: &[usize], limits: Limits) -> Vec<Ev
                     }
                 },
                 Some((decoder, data)) => match decoder.decode(&buf) {
-                    Body::Data {
-                        data: piece,
-                        consumed,
-                    } => {
+                    Parsed::Complete(Body::Data(piece), consumed) => {
                         data.extend_from_slice(piece);
                         buf.drain(..consumed);
                     }
-                    Body::End { consumed } => {
+                    Parsed::Complete(Body::End, consumed) => {
                         buf.drain(..consumed);
                         out.push(Ev::Body(std::mem::take(data)));
                         body = None;
                     }
-                    Body::Incomplete => {
+                    Parsed::Incomplete => {
                         assert!(
                             buf.len() <= MAX_CHUNK_LINE.max(MAX_TRAILERS),
                             "{} body bytes left undecided",
@@ -89,7 +85,7 @@ pub fn decode_requests(stream: &[u8], sizes: &[usize], limits: Limits) -> Vec<Ev
                         );
                         break;
                     }
-                    Body::Error(_) => {
+                    Parsed::Error(_) => {
                         out.push(Ev::Error);
                         return out;
                     }

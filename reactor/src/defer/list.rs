@@ -68,6 +68,17 @@ pub struct DeferredList<T: 'static> {
     consume_errors: bool,
 }
 
+impl<T: 'static> std::fmt::Debug for DeferredList<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeferredList")
+            .field("deferreds", &self.deferreds.len())
+            .field("fire_on_one_callback", &self.fire_on_one_callback)
+            .field("fire_on_one_errback", &self.fire_on_one_errback)
+            .field("consume_errors", &self.consume_errors)
+            .finish()
+    }
+}
+
 struct ListState<T: 'static> {
     results: Vec<Option<Result<T, Failure>>>,
     remaining: usize,

@@ -68,6 +68,14 @@ pub struct LocalHandle {
     queue: Rc<LocalQueue>,
 }
 
+impl std::fmt::Debug for LocalHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalHandle")
+            .field("reactor_gone", &self.queue.closed.get())
+            .finish_non_exhaustive()
+    }
+}
+
 impl LocalHandle {
     /// Runs `f` on the loop, soon, and returns a Deferred of what it
     /// returns (a value, a failure, or a Deferred to wait for). Cancelling

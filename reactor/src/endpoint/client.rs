@@ -13,7 +13,8 @@ use std::time::Duration;
 use super::handle::ProtocolHandle;
 use super::parse::{EndpointParseError, Fields};
 use crate::defer::{Deferred, Failure, Step};
-use crate::reactor::{Notice, Soon};
+use crate::notice::Notice;
+use crate::reactor::Soon;
 use crate::{
     defer_to_thread, Address, ClientFactory, CloseReason, ConnectError, ConnectOptions, ConnectionId,
     Protocol, Reactor,

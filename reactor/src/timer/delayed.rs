@@ -5,7 +5,10 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::reactor::{ticks_ceil, Reactor, TimerTask};
+use std::panic::Location;
+
+use super::task::{ticks_ceil, TimerTask};
+use crate::reactor::Reactor;
 use crate::timer::TimerKey;
 
 /// Where a delayed call is in its life.
@@ -127,5 +130,23 @@ impl DelayedCall {
             *deadline = new_deadline;
         }
         reactor.timers.reschedule(self.key, ticks_ceil(new_deadline));
+    }
+}
+
+impl Reactor {
+    /// Runs `f` after `delay`. The returned [`DelayedCall`] can cancel,
+    /// reset or delay it.
+    #[track_caller]
+    pub fn call_later(&mut self, delay: Duration, f: impl FnOnce(&mut Reactor) + 'static) -> DelayedCall {
+        let deadline = self.now().saturating_add(delay);
+        let state = Rc::new(Cell::new(CallState::Pending));
+        let task = TimerTask::Call {
+            f: Box::new(f),
+            state: state.clone(),
+            deadline,
+            site: Location::caller(),
+        };
+        let key = self.timers.insert(ticks_ceil(deadline), task);
+        DelayedCall::new(key, state)
     }
 }

@@ -1,10 +1,12 @@
 //! One level of the timing wheel: 64 slots, an occupancy bitmap, and the
 //! arithmetic that maps a deadline to a level and a slot.
 //!
-//! A level does not own its entries. Each slot is only the head and tail of a
-//! doubly linked list whose links live in the wheel's entry arena
-//! (see [`super::wheel`]); the wheel does the linking, the level tracks which
-//! slots are non-empty and answers "which slot comes next, and when".
+//! A level does not own its entries. Each slot is a [`SlabList`] (a head and
+//! a tail) whose links live in the wheel's entry arena (see
+//! [`super::wheel`]). The level links and unlinks entries itself, so it keeps
+//! its own invariant, as tokio's `level.rs` does: bit `i` of `occupied` is set
+//! exactly when slot `i` is non-empty. It then answers "which slot comes
+//! next, and when".
 //!
 //! # Implementation notes
 //!
@@ -19,6 +21,8 @@
 //! The top level is a ring: a deadline too far away for any level is still
 //! placed there by its own top digit, and a slot at or before the current one
 //! stands for the next rotation (as in tokio's wheel).
+
+use crate::list::{Nodes, SlabList};
 
 /// Number of levels in the wheel.
 pub(super) const NUM_LEVELS: usize = 6;
@@ -37,31 +41,6 @@ pub(super) const TOP_LEVEL: usize = NUM_LEVELS - 1;
 
 /// Ticks spanned by one full rotation of the top level: `64^6` (2^36 ms).
 pub(super) const TOP_RANGE: u64 = level_range(TOP_LEVEL);
-
-/// Sentinel index meaning "no entry" in a list link.
-pub(super) const NIL: u32 = u32::MAX;
-
-/// The head and tail of one doubly linked list of arena entries.
-///
-/// Used for the wheel's slots and for its due (ready + pending) list. The
-/// links themselves (`prev`, `next`) are stored in the entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct List {
-    /// First entry, or [`NIL`].
-    pub(super) head: u32,
-    /// Last entry, or [`NIL`].
-    pub(super) tail: u32,
-}
-
-impl List {
-    /// An empty list.
-    pub(super) const EMPTY: List = List { head: NIL, tail: NIL };
-
-    /// True if the list holds no entry.
-    pub(super) fn is_empty(&self) -> bool {
-        self.head == NIL
-    }
-}
 
 /// The next slot of a level that needs processing, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,8 +61,8 @@ pub(super) struct Level {
     level: usize,
     /// Bit `i` is set iff slot `i` is non-empty.
     occupied: u64,
-    /// The slot lists.
-    slots: [List; LEVEL_MULT],
+    /// The slot lists, their links in the wheel's arena.
+    slots: [SlabList; LEVEL_MULT],
 }
 
 impl Level {
@@ -92,35 +71,49 @@ impl Level {
         Level {
             level,
             occupied: 0,
-            slots: [List::EMPTY; LEVEL_MULT],
+            slots: [SlabList::EMPTY; LEVEL_MULT],
         }
     }
 
     /// The list of slot `slot`.
-    pub(super) fn slot(&self, slot: usize) -> &List {
+    pub(super) fn slot(&self, slot: usize) -> &SlabList {
         &self.slots[slot]
     }
 
-    /// The list of slot `slot`, for relinking. The caller keeps the bitmap
-    /// right with [`Level::set_occupied`] / [`Level::clear_occupied`].
-    pub(super) fn slot_mut(&mut self, slot: usize) -> &mut List {
-        &mut self.slots[slot]
+    /// Appends the unlinked entry `index` to slot `slot`. O(1).
+    #[inline]
+    pub(super) fn push<N: Nodes + ?Sized>(&mut self, nodes: &mut N, slot: usize, index: u32) {
+        self.slots[slot].push_back(nodes, index);
+        self.set_occupied(slot);
+    }
+
+    /// Unlinks the entry `index` from slot `slot`, where it must be. O(1).
+    #[inline]
+    pub(super) fn unlink<N: Nodes + ?Sized>(&mut self, nodes: &mut N, slot: usize, index: u32) {
+        let list = &mut self.slots[slot];
+        list.unlink(nodes, index);
+        if list.is_empty() {
+            self.clear_occupied(slot);
+        }
+    }
+
+    /// Empties slot `slot` and returns the list it held. O(1).
+    #[inline]
+    pub(super) fn take_slot(&mut self, slot: usize) -> SlabList {
+        self.clear_occupied(slot);
+        self.slots[slot].take()
     }
 
     /// Marks slot `slot` non-empty.
-    pub(super) fn set_occupied(&mut self, slot: usize) {
+    #[inline]
+    fn set_occupied(&mut self, slot: usize) {
         self.occupied |= 1 << slot;
     }
 
     /// Marks slot `slot` empty.
-    pub(super) fn clear_occupied(&mut self, slot: usize) {
+    #[inline]
+    fn clear_occupied(&mut self, slot: usize) {
         self.occupied &= !(1 << slot);
-    }
-
-    /// Empties slot `slot` and returns the list it held. O(1).
-    pub(super) fn take_slot(&mut self, slot: usize) -> List {
-        self.clear_occupied(slot);
-        std::mem::replace(&mut self.slots[slot], List::EMPTY)
     }
 
     /// The next non-empty slot after `elapsed`, and the tick it starts at.

@@ -41,6 +41,15 @@ pub struct LoopingCall {
     inner: Rc<RefCell<Inner>>,
 }
 
+impl std::fmt::Debug for LoopingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopingCall")
+            .field("running", &self.running())
+            .field("missed", &self.missed())
+            .finish_non_exhaustive()
+    }
+}
+
 type Tick = Box<dyn FnMut(&mut Reactor)>;
 
 struct Inner {

@@ -8,8 +8,10 @@
 mod delayed;
 mod level;
 mod looping;
+mod task;
 pub mod wheel;
 
 pub use delayed::{CallState, DelayedCall, TimerError};
 pub use looping::LoopingCall;
+pub(crate) use task::{ticks_floor, TimerTask};
 pub use wheel::{TimerKey, Wheel};

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use torsion::{Address, CloseReason, Ctx, Factory, Protocol, Reactor, DEFAULT_HIGH_WATER};
-use torsion_protocols::kv::{Parsed, Reply, Request, RequestDecoder};
+use torsion_protocols::kv::{LineError, Reply, Request, RequestDecoder};
 use torsion_protocols::policies::IdleTimer;
 use torsion_protocols::ReadBuffer;
+use torsion_protocols::{Decoder, Parsed};
 
 use super::store::KvStore;
 
@@ -86,12 +87,12 @@ impl LineServer {
                 return;
             }
             let consumed = match self.decoder.decode(self.buffer.unread()) {
-                Parsed::Complete { message, consumed } => {
+                Parsed::Complete(message, consumed) => {
                     execute(&self.store, ctx, message, &mut self.replies);
                     lines += 1;
                     consumed
                 }
-                Parsed::Error { error, consumed } => {
+                Parsed::Error(LineError::Invalid { error, consumed }) => {
                     log::debug!("{}: bad request: {error}", ctx.id());
                     let reason = error.to_string();
                     Reply::Error {
@@ -101,7 +102,7 @@ impl LineServer {
                     lines += 1;
                     consumed
                 }
-                Parsed::Skipped { consumed } => consumed,
+                Parsed::Error(LineError::Skipped { consumed }) => consumed,
                 Parsed::Incomplete => {
                     whole = false;
                     break;

@@ -14,7 +14,6 @@
 
 pub mod amp;
 mod line;
-mod order;
 mod store;
 
 use std::io;

@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use slab::Slab;
+use torsion::list::{Linked, Links, SlabList};
 use torsion::{DelayedCall, Reactor};
 use torsion_protocols::kv::Limits;
-
-use super::order::{Linked, Links, SetOrder};
 
 /// How long a key lives after its last `set` unless configured otherwise:
 /// 15 seconds, as in the seeds.
@@ -100,12 +99,17 @@ struct Entry {
     /// Which `set` wrote this value; an expiry timer carries it, so a
     /// timer left over from an earlier life of the slot does nothing.
     generation: u64,
+    /// Neighbours in the set order.
     links: Links,
 }
 
 impl Linked for Entry {
-    fn links(&mut self) -> &mut Links {
-        &mut self.links
+    fn links(&self) -> Links {
+        self.links
+    }
+
+    fn set_links(&mut self, links: Links) {
+        self.links = links;
     }
 }
 
@@ -113,7 +117,10 @@ struct Inner {
     config: StoreConfig,
     index: HashMap<Box<[u8]>, usize>,
     entries: Slab<Entry>,
-    order: SetOrder,
+    /// The entries' slots from least to most recently set, so the oldest
+    /// can be evicted in O(1). A slot fits a `u32`: the slab never holds
+    /// more than `max_keys` entries, at most `u32::MAX`.
+    order: SlabList,
     generation: u64,
     stats: StoreStats,
 }
@@ -121,8 +128,11 @@ struct Inner {
 impl Inner {
     /// Removes the entry in `slot`; returns its timer, to cancel.
     fn remove(&mut self, slot: usize) -> Option<DelayedCall> {
-        self.order.unlink(&mut self.entries, slot);
-        let entry = self.entries.try_remove(slot)?;
+        if !self.entries.contains(slot) {
+            return None;
+        }
+        self.order.unlink(&mut self.entries, slot as u32);
+        let entry = self.entries.remove(slot);
         self.index.remove(&entry.key);
         entry.timer
     }
@@ -176,15 +186,16 @@ pub struct KvStore {
 }
 
 impl KvStore {
-    /// An empty store bounded by `config` (a `max_keys` of 0 counts as 1).
+    /// An empty store bounded by `config` (a `max_keys` of 0 counts as 1,
+    /// and one above `u32::MAX` as `u32::MAX`).
     pub fn new(mut config: StoreConfig) -> Self {
-        config.max_keys = config.max_keys.max(1);
+        config.max_keys = config.max_keys.clamp(1, u32::MAX as usize);
         KvStore {
             inner: Rc::new(RefCell::new(Inner {
                 config,
                 index: HashMap::new(),
                 entries: Slab::new(),
-                order: SetOrder::default(),
+                order: SlabList::new(),
                 generation: 0,
                 stats: StoreStats::default(),
             })),
@@ -228,7 +239,7 @@ impl KvStore {
         let slot = match inner.index.get(key).copied() {
             Some(slot) => {
                 let inner = &mut *inner;
-                inner.order.unlink(&mut inner.entries, slot);
+                inner.order.unlink(&mut inner.entries, slot as u32);
                 if let Some(entry) = inner.entries.get_mut(slot) {
                     cancel(reactor, entry.timer.take());
                     entry.value = value;
@@ -238,8 +249,8 @@ impl KvStore {
             }
             None => {
                 if inner.index.len() >= inner.config.max_keys {
-                    if let Some(oldest) = inner.order.oldest() {
-                        let timer = inner.remove(oldest);
+                    if let Some(oldest) = inner.order.front() {
+                        let timer = inner.remove(oldest as usize);
                         cancel(reactor, timer);
                         inner.stats.evicted += 1;
                     }
@@ -250,14 +261,14 @@ impl KvStore {
                     value,
                     timer: None,
                     generation,
-                    links: Links::default(),
+                    links: Links::UNLINKED,
                 });
                 inner.index.insert(key, slot);
                 slot
             }
         };
         let inner = &mut *inner;
-        inner.order.push_newest(&mut inner.entries, slot);
+        inner.order.push_back(&mut inner.entries, slot as u32);
         inner.stats.sets += 1;
         if let Some(ttl) = inner.config.ttl {
             let store = Rc::downgrade(&self.inner);

@@ -14,7 +14,7 @@
 //!   allocation for key + value; free slots form a singly linked free list.
 //! - `table: HashTable<u32>` stores only record indices, hashed with a seeded
 //!   foldhash of the key; lookups compare keys in the records.
-//! - `lru` threads a doubly linked list through the records, most recently used
+//! - `lru` threads a `torsion::list::SlabList` through the records, most recently used
 //!   first. All of insert, lookup, delete, touch and eviction are O(1).
 //! - `flush_all` is O(1): it records a CAS threshold (every item whose CAS is
 //!   below it is invisible), resolved lazily for a delayed flush; the flushed
@@ -367,7 +367,7 @@ impl Store {
     /// `items:N:age`), or `None` when empty.
     pub fn oldest_age(&self, now: u32) -> Option<u32> {
         self.lru
-            .tail()
+            .back()
             .map(|t| now.saturating_sub(self.records[t as usize].atime))
     }
 
@@ -548,7 +548,7 @@ impl Store {
             (StoreMode::Add, Some(i)) => {
                 // "add only adds a nonexistent item, but promote to head of LRU"
                 self.records[i as usize].atime = now;
-                self.lru.touch(&mut self.records, i);
+                self.lru.move_to_front(&mut self.records, i);
                 return Ok(StoreOutcome::NotStored);
             }
             (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, None) => {
@@ -831,7 +831,7 @@ impl Store {
         let rec = &mut self.records[i as usize];
         rec.atime = now;
         rec.bits = rec.bits.union(ItemBits::FETCHED);
-        self.lru.touch(&mut self.records, i);
+        self.lru.move_to_front(&mut self.records, i);
     }
 
     fn take_cas(&mut self) -> u64 {
@@ -877,7 +877,7 @@ impl Store {
     /// `evict` (`evictions`). Returns whether there is room.
     fn make_room(&mut self, need: usize, now: u32, evict: bool) -> bool {
         while self.bytes + need > self.config.max_bytes {
-            let Some(tail) = self.lru.tail() else {
+            let Some(tail) = self.lru.back() else {
                 return false;
             };
             let fetched = self.records[tail as usize].bits.contains(ItemBits::FETCHED);
@@ -937,7 +937,7 @@ impl Store {
         if let Ok(entry) = self.table.find_entry(hash, |&j| j == i) {
             entry.remove();
         }
-        self.lru.remove(&mut self.records, i);
+        self.lru.unlink(&mut self.records, i);
         let size = self.records[i as usize].size();
         self.records[i as usize] = Record::empty(self.free);
         self.free = i;

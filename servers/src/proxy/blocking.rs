@@ -19,7 +19,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use torsion_clients::http::{FetchError, Scheme, Url, DEFAULT_MAX_REDIRECTS, DEFAULT_USER_AGENT};
-use torsion_protocols::http::{Body, BodyDecoder, Limits, Parse, ResponseParser};
+use torsion_protocols::http::{Body, BodyDecoder, Limits, ResponseParser};
+use torsion_protocols::{Decoder, Parsed};
 use torsion_protocols::{LineCtx, LineHandler, LineReceiver};
 
 use super::line::{error_line, log_fetched, parse_line, time_line, LineRequest};
@@ -228,8 +229,8 @@ fn get_once(url: &Url, limits: BlockingLimits, deadline: Instant) -> Result<Fetc
     };
     let mut parser = ResponseParser::new(Limits::default());
     let head = loop {
-        match parser.parse(&buf) {
-            Parse::Complete { message, consumed } => {
+        match parser.decode(&buf) {
+            Parsed::Complete(message, consumed) => {
                 buf.drain(..consumed);
                 if (100..200).contains(&message.status) {
                     parser.reset();
@@ -237,7 +238,7 @@ fn get_once(url: &Url, limits: BlockingLimits, deadline: Instant) -> Result<Fetc
                 }
                 break message;
             }
-            Parse::Incomplete => {
+            Parsed::Incomplete => {
                 if !read(&mut buf)? {
                     return Err(FetchError::Closed {
                         reason: "the server closed the connection without answering".into(),
@@ -245,7 +246,7 @@ fn get_once(url: &Url, limits: BlockingLimits, deadline: Instant) -> Result<Fetc
                     .to_string());
                 }
             }
-            Parse::Error(e) => {
+            Parsed::Error(e) => {
                 return Err(FetchError::Malformed {
                     reason: e.to_string(),
                 }
@@ -263,7 +264,7 @@ fn get_once(url: &Url, limits: BlockingLimits, deadline: Instant) -> Result<Fetc
     let mut body = Vec::new();
     loop {
         match decoder.decode(&buf) {
-            Body::Data { data, consumed } => {
+            Parsed::Complete(Body::Data(data), consumed) => {
                 body.extend_from_slice(data);
                 buf.drain(..consumed);
                 if body.len() as u64 > limits.max_body {
@@ -273,8 +274,8 @@ fn get_once(url: &Url, limits: BlockingLimits, deadline: Instant) -> Result<Fetc
                     .to_string());
                 }
             }
-            Body::End { .. } => break,
-            Body::Incomplete => {
+            Parsed::Complete(Body::End, _) => break,
+            Parsed::Incomplete => {
                 if !read(&mut buf)? {
                     decoder.finish().map_err(|_| {
                         FetchError::Closed {
@@ -285,7 +286,7 @@ fn get_once(url: &Url, limits: BlockingLimits, deadline: Instant) -> Result<Fetc
                     break;
                 }
             }
-            Body::Error(e) => {
+            Parsed::Error(e) => {
                 return Err(FetchError::Malformed {
                     reason: e.to_string(),
                 }

@@ -28,10 +28,9 @@ use bytes::Bytes;
 use torsion::endpoint::{ClientEndpoint, Family, ProtocolHandle};
 use torsion::{CloseReason, ConnectionId, Ctx, Deferred, DelayedCall, Failure, Protocol, Reactor};
 use torsion_clients::http::{FetchError, HttpClient};
-use torsion_protocols::http::{
-    write_response_head, Headers, Limits, Parse, RequestHead, RequestParser, Version,
-};
+use torsion_protocols::http::{write_response_head, Headers, Limits, RequestHead, RequestParser, Version};
 use torsion_protocols::ReadBuffer;
+use torsion_protocols::{Decoder, Parsed};
 
 use super::config::{IDLE_TIMEOUT, TUNNEL_IDLE_TIMEOUT};
 use super::relay::{end_to_end, new_relay, via, Relay, RelaySink, VIA};
@@ -148,10 +147,10 @@ fn process(core: &Shared, r: &mut Reactor) {
                 State::Head => {
                     let parsed = {
                         let Core { parser, buf, .. } = &mut *c;
-                        parser.parse(buf.unread())
+                        parser.decode(buf.unread())
                     };
                     match parsed {
-                        Parse::Incomplete => {
+                        Parsed::Incomplete => {
                             // A head's first byte starts its own period;
                             // bytes trickling in after it do not.
                             let first_byte = !c.buf.is_empty() && !c.head_started;
@@ -160,8 +159,8 @@ fn process(core: &Shared, r: &mut Reactor) {
                             arm_idle(core, r, first_byte);
                             Action::Wait
                         }
-                        Parse::Error(e) => Action::Refuse(Version::Http11, e.status(), e.to_string()),
-                        Parse::Complete { message, consumed } => {
+                        Parsed::Error(e) => Action::Refuse(Version::Http11, e.status(), e.to_string()),
+                        Parsed::Complete(message, consumed) => {
                             c.buf.consume(consumed);
                             c.parser.reset();
                             c.head_started = false;

@@ -37,10 +37,11 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use torsion::{Address, CloseReason, ConnectionId, Ctx, DelayedCall, Protocol, Reactor, DEFAULT_HIGH_WATER};
 use torsion_protocols::http::{
-    parse_form, write_response_head, Body, BodyDecoder, BodyKind, Headers, HttpError, Parse, RequestHead,
+    parse_form, write_response_head, Body, BodyDecoder, BodyKind, Headers, HttpError, RequestHead,
     RequestParser, Version,
 };
 use torsion_protocols::ReadBuffer;
+use torsion_protocols::{Decoder, Parsed};
 
 use super::pages::error_body;
 use super::request::RequestData;
@@ -165,20 +166,20 @@ impl Core {
                         self.head_started = Some(SystemTime::now());
                         self.arm_idle(ctx, true);
                     }
-                    match self.parser.parse(self.buf.unread()) {
-                        Parse::Incomplete => {
+                    match self.parser.decode(self.buf.unread()) {
+                        Parsed::Incomplete => {
                             self.arm_idle(ctx, false);
                             return;
                         }
-                        Parse::Error(e) => return self.refuse(ctx, e.status(), &e.to_string(), None),
-                        Parse::Complete { message, consumed } => {
+                        Parsed::Error(e) => return self.refuse(ctx, e.status(), &e.to_string(), None),
+                        Parsed::Complete(message, consumed) => {
                             self.buf.consume(consumed);
                             self.start_body(ctx, message);
                         }
                     }
                 }
                 State::Body { decoder, body, .. } => match decoder.decode(self.buf.unread()) {
-                    Body::Data { data, consumed } => {
+                    Parsed::Complete(Body::Data(data), consumed) => {
                         let limit = self.site.config.max_body;
                         if body.len() as u64 + data.len() as u64 > limit {
                             let e = HttpError::BodyTooLarge { limit };
@@ -187,15 +188,15 @@ impl Core {
                         body.extend_from_slice(data);
                         self.buf.consume(consumed);
                     }
-                    Body::End { consumed } => {
+                    Parsed::Complete(Body::End, consumed) => {
                         self.buf.consume(consumed);
                         self.dispatch(ctx);
                     }
-                    Body::Incomplete => {
+                    Parsed::Incomplete => {
                         self.arm_idle(ctx, false);
                         return;
                     }
-                    Body::Error(e) => return self.refuse(ctx, e.status(), &e.to_string(), None),
+                    Parsed::Error(e) => return self.refuse(ctx, e.status(), &e.to_string(), None),
                 },
             }
         }

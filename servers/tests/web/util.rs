@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use torsion::testing::StringTransport;
 use torsion::Reactor;
-use torsion_protocols::http::{Body, BodyDecoder, Headers, Parse, ResponseParser};
+use torsion_protocols::http::{Body, BodyDecoder, Headers, ResponseParser};
+use torsion_protocols::{Decoder, Parsed};
 use torsion_servers::web::demo::Long;
 use torsion_servers::web::{Node, Redirect, Render, Request, Resource, Site};
 
@@ -136,7 +137,7 @@ pub fn replies(wire: &[u8], methods: &[&str]) -> Vec<Reply> {
     let mut rest = wire;
     for method in methods {
         let mut parser = ResponseParser::default();
-        let Parse::Complete { message, consumed } = parser.parse(rest) else {
+        let Parsed::Complete(message, consumed) = parser.decode(rest) else {
             panic!("no whole head in {:?}", String::from_utf8_lossy(rest));
         };
         rest = &rest[consumed..];
@@ -144,19 +145,19 @@ pub fn replies(wire: &[u8], methods: &[&str]) -> Vec<Reply> {
         let mut body = Vec::new();
         loop {
             match decoder.decode(rest) {
-                Body::Data { data, consumed } => {
+                Parsed::Complete(Body::Data(data), consumed) => {
                     body.extend_from_slice(data);
                     rest = &rest[consumed..];
                 }
-                Body::End { consumed } => {
+                Parsed::Complete(Body::End, consumed) => {
                     rest = &rest[consumed..];
                     break;
                 }
-                Body::Incomplete => {
+                Parsed::Incomplete => {
                     decoder.finish().expect("a complete body");
                     break;
                 }
-                Body::Error(e) => panic!("{e}"),
+                Parsed::Error(e) => panic!("{e}"),
             }
         }
         out.push(Reply {

@@ -5,7 +5,8 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use torsion_protocols::http::{Body, BodyDecoder, Headers, Parse, ResponseParser};
+use torsion_protocols::http::{Body, BodyDecoder, Headers, ResponseParser};
+use torsion_protocols::{Decoder, Parsed};
 
 /// One response.
 #[derive(Debug)]
@@ -61,38 +62,38 @@ impl Conn {
     pub fn response(&mut self, method: &str) -> Resp {
         let mut parser = ResponseParser::default();
         let head = loop {
-            match parser.parse(&self.buf) {
-                Parse::Complete { message, consumed } => {
+            match parser.decode(&self.buf) {
+                Parsed::Complete(message, consumed) => {
                     self.buf.drain(..consumed);
                     break message;
                 }
-                Parse::Incomplete => assert!(
+                Parsed::Incomplete => assert!(
                     self.fill(),
                     "closed before a head: {:?}",
                     String::from_utf8_lossy(&self.buf)
                 ),
-                Parse::Error(e) => panic!("{e}: {:?}", String::from_utf8_lossy(&self.buf)),
+                Parsed::Error(e) => panic!("{e}: {:?}", String::from_utf8_lossy(&self.buf)),
             }
         };
         let mut decoder = BodyDecoder::new(head.body_kind(method).expect("framing"));
         let mut body = Vec::new();
         loop {
             match decoder.decode(&self.buf) {
-                Body::Data { data, consumed } => {
+                Parsed::Complete(Body::Data(data), consumed) => {
                     body.extend_from_slice(data);
                     self.buf.drain(..consumed);
                 }
-                Body::End { consumed } => {
+                Parsed::Complete(Body::End, consumed) => {
                     self.buf.drain(..consumed);
                     break;
                 }
-                Body::Incomplete => {
+                Parsed::Incomplete => {
                     if !self.fill() {
                         decoder.finish().expect("a whole body");
                         break;
                     }
                 }
-                Body::Error(e) => panic!("{e}"),
+                Parsed::Error(e) => panic!("{e}"),
             }
         }
         Resp {
