@@ -5,21 +5,28 @@
 //! Against a blocking proxy the pages arrive one after another and the
 //! total is the *sum* of the fetches; against a non-blocking one they
 //! arrive together and the total is the *longest* fetch. [`Report::table`]
-//! prints the seeds' table:
+//! prints the seeds' table, with the proxy's own time for each page
+//! (Server) beside the client's:
 //!
 //! ```text
-//! Site                               Bytes   Client
-//! ====                               =====   ======
-//! http://127.0.0.1:9000/delay/0.5       11    0.503
-//! http://127.0.0.1:9000/delay/1.0       11    1.004
-//! ----                               -----   ------
-//! Total:                                22    1.004
+//! Site                               Bytes   Server   Client
+//! ====                               =====   ======   ======
+//! http://127.0.0.1:9000/delay/0.5       11    0.501    0.503
+//! http://127.0.0.1:9000/delay/1.0       11    1.002    1.004
+//! ----                               -----   ------   ------
+//! Total:                                22    1.503    1.004
 //! ```
 //!
-//! Each time runs from the common start (before connecting) to the
+//! The Server time is what the proxy reports: each URL is sent as `URL
+//! timed`, and torsion-proxy starts its answer with `TIME <seconds>`, the
+//! time the page took it (see `torsion_servers::proxy`); a proxy that
+//! does not say shows `-`. Its total is the sum, the time the proxy spent
+//! on pages; the client's total is the time for all of them together.
+//!
+//! Each client time runs from the common start (before connecting) to the
 //! proxy's close. A reply that is one `ERROR ...` line counts as a failed
 //! page, and shows its reason. Replies are counted, not kept: only their
-//! first bytes are held, to recognize an error line.
+//! first bytes are held, to recognize an error line and the time.
 
 use std::time::{Duration, Instant};
 
@@ -41,14 +48,16 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// One URL's time, as the client saw it.
+/// One URL's time, as the client saw it, and as the proxy reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timing {
     /// The URL sent.
     pub url: String,
     /// From the common start to the end of the reply.
     pub took: Duration,
-    /// What came back.
+    /// The proxy's time for the page, if it said (`TIME <seconds>`).
+    pub server: Option<Duration>,
+    /// What came back (the page's bytes do not count the `TIME` line).
     pub outcome: Outcome,
 }
 
@@ -67,8 +76,9 @@ impl Report {
         self.timings.iter().all(|t| matches!(t.outcome, Outcome::Page(_)))
     }
 
-    /// The seeds' table: site, bytes and client time for each URL, then
-    /// the total (bytes summed; the time is for all of them together).
+    /// The seeds' table: site, bytes, the proxy's time and the client's
+    /// for each URL, then the totals (bytes and the proxy's times summed;
+    /// the client's time is for all of them together).
     ///
     /// ```
     /// use std::time::Duration;
@@ -76,15 +86,25 @@ impl Report {
     ///
     /// let report = Report {
     ///     timings: vec![
-    ///         Timing { url: "http://a/".into(), took: Duration::from_millis(500), outcome: Outcome::Page(10) },
-    ///         Timing { url: "http://b/".into(), took: Duration::from_millis(5), outcome: Outcome::Error("refused".into()) },
+    ///         Timing {
+    ///             url: "http://a/".into(),
+    ///             took: Duration::from_millis(500),
+    ///             server: Some(Duration::from_millis(498)),
+    ///             outcome: Outcome::Page(10),
+    ///         },
+    ///         Timing {
+    ///             url: "http://b/".into(),
+    ///             took: Duration::from_millis(5),
+    ///             server: None,
+    ///             outcome: Outcome::Error("refused".into()),
+    ///         },
     ///     ],
     ///     total: Duration::from_millis(500),
     /// };
     /// let table = report.table();
-    /// assert!(table.lines().nth(2).unwrap().ends_with("10    0.500"));
+    /// assert!(table.lines().nth(2).unwrap().ends_with("10    0.498    0.500"));
     /// assert!(table.contains("ERROR refused"));
-    /// assert!(table.lines().last().unwrap().starts_with("Total:"));
+    /// assert!(table.lines().last().unwrap().ends_with("10    0.498    0.500"));
     /// ```
     pub fn table(&self) -> String {
         let width = self
@@ -95,25 +115,39 @@ impl Report {
             .unwrap_or(0)
             .max(6)
             + 2;
-        let row = |site: &str, bytes: &str, client: &str| format!("{site:<width$}{bytes:>8}{client:>9}");
-        let mut out = vec![row("Site", "Bytes", "Client"), row("====", "=====", "======")];
+        let row = |site: &str, bytes: &str, server: &str, client: &str| {
+            format!("{site:<width$}{bytes:>8}{server:>9}{client:>9}")
+        };
+        let seconds = |d: Duration| format!("{:.3}", d.as_secs_f64());
+        let mut out = vec![
+            row("Site", "Bytes", "Server", "Client"),
+            row("====", "=====", "======", "======"),
+        ];
         let mut bytes = 0;
+        let mut server_total = Duration::ZERO;
         for t in &self.timings {
-            let took = format!("{:.3}", t.took.as_secs_f64());
+            let took = seconds(t.took);
+            let server = t.server.map_or_else(|| "-".to_string(), seconds);
+            server_total += t.server.unwrap_or_default();
             match &t.outcome {
                 Outcome::Page(n) => {
                     bytes += n;
-                    out.push(row(&t.url, &n.to_string(), &took));
+                    out.push(row(&t.url, &n.to_string(), &server, &took));
                 }
-                Outcome::Error(why) => out.push(format!("{}   ERROR {why}", row(&t.url, "-", &took))),
-                Outcome::Failed(why) => out.push(format!("{}   failed: {why}", row(&t.url, "-", &took))),
+                Outcome::Error(why) => {
+                    out.push(format!("{}   ERROR {why}", row(&t.url, "-", &server, &took)))
+                }
+                Outcome::Failed(why) => {
+                    out.push(format!("{}   failed: {why}", row(&t.url, "-", &server, &took)))
+                }
             }
         }
-        out.push(row("----", "-----", "------"));
+        out.push(row("----", "-----", "------", "------"));
         out.push(row(
             "Total:",
             &bytes.to_string(),
-            &format!("{:.3}", self.total.as_secs_f64()),
+            &seconds(server_total),
+            &seconds(self.total),
         ));
         let mut text = out.join("\n");
         text.push('\n');
@@ -132,7 +166,7 @@ struct TimingClient {
 
 impl Protocol for TimingClient {
     fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
-        ctx.write_sequence(&[self.url.as_bytes(), b"\r\n"]);
+        ctx.write_sequence(&[self.url.as_bytes(), b" timed\r\n"]);
     }
 
     fn data_received(&mut self, _ctx: &mut Ctx<'_>, data: &[u8]) {
@@ -143,24 +177,37 @@ impl Protocol for TimingClient {
 
     fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
         let took = self.started.elapsed();
+        let (server, line) = time_line(&self.head).unzip();
+        let page = self.bytes - line.unwrap_or(0) as u64;
         let outcome = match self.head.strip_prefix(b"ERROR ") {
             Some(rest) if self.bytes as usize == self.head.len() => {
                 Outcome::Error(String::from_utf8_lossy(rest).trim_end().to_string())
             }
             _ if self.bytes == 0 && !reason.is_clean() => Outcome::Failed(reason.to_string()),
-            _ => Outcome::Page(self.bytes),
+            _ => Outcome::Page(page),
         };
         let timing = Timing {
             url: self.url.clone(),
             took,
+            server,
             outcome,
         };
         let _ = self.done.callback(ctx, timing);
     }
 }
 
-/// Sends every URL to the line proxy at `proxy`, each over its own
-/// connection, all at once; fires with the report once every reply ended
+/// The proxy's `TIME <seconds>\r\n` at the start of a reply: the time,
+/// and the line's length.
+fn time_line(head: &[u8]) -> Option<(Duration, usize)> {
+    let rest = head.strip_prefix(b"TIME ")?;
+    let end = rest.windows(2).position(|w| w == b"\r\n")?;
+    let seconds: f64 = std::str::from_utf8(&rest[..end]).ok()?.trim().parse().ok()?;
+    let took = Duration::try_from_secs_f64(seconds).ok()?;
+    Some((took, b"TIME ".len() + end + 2))
+}
+
+/// Sends every URL (as `URL timed`) to the line proxy at `proxy`, each
+/// over its own connection, all at once; fires with the report once every reply ended
 /// (a URL without an answer after `timeout` is reported as failed).
 pub fn time_urls(
     reactor: &mut Reactor,
@@ -188,6 +235,7 @@ pub fn time_urls(
                     Timing {
                         url: name,
                         took: started.elapsed(),
+                        server: None,
                         outcome: Outcome::Failed(failure.to_string()),
                     },
                 );
@@ -198,6 +246,7 @@ pub fn time_urls(
                 Ok(Timing {
                     url: name,
                     took: started.elapsed(),
+                    server: None,
                     outcome: Outcome::Failed(failure.to_string()),
                 })
             });

@@ -4,7 +4,10 @@ mod http_util;
 
 use std::time::Duration;
 
-use http_util::{fetch_error, scripted, test_pki, test_pki_for, tls_server, wait, write_temp, Script};
+use http_util::{
+    fetch_error, scripted, self_signed_ca_as_server, test_pki, test_pki_for, tls_server, wait, write_temp,
+    Script,
+};
 use torsion::Reactor;
 use torsion_clients::http::{FetchError, HttpClient};
 
@@ -73,4 +76,39 @@ fn a_missing_ca_file_and_a_plain_server_are_tls_errors() {
         .ca_file(&ca)
         .get(&mut r, &format!("https://{}/", plain.addr));
     assert!(matches!(fetch_error(wait(&mut r, d)), FetchError::Tls { .. }));
+}
+
+#[test]
+fn torsion_httpget_explains_a_self_signed_ca_certificate_and_an_unknown_issuer() {
+    // `openssl req -x509`'s certificate, trusted with --ca-file: webpki's
+    // CaUsedAsEndEntity, which used to be printed as a Rust debug value.
+    let pki = self_signed_ca_as_server();
+    let ca = write_temp("self-signed", &pki.ca_pem);
+    let addr = tls_server(&pki, 1, RESPONSE);
+    let url = format!("https://127.0.0.1:{}/", addr.port());
+    let httpget = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_torsion-httpget"))
+            .args(["--timeout", "20"])
+            .args(args)
+            .output()
+            .expect("run torsion-httpget")
+    };
+    let out = httpget(&["--ca-file", ca.to_str().unwrap(), &url]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the server's certificate is a CA certificate, which cannot be a server's own"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--ca-file"), "{stderr}");
+    assert!(!stderr.contains("OtherError"), "{stderr}");
+    // A certificate from a CA the system's roots do not know.
+    let private = tls_server(&test_pki(), 1, RESPONSE);
+    let out = httpget(&[&format!("https://127.0.0.1:{}/", private.port())]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the server's certificate has an unknown issuer"),
+        "{stderr}"
+    );
 }

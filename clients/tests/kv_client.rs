@@ -116,6 +116,7 @@ fn requests_the_protocol_cannot_carry_fail_before_they_are_sent() {
         (b"two words", b"v"),
         (&[b'k'; 251][..], b"v"),
         (b"k", b"line\r\nbreak"),
+        (b"k", b"bare\nnewline"),
         (b"k", &[b'v'; 65_536][..]),
     ] {
         let failure = wait(&mut reactor, |r| client.set(r, key, value)).unwrap_err();

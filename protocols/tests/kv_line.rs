@@ -147,7 +147,7 @@ proptest! {
     #[test]
     fn requests_round_trip(
         key in vec(any::<u8>().prop_filter("a word", |b| !torsion_protocols::kv::is_whitespace(*b)), 1..=6),
-        value in vec(any::<u8>(), 0..=12).prop_filter("no CRLF", |v| !v.windows(2).any(|w| w == b"\r\n")),
+        value in vec(any::<u8>(), 0..=12).prop_filter("no line break", |v| !v.contains(&b'\n')),
         which in 0..3u8,
     ) {
         let request = match which {
@@ -166,7 +166,7 @@ proptest! {
     #[test]
     fn replies_round_trip(
         key in vec(any::<u8>().prop_filter("a word", |b| !torsion_protocols::kv::is_whitespace(*b)), 1..=6),
-        value in vec(any::<u8>(), 0..=12).prop_filter("no CRLF", |v| !v.windows(2).any(|w| w == b"\r\n")),
+        value in vec(any::<u8>(), 0..=12).prop_filter("no line break", |v| !v.contains(&b'\n')),
         which in 0..6u8,
     ) {
         let reply = match which {

@@ -5,6 +5,9 @@ use std::io::Write;
 
 use torsion::{factory_fn, Ctx, Protocol};
 
+/// The seeds' port.
+pub const DEFAULT_PORT: u16 = 8000;
+
 /// Copies what a client sends to standard output.
 pub struct Hello;
 

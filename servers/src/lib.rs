@@ -8,6 +8,8 @@ pub mod kv;
 pub mod kvweb;
 pub mod memcached;
 pub mod proxy;
+#[cfg(test)]
+mod scratch;
 pub mod upper;
 pub mod web;
 pub mod weblog;

@@ -17,6 +17,9 @@ use std::rc::Rc;
 use torsion::{factory_fn, CloseReason, Factory, Protocol};
 use torsion_protocols::{LineCtx, LineHandler, LineReceiver};
 
+/// The seeds' port.
+pub const DEFAULT_PORT: u16 = 8000;
+
 /// The greeting of the seeds' server.
 pub const GREETING: &[u8] = b"Hi! Send me text to convert to uppercase\n";
 

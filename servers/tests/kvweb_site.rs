@@ -198,7 +198,7 @@ fn set_get_delete_through_the_forms_byte_by_byte() {
             r.text(),
             page(
                 "Not found",
-                "<p id=\"error\">No key &quot;greeting&quot; in the store (keys expire: torsion-kv keeps each one 15 s after its last set unless told otherwise).</p>"
+                "<p id=\"error\">No key &quot;greeting&quot; in the store: it was never set, was deleted, or expired (torsion-kv forgets a key its --ttl after the last set).</p>"
             )
         );
     }
@@ -373,7 +373,7 @@ fn the_api_gets_puts_and_deletes_with_the_right_statuses() {
         without_date(&wire),
         without_date(b"HTTP/1.1 204 No Content\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nDate: *\r\nServer: Torsion\r\n\r\n")
     );
-    let not_found = "{\"error\":\"No key \\\"greeting\\\" in the store (keys expire: torsion-kv keeps each one 15 s after its last set unless told otherwise).\",\"key\":\"greeting\"}\n";
+    let not_found = "{\"error\":\"No key \\\"greeting\\\" in the store: it was never set, was deleted, or expired (torsion-kv forgets a key its --ttl after the last set).\",\"key\":\"greeting\"}\n";
     assert_json(&ask(&mut t, "DELETE", "/api/keys/greeting", b""), 404, not_found);
     assert_json(&get(&mut t, "/api/keys/greeting"), 404, not_found);
     assert!(!t.disconnecting());

@@ -2,34 +2,12 @@
 //! and a corrupt state file refused.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use torsion_tests::{binary, read_all, read_line, send, Server, TIMEOUT};
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("torsion-fib-test-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use torsion_tests::{binary, read_all, read_line, send, Scratch, Server, TIMEOUT};
 
 fn start(state: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["-p", "0", "--state", state.to_str().unwrap()];
@@ -185,17 +163,25 @@ fn a_corrupt_state_file_is_refused_named_and_left_untouched() {
             "the file was changed"
         );
         // Nothing else appeared beside it either.
-        assert_eq!(fs::read_dir(&dir.0).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(dir.dir()).unwrap().count(), 1);
     }
 }
 
 #[test]
-fn an_overlong_line_closes_that_client_only() {
-    let dir = Scratch::new("long");
+fn a_send_without_a_newline_gets_a_number_as_in_the_seed() {
+    let dir = Scratch::new("send");
     let server = start(&dir.path("fib.state"), &[]);
-    let mut long = server.connect();
-    send(&mut long, &vec![b'x'; 16 * 1024 + 10]);
-    assert_eq!(read_all(&mut long), b"");
     let mut client = server.connect();
-    assert_eq!(next(&mut client), "2");
+    // The seed's dataReceived: `x`, no line break, is a request.
+    send(&mut client, b"x");
+    assert_eq!(read_line(&mut client), "2\r\n");
+    send(&mut client, b"NEW?");
+    assert_eq!(read_line(&mut client), "3\r\n");
+    // Lines are still a number each, and nothing waits for a newline.
+    send(&mut client, b"next\nnext\n");
+    assert_eq!(read_line(&mut client), "5\r\n");
+    assert_eq!(read_line(&mut client), "8\r\n");
+    // A long send without a line break is answered, not refused.
+    send(&mut client, &[b'x'; 1000]);
+    assert_eq!(read_line(&mut client), "13\r\n");
 }

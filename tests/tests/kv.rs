@@ -265,3 +265,40 @@ fn torsion_kvc_errors_exit_two_with_the_reason() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused"));
 }
+
+#[test]
+fn a_bare_newline_ends_a_line_as_nc_sends_it() {
+    let server = torsion_kv(&[]);
+    // `printf 'set x y\nget x\n' | nc -N 127.0.0.1 PORT`
+    let mut s = server.connect();
+    send(&mut s, b"set x y\nget x\n");
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(read_all(&mut s), b"STORED\r\nVALUE x y\r\n");
+    // A bare newline inside a line is its end, never part of the value.
+    let mut s = server.connect();
+    send(&mut s, b"set x z\nget x\r\n");
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(read_all(&mut s), b"STORED\r\nVALUE x z\r\n");
+}
+
+#[test]
+fn torsion_kvc_amp_on_the_line_port_fails_at_once() {
+    let server = torsion_kv(&[]);
+    // A timeout far longer than the test may take: failing must not wait for it.
+    let started = Instant::now();
+    let out = kvc(&["--amp", "--timeout", "120", "--server", server.addr(), "get", "k"]);
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the answer is not AMP"), "{stderr}");
+    assert!(!stderr.contains("timed out"), "{stderr}");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    // The line port told it why before closing.
+    let mut s = server.connect();
+    send(&mut s, b"\x00\x04_ask\x00\x011\x00\x00");
+    let reply = String::from_utf8(read_all(&mut s)).unwrap();
+    assert!(
+        reply.starts_with("ERROR binary data: this port speaks the line protocol"),
+        "{reply}"
+    );
+}

@@ -377,3 +377,30 @@ fn help_and_bad_flags() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_missing_key_page_states_no_lifetime_it_cannot_know() {
+    // torsion-kv keeps keys 1 s here: the page must not say 15 s.
+    let kv = Server::start("torsion-kv", &["-p", "0", "--amp-port", "0", "--pb-port", "0", "--ttl", "1"]);
+    let web = kvweb(kv.addr(), &[]);
+    let mut c = conn(&web);
+    let r = post_form(&mut c, "/set", &[("key", "brief"), ("value", "soon gone")]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Wait for the expiry itself, however slow the machine.
+    let deadline = Instant::now() + TIMEOUT;
+    let gone = loop {
+        let r = c.get("/get?key=brief");
+        if r.status == 404 {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the key never expired");
+        thread::sleep(Duration::from_millis(100));
+    };
+    let text = gone.text();
+    assert!(
+        text.contains("No key &quot;brief&quot; in the store: it was never set, was deleted, or expired"),
+        "{text}"
+    );
+    assert!(text.contains("its --ttl after the last set"), "{text}");
+    assert!(!text.contains("15 s"), "{text}");
+}

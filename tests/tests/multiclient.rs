@@ -1,39 +1,17 @@
 //! torsion-multiclient against torsion-upper: the seeds' multiclient.py and
 //! threadedclient.py output, sequentially and in parallel, and failures.
 
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::{Command, Output};
 
-use torsion_tests::{binary, free_port, Server, TIMEOUT};
+use torsion_tests::{binary, free_port, output_within_timeout, Server};
 
 const GREETING: &str = "Hi! Send me text to convert to uppercase\n";
 
 /// Runs torsion-multiclient with `args`, failing the test after [`TIMEOUT`].
 fn multiclient(args: &[&str]) -> Output {
-    let child = Command::new(binary("torsion-multiclient"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn torsion-multiclient");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(TIMEOUT) {
-        Ok(output) => output.expect("wait for torsion-multiclient"),
-        Err(_) => {
-            // SAFETY: kill(2) on the child we spawned; no memory is shared.
-            #[allow(unsafe_code)]
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL)
-            };
-            panic!("torsion-multiclient did not finish in time");
-        }
-    }
+    let mut command = Command::new(binary("torsion-multiclient"));
+    command.args(args);
+    output_within_timeout(command)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -125,12 +103,22 @@ fn a_server_that_never_closes_times_out() {
 }
 
 #[test]
-fn an_unresolvable_address_is_an_error() {
-    let output = multiclient(&["no-port-here", "a"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("cannot resolve"),
-        "{}",
-        text(&output.stderr)
-    );
+fn a_missing_port_is_named_not_a_failure_to_resolve() {
+    // The seeds' `multiclient.py localhost a`: the port is what is missing.
+    for (server, says) in [
+        ("localhost", "localhost: the port is missing (give HOST:PORT)"),
+        ("[::1]", "[::1]: the port is missing (give [ADDRESS]:PORT)"),
+        (
+            "localhost:http",
+            "localhost:http: not HOST:PORT (the port is not a number)",
+        ),
+        ("::1:8000", "::1:8000: an IPv6 address goes in brackets"),
+    ] {
+        let output = multiclient(&[server, "a"]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{server}: {stderr}");
+        assert!(stderr.contains(says), "{server}: {stderr}");
+        assert!(!stderr.contains("invalid socket address"), "{server}: {stderr}");
+        assert!(output.stdout.is_empty(), "{server}: nothing was sent");
+    }
 }

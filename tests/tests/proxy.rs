@@ -57,8 +57,9 @@ fn ask_text(server: &Server, url: &str) -> String {
 }
 
 /// Runs torsion-timing against `proxy` for the four seeds' sites; its
-/// table and the total it printed.
-fn timing(proxy: &Server, origin: &Origin) -> (String, f64) {
+/// table, and the totals it printed: the proxy's (the Server column,
+/// summed) and the client's.
+fn timing(proxy: &Server, origin: &Origin) -> (String, f64, f64) {
     let urls: Vec<String> = DELAYS
         .iter()
         .map(|d| origin.url(&format!("/delay/{d}")))
@@ -79,32 +80,48 @@ fn timing(proxy: &Server, origin: &Origin) -> (String, f64) {
             .lines()
             .find(|l| l.starts_with(url.as_str()))
             .expect("a row per URL");
-        let client: f64 = row.split_whitespace().last().unwrap().parse().unwrap();
-        assert!(client >= d.parse::<f64>().unwrap(), "{table}");
-        assert!(
-            row.contains(&format!(" {} ", format!("slept {d}\n").len())),
-            "{table}"
-        );
+        let columns: Vec<&str> = row.split_whitespace().collect();
+        let [_, bytes, server, client] = columns[..] else {
+            panic!("Site, Bytes, Server, Client: {table}");
+        };
+        let (server, client): (f64, f64) = (server.parse().unwrap(), client.parse().unwrap());
+        let delay: f64 = d.parse().unwrap();
+        assert!(client >= delay, "{table}");
+        // The proxy's own time: the origin's delay at least (a timer never
+        // fires early), and inside the client's wait.
+        assert!(server >= delay && server <= client + 0.01, "{table}");
+        assert_eq!(bytes, format!("slept {d}\n").len().to_string(), "{table}");
     }
-    let total = table
+    assert!(table.starts_with("Site"), "{table}");
+    assert_eq!(
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["Site", "Bytes", "Server", "Client"]
+    );
+    let totals: Vec<f64> = table
         .lines()
         .find_map(|l| l.strip_prefix("Total:"))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|t| t.parse().ok())
+        .map(|l| l.split_whitespace().skip(1).map(|t| t.parse().unwrap()).collect())
         .unwrap_or_else(|| panic!("no total: {table}"));
-    (table, total)
+    (table, totals[0], totals[1])
 }
 
 #[test]
 fn four_urls_finish_together_in_about_the_longest_delay() {
     let origin = Origin::start();
     let server = proxy(&[]);
-    let (table, total) = timing(&server, &origin);
+    let (table, server_total, total) = timing(&server, &origin);
     assert!(total >= 1.5, "{table}");
     // A blocking proxy needs at least the sum, 3.8 s; this one about the
     // longest, 1.5 s. (That the four are in flight at once is proved
     // without a clock by a_thousand_concurrent_requests_are_all_in_flight_at_once.)
     assert!(total < 3.8, "not the sum: {table}");
+    // The proxy still spent the sum waiting, all of it at once.
+    assert!(server_total >= 3.8, "{table}");
     for d in DELAYS {
         assert_eq!(origin.hits(&format!("/delay/{d}")), 1);
     }
@@ -114,8 +131,10 @@ fn four_urls_finish_together_in_about_the_longest_delay() {
 fn with_blocking_they_take_the_sum_and_the_reactor_says_why() {
     let origin = Origin::start();
     let server = proxy(&["--blocking"]);
-    let (table, total) = timing(&server, &origin);
+    let (table, server_total, total) = timing(&server, &origin);
     assert!(total >= 3.8, "the sum: {table}");
+    // One fetch after another, each inside the client's wait.
+    assert!(server_total >= 3.8 && server_total <= total + 0.01, "{table}");
     server.wait_for_stderr_times(
         "slow callback: data_received of torsion_servers::proxy::blocking::BlockingProxy",
         4,
@@ -454,4 +473,35 @@ fn torsion_timing_reports_what_failed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("failed: "));
+}
+
+#[test]
+fn torsion_upper_client_against_the_proxy_exits_zero_as_simpleclient4() {
+    // The seeds run simpleclient4 against the proxy: the words are URLs,
+    // the replies pages, not uppercase words.
+    let origin = Origin::start();
+    let server = proxy(&[]);
+    let urls = [origin.url("/delay/0.2"), origin.url("/hello")];
+    let out = Command::new(binary("torsion-upper-client"))
+        .arg(server.addr())
+        .args(&urls)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    for url in &urls {
+        assert!(stdout.contains(&format!("sending {url}\n")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("received response for {url} (took ")),
+            "{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("\nhello\n") && stdout.contains("\nslept 0.2\n"),
+        "{stdout}"
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("finished, took"), "{stdout}");
 }

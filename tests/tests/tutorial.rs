@@ -16,8 +16,10 @@ const SECTIONS: &[&str] = &[
     "upper_answering_back",
     "a_memcached_store",
     "timeouts",
+    "asking_for_news_the_weblog_pulled",
     "repeating_calls_the_weblog",
     "state_that_outlives_the_process_fibonacci",
+    "in_the_background_twistd",
     "a_proxy_and_its_timing_tables",
     "caching_pages",
     "writing_clients",
@@ -77,6 +79,11 @@ fn timeouts() {
 }
 
 #[test]
+fn asking_for_news_the_weblog_pulled() {
+    run_section("asking_for_news_the_weblog_pulled", Suite::Default);
+}
+
+#[test]
 fn repeating_calls_the_weblog() {
     run_section("repeating_calls_the_weblog", Suite::Default);
 }
@@ -84,6 +91,11 @@ fn repeating_calls_the_weblog() {
 #[test]
 fn state_that_outlives_the_process_fibonacci() {
     run_section("state_that_outlives_the_process_fibonacci", Suite::Default);
+}
+
+#[test]
+fn in_the_background_twistd() {
+    run_section("in_the_background_twistd", Suite::Default);
 }
 
 #[test]

@@ -216,6 +216,44 @@ fn fetch_streams_another_page_back() {
 }
 
 #[test]
+fn a_fetch_of_no_url_is_the_clients_mistake_400_as_the_forward_proxy_says() {
+    let server = demo();
+    let mut c = Conn::new(server.connect());
+    for url in ["notaurl", "gopher://x/", "http://"] {
+        let refused = c.get(&format!("/fetch?url={url}"));
+        assert_eq!(refused.status, 400, "{url}");
+        assert!(
+            refused.text().contains("Not an http(s) URL"),
+            "{url}: {}",
+            refused.text()
+        );
+    }
+    // The same connection goes on.
+    assert_eq!(c.get("/page").status, 200);
+}
+
+#[test]
+fn a_version_it_does_not_speak_is_505() {
+    let server = demo();
+    for version in ["HTTP/9.9", "HTTP/2.0", "HTTP/3"] {
+        let mut c = Conn::new(server.connect());
+        c.send(format!("GET / {version}\r\nHost: t\r\n\r\n").as_bytes());
+        let response = c.response("GET");
+        assert_eq!(response.status, 505, "{version}");
+        assert!(
+            response.text().contains("unsupported HTTP version"),
+            "{}",
+            response.text()
+        );
+        assert!(c.closed());
+    }
+    // HTTP/1.0 still is.
+    let mut c = Conn::new(server.connect());
+    c.send(b"GET /page HTTP/1.0\r\n\r\n");
+    assert_eq!(c.response("GET").status, 200);
+}
+
+#[test]
 fn sigterm_exits_zero_while_a_response_is_streaming() {
     let mut server = demo();
     let mut c = Conn::new(server.connect());

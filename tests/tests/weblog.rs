@@ -4,35 +4,14 @@
 //! the streams' timeout, never a fixed sleep standing in for one.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use torsion_tests::{read_all, read_line, Server};
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("torsion-weblog-test-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use torsion_tests::{binary, output_within_timeout, read_all, read_line, send, Scratch, Server};
 
 fn start(log: &Path) -> Server {
     Server::start(
@@ -183,4 +162,80 @@ fn sigterm_closes_the_hits_element_and_exits_zero() {
     assert_eq!(read_all(&mut client), b"</hits>\n");
     let status = server.wait();
     assert_eq!(status.code(), Some(0), "stderr:\n{}", server.stderr());
+}
+
+/// The pull version (`--pull`), polling its log rarely: what a request
+/// gets, it gets because the request reads the log.
+fn start_pull(log: &Path) -> Server {
+    Server::start(
+        "torsion-weblog",
+        &[
+            "-p",
+            "0",
+            "--pull",
+            "--log",
+            log.to_str().unwrap(),
+            "--poll-interval",
+            "3600",
+        ],
+    )
+}
+
+/// Sends the seed's client's request and reads `lines` lines of answer.
+fn ask(stream: &mut TcpStream, lines: usize) -> Vec<String> {
+    send(stream, b"NEW?");
+    (0..lines).map(|_| read_line(stream)).collect()
+}
+
+#[test]
+fn pull_answers_each_request_with_the_hits_since_the_last_or_none() {
+    let dir = Scratch::new("pull");
+    let log = dir.path("access.log");
+    append(&log, &line(1)); // before the server starts: never sent
+    let server = start_pull(&log);
+    let mut first = client(&server);
+    assert_eq!(ask(&mut first, 1), ["<none/>\n"]);
+    append(&log, &(line(2) + &line(3)));
+    assert_eq!(ask(&mut first, 2), [hit(2), hit(3)]);
+    assert_eq!(ask(&mut first, 1), ["<none/>\n"]);
+    // Each client has its own news: one's request takes nothing from another.
+    let mut second = client(&server);
+    append(&log, &line(4));
+    assert_eq!(ask(&mut second, 1), [hit(4)]);
+    assert_eq!(ask(&mut first, 1), [hit(4)]);
+    // Nothing comes unasked.
+    append(&log, &line(5));
+    first.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(first.read(&mut byte).is_err(), "pushed without a request");
+    first.set_read_timeout(Some(torsion_tests::TIMEOUT)).unwrap();
+    assert_eq!(ask(&mut first, 1), [hit(5)]);
+}
+
+#[test]
+fn pull_and_push_intervals_do_not_mix() {
+    let mut command = Command::new(binary("torsion-weblog"));
+    command.args(["-p", "0", "--pull", "--push-interval", "1"]);
+    let out = output_within_timeout(command);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}
+
+#[test]
+fn a_directory_as_the_log_is_refused_at_start() {
+    let dir = Scratch::new("directory");
+    let mut command = Command::new(binary("torsion-weblog"));
+    command.args(["-p", "0", "--log", dir.dir().to_str().unwrap()]);
+    let out = output_within_timeout(command);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "--log {}: a directory, not a log file",
+            dir.dir().display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("following"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it must not listen: {:?}", out.stdout);
 }

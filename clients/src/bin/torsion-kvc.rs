@@ -26,6 +26,7 @@ use clap::{Parser, Subcommand};
 use torsion::endpoint::ClientEndpoint;
 use torsion::{Deferred, Failure, Reactor};
 use torsion_clients::kv::{self, KeyNotFound, KeyValue, Strings};
+use torsion_protocols::amp::CallError;
 
 /// Sends one request to torsion-kv, over its line protocol, over
 /// Perspective Broker or over AMP.
@@ -134,6 +135,7 @@ fn run(args: Args) -> Result<Result<Vec<u8>, Failure>, String> {
 fn main() -> ExitCode {
     let args = Args::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let amp = args.amp;
     match run(args) {
         Ok(Ok(mut output)) => {
             output.push(b'\n');
@@ -149,6 +151,9 @@ fn main() -> ExitCode {
         }
         Ok(Err(failure)) => {
             eprintln!("torsion-kvc: {failure}");
+            if amp && matches!(failure.find::<CallError>(), Some(CallError::Protocol(_))) {
+                eprintln!("torsion-kvc: the answer is not AMP: is the server's AMP port (torsion-kv's --amp-port) the one given?");
+            }
             ExitCode::from(2)
         }
         Err(message) => {

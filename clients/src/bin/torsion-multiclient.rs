@@ -42,7 +42,24 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// `HOST:PORT` (`[v6]:PORT` for IPv6) to an address, or what is wrong with it.
 fn resolve(server: &str) -> Result<SocketAddr, String> {
+    let port = server
+        .rsplit_once(':')
+        .map(|(host, port)| (host, port.parse::<u16>()));
+    match port {
+        None => return Err(format!("{server}: the port is missing (give HOST:PORT)")),
+        Some((_, Err(_))) if server.ends_with(']') => {
+            return Err(format!("{server}: the port is missing (give [ADDRESS]:PORT)"))
+        }
+        Some((_, Err(_))) => return Err(format!("{server}: not HOST:PORT (the port is not a number)")),
+        Some((host, Ok(_))) if host.contains(':') && !host.starts_with('[') => {
+            return Err(format!(
+                "{server}: an IPv6 address goes in brackets: [ADDRESS]:PORT"
+            ))
+        }
+        Some(_) => {}
+    }
     let mut addrs = server
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {server}: {e}"))?;

@@ -3,8 +3,10 @@
 //! For each word on the command line it connects to torsion-upper, sends
 //! the word and a CRLF, and prints the reply when the server closes the
 //! connection. A DeferredList stops the reactor once every word is done;
-//! then it prints the total time. It exits 0 when every word got its reply,
-//! and 1 (with the reasons on stderr) otherwise.
+//! then it prints the total time. It exits 0 when every word got its reply
+//! (whatever the reply says: against the proxy, as the seeds run
+//! simpleclient4, the words are URLs and the replies pages), and 1 (with
+//! the reasons on stderr) when a connection failed or a reply never came.
 //!
 //! ```text
 //! $ torsion-upper-client 127.0.0.1:8000 a b c d
@@ -102,7 +104,7 @@ fn send_word(
         })
         .mark_handled();
     let started = Instant::now();
-    let (expect, name) = (word.to_uppercase(), word.to_string());
+    let name = word.to_string();
     done.add_timeout(reactor, timeout).add_callbacks(
         reactor,
         move |_, reply| {
@@ -114,11 +116,7 @@ fn send_word(
             if !reply.ends_with('\n') {
                 println!();
             }
-            if reply.lines().any(|line| line.trim_end() == expect) {
-                Ok(reply)
-            } else {
-                Err(Failure::msg(format!("the reply has no line {expect:?}")))
-            }
+            Ok(reply)
         },
         {
             let name = word.to_string();

@@ -19,6 +19,35 @@ fn tls_error(reason: impl std::fmt::Display) -> FetchError {
     }
 }
 
+/// A failed handshake, in words a user can act on for the certificate
+/// troubles people meet (rustls's own words for the rest).
+fn handshake_error(error: rustls::Error) -> FetchError {
+    use rustls::CertificateError as Cert;
+    let rustls::Error::InvalidCertificate(cert) = &error else {
+        return tls_error(error);
+    };
+    let trust = "trust its CA with --ca-file";
+    match cert {
+        Cert::UnknownIssuer => tls_error(format!(
+            "the server's certificate has an unknown issuer, not a CA this client trusts \
+             (a self-signed certificate, or a private CA? {trust})"
+        )),
+        // rustls passes webpki's reason on as an opaque error.
+        Cert::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => tls_error(format!(
+            "the server's certificate is a CA certificate, which cannot be a server's own \
+             (a self-signed certificate made as a CA, as `openssl req -x509` makes by default? \
+             sign a server certificate with that CA, and {trust})"
+        )),
+        Cert::Expired | Cert::ExpiredContext { .. } => {
+            tls_error(format!("the server's certificate has expired ({cert})"))
+        }
+        Cert::NotValidForName | Cert::NotValidForNameContext { .. } => {
+            tls_error(format!("the server's certificate is for another name ({cert})"))
+        }
+        _ => tls_error(format!("the server's certificate is not valid: {cert}")),
+    }
+}
+
 /// The system's trusted roots, read once per process (they are plain data).
 fn system_roots() -> Result<Arc<RootCertStore>, FetchError> {
     static ROOTS: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
@@ -110,7 +139,7 @@ impl TlsLayer {
         let mut closed = false;
         while !data.is_empty() {
             self.session.read_tls(&mut data).map_err(tls_error)?;
-            self.session.process_new_packets().map_err(tls_error)?;
+            self.session.process_new_packets().map_err(handshake_error)?;
             closed |= self.drain(plain)?;
         }
         Ok(closed)

@@ -27,7 +27,7 @@ pub enum KvError {
     /// holding whitespace, which would split it.
     InvalidKey(String),
     /// The value cannot be sent: too long, or (on the line protocol)
-    /// holding `\r\n`, which would end the line.
+    /// holding a line break, which would end the line.
     InvalidValue(String),
     /// The server answered `ERROR <reason>`.
     Server(String),

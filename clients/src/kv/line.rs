@@ -199,7 +199,7 @@ impl Protocol for LineClient {
 /// fired by one reply may make the next request.
 ///
 /// Keys must be one word (no whitespace) of at most the server's key
-/// length, values must not hold `\r\n`; others fail with
+/// length, values must not hold a line break (`\n`); others fail with
 /// [`KvError::InvalidKey`] / [`KvError::InvalidValue`] without being sent.
 #[derive(Clone)]
 pub struct KvClient {
@@ -307,7 +307,8 @@ fn check_key(key: &[u8], limits: &Limits) -> Result<(), KvError> {
     Ok(())
 }
 
-/// A value the line protocol can carry: no `\r\n`, within the bound.
+/// A value the line protocol can carry: no line break (`\n` ends a
+/// line), within the bound.
 fn check_value(value: &[u8], limits: &Limits) -> Result<(), KvError> {
     if value.len() > limits.max_value_length {
         return Err(KvError::InvalidValue(format!(
@@ -315,8 +316,10 @@ fn check_value(value: &[u8], limits: &Limits) -> Result<(), KvError> {
             limits.max_value_length
         )));
     }
-    if value.windows(2).any(|w| w == b"\r\n") {
-        return Err(KvError::InvalidValue("holds \\r\\n".into()));
+    if value.contains(&b'\n') {
+        return Err(KvError::InvalidValue(
+            "holds a line break, which ends a line of this protocol".into(),
+        ));
     }
     Ok(())
 }

@@ -136,6 +136,22 @@ pub fn test_pki_for(names: &[&str]) -> TestPki {
     }
 }
 
+/// What `openssl req -x509` makes by default: one self-signed certificate
+/// for `localhost` and 127.0.0.1 that is also a CA, served as the
+/// server's own and trusted as the CA.
+pub fn self_signed_ca_as_server() -> TestPki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    TestPki {
+        ca_pem: cert.pem(),
+        cert_der: cert.der().to_vec(),
+        key_der: key.serialize_der(),
+    }
+}
+
 /// Writes `pem` to a fresh file under the target directory.
 pub fn write_temp(name: &str, pem: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("torsion-http-{}-{}", std::process::id(), name));

@@ -36,15 +36,20 @@ pub enum HttpError {
     Truncated,
     /// A header name or value that may not be sent (a control byte, a newline).
     InvalidHeader(String),
+    /// The start line names a protocol version other than HTTP/1.0 and
+    /// HTTP/1.1 (`HTTP/9.9`, `HTTP/2.0`), or none that parses as one.
+    UnsupportedVersion,
 }
 
 impl HttpError {
-    /// The status a server answers this error with: 400, 413, 431 or 501.
+    /// The status a server answers this error with: 400, 413, 431, 501 or
+    /// 505.
     pub fn status(&self) -> u16 {
         match self {
             HttpError::HeadTooLarge { .. } | HttpError::TooManyHeaders { .. } => 431,
             HttpError::BodyTooLarge { .. } => 413,
             HttpError::UnsupportedTransferEncoding(_) => 501,
+            HttpError::UnsupportedVersion => 505,
             _ => 400,
         }
     }
@@ -62,6 +67,9 @@ impl fmt::Display for HttpError {
             HttpError::BodyTooLarge { limit } => write!(f, "body larger than {limit} bytes"),
             HttpError::Truncated => f.write_str("the stream ended inside a message"),
             HttpError::InvalidHeader(name) => write!(f, "invalid header {name:?}"),
+            HttpError::UnsupportedVersion => {
+                f.write_str("unsupported HTTP version (HTTP/1.0 and HTTP/1.1 are)")
+            }
         }
     }
 }

@@ -357,6 +357,9 @@ fn parse_error(e: httparse::Error, limits: Limits) -> HttpError {
         httparse::Error::TooManyHeaders => HttpError::TooManyHeaders {
             limit: limits.max_headers,
         },
+        // httparse reads HTTP/1.0 and HTTP/1.1 only: a request line it
+        // cannot take for a version is one this server does not speak.
+        httparse::Error::Version => HttpError::UnsupportedVersion,
         e => HttpError::BadSyntax(e.to_string()),
     }
 }

@@ -1,13 +1,17 @@
-//! [`LineFramer`]: `\r\n`-terminated lines, bounded, skipping overlong ones.
+//! [`LineFramer`]: lines ending in `\n` (or `\r\n`), bounded, skipping
+//! overlong ones.
 
 use super::{LineError, LineTooLong};
 use crate::{Decoder, Parsed};
 
-/// The line delimiter of the key-value protocol: `\r\n`, Twisted's
-/// `LineReceiver` default, which the seeds use.
+/// The line delimiter of the key-value protocol as it is sent: `\r\n`,
+/// Twisted's `LineReceiver` default, which the seeds use. A bare `\n` ends
+/// a line too when reading, as memcached and the other Torsion servers
+/// accept it (`printf 'get k\n' | nc`).
 pub const DELIMITER: &[u8] = b"\r\n";
 
-/// Frames `\r\n`-terminated lines of at most `max_length` bytes.
+/// Frames lines of at most `max_length` bytes, each ending at `\n`; a `\r`
+/// just before the `\n` belongs to the ending, not to the line.
 ///
 /// Unlike [`LineCodec`](crate::codec::LineCodec), whose overlong line is an
 /// error that ends the stream, a line protocol that answers `ERROR` and
@@ -22,7 +26,7 @@ pub const DELIMITER: &[u8] = b"\r\n";
 ///
 /// # Implementation notes
 ///
-/// The search is `memchr` for `\r`. After [`Parsed::Incomplete`] the framer
+/// The search is `memchr` for `\n`. After [`Parsed::Incomplete`] the framer
 /// remembers how far it looked, so a long line arriving a byte at a time is
 /// scanned once in all; the caller must then pass the same input, grown.
 ///
@@ -117,9 +121,8 @@ impl Decoder for LineFramer {
         };
         let from = self.scanned.min(input.len());
         match find_delimiter(input, from) {
-            Some(end) => {
+            Some((end, consumed)) => {
                 self.scanned = 0;
-                let consumed = end + DELIMITER.len();
                 if std::mem::take(&mut self.skipping) {
                     Parsed::Error(LineError::Skipped { consumed })
                 } else if end > self.max_length {
@@ -159,18 +162,16 @@ impl Decoder for LineFramer {
     }
 }
 
-/// Where the first `\r\n` starts in `input`, looking from `from`.
-fn find_delimiter(input: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    while let Some(i) = memchr::memchr(b'\r', input.get(at..)?) {
-        let start = at + i;
-        match input.get(start + 1) {
-            Some(b'\n') => return Some(start),
-            Some(_) => at = start + 1,
-            None => return None,
-        }
-    }
-    None
+/// Where the first line of `input` ends, looking for its `\n` from
+/// `from`: the line's length (without a `\r` before the `\n`) and the
+/// bytes it takes with its ending.
+fn find_delimiter(input: &[u8], from: usize) -> Option<(usize, usize)> {
+    let newline = from + memchr::memchr(b'\n', input.get(from..)?)?;
+    let end = match newline.checked_sub(1) {
+        Some(cr) if input[cr] == b'\r' => cr,
+        _ => newline,
+    };
+    Some((end, newline + 1))
 }
 
 #[cfg(test)]
@@ -217,14 +218,29 @@ mod tests {
     }
 
     #[test]
-    fn lines_end_at_crlf_only() {
-        let (got, rest) = frames(&mut LineFramer::new(100), b"a\r\n\r\nb\rc\nd\r\nrest\r");
+    fn lines_end_at_crlf_or_a_bare_newline() {
+        let (got, rest) = frames(
+            &mut LineFramer::new(100),
+            b"a\r\n\r\nb\rc\nd\r\n\nset x y\nrest\r",
+        );
         let lines: Vec<_> = got.iter().map(|(_, l)| l.clone()).collect();
         assert_eq!(
             lines,
-            [b"a\r\n".to_vec(), b"\r\n".to_vec(), b"b\rc\nd\r\n".to_vec()]
+            [
+                b"a\r\n".to_vec(),
+                b"\r\n".to_vec(),
+                b"b\rc\n".to_vec(),
+                b"d\r\n".to_vec(),
+                b"\n".to_vec(),
+                b"set x y\n".to_vec()
+            ]
         );
         assert_eq!(rest, b"rest\r");
+        // The line itself never holds its ending; a `\r` inside it stays.
+        let mut framer = LineFramer::new(100);
+        assert_eq!(framer.decode(b"b\rc\n"), Parsed::Complete(&b"b\rc"[..], 4));
+        assert_eq!(framer.decode(b"x\r\r\n"), Parsed::Complete(&b"x\r"[..], 4));
+        assert_eq!(framer.decode(b"\n"), Parsed::Complete(&b""[..], 1));
     }
 
     #[test]
@@ -273,7 +289,8 @@ mod tests {
     #[test]
     fn lines_fed_a_byte_at_a_time_are_scanned_once() {
         let mut framer = LineFramer::new(100);
-        let wire = b"set key a value with \r and \n inside\r\n";
+        // A `\r` alone is a byte of the line; a `\n` would end it.
+        let wire = b"set key a value with \r inside\r\n";
         let outcome = a_byte_at_a_time(&mut framer, |framer| framer, wire);
         assert_eq!(outcome, Parsed::Complete(&wire[..wire.len() - 2], wire.len()));
         assert_eq!(framer.scanned, 0);

@@ -3,9 +3,11 @@
 //!
 //! # The line protocol
 //!
-//! The seeds' training slides specify it; every line ends with `\r\n`
-//! (Twisted's `LineReceiver` delimiter, which the seeds' server and client
-//! both use):
+//! The seeds' training slides specify it; every line is sent ending with
+//! `\r\n` (Twisted's `LineReceiver` delimiter, which the seeds' server and
+//! client both use), and read ending at `\n`, a `\r` before it dropped: a
+//! bare `\n` ends a line too, as memcached and the other Torsion servers
+//! accept (`printf 'set x y\nget x\n' | nc -N 127.0.0.1 11212`).
 //!
 //! | request | replies |
 //! | --- | --- |
@@ -22,9 +24,15 @@
 //! raises an exception and drops the connection (no command, a missing key
 //! or value, an unknown command), this one answers `ERROR <reason>` and
 //! reads the next line; so does a line longer than the bound, whose bytes
-//! are skipped up to its `\r\n` without being buffered.
+//! are skipped up to its line break without being buffered.
 //!
-//! - [`LineFramer`]: `\r\n` lines with a bound, skipping overlong lines.
+//! **A value can never hold a line break**: `\n` ends the request, so
+//! `set x a\nb` is `set x a`, then a line `b`. Clients refuse such a value
+//! before sending it; one stored over AMP, where values are any bytes, is
+//! refused by the line protocol's `get` with an `ERROR` rather than sent
+//! broken. A `\r` alone is an ordinary byte of a value.
+//!
+//! - [`LineFramer`]: lines with a bound, skipping overlong lines.
 //! - [`RequestDecoder`] and [`Request`]: what a server reads.
 //! - [`ReplyDecoder`] and [`Reply`]: what a client reads.
 //! - [`LineError`]: why a decoder handed out no message, and how many bytes

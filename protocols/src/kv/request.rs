@@ -146,7 +146,7 @@ impl<'a> Request<'a> {
     }
 
     /// Appends the request line, `\r\n` included, to `out`. The caller
-    /// checks that the key is one word and the value holds no `\r\n` (a
+    /// checks that the key is one word and the value holds no `\n` (a
     /// client does, see `torsion-clients`).
     pub fn encode(&self, out: &mut Vec<u8>) {
         match *self {

@@ -1,7 +1,8 @@
 //! torsion-hello: prints every byte its clients send (the seeds' first server).
 
+use std::process::ExitCode;
+
 use clap::Parser;
-use torsion::Reactor;
 use torsion_servers::{cli, hello};
 
 /// Listens on a TCP port and prints everything clients send to stdout.
@@ -9,18 +10,12 @@ use torsion_servers::{cli, hello};
 #[command(name = "torsion-hello", version)]
 struct Args {
     #[command(flatten)]
-    listen: cli::ListenArgs,
+    listen: cli::ListenArgs<{ hello::DEFAULT_PORT }>,
 }
 
-fn main() -> std::io::Result<()> {
+fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_logging();
-    let mut reactor = Reactor::new()?;
-    // Before announcing: a signal sent right after the announcement must stop us cleanly.
-    reactor.stop_on_signals()?;
-    let listener = reactor.listen_tcp(args.listen.addr(8000), hello::factory())?;
-    if let Some(addr) = reactor.local_addr(listener) {
-        cli::announce("torsion-hello", addr);
-    }
-    reactor.run()
+    cli::run_server("torsion-hello", &args.listen.process, |startup| {
+        startup.serve_tcp(args.listen.addr(), hello::factory())
+    })
 }

@@ -14,7 +14,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use torsion::Reactor;
 use torsion_protocols::amp::MAX_VALUE_LENGTH;
 use torsion_protocols::kv::{Limits, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_VALUE_LENGTH};
 use torsion_servers::cli;
@@ -31,7 +30,7 @@ use torsion_servers::kv::{
 #[command(name = "torsion-kv", version)]
 struct Args {
     #[command(flatten)]
-    listen: cli::ListenArgs,
+    listen: cli::ListenArgs<DEFAULT_LINE_PORT>,
     /// AMP port (0 lets the OS choose one); it was 8789 until PB took the seeds' port
     #[arg(long = "amp-port", default_value_t = DEFAULT_AMP_PORT)]
     amp_port: u16,
@@ -61,14 +60,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_logging();
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("torsion-kv: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::run_server("torsion-kv", &args.listen.process, |startup| run(&args, startup))
 }
 
 fn settings(args: &Args) -> Result<Settings, String> {
@@ -94,7 +86,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         ));
     }
     Ok(Settings {
-        line: args.listen.addr(DEFAULT_LINE_PORT),
+        line: args.listen.addr(),
         amp: SocketAddr::new(args.listen.listen, args.amp_port),
         pb: SocketAddr::new(args.listen.listen, args.pb_port),
         store: StoreConfig {
@@ -110,24 +102,19 @@ fn settings(args: &Args) -> Result<Settings, String> {
     })
 }
 
-fn run(args: Args) -> Result<(), String> {
-    let settings = settings(&args)?;
-    let mut reactor = Reactor::new().map_err(|e| format!("cannot create the reactor: {e}"))?;
-    // Before announcing: a signal sent right after the announcement must stop us cleanly.
-    reactor
-        .stop_on_signals()
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    let serving = serve(&mut reactor, &settings).map_err(|e| format!("cannot listen: {e}"))?;
+fn run(args: &Args, startup: &mut cli::Startup) -> Result<(), String> {
+    let settings = settings(args)?;
+    let mut reactor = cli::reactor()?;
+    let serving = serve(&mut reactor, &settings).map_err(|e| e.to_string())?;
     // The line protocol first: scripts and tests read the first `listening on` line.
-    if let Some(addr) = reactor.local_addr(serving.line) {
-        cli::announce("torsion-kv", addr);
-    }
-    if let Some(addr) = reactor.local_addr(serving.amp) {
-        cli::announce("torsion-kv amp", addr);
-    }
-    if let Some(addr) = reactor.local_addr(serving.pb) {
-        cli::announce("torsion-kv pb", addr);
-    }
+    startup.ready(
+        &mut reactor,
+        &[
+            ("torsion-kv", serving.line),
+            ("torsion-kv amp", serving.amp),
+            ("torsion-kv pb", serving.pb),
+        ],
+    )?;
     let ttl = match settings.store.ttl {
         Some(ttl) => format!("{} s", ttl.as_secs_f64()),
         None => "forever".into(),
@@ -138,7 +125,7 @@ fn run(args: Args) -> Result<(), String> {
         settings.store.limits.max_key_length,
         settings.store.limits.max_value_length
     );
-    reactor.run().map_err(|e| format!("the reactor failed: {e}"))?;
+    cli::run(&mut reactor)?;
     let stats = serving.store.stats();
     log::info!(
         "stopped: {} keys held; {} sets, {} gets ({} hits), {} deletes, {} expired, {} evicted",

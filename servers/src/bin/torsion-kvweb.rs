@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use clap::Parser;
 use torsion::endpoint::{ClientEndpoint, Family};
-use torsion::Reactor;
 use torsion_clients::kv::Strings;
 use torsion_servers::cli;
 use torsion_servers::kv::{DEFAULT_AMP_PORT, DEFAULT_LINE_PORT, DEFAULT_PB_PORT};
@@ -28,7 +27,7 @@ use torsion_servers::web::Site;
 #[command(name = "torsion-kvweb", version)]
 struct Args {
     #[command(flatten)]
-    listen: cli::ListenArgs,
+    listen: cli::ListenArgs<{ kvweb::DEFAULT_PORT }>,
     /// torsion-kv's address, HOST:PORT [default: 127.0.0.1:11212; 127.0.0.1:8789 with --pb; 127.0.0.1:8790 with --amp]
     #[arg(long = "kv", value_name = "HOST:PORT")]
     kv: Option<String>,
@@ -75,7 +74,7 @@ fn endpoint(address: &str, timeout: Duration) -> Result<ClientEndpoint, String> 
     })
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn run(args: &Args, startup: &mut cli::Startup) -> Result<(), String> {
     let strings = if args.bytes { Strings::Bytes } else { Strings::Str };
     let wire = match (args.amp, args.pb) {
         (true, _) => Wire::Amp,
@@ -88,11 +87,7 @@ fn run(args: Args) -> Result<(), String> {
         Wire::Pb(_) => format!("127.0.0.1:{DEFAULT_PB_PORT}"),
     };
     let endpoint = endpoint(args.kv.as_deref().unwrap_or(&default_kv), args.kv_timeout)?;
-    let mut reactor = Reactor::new().map_err(|e| format!("cannot create the reactor: {e}"))?;
-    // Before announcing: a signal sent right after the announcement must stop us cleanly.
-    reactor
-        .stop_on_signals()
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let mut reactor = cli::reactor()?;
     let mut config = UpstreamConfig::new(endpoint, wire);
     config.timeout = args.kv_timeout;
     config.backoff.max = args.reconnect_max;
@@ -108,25 +103,16 @@ fn run(args: Args) -> Result<(), String> {
             Ok(())
         });
     let site = Site::new(kvweb::site_root(Rc::new(upstream.clone()))).idle_timeout(args.idle_timeout);
-    let listener = reactor
-        .listen_tcp(args.listen.addr(kvweb::DEFAULT_PORT), site)
-        .map_err(|e| format!("cannot listen: {e}"))?;
-    if let Some(addr) = reactor.local_addr(listener) {
-        cli::announce("torsion-kvweb", addr);
-    }
-    reactor.run().map_err(|e| format!("the reactor failed: {e}"))?;
+    let listener = cli::listen_tcp(&mut reactor, args.listen.addr(), site)?;
+    startup.ready(&mut reactor, &[("torsion-kvweb", listener)])?;
+    cli::run(&mut reactor)?;
     upstream.stop(&mut reactor);
     Ok(())
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_logging();
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("torsion-kvweb: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::run_server("torsion-kvweb", &args.listen.process, |startup| {
+        run(&args, startup)
+    })
 }

@@ -1,15 +1,17 @@
 //! torsion-memcached: a memcached server on the Torsion reactor.
 //!
 //! The command line follows memcached's where they overlap (`-p -l -s -m -c
-//! -I -M -v -U -t`, and `-o idle_timeout=N`), so scripts written for
-//! memcached work unchanged.
+//! -I -M -v -U -t -d -P`, and `-o idle_timeout=N`), so scripts written for
+//! memcached work unchanged. `-d`, `-P` and `--logfile` are every Torsion
+//! server's (`torsion_servers::cli`).
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
-use torsion::{ListenOptions, Reactor};
-use torsion_servers::cli;
+use torsion::ListenOptions;
+use torsion_servers::cli::{self, ListenError};
 use torsion_servers::memcached::server::{MemcacheFactory, Settings, DEFAULT_MAX_CONNECTIONS};
 use torsion_servers::memcached::store::StoreConfig;
 
@@ -58,6 +60,8 @@ struct Args {
     /// for that long; 0, the default, never does)
     #[arg(short = 'o', long = "extended", value_delimiter = ',')]
     extended: Vec<String>,
+    #[command(flatten)]
+    process: cli::ProcessArgs,
 }
 
 /// The `-o` options Torsion understands.
@@ -102,27 +106,22 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("invalid size {s:?}: expected a number with an optional k or m suffix"))
 }
 
-fn init_logging(verbose: u8) {
-    let level = match verbose {
+/// The log level of `-v`s.
+fn log_level(verbose: u8) -> &'static str {
+    match verbose {
         0 => "info",
         1 => "debug",
         _ => "trace",
-    };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_timestamp_millis()
-        .init();
-}
-
-fn main() {
-    let args = Args::parse();
-    init_logging(args.verbose);
-    if let Err(message) = run(args) {
-        eprintln!("torsion-memcached: {message}");
-        std::process::exit(1);
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let (process, level) = (args.process.clone(), log_level(args.verbose));
+    cli::run_server_logging("torsion-memcached", &process, level, |startup| run(args, startup))
+}
+
+fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
     if args.udp_port != 0 {
         return Err("UDP is not supported; use -U 0".into());
     }
@@ -150,11 +149,7 @@ fn run(args: Args) -> Result<(), String> {
         idle_timeout: extended.idle_timeout,
     };
 
-    let mut reactor = Reactor::new().map_err(|e| format!("cannot create the reactor: {e}"))?;
-    // Before announcing: a signal sent right after the announcement must stop us cleanly.
-    reactor
-        .stop_on_signals()
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let mut reactor = cli::reactor()?;
     let factory = MemcacheFactory::new(&reactor, settings);
     let options = ListenOptions {
         // memcached's default backlog.
@@ -164,18 +159,16 @@ fn run(args: Args) -> Result<(), String> {
     let listener = match &args.unix_socket {
         Some(path) => reactor
             .listen_unix_with(path, factory, options)
-            .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?,
+            .map_err(|e| ListenError::new(path.display(), e))?,
         None => {
             let addr = std::net::SocketAddr::new(args.listen, args.port);
             reactor
                 .listen_tcp_with(addr, factory, options)
-                .map_err(|e| format!("cannot listen on {addr}: {e}"))?
+                .map_err(|e| ListenError::new(addr, e))?
         }
     };
-    if let Some(addr) = reactor.local_addr(listener) {
-        cli::announce("torsion-memcached", addr);
-    }
-    reactor.run().map_err(|e| format!("the reactor failed: {e}"))
+    startup.ready(&mut reactor, &[("torsion-memcached", listener)])?;
+    cli::run(&mut reactor)
 }
 
 #[cfg(test)]

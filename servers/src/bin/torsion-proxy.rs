@@ -3,11 +3,12 @@
 //! `--http-port`, also an HTTP forward proxy (`curl -x`) with CONNECT
 //! tunnels. See `torsion_servers::proxy` and docs/proxy.md.
 
+use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use torsion::Reactor;
-use torsion_servers::cli;
+use torsion_servers::cli::{self, ListenError};
 use torsion_servers::proxy::{self, CacheSpec, ForwardConfig, ProxyConfig};
 
 /// Fetches the URL each client sends on a line and writes back the page,
@@ -16,7 +17,7 @@ use torsion_servers::proxy::{self, CacheSpec, ForwardConfig, ProxyConfig};
 #[command(name = "torsion-proxy", version)]
 struct Args {
     #[command(flatten)]
-    listen: cli::ListenArgs,
+    listen: cli::ListenArgs<{ proxy::DEFAULT_PORT }>,
     /// Also serve as an HTTP forward proxy on this port (GET with an
     /// absolute URI, CONNECT tunnels); 0 lets the OS choose
     #[arg(long = "http-port", value_name = "PORT")]
@@ -77,9 +78,14 @@ struct Args {
     blocking: bool,
 }
 
-fn main() -> std::io::Result<()> {
+fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_logging();
+    cli::run_server("torsion-proxy", &args.listen.process, |startup| {
+        serve(&args, startup)
+    })
+}
+
+fn serve(args: &Args, startup: &mut cli::Startup) -> Result<(), String> {
     let config = ProxyConfig {
         cache: args.cache.clone(),
         cache_size: args.cache_size,
@@ -96,47 +102,42 @@ fn main() -> std::io::Result<()> {
         idle_timeout: args.idle_timeout,
         tunnel_idle_timeout: args.tunnel_idle_timeout,
     };
-    let mut reactor = Reactor::new()?;
-    // Before announcing: a signal sent right after the announcement must stop us cleanly.
-    reactor.stop_on_signals()?;
+    let mut reactor = cli::reactor()?;
+    let addr = args.listen.addr();
+    // Named, as the forward proxy's port may be the one that is taken.
+    let line_port = |e| ListenError::new(addr, e).which("the line proxy's port, -p");
     let line = if args.blocking {
         log::warn!(
             "--blocking: every fetch stops the loop until it is done (the seeds' proxy1.py, on purpose)"
         );
-        reactor.listen_tcp(
-            args.listen.addr(proxy::DEFAULT_PORT),
-            proxy::blocking_factory(&config, args.max_connections),
-        )?
+        reactor
+            .listen_tcp(addr, proxy::blocking_factory(&config, args.max_connections))
+            .map_err(line_port)?
     } else {
         let pages = proxy::cached_pages(&mut reactor, &config);
-        reactor.listen_tcp(
-            args.listen.addr(proxy::DEFAULT_PORT),
-            proxy::line_factory(pages, &config, args.max_connections),
-        )?
+        reactor
+            .listen_tcp(addr, proxy::line_factory(pages, &config, args.max_connections))
+            .map_err(line_port)?
     };
-    let http = match args.http_port {
-        Some(port) => {
-            let client = proxy::line_client(&config)
-                .follow_redirects(false)
-                .max_body(u64::MAX);
-            let forward = ForwardConfig {
-                idle_timeout: config.idle_timeout,
-                tunnel_idle_timeout: config.tunnel_idle_timeout,
-                ..ForwardConfig::with_client(client, config.connect_timeout)
-            };
-            let addr = std::net::SocketAddr::new(args.listen.listen, port);
-            Some(reactor.listen_tcp(addr, proxy::forward_factory(forward, args.max_connections))?)
-        }
-        None => None,
-    };
-    if let Some(addr) = reactor.local_addr(line) {
-        cli::announce("torsion-proxy", addr);
+    let mut listeners = vec![("torsion-proxy", line)];
+    if let Some(port) = args.http_port {
+        let client = proxy::line_client(&config)
+            .follow_redirects(false)
+            .max_body(u64::MAX);
+        let forward = ForwardConfig {
+            idle_timeout: config.idle_timeout,
+            tunnel_idle_timeout: config.tunnel_idle_timeout,
+            ..ForwardConfig::with_client(client, config.connect_timeout)
+        };
+        let addr = SocketAddr::new(args.listen.listen, port);
+        let http = reactor
+            .listen_tcp(addr, proxy::forward_factory(forward, args.max_connections))
+            .map_err(|e| ListenError::new(addr, e).which("the HTTP proxy's port, --http-port"))?;
+        listeners.push(("torsion-proxy http", http));
     }
-    if let Some(addr) = http.and_then(|id| reactor.local_addr(id)) {
-        cli::announce("torsion-proxy http", addr);
-    }
+    startup.ready(&mut reactor, &listeners)?;
     if config.cache != CacheSpec::None {
         log::info!("caching pages: {}", config.cache);
     }
-    reactor.run()
+    cli::run(&mut reactor)
 }

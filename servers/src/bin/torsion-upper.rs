@@ -1,8 +1,9 @@
 //! torsion-upper: answers each line uppercased (the seeds' uppercase server),
 //! framed by a `LineReceiver` (see `torsion_servers::upper`).
 
+use std::process::ExitCode;
+
 use clap::Parser;
-use torsion::Reactor;
 use torsion_servers::{cli, upper};
 
 /// Greets each client and answers its line uppercased, then closes (as in
@@ -11,7 +12,7 @@ use torsion_servers::{cli, upper};
 #[command(name = "torsion-upper", version)]
 struct Args {
     #[command(flatten)]
-    listen: cli::ListenArgs,
+    listen: cli::ListenArgs<{ upper::DEFAULT_PORT }>,
     /// Greet with the number of connected clients (the seeds' exercise 1)
     #[arg(long)]
     count: bool,
@@ -20,19 +21,13 @@ struct Args {
     keep_open: bool,
 }
 
-fn main() -> std::io::Result<()> {
+fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_logging();
-    let mut reactor = Reactor::new()?;
-    // Before announcing: a signal sent right after the announcement must stop us cleanly.
-    reactor.stop_on_signals()?;
-    let options = upper::Options {
-        count: args.count,
-        keep_open: args.keep_open,
-    };
-    let listener = reactor.listen_tcp(args.listen.addr(8000), upper::factory(options))?;
-    if let Some(addr) = reactor.local_addr(listener) {
-        cli::announce("torsion-upper", addr);
-    }
-    reactor.run()
+    cli::run_server("torsion-upper", &args.listen.process, |startup| {
+        let options = upper::Options {
+            count: args.count,
+            keep_open: args.keep_open,
+        };
+        startup.serve_tcp(args.listen.addr(), upper::factory(options))
+    })
 }

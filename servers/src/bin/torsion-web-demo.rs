@@ -1,8 +1,10 @@
 //! torsion-web-demo: the seeds' web examples on one site (`/`, `/page`,
 //! `/long`, `/fetch?url=`, `/fib?num=`, `/fib-blocking?num=`, `/form`).
 
+use std::process::ExitCode;
+use std::time::Duration;
+
 use clap::Parser;
-use torsion::Reactor;
 use torsion_servers::cli;
 use torsion_servers::web::{demo, Site};
 
@@ -11,22 +13,16 @@ use torsion_servers::web::{demo, Site};
 #[command(name = "torsion-web-demo", version)]
 struct Args {
     #[command(flatten)]
-    listen: cli::ListenArgs,
+    listen: cli::ListenArgs<{ demo::DEFAULT_PORT }>,
     /// Seconds a connection may take to send a request (then 408)
     #[arg(long = "idle-timeout", default_value_t = 60)]
     idle_timeout: u64,
 }
 
-fn main() -> std::io::Result<()> {
+fn main() -> ExitCode {
     let args = Args::parse();
-    cli::init_logging();
-    let mut reactor = Reactor::new()?;
-    // Before announcing: a signal sent right after the announcement must stop us cleanly.
-    reactor.stop_on_signals()?;
-    let site = Site::new(demo::site_root()).idle_timeout(std::time::Duration::from_secs(args.idle_timeout));
-    let listener = reactor.listen_tcp(args.listen.addr(8000), site)?;
-    if let Some(addr) = reactor.local_addr(listener) {
-        cli::announce("torsion-web-demo", addr);
-    }
-    reactor.run()
+    cli::run_server("torsion-web-demo", &args.listen.process, |startup| {
+        let site = Site::new(demo::site_root()).idle_timeout(Duration::from_secs(args.idle_timeout));
+        startup.serve_tcp(args.listen.addr(), site)
+    })
 }

@@ -9,11 +9,16 @@
 //!
 //! Here:
 //!
-//! - each line a client sends (any content, `\n` or `\r\n`, at most
-//!   [`MAX_LINE`] bytes) is answered with the next number in decimal and
-//!   `\r\n`; a longer line closes that client. The seed answered each
-//!   `dataReceived` chunk, whatever it held; lines make the answer count
-//!   independent of how TCP splits the stream.
+//! - **the rule**: what a client sends is answered as the seed's
+//!   `dataReceived` answered it, a number for each send, with lines
+//!   counted: each line (any content, ending in `\n` or `\r\n`) gets the
+//!   next number, and so do the bytes after the last line break of a read
+//!   (a send without a newline, such as the seed's `x`, or `NEW?`). Each
+//!   number is written in decimal with `\r\n`. Nothing is buffered
+//!   between reads, so there is no line length to bound. A line that TCP
+//!   splits into two reads gets two numbers, as in the seed, except at its
+//!   `\r\n`: a read ending in `\r` is answered, and a `\n` starting the
+//!   next read only ends that line.
 //! - the sequence starts where the seed's does (`a = b = 1`), so the first
 //!   number served is 2; numbers are [`num_bigint::BigUint`]s and grow
 //!   without bound by design (the nth has about `0.209 * n` digits).
@@ -47,17 +52,13 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
-use torsion::{Address, CloseReason, Factory, LoopingCall, Protocol, Reactor};
-use torsion_protocols::{LineCtx, LineHandler, LineReceiver};
+use torsion::{Address, CloseReason, Ctx, Factory, LoopingCall, Protocol, Reactor};
 
 pub use sequence::{Fibonacci, PairError};
 pub use state::StateError;
 
 /// The seed's port.
 pub const DEFAULT_PORT: u16 = 8888;
-
-/// The longest request line; a longer one closes the connection.
-pub const MAX_LINE: usize = 16 * 1024;
 
 /// How often the state is saved while numbers are served, by default.
 pub const DEFAULT_SAVE_INTERVAL: Duration = Duration::from_secs(10);
@@ -188,7 +189,7 @@ pub struct FibFactory {
 impl Factory for FibFactory {
     fn build_protocol(&mut self, _reactor: &mut Reactor, peer: &Address) -> Option<Box<dyn Protocol>> {
         log::debug!("client from {peer}");
-        Some(Box::new(FibClient::protocol(self.service.clone())))
+        Some(Box::new(FibClient::new(self.service.clone())))
     }
 
     fn start(&mut self, reactor: &mut Reactor) {
@@ -216,37 +217,52 @@ impl Factory for FibFactory {
     }
 }
 
-/// One client: a number for each line.
+/// One client: a number for each line, and one for the bytes after the
+/// last line break of a read (the module docs state the rule).
 pub struct FibClient {
     service: FibService,
+    /// The last read ended in `\r`, and was answered: a `\n` starting the
+    /// next one ends that line, it is not another.
+    after_cr: bool,
 }
 
 impl FibClient {
-    /// The protocol of a client of `service`: `\n`-terminated lines (a
-    /// preceding `\r` is part of the line and ignored like the rest of it)
-    /// of at most [`MAX_LINE`] bytes.
-    pub fn protocol(service: FibService) -> LineReceiver<FibClient> {
-        LineReceiver::new(FibClient { service })
-            .with_delimiter(b"\n")
-            .with_max_line_length(MAX_LINE)
-    }
-}
-
-impl LineHandler for FibClient {
-    fn line_received(&mut self, ctx: &mut LineCtx<'_, '_>, _line: &[u8]) {
-        match self.service.next_number() {
-            Some(number) => ctx.write_sequence(&[number.as_bytes(), b"\r\n"]),
-            // Shutting down: the state is saved; serve nothing it lacks.
-            None => ctx.lose_connection(),
+    /// A client of `service`.
+    pub fn new(service: FibService) -> Self {
+        FibClient {
+            service,
+            after_cr: false,
         }
     }
 
-    fn line_length_exceeded(&mut self, ctx: &mut LineCtx<'_, '_>, _buffered: &[u8]) {
-        log::warn!("{}: line longer than {MAX_LINE} bytes; closing", ctx.id());
-        ctx.lose_connection();
+    /// How many numbers `data`, one read, asks for.
+    fn requests(&mut self, mut data: &[u8]) -> usize {
+        if std::mem::take(&mut self.after_cr) {
+            data = data.strip_prefix(b"\n").unwrap_or(data);
+        }
+        let lines = memchr::memchr_iter(b'\n', data).count();
+        match data.last() {
+            None | Some(b'\n') => lines,
+            Some(last) => {
+                self.after_cr = *last == b'\r';
+                lines + 1
+            }
+        }
+    }
+}
+
+impl Protocol for FibClient {
+    fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        for _ in 0..self.requests(data) {
+            match self.service.next_number() {
+                Some(number) => ctx.write_sequence(&[number.as_bytes(), b"\r\n"]),
+                // Shutting down: the state is saved; serve nothing it lacks.
+                None => return ctx.lose_connection(),
+            }
+        }
     }
 
-    fn connection_lost(&mut self, ctx: &mut LineCtx<'_, '_>, reason: CloseReason) {
+    fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
         log::debug!("{}: {reason}", ctx.id());
     }
 }
@@ -254,46 +270,41 @@ impl LineHandler for FibClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
     use std::fs;
     use torsion::testing::StringTransport;
 
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!("torsion-fib-{}-{name}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-
-        fn state(&self) -> PathBuf {
-            self.0.join("fib.state")
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
     #[test]
-    fn a_number_per_line_in_any_chunks() {
+    fn a_number_per_line_and_per_send_without_a_line_break() {
         let dir = Scratch::new("lines");
-        let service = FibService::open(&dir.state()).unwrap();
+        let service = FibService::open(&dir.path("fib.state")).unwrap();
         let mut factory = service.factory(DEFAULT_SAVE_INTERVAL);
         let mut t = StringTransport::from_factory(&mut factory);
-        t.receive_bytewise(b"next\r\n\nanything at all\n");
-        assert_eq!(t.text(), "2\r\n3\r\n5\r\n");
+        t.receive(b"next\r\n\nanything at all\n");
+        assert_eq!(t.take(), b"2\r\n3\r\n5\r\n");
+        // The seed's client: `x`, no newline.
+        t.receive(b"x");
+        assert_eq!(t.take(), b"8\r\n");
         t.receive(b"a\nb");
-        assert_eq!(t.text(), "2\r\n3\r\n5\r\n8\r\n");
+        assert_eq!(t.take(), b"13\r\n21\r\n");
+        // A line split by TCP: a number per read, as the seed's dataReceived.
+        t.receive(b"ne");
+        t.receive(b"xt\n");
+        assert_eq!(t.take(), b"34\r\n55\r\n");
+        // ... but its CRLF split in two is one line ending.
+        t.receive(b"next\r");
+        t.receive(b"\n");
+        t.receive(b"\nnext\r\n");
+        assert_eq!(t.take(), b"89\r\n144\r\n233\r\n");
+        // An empty read asks nothing.
+        t.receive(b"");
+        assert_eq!(t.take(), b"");
     }
 
     #[test]
     fn clients_share_one_sequence() {
         let dir = Scratch::new("shared");
-        let service = FibService::open(&dir.state()).unwrap();
+        let service = FibService::open(&dir.path("fib.state")).unwrap();
         let mut factory = service.factory(DEFAULT_SAVE_INTERVAL);
         let mut first = StringTransport::from_factory(&mut factory);
         let protocol = factory.build_protocol(first.reactor(), &Address::Memory).unwrap();
@@ -307,21 +318,21 @@ mod tests {
     }
 
     #[test]
-    fn an_endless_line_closes_the_client() {
+    fn a_long_send_without_a_line_break_is_one_request_and_nothing_is_kept() {
         let dir = Scratch::new("long");
-        let service = FibService::open(&dir.state()).unwrap();
-        let mut t = StringTransport::new(FibClient::protocol(service.clone()));
-        t.receive(&vec![b'x'; MAX_LINE + 1]);
-        assert!(t.disconnected());
-        assert_eq!(t.text(), "");
-        // Nothing was drawn from the sequence.
-        assert_eq!(service.current(), Fibonacci::new());
+        let service = FibService::open(&dir.path("fib.state")).unwrap();
+        let mut t = StringTransport::new(FibClient::new(service.clone()));
+        t.receive(&vec![b'x'; 10_000]);
+        assert_eq!(t.take(), b"2\r\n");
+        assert!(!t.disconnected());
+        t.receive(b"\n");
+        assert_eq!(t.take(), b"3\r\n");
     }
 
     #[test]
     fn saves_periodically_and_only_when_needed() {
         let dir = Scratch::new("periodic");
-        let path = dir.state();
+        let path = dir.path("fib.state");
         let service = FibService::open(&path).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"torsion-fib state 1\n1\n1\n");
         let mut factory = service.factory(Duration::from_secs(10));
@@ -342,9 +353,9 @@ mod tests {
     #[test]
     fn after_the_final_save_nothing_is_served() {
         let dir = Scratch::new("closed");
-        let path = dir.state();
+        let path = dir.path("fib.state");
         let service = FibService::open(&path).unwrap();
-        let mut t = StringTransport::new(FibClient::protocol(service.clone()));
+        let mut t = StringTransport::new(FibClient::new(service.clone()));
         t.receive(b"\n\n");
         assert_eq!(service.close(), Ok(()));
         assert_eq!(service.final_save(), Some(Ok(())));
@@ -358,7 +369,7 @@ mod tests {
     #[test]
     fn a_corrupt_state_is_refused_and_left_alone() {
         let dir = Scratch::new("corrupt");
-        let path = dir.state();
+        let path = dir.path("fib.state");
         fs::write(&path, b"torsion-fib state 1\n3\n4\n").unwrap();
         let error = FibService::open(&path).err().unwrap();
         assert!(matches!(error, StateError::Corrupt { .. }), "{error}");

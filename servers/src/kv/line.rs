@@ -75,6 +75,17 @@ impl LineServer {
         let mut whole = true;
         let mut lines = 0;
         while !ctx.is_closing() && ctx.buffered() + self.replies.len() < DEFAULT_HIGH_WATER {
+            if self.buffer.unread().first() == Some(&0) {
+                // No request starts with a NUL byte, and every AMP box does
+                // (its first key is shorter than 256 bytes): an AMP client,
+                // which would wait for a line ending that never comes.
+                log::info!("{}: binary data (an AMP client?); closing", ctx.id());
+                Reply::Error { reason: NOT_LINES }.encode(&mut self.replies);
+                ctx.write(&self.replies);
+                self.replies.clear();
+                ctx.lose_connection();
+                return;
+            }
             let consumed = match self.decoder.decode(self.buffer.unread()) {
                 Parsed::Complete(message, consumed) => {
                     execute(&self.store, ctx, message, &mut self.replies);
@@ -116,10 +127,19 @@ impl LineServer {
     }
 }
 
+/// The answer to bytes that cannot be this protocol: the start of an AMP box.
+const NOT_LINES: &[u8] = b"binary data: this port speaks the line protocol (AMP is torsion-kv's --amp-port)";
+
+/// The answer to a `get` of a value set over AMP with a line break in it,
+/// which a line cannot carry.
+const LINE_BREAK: &[u8] =
+    b"the value holds a line break, which the line protocol cannot carry: get it over AMP";
+
 /// Runs one request against the store and composes its reply.
 fn execute(store: &KvStore, reactor: &mut Reactor, request: Request<'_>, out: &mut Vec<u8>) {
     match request {
         Request::Get { key } => match store.get(key) {
+            Some(value) if value.contains(&b'\n') => Reply::Error { reason: LINE_BREAK }.encode(out),
             Some(value) => Reply::Value { key, value: &value }.encode(out),
             None => Reply::GetNotFound { key }.encode(out),
         },
@@ -225,6 +245,42 @@ mod tests {
             "GET_NOT_FOUND k\r\nSTORED\r\nVALUE k a b\r\nDELETED k\r\nDEL_NOT_FOUND k\r\nERROR unknown command\r\n"
         );
         assert!(!t.disconnected());
+    }
+
+    #[test]
+    fn a_bare_newline_ends_a_line_and_never_joins_a_value() {
+        let mut t = connect();
+        t.receive(b"set x y\nget x\n");
+        assert_eq!(t.take(), b"STORED\r\nVALUE x y\r\n");
+        t.receive(b"set x z\nget x\r\n");
+        assert_eq!(t.take(), b"STORED\r\nVALUE x z\r\n");
+        assert!(!t.disconnected());
+    }
+
+    #[test]
+    fn a_value_with_a_line_break_is_refused_not_sent_broken() {
+        let store = KvStore::new(StoreConfig::default());
+        let mut t = StringTransport::new(LineServer::new(store.clone()));
+        // As AMP may store it.
+        store.set(t.reactor(), b"k", b"two\nlines").unwrap();
+        t.receive(b"get k\r\nget k2\r\n");
+        let text = t.text();
+        assert!(text.starts_with("ERROR the value holds a line break"), "{text}");
+        assert!(text.ends_with("\r\nGET_NOT_FOUND k2\r\n"), "{text}");
+    }
+
+    #[test]
+    fn an_amp_client_is_told_at_once_and_closed() {
+        let mut t = connect();
+        // What `torsion-kvc --amp get x` sends: no line break in it.
+        t.receive(b"\x00\x04_ask\x00\x011\x00\x08_command\x00\x03Get\x00\x03key\x00\x01x\x00\x00");
+        let text = t.text();
+        assert!(
+            text.starts_with("ERROR binary data: this port speaks the line protocol"),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\n") && text.lines().count() == 1, "{text}");
+        assert!(t.disconnected());
     }
 
     #[test]

@@ -26,6 +26,8 @@ use std::time::Duration;
 use torsion::{ListenerId, Reactor};
 use torsion_protocols::policies::ConnectionLimits;
 
+use crate::cli::ListenError;
+
 pub use line::{LineFactory, LineServer};
 pub use store::{KvStore, StoreConfig, StoreError, StoreStats, ValueKind, DEFAULT_MAX_KEYS, DEFAULT_TTL};
 
@@ -98,19 +100,24 @@ pub struct Serving {
     pub store: KvStore,
 }
 
-/// Listens on the three addresses, serving one new store.
+/// Listens on the three addresses, serving one new store. A failure names
+/// the port ([`ListenError`]).
 pub fn serve(reactor: &mut Reactor, settings: &Settings) -> io::Result<Serving> {
     let store = KvStore::new(settings.store);
     let line = LineFactory::new(store.clone()).with_idle_timeout(settings.idle_timeout);
     let line = ConnectionLimits::new(line).max_connections(settings.max_connections);
-    let line = reactor.listen_tcp(settings.line, line)?;
+    let line = reactor
+        .listen_tcp(settings.line, line)
+        .map_err(|e| ListenError::new(settings.line, e).which("the line protocol's port, -p"))?;
     let amp = amp::factory(store.clone()).with_idle_timeout(settings.idle_timeout);
     let amp = ConnectionLimits::new(amp).max_connections(settings.max_connections);
     let amp = match reactor.listen_tcp(settings.amp, amp) {
         Ok(amp) => amp,
         Err(e) => {
             reactor.stop_listening(line);
-            return Err(e);
+            return Err(ListenError::new(settings.amp, e)
+                .which("the AMP port, --amp-port")
+                .into());
         }
     };
     let pb = pb::factory(store.clone()).with_idle_timeout(settings.idle_timeout);
@@ -120,7 +127,9 @@ pub fn serve(reactor: &mut Reactor, settings: &Settings) -> io::Result<Serving> 
         Err(e) => {
             reactor.stop_listening(line);
             reactor.stop_listening(amp);
-            return Err(e);
+            return Err(ListenError::new(settings.pb, e)
+                .which("the PB port, --pb-port")
+                .into());
         }
     };
     Ok(Serving { line, amp, pb, store })

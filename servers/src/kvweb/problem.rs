@@ -31,12 +31,13 @@ impl Problem {
         }
     }
 
-    /// A `404 Not Found` for `key`.
+    /// A `404 Not Found` for `key`. The page cannot say how long keys
+    /// live: that is torsion-kv's `--ttl`, which this process does not know.
     pub fn not_found(key: &str) -> Self {
         Problem {
             status: 404,
             message: format!(
-                "No key \"{key}\" in the store (keys expire: torsion-kv keeps each one 15 s after its last set unless told otherwise)."
+                "No key \"{key}\" in the store: it was never set, was deleted, or expired (torsion-kv forgets a key its --ttl after the last set)."
             ),
         }
     }

@@ -23,7 +23,7 @@ use torsion_protocols::http::{Body, BodyDecoder, Limits, ResponseParser};
 use torsion_protocols::{Decoder, Parsed};
 use torsion_protocols::{LineCtx, LineHandler, LineReceiver};
 
-use super::line::{error_line, log_fetched, parse_line};
+use super::line::{error_line, log_fetched, parse_line, time_line, LineRequest};
 use super::page::{Page, PageError, Source};
 
 /// The bounds of a blocking fetch.
@@ -67,8 +67,8 @@ impl LineHandler for BlockingProxy {
         if std::mem::replace(&mut self.answered, true) {
             return;
         }
-        let url = match parse_line(line) {
-            Ok(url) => url,
+        let LineRequest { url, timed } = match parse_line(line) {
+            Ok(request) => request,
             Err(why) => {
                 ctx.write(error_line(&why).as_bytes());
                 ctx.lose_connection();
@@ -84,6 +84,9 @@ impl LineHandler for BlockingProxy {
         match result {
             Ok(page) => {
                 log_fetched(module_path!(), &url, &page, took);
+                if timed {
+                    ctx.write(time_line(took).as_bytes());
+                }
                 ctx.write_bytes(page.body);
             }
             Err(why) => {

@@ -8,6 +8,13 @@
 //! close (the seeds silently ignore the first and never answer the
 //! second); every request is logged at info level when it starts and when
 //! it ends, with its status, size, time and source.
+//!
+//! The seeds' timing table shows, beside each client's time, the time the
+//! proxy took for the page. A client that wants it sends `URL timed`: the
+//! answer then starts with a line `TIME <seconds>`, the time from the
+//! request to the page in the proxy's hands, before the page
+//! (`torsion-timing` does this). Without the word, the answer is the page
+//! alone, as in the seeds.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -87,8 +94,8 @@ impl LineProxy {
         if let Some(timer) = self.idle.take() {
             let _ = timer.cancel(ctx);
         }
-        let url = match parse_line(line) {
-            Ok(url) => url,
+        let LineRequest { url, timed } = match parse_line(line) {
+            Ok(request) => request,
             Err(why) => {
                 log::info!("{}: refused: {why}", ctx.id());
                 refuse(ctx, &why);
@@ -107,6 +114,9 @@ impl LineProxy {
             match result {
                 Ok(page) => {
                     log_fetched(module_path!(), &url, &page, took);
+                    if timed {
+                        t.write(time_line(took).as_bytes());
+                    }
                     t.write_bytes(page.body);
                 }
                 Err(failure) => {
@@ -189,8 +199,22 @@ fn refuse(ctx: &mut LineCtx<'_, '_>, why: &str) {
     ctx.lose_connection();
 }
 
-/// The URL on a line, normalized (the cache's key), or why it is not one.
-pub(crate) fn parse_line(line: &[u8]) -> Result<String, String> {
+/// `TIME <seconds>\r\n`: what a `timed` request's answer starts with.
+pub(crate) fn time_line(took: Duration) -> String {
+    format!("TIME {:.6}\r\n", took.as_secs_f64())
+}
+
+/// What a client asked for on its line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct LineRequest {
+    /// The URL, normalized (the cache's key).
+    pub(crate) url: String,
+    /// `URL timed`: the answer starts with the proxy's time.
+    pub(crate) timed: bool,
+}
+
+/// The request on a line (`URL`, or `URL timed`), or why it is not one.
+pub(crate) fn parse_line(line: &[u8]) -> Result<LineRequest, String> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let Ok(text) = std::str::from_utf8(line) else {
         return Err("not an http(s) URL: the line is not UTF-8".into());
@@ -199,7 +223,12 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<String, String> {
     if text.is_empty() {
         return Err("not an http(s) URL: an empty line".into());
     }
-    Url::parse(text).map(|url| url.to_string()).map_err(|e| {
+    // A URL holds no space: a word after it is an option.
+    let (first, option) = match text.split_once(char::is_whitespace) {
+        Some((url, rest)) => (url, Some(rest.trim())),
+        None => (text, None),
+    };
+    let url = Url::parse(first).map(|url| url.to_string()).map_err(|e| {
         // Quote at most a little of the line back.
         let shown: String = text.chars().take(80).collect();
         let more = if shown.len() < text.len() { "..." } else { "" };
@@ -208,7 +237,18 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<String, String> {
             other => other.to_string(),
         };
         format!("not an http(s) URL: {shown:?}{more} ({reason})")
-    })
+    })?;
+    let timed = match option {
+        None => false,
+        Some("timed") => true,
+        Some(other) => {
+            let shown: String = other.chars().take(40).collect();
+            return Err(format!(
+                "{shown:?} after the URL: the only word a request may add is `timed`"
+            ));
+        }
+    };
+    Ok(LineRequest { url, timed })
 }
 
 impl LineHandler for LineProxy {
@@ -252,5 +292,24 @@ impl LineHandler for LineProxy {
         if self.state() == State::Fetching && !reason.is_clean() {
             log::debug!("{}: the client left before its answer ({reason})", ctx.id());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_a_url_and_maybe_timed() {
+        let plain = parse_line(b"http://example.com/a\r").unwrap();
+        assert_eq!((plain.url.as_str(), plain.timed), ("http://example.com/a", false));
+        let timed = parse_line(b" http://example.com/a   timed ").unwrap();
+        assert_eq!((timed.url.as_str(), timed.timed), ("http://example.com/a", true));
+        let other = parse_line(b"http://example.com/a please").unwrap_err();
+        assert!(other.contains("\"please\" after the URL"), "{other}");
+        assert!(parse_line(b"garbage timed")
+            .unwrap_err()
+            .starts_with("not an http(s) URL"));
+        assert_eq!(time_line(Duration::from_millis(503)), "TIME 0.503000\r\n");
     }
 }

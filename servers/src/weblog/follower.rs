@@ -34,6 +34,20 @@ use super::lines::{LineAssembler, Piece};
 /// Bytes read from the file per `read` call.
 const CHUNK: usize = 64 * 1024;
 
+/// Fails unless `path` names a regular file (or a link to one): a
+/// directory opens and "ends" at byte 2^63, and a named pipe would block
+/// the loop in `open` until a writer came.
+pub fn regular_file(path: &Path) -> io::Result<()> {
+    let meta = fs::metadata(path)?;
+    if meta.is_file() {
+        Ok(())
+    } else if meta.is_dir() {
+        Err(io::Error::other("a directory, not a log file"))
+    } else {
+        Err(io::Error::other("not a regular file"))
+    }
+}
+
 /// Where to start reading a file that is already there at startup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Start {
@@ -172,19 +186,21 @@ impl Follower {
 
     /// Opens the path if it exists; returns whether a file is open.
     fn try_open(&mut self, start: Start) -> bool {
-        let opened = File::open(&self.path).and_then(|mut file| {
-            let meta = file.metadata()?;
-            let offset = match start {
-                Start::End => file.seek(SeekFrom::End(0))?,
-                Start::Beginning => 0,
-            };
-            Ok(OpenFile {
-                file,
-                id: FileId::of(&meta),
-                offset,
-                orphaned: false,
-            })
-        });
+        let opened = regular_file(&self.path)
+            .and_then(|()| File::open(&self.path))
+            .and_then(|mut file| {
+                let meta = file.metadata()?;
+                let offset = match start {
+                    Start::End => file.seek(SeekFrom::End(0))?,
+                    Start::Beginning => 0,
+                };
+                Ok(OpenFile {
+                    file,
+                    id: FileId::of(&meta),
+                    offset,
+                    orphaned: false,
+                })
+            });
         match opened {
             Ok(open) => {
                 log::info!(
@@ -286,24 +302,8 @@ impl Follower {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
     use std::io::Write;
-
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!("torsion-follower-{}-{name}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
 
     fn append(path: &Path, data: &[u8]) {
         let mut file = fs::OpenOptions::new()
@@ -409,17 +409,19 @@ mod tests {
     }
 
     #[test]
-    fn a_path_that_cannot_be_read_is_retried_not_fatal() {
+    fn a_path_that_is_no_regular_file_is_awaited_not_followed() {
         let dir = Scratch::new("unreadable");
-        // A directory opens, but reading it fails (EISDIR).
-        let mut follower = Follower::new(&dir.0, Start::Beginning, 100);
+        // A directory would open, "end" at byte 2^63, and fail every read.
+        let mut follower = Follower::new(&dir.0, Start::End, 100);
         for _ in 0..3 {
             assert!(drain(&mut follower, 1 << 20).is_empty());
+            assert!(!follower.is_open());
         }
         assert!(
-            follower.failing,
-            "the failure is remembered, so it is logged once"
+            matches!(follower.file, Followed::Waiting { logged: true }),
+            "the refusal is remembered, so it is logged once"
         );
+        assert!(regular_file(&dir.0).is_err());
     }
 
     #[test]

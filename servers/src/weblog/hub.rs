@@ -12,6 +12,11 @@
 //! hits read after it connected, not the history. The history is what
 //! bridges the gap between two pushes.
 //!
+//! The seed's first, pull version answered each client's request with the
+//! lines read since the last request, by anyone: one shared file position,
+//! so two clients split the hits between them. [`Hub::pull`] answers a
+//! client with the hits since *its* last request, from the same cursors.
+//!
 //! Two bounds, both per client:
 //!
 //! - a client that reads slower than hits arrive has its write buffer
@@ -108,24 +113,34 @@ impl Hub {
                 );
                 continue;
             }
-            if *cursor < self.first {
-                let missed = self.first - *cursor;
-                log::info!("{id}: fell {missed} hits behind; they are gone");
-                transport.write(&tag::missed_tag(missed));
-                *cursor = self.first;
+            if let Some(missed) = skip_missed(id, self.first, cursor) {
+                transport.write(&missed);
             }
             let start = *cursor;
-            let batch = batches.entry(start).or_insert_with(|| {
-                let skip = (start - self.first) as usize;
-                let mut joined = Vec::new();
-                for hit in self.recent.iter().skip(skip) {
-                    joined.extend_from_slice(hit);
-                }
-                Bytes::from(joined)
-            });
+            let batch = batches
+                .entry(start)
+                .or_insert_with(|| joined(&self.recent, start - self.first));
             transport.write_bytes(batch.clone());
             *cursor = next;
         }
+    }
+
+    /// What client `id` asked for in the pull version: the hits it was not
+    /// sent yet (after `<missed count="N"/>` if some are gone), or `None`
+    /// when nothing is new. Its cursor moves past them.
+    pub fn pull(&mut self, id: ConnectionId) -> Option<Bytes> {
+        let next = self.next();
+        let cursor = self.clients.get_mut(&id)?;
+        if *cursor == next {
+            return None;
+        }
+        let missed = skip_missed(id, self.first, cursor);
+        let hits = joined(&self.recent, *cursor - self.first);
+        *cursor = next;
+        Some(match missed {
+            Some(missed) => [missed, hits.to_vec()].concat().into(),
+            None => hits,
+        })
     }
 
     /// Sends every client `data` now (the closing tag at shutdown).
@@ -134,6 +149,27 @@ impl Hub {
             reactor.transport(id).write(data);
         }
     }
+}
+
+/// Moves a cursor that fell behind the oldest hit kept (`first`) up to
+/// it; the `<missed count="N"/>` line to send, if it moved.
+fn skip_missed(id: ConnectionId, first: u64, cursor: &mut u64) -> Option<Vec<u8>> {
+    if *cursor >= first {
+        return None;
+    }
+    let missed = first - *cursor;
+    log::info!("{id}: fell {missed} hits behind; they are gone");
+    *cursor = first;
+    Some(tag::missed_tag(missed))
+}
+
+/// The hits of `recent` from index `skip` on, in one buffer.
+fn joined(recent: &VecDeque<Bytes>, skip: u64) -> Bytes {
+    let mut out = Vec::new();
+    for hit in recent.iter().skip(skip as usize) {
+        out.extend_from_slice(hit);
+    }
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -220,6 +256,35 @@ mod tests {
             "<hit n=\"0\"/>\n<hit n=\"1\"/>\n<missed count=\"1\"/>\n\
              <hit n=\"3\"/>\n<hit n=\"4\"/>\n<hit n=\"5\"/>\n"
         );
+    }
+
+    #[test]
+    fn a_pull_gets_what_came_since_the_last_pull_of_that_client() {
+        let mut hub = Hub::new(3, 1 << 20);
+        let mut t = StringTransport::new(Discard);
+        let a = t.id();
+        let [b, stranger] = [(); 2].map(|_| t.reactor().connect_memory(Discard).0);
+        hub.join(a);
+        assert_eq!(hub.pull(a), None);
+        hub.add(hit(0));
+        hub.join(b);
+        hub.add(hit(1));
+        assert_eq!(
+            hub.pull(a).as_deref(),
+            Some(&b"<hit n=\"0\"/>\n<hit n=\"1\"/>\n"[..])
+        );
+        assert_eq!(hub.pull(a), None);
+        // Another client's pull takes nothing from this one.
+        assert_eq!(hub.pull(b).as_deref(), Some(&b"<hit n=\"1\"/>\n"[..]));
+        for n in 2..7 {
+            hub.add(hit(n));
+        }
+        assert_eq!(
+            hub.pull(a).as_deref(),
+            Some(&b"<missed count=\"2\"/>\n<hit n=\"4\"/>\n<hit n=\"5\"/>\n<hit n=\"6\"/>\n"[..])
+        );
+        // A stranger gets nothing.
+        assert_eq!(hub.pull(stranger), None);
     }
 
     #[test]

@@ -9,6 +9,11 @@
 //! the records that arrived since its last send (`newHits`), with no
 //! request needed from the client.
 //!
+//! The seed's first version is here too ([`Mode::Pull`], `torsion-weblog
+//! --pull`): a client asks by sending anything (the seed's client sends
+//! `NEW?` every 5 seconds) and is answered with the hits since its last
+//! request, or `<none/>` when there are none.
+//!
 //! # What a client receives
 //!
 //! The seed writes `<hits>` on connecting, then `hit_tag % log_fields(hit)`
@@ -24,8 +29,9 @@
 //! </hits>
 //! ```
 //!
-//! `</hits>` is sent when the server shuts down, before it closes the
-//! connection, so a client's document ends well-formed. A client whose
+//! In the pull version a request that finds nothing new is answered
+//! `<none/>`. `</hits>` is sent when the server shuts down, before it
+//! closes the connection, so a client's document ends well-formed. A client whose
 //! cursor fell behind the history gets `<missed count="N"/>` (see [`hub`]).
 //!
 //! **New clients start at the present**, as in the seed (its client's
@@ -55,9 +61,23 @@ pub mod lines;
 pub mod server;
 pub mod tag;
 
+use std::path::Path;
 use std::time::Duration;
 
-pub use server::{Options, WeblogClient, WeblogFactory};
+pub use server::{Mode, Options, WeblogClient, WeblogFactory};
+
+/// Checks the log to follow before the server starts: a path that exists
+/// must be a regular file (a directory, a device or a named pipe is
+/// refused, naming the path); a missing one is fine, and awaited.
+pub fn check_log(path: &Path) -> Result<(), String> {
+    match follower::regular_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!(
+            "--log {}: {e}: give the path of the web server's access log",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// The seed's port.
 pub const DEFAULT_PORT: u16 = 8888;

@@ -1,5 +1,5 @@
-//! The server: a protocol per client, and the factory that owns the two
-//! periodic jobs (read the log, push to clients), as the seed's
+//! The server: a protocol per client, and the factory that owns the
+//! periodic jobs (read the log; push to clients), as the seed's
 //! `WebLogFactory` owned `updateRecords`.
 
 use std::cell::RefCell;
@@ -22,8 +22,20 @@ pub struct Options {
     pub log: PathBuf,
     /// How often the log is read (the seed: every second).
     pub poll_interval: Duration,
-    /// How often new hits are pushed to clients (the seed: every 5 s).
-    pub push_interval: Duration,
+    /// Whether clients are pushed hits or ask for them.
+    pub mode: Mode,
+}
+
+/// How clients get their hits: the seed's two versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The enhanced version: hits are pushed to every client at this
+    /// interval (the seed: every 5 s), without a request.
+    Push(Duration),
+    /// The first version (`twisted-weblog-1.py`): each time a client sends
+    /// anything, it is answered with the hits since its last request, or
+    /// `<none/>`.
+    Pull,
 }
 
 /// Builds a [`WeblogClient`] per connection; reads the log and pushes hits
@@ -32,7 +44,8 @@ pub struct WeblogFactory {
     options: Options,
     follower: Rc<RefCell<Follower>>,
     hub: Rc<RefCell<Hub>>,
-    jobs: Option<(LoopingCall, LoopingCall)>,
+    /// The periodic read, and in push mode the push.
+    jobs: Vec<LoopingCall>,
 }
 
 impl WeblogFactory {
@@ -44,7 +57,7 @@ impl WeblogFactory {
             options,
             follower: Rc::new(RefCell::new(follower)),
             hub: Rc::new(RefCell::new(Hub::new(HISTORY, CLIENT_BACKLOG))),
-            jobs: None,
+            jobs: Vec::new(),
         }
     }
 
@@ -56,37 +69,50 @@ impl WeblogFactory {
 
 impl Factory for WeblogFactory {
     fn build_protocol(&mut self, _reactor: &mut Reactor, _peer: &Address) -> Option<Box<dyn Protocol>> {
+        let pull = match self.options.mode {
+            Mode::Pull => Some(self.follower.clone()),
+            Mode::Push(_) => None,
+        };
         Some(Box::new(WeblogClient {
             hub: self.hub.clone(),
+            pull,
         }))
     }
 
-    /// Starts reading and pushing, and installs the shutdown trigger that
+    /// Starts reading (and pushing), and installs the shutdown trigger that
     /// closes every client's `<hits>` element.
     fn start(&mut self, reactor: &mut Reactor) {
-        if self.jobs.is_some() {
+        if !self.jobs.is_empty() {
             return; // started by an earlier listener
         }
         let (follower, hub) = (self.follower.clone(), self.hub.clone());
         let reader = LoopingCall::new(move |r| read_log(r, &follower, &hub));
-        let hub = self.hub.clone();
-        let pusher = LoopingCall::new(move |r| hub.borrow_mut().push(r));
         reader.start(reactor, self.options.poll_interval, false);
-        pusher.start(reactor, self.options.push_interval, false);
-        self.jobs = Some((reader, pusher));
+        self.jobs.push(reader);
+        let push = match self.options.mode {
+            Mode::Push(interval) => {
+                let hub = self.hub.clone();
+                let pusher = LoopingCall::new(move |r| hub.borrow_mut().push(r));
+                pusher.start(reactor, interval, false);
+                self.jobs.push(pusher);
+                true
+            }
+            Mode::Pull => false,
+        };
         let hub = self.hub.clone();
         reactor.add_shutdown_trigger(move |r| {
-            // What was read since the last push goes out before the close.
             let mut hub = hub.borrow_mut();
-            hub.push(r);
+            if push {
+                // What was read since the last push goes out before the close.
+                hub.push(r);
+            }
             hub.broadcast(r, tag::CLOSE);
         });
     }
 
     fn stop(&mut self, reactor: &mut Reactor) {
-        if let Some((reader, pusher)) = self.jobs.take() {
-            reader.stop(reactor);
-            pusher.stop(reactor);
+        for job in self.jobs.drain(..) {
+            job.stop(reactor);
         }
     }
 }
@@ -129,12 +155,21 @@ fn preview(line: &[u8]) -> String {
     }
 }
 
-/// One connected client: greeted with `<hits>`, then pushed hits.
+/// One connected client: greeted with `<hits>`, then pushed hits, or
+/// answered when it asks.
 ///
-/// What a client sends is ignored: as in the seed's enhanced server,
-/// clients "need not (and should not)" ask for hits.
+/// In push mode what a client sends is ignored: as in the seed's enhanced
+/// server, clients "need not (and should not)" ask for hits. In pull mode
+/// every read of the client's bytes is a request, whatever they hold (the
+/// seed's client sends `NEW?` every 5 seconds; a request split by TCP
+/// into two reads is answered twice). The log is read first, so the
+/// answer is as fresh as the file. A client that leaves its answers
+/// unread past [`CLIENT_BACKLOG`] bytes has its requests ignored until it
+/// reads.
 pub struct WeblogClient {
     hub: Rc<RefCell<Hub>>,
+    /// In pull mode, the log, read at each request.
+    pull: Option<Rc<RefCell<Follower>>>,
 }
 
 impl Protocol for WeblogClient {
@@ -148,7 +183,26 @@ impl Protocol for WeblogClient {
         self.hub.borrow_mut().join(ctx.id());
     }
 
-    fn data_received(&mut self, _ctx: &mut Ctx<'_>, _data: &[u8]) {}
+    fn data_received(&mut self, ctx: &mut Ctx<'_>, _data: &[u8]) {
+        let Some(follower) = &self.pull else {
+            return;
+        };
+        if ctx.buffered() > CLIENT_BACKLOG {
+            log::debug!(
+                "{}: {} bytes still unsent; ignoring its request",
+                ctx.id(),
+                ctx.buffered()
+            );
+            return;
+        }
+        read_log(ctx, follower, &self.hub);
+        let id = ctx.id();
+        let answer = self.hub.borrow_mut().pull(id);
+        match answer {
+            Some(hits) => ctx.write_bytes(hits),
+            None => ctx.write(tag::NONE),
+        }
+    }
 
     fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
         self.hub.borrow_mut().leave(ctx.id());
@@ -159,27 +213,11 @@ impl Protocol for WeblogClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
     use std::fs;
     use std::io::Write;
     use std::path::Path;
     use torsion::testing::StringTransport;
-
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!("torsion-weblog-{}-{name}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
 
     fn append(path: &Path, data: &str) {
         let mut file = fs::OpenOptions::new()
@@ -205,7 +243,7 @@ mod tests {
         Options {
             log: log.to_path_buf(),
             poll_interval: Duration::from_secs(1),
-            push_interval: Duration::from_secs(5),
+            mode: Mode::Push(Duration::from_secs(5)),
         }
     }
 
@@ -253,6 +291,35 @@ mod tests {
         late.send_eof();
         t.pump();
         assert_eq!(factory.hub().borrow().clients().count(), 1);
+    }
+
+    #[test]
+    fn a_pull_client_is_answered_at_each_request_with_the_news_or_none() {
+        let dir = Scratch::new("pull");
+        let log = dir.0.join("access.log");
+        append(&log, &line(1)); // already there: not sent
+        let mut factory = WeblogFactory::new(Options {
+            mode: Mode::Pull,
+            ..options(&log)
+        });
+        let mut t = StringTransport::from_factory(&mut factory);
+        factory.start(t.reactor());
+        assert_eq!(t.take(), b"<hits>\n");
+        t.receive(b"NEW?");
+        assert_eq!(t.take(), b"<none/>\n");
+        // Read at the request, not only at the next poll.
+        append(&log, &line(2));
+        append(&log, &line(3));
+        t.receive(b"NEW?");
+        assert_eq!(t.take(), (tag_of(2) + &tag_of(3)).into_bytes());
+        // Nothing is pushed, however long the wait.
+        append(&log, &line(4));
+        t.advance(Duration::from_secs(60));
+        assert_eq!(t.take(), b"");
+        t.receive(b"x");
+        assert_eq!(t.take(), tag_of(4).into_bytes());
+        t.receive(b"NEW?");
+        assert_eq!(t.take(), b"<none/>\n");
     }
 
     #[test]

@@ -17,6 +17,9 @@ use super::clf::{unescape, Hit};
 /// Opens the stream, as the seed's servers do on connecting (`<hits>`).
 pub const OPEN: &[u8] = b"<hits>\n";
 
+/// The pull version's answer when no hit is new (the seed's `<none/>`).
+pub const NONE: &[u8] = b"<none/>\n";
+
 /// Closes the stream when the server shuts down, so that a client's XML
 /// document ends well-formed.
 pub const CLOSE: &[u8] = b"</hits>\n";

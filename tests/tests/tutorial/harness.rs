@@ -19,6 +19,11 @@
 //!   then says `127.0.0.1:8000` (or `localhost:8000`, `127.0.0.1 8000`,
 //!   `127.0.0.1/8000`), the harness puts the real port, in commands and in
 //!   expected output alike. The `text` block after it is its announcement.
+//! - A server started with `-d` runs in the background, as a daemon: its
+//!   command returns once the server listens, and the harness waits for
+//!   that as well as for the announcement. It needs `-P FILE`: the section
+//!   stops it through the file (``kill `cat FILE` ``), and if it did not,
+//!   the harness does at the section's end, whatever happened.
 //! - `cargo run --bin NAME --` becomes the built program (a test never
 //!   builds: the binaries are built before the tests run).
 //!   Other commands run with `bash -c` in a scratch folder where `docs/`
@@ -898,8 +903,41 @@ struct Session {
     procs: HashMap<String, Proc>,
     /// Processes the default suite did not start (interop commands).
     skipped: HashSet<String>,
+    /// The pidfiles of the servers started with `-d`.
+    daemons: Vec<PathBuf>,
     // Dropped after the processes (fields drop in order).
     scratch: Scratch,
+}
+
+impl Drop for Session {
+    /// Stops the daemons the section left running (a failed check, a page
+    /// that forgot): SIGTERM, then SIGKILL if it does not go.
+    fn drop(&mut self) {
+        for pidfile in &self.daemons {
+            let Some(pid) = std::fs::read_to_string(pidfile)
+                .ok()
+                .and_then(|text| text.trim().parse::<libc::pid_t>().ok())
+            else {
+                continue;
+            };
+            let signal = |signal| {
+                // SAFETY: kill(2) on the pid a daemon this section started
+                // wrote to its pidfile; no memory is shared.
+                #[allow(unsafe_code)]
+                unsafe {
+                    libc::kill(pid, signal);
+                }
+            };
+            signal(libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while pidfile.exists() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(20));
+            }
+            if pidfile.exists() {
+                signal(libc::SIGKILL);
+            }
+        }
+    }
 }
 
 /// Runs one section's commands and checks, as `suite` says. Panics with
@@ -916,6 +954,7 @@ pub fn run_section(slug: &str, suite: Suite) {
         ports: HashMap::new(),
         procs: HashMap::new(),
         skipped: HashSet::new(),
+        daemons: Vec::new(),
         scratch: Scratch::new(slug),
     };
     for step in &section.steps {
@@ -1278,6 +1317,16 @@ impl Session {
             }
         }
         let args: Vec<String> = args.iter().map(|a| self.ports_in(a)).collect();
+        let daemon = args.iter().any(|a| a == "-d" || a == "--daemon").then(|| {
+            let at = args.iter().position(|a| a == "-P" || a == "--pidfile");
+            let file = at.and_then(|at| args.get(at + 1)).unwrap_or_else(|| {
+                panic!(
+                    "{}: a server started with -d needs -P FILE, to be stopped",
+                    self.here(line)
+                )
+            });
+            self.scratch.0.join(file)
+        });
         let mut cmd = Command::new(program(&binary));
         cmd.args(&args)
             .current_dir(&self.scratch.0)
@@ -1305,6 +1354,12 @@ impl Session {
                 break;
             }
             if let Ok(Some(status)) = proc.child.try_wait() {
+                // A daemon's command exits once the server listens: what it
+                // printed is all there once its pipes are read to the end.
+                if daemon.is_some() && status.success() && proc.exited.is_none() {
+                    let _ = proc.wait_for_exit(OUTPUT_WAIT);
+                    continue;
+                }
                 panic!(
                     "{}: {binary} exited ({status}) before listening\nstderr:\n{}",
                     self.here(line),
@@ -1319,7 +1374,7 @@ impl Session {
             );
             thread::sleep(Duration::from_millis(20));
         }
-        let name = name.unwrap_or(binary);
+        let name = name.unwrap_or_else(|| binary.clone());
         for (port, actual) in &found {
             let holder = self
                 .procs
@@ -1329,6 +1384,18 @@ impl Session {
                 panic!("{}: port {port} is already {other}'s", self.here(line));
             }
             self.ports.insert(*port, *actual);
+        }
+        if let Some(pidfile) = daemon {
+            let status = proc
+                .wait_for_exit(OUTPUT_WAIT)
+                .unwrap_or_else(|| panic!("{}: {binary} -d did not return once listening", self.here(line)));
+            assert!(
+                status.success(),
+                "{}: {binary} -d exited with {status}\nstderr:\n{}",
+                self.here(line),
+                proc.text(Stream::Stderr)
+            );
+            self.daemons.push(pidfile);
         }
         proc.ports = found.iter().map(|(p, _)| *p).collect();
         proc.seen[0] = proc.text(Stream::Stdout).len();

@@ -2,13 +2,15 @@
 //! and stream it back as it arrives.
 
 use torsion::{Failure, Reactor};
-use torsion_clients::http::{BodySink, BodySource, HttpClient, Response};
+use torsion_clients::http::{BodySink, BodySource, FetchError, HttpClient, Response, Url};
 
 use super::pages::page;
 use crate::web::{escape_html, Producer, Render, Request, Resource};
 
 /// Fetches `url` and relays status, content type and body, piece by
-/// piece. A fetch that fails before anything was sent is a 502 page; one
+/// piece. A `url` that is not an http(s) URL is a 400 page, as the
+/// forward proxy answers the same mistake: the client's, not the
+/// origin's. A fetch that fails before anything was sent is a 502 page; one
 /// that fails midway cuts the connection (the client sees a truncated
 /// body). A client that leaves cancels the fetch. A client that reads
 /// slower than the origin sends pauses the origin's connection (the
@@ -71,6 +73,19 @@ impl Resource for Fetch {
             )
             .into();
         };
+        if let Err(e) = Url::parse(&url) {
+            let reason = match e {
+                FetchError::BadUrl { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            request.set_status(400);
+            let why = format!(
+                "<p>Not an http(s) URL: <code>{}</code> ({}).</p>",
+                escape_html(&url),
+                escape_html(&reason)
+            );
+            return page("Bad request", &why).into();
+        }
         let fetch = self.client.get_streaming(
             r,
             &url,

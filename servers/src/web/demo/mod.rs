@@ -20,6 +20,9 @@ pub use pages::{Fib, FibBlocking, Form, Index, Long, Page};
 
 use super::Node;
 
+/// The seeds' port for their web examples.
+pub const DEFAULT_PORT: u16 = 8000;
+
 /// The whole demo tree.
 pub fn site_root() -> Node {
     let mut root = Node::new();
