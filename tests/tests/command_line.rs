@@ -247,8 +247,18 @@ fn a_port_that_is_taken_is_named_in_one_sentence() {
     // The other ports of the servers that have several (each other port
     // chosen by the OS).
     for (name, flag, others, which) in [
-        ("torsion-kv", "--amp-port", &["--pb-port"][..], "the AMP port, --amp-port"),
-        ("torsion-kv", "--pb-port", &["--amp-port"][..], "the PB port, --pb-port"),
+        (
+            "torsion-kv",
+            "--amp-port",
+            &["--pb-port"][..],
+            "the AMP port, --amp-port",
+        ),
+        (
+            "torsion-kv",
+            "--pb-port",
+            &["--amp-port"][..],
+            "the PB port, --pb-port",
+        ),
         (
             "torsion-proxy",
             "--http-port",
@@ -404,7 +414,16 @@ fn the_log_goes_to_the_logfile_and_errors_to_the_terminal() {
     let dir = Scratch::new("logfile");
     let log = dir.path("kv.log");
     let mut command = Command::new(binary("torsion-kv"));
-    command.args(["-p", "0", "--amp-port", "0", "--pb-port", "0", "--logfile", log.to_str().unwrap()]);
+    command.args([
+        "-p",
+        "0",
+        "--amp-port",
+        "0",
+        "--pb-port",
+        "0",
+        "--logfile",
+        log.to_str().unwrap(),
+    ]);
     let mut server = Server::spawn(command);
     let mut s = server.connect();
     send(&mut s, b"set k v\r\n");

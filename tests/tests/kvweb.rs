@@ -381,7 +381,10 @@ fn help_and_bad_flags() {
 #[test]
 fn a_missing_key_page_states_no_lifetime_it_cannot_know() {
     // torsion-kv keeps keys 1 s here: the page must not say 15 s.
-    let kv = Server::start("torsion-kv", &["-p", "0", "--amp-port", "0", "--pb-port", "0", "--ttl", "1"]);
+    let kv = Server::start(
+        "torsion-kv",
+        &["-p", "0", "--amp-port", "0", "--pb-port", "0", "--ttl", "1"],
+    );
     let web = kvweb(kv.addr(), &[]);
     let mut c = conn(&web);
     let r = post_form(&mut c, "/set", &[("key", "brief"), ("value", "soon gone")]);
