@@ -19,9 +19,9 @@
 //! Nothing is allocated and nothing is `unsafe`: a link is an index, checked
 //! like any other index into the arena.
 //!
-//! Three parts of Torsion use it: the timer wheel's slots, the memcached
-//! store's least-recently-used order, and the key-value store's order of
-//! last `set`.
+//! Four parts of Torsion use it: the timer wheel's slots, the memcached
+//! store's least-recently-used order, the key-value store's order of last
+//! `set`, and the proxy's page cache's order of use.
 //!
 //! # Examples
 //!

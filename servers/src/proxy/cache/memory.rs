@@ -1,10 +1,10 @@
 //! [`MemoryCache`]: pages in the proxy's memory, least recently used first
 //! out, bounded in bytes, each kept at most a TTL.
 //!
-//! The entries live in a slab and are threaded on an intrusive
-//! doubly-linked list by slab index (most recently used at the head), so a
-//! hit, an insert and an eviction are O(1); a map from URL to slab index
-//! finds them. Time is an input (design rule 4): every call takes `now`,
+//! The entries live in a slab and are threaded on a
+//! [`SlabList`](torsion::list::SlabList) by slab index (most recently used
+//! at the front), so a hit, an insert and an eviction are O(1); a map from
+//! URL to slab index finds them. Time is an input (design rule 4): every call takes `now`,
 //! the reactor's clock, so tests move time by hand.
 //!
 //! An expired entry is dropped when it is asked for; one nobody asks for
@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use slab::Slab;
+use torsion::list::{Linked, Links, SlabList};
 
 /// Bytes counted for each entry on top of its key and body: the map's
 /// slot, the slab's slot, the shared key's count. An estimate, so that a
@@ -27,10 +28,18 @@ struct Entry {
     key: Rc<str>,
     body: Bytes,
     expires: Duration,
-    /// Towards the head (more recently used).
-    prev: Option<usize>,
-    /// Towards the tail (less recently used).
-    next: Option<usize>,
+    /// Its place in the recency order.
+    links: Links,
+}
+
+impl Linked for Entry {
+    fn links(&self) -> Links {
+        self.links
+    }
+
+    fn set_links(&mut self, links: Links) {
+        self.links = links;
+    }
 }
 
 /// An LRU map from URL to body, bounded in bytes, with a TTL.
@@ -55,10 +64,10 @@ struct Entry {
 /// assert!(cache.get("http://a", Duration::from_secs(61)).is_none()); // expired
 /// ```
 pub struct MemoryCache {
-    map: HashMap<Rc<str>, usize>,
+    map: HashMap<Rc<str>, u32>,
     entries: Slab<Entry>,
-    head: Option<usize>,
-    tail: Option<usize>,
+    /// Most recently used first.
+    recency: SlabList,
     bytes: usize,
     max_bytes: usize,
     ttl: Duration,
@@ -70,8 +79,7 @@ impl MemoryCache {
         MemoryCache {
             map: HashMap::new(),
             entries: Slab::new(),
-            head: None,
-            tail: None,
+            recency: SlabList::new(),
             bytes: 0,
             max_bytes,
             ttl,
@@ -87,13 +95,12 @@ impl MemoryCache {
     /// makes it the most recently used.
     pub fn get(&mut self, key: &str, now: Duration) -> Option<Bytes> {
         let index = *self.map.get(key)?;
-        if self.entries[index].expires <= now {
+        if self.entries[index as usize].expires <= now {
             self.remove_at(index);
             return None;
         }
-        self.unlink(index);
-        self.push_front(index);
-        Some(self.entries[index].body.clone())
+        self.recency.move_to_front(&mut self.entries, index);
+        Some(self.entries[index as usize].body.clone())
     }
 
     /// Caches `body` for `key` (replacing what was there), evicting the
@@ -106,7 +113,7 @@ impl MemoryCache {
             return false;
         }
         while self.bytes + cost > self.max_bytes {
-            match self.tail {
+            match self.recency.back() {
                 Some(tail) => self.remove_at(tail),
                 None => break,
             }
@@ -116,10 +123,14 @@ impl MemoryCache {
             key: key.clone(),
             body,
             expires: now.saturating_add(self.ttl),
-            prev: None,
-            next: None,
+            links: Links::UNLINKED,
         });
-        self.push_front(index);
+        // A list names its nodes by u32: a 2^32nd page is not kept.
+        let Ok(index) = u32::try_from(index) else {
+            self.entries.remove(index);
+            return false;
+        };
+        self.recency.push_front(&mut self.entries, index);
         self.map.insert(key, index);
         self.bytes += cost;
         true
@@ -152,43 +163,11 @@ impl MemoryCache {
         self.max_bytes
     }
 
-    fn remove_at(&mut self, index: usize) {
-        self.unlink(index);
-        let entry = self.entries.remove(index);
+    fn remove_at(&mut self, index: u32) {
+        self.recency.unlink(&mut self.entries, index);
+        let entry = self.entries.remove(index as usize);
         self.map.remove(&entry.key);
         self.bytes -= Self::cost(&entry.key, &entry.body);
-    }
-
-    fn unlink(&mut self, index: usize) {
-        let (prev, next) = {
-            let e = &self.entries[index];
-            (e.prev, e.next)
-        };
-        match prev {
-            Some(p) => self.entries[p].next = next,
-            None => self.head = next,
-        }
-        match next {
-            Some(n) => self.entries[n].prev = prev,
-            None => self.tail = prev,
-        }
-        let e = &mut self.entries[index];
-        e.prev = None;
-        e.next = None;
-    }
-
-    fn push_front(&mut self, index: usize) {
-        let old = self.head;
-        {
-            let e = &mut self.entries[index];
-            e.prev = None;
-            e.next = old;
-        }
-        match old {
-            Some(h) => self.entries[h].prev = Some(index),
-            None => self.tail = Some(index),
-        }
-        self.head = Some(index);
     }
 }
 
@@ -203,13 +182,11 @@ mod tests {
     }
 
     fn order(cache: &MemoryCache) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut at = cache.head;
-        while let Some(i) = at {
-            out.push(cache.entries[i].key.to_string());
-            at = cache.entries[i].next;
-        }
-        out
+        cache
+            .recency
+            .iter(&cache.entries)
+            .map(|i| cache.entries[i as usize].key.to_string())
+            .collect()
     }
 
     #[test]
