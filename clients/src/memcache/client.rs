@@ -11,8 +11,8 @@ use super::config::ClientConfig;
 use super::conn::{Completion, ConnectionState, Core, Shared};
 use super::error::MemcacheError;
 use super::multi::{Gather, MultiCompletion};
-use super::reply::Reply;
 use super::request::Request;
+use super::value::Reply;
 use super::value::Stats;
 
 /// A client of one memcached server: one persistent connection, requests

@@ -9,8 +9,8 @@ use torsion::{Deferred, Failure};
 use super::conn::Completion;
 use super::error::MemcacheError;
 use super::multi::{MultiCompletion, Values};
-use super::reply::Reply;
 use super::request::{check_key, Request, Store};
+use super::value::Reply;
 use super::value::Value;
 
 pub(crate) mod sealed {

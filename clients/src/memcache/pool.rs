@@ -18,9 +18,9 @@ use super::conn::Completion;
 use super::error::MemcacheError;
 use super::ketama::Continuum;
 use super::multi::{Gather, MultiCompletion};
-use super::reply::Reply;
 use super::request::Request;
 use super::server::ServerSpec;
+use super::value::Reply;
 use super::value::Stats;
 
 /// How a [`MemcachePool`] behaves.

@@ -19,17 +19,20 @@
 //! # Examples
 //!
 //! ```
-//! use torsion_protocols::memcache::meta::{parse, Parsed};
-//! use torsion_servers::memcached::meta_exec::execute;
+//! use torsion_protocols::memcache::meta::parse_line;
+//! use torsion_servers::memcached::dialect::{ExecCtx, Execute};
+//! use torsion_servers::memcached::exec::ServerStats;
+//! use torsion_servers::memcached::meta_exec::MetaExec;
 //! use torsion_servers::memcached::store::{Store, StoreConfig};
 //!
 //! let now = 1_700_000_000;
-//! let mut store = Store::new(StoreConfig::default());
+//! let (mut store, mut server) = (Store::new(StoreConfig::default()), ServerStats::new(now));
 //! let mut out = Vec::new();
-//! let Parsed::Complete { request, .. } = parse(b"ms k 2 T60 c\r\n") else { unreachable!() };
-//! execute(&request, b"hi", &mut store, now, &mut out);
-//! let Parsed::Complete { request, .. } = parse(b"mg k v t Oxyz\r\n") else { unreachable!() };
-//! execute(&request, b"", &mut store, now, &mut out);
+//! let mut cx = ExecCtx { store: &mut store, server: &mut server, now, out: &mut out };
+//! let Some(Ok(set)) = parse_line(b"ms k 2 T60 c") else { unreachable!() };
+//! let _ = MetaExec.execute(&mut cx, &set, b"hi");
+//! let Some(Ok(get)) = parse_line(b"mg k v t Oxyz") else { unreachable!() };
+//! let _ = MetaExec.execute(&mut cx, &get, b"");
 //! assert_eq!(out, b"HD c1\r\nVA 2 t60 Oxyz\r\nhi\r\n");
 //! ```
 
@@ -40,7 +43,7 @@ use torsion_protocols::memcache::meta::{
 use torsion_protocols::memcache::number::{push_i64, push_u64};
 use torsion_protocols::memcache::{base64, text::Reply};
 
-use super::exec::Effect;
+use super::dialect::{Effect, ExecCtx, Execute};
 use super::item::{expires_at, Item, ItemBits, NEVER};
 use super::store::{
     Adjust, DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Initial, ReadOptions, Store, StoreError,
@@ -77,49 +80,59 @@ fn short_reply(out: &mut Vec<u8>, code: Code, request: &Request<'_>) {
     end_line(out);
 }
 
-/// Executes one meta request. `data` is `ms`'s data block (read with
-/// `parse_data_block` after the store said it [`fits`](Store::fits)); it is
-/// ignored by the other commands.
-pub fn execute(request: &Request<'_>, data: &[u8], store: &mut Store, now: u32, out: &mut Vec<u8>) {
-    match request.command {
-        Command::Get => meta_get(request, store, now, out),
-        Command::Set { mode, .. } => meta_set(request, mode, data, store, now, out),
-        Command::Delete => meta_delete(request, store, now, out),
-        Command::Arithmetic { mode } => meta_arithmetic(request, mode, store, now, out),
-        Command::Debug => meta_debug(request, store, now, out),
-        Command::Noop => {
-            write_code(out, Code::Mn);
-            end_line(out);
+/// The meta commands' executor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MetaExec;
+
+impl Execute for MetaExec {
+    type Request<'a> = Request<'a>;
+    type Error = Error;
+
+    /// Runs one meta request; `data` is `ms`'s data block (the session read
+    /// it after the store said it [`fits`](Store::fits)).
+    fn execute(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>, data: &[u8]) -> Effect {
+        let (store, now, out) = (&mut *cx.store, cx.now, &mut *cx.out);
+        match request.command {
+            Command::Get => meta_get(request, store, now, out),
+            Command::Set { mode, .. } => meta_set(request, mode, data, store, now, out),
+            Command::Delete => meta_delete(request, store, now, out),
+            Command::Arithmetic { mode } => meta_arithmetic(request, mode, store, now, out),
+            Command::Debug => meta_debug(request, store, now, out),
+            Command::Noop => {
+                write_code(out, Code::Mn);
+                end_line(out);
+            }
+        }
+        Effect::Continue
+    }
+
+    /// Answers a refused meta line ([`Effect::Close`] when the connection
+    /// must close). The session then swallows [`Error::swallow`] bytes.
+    fn refuse(&mut self, cx: &mut ExecCtx<'_>, error: &Error) -> Effect {
+        match error.kind.reply() {
+            Some(line) => {
+                cx.out.extend_from_slice(line);
+                Effect::Continue
+            }
+            None => Effect::Close,
         }
     }
-}
 
-/// Answers a refused meta line ([`Effect::Close`] when the connection must
-/// close). The caller then swallows [`Error::swallow`] bytes.
-pub fn execute_error(error: Error, out: &mut Vec<u8>) -> Effect {
-    match error.kind.reply() {
-        Some(line) => {
-            out.extend_from_slice(line);
-            Effect::Continue
-        }
-        None => Effect::Close,
+    /// Answers an `ms` whose item would exceed the item size limit, as
+    /// `process_mset_command` does when `item_alloc` fails: `SERVER_ERROR object
+    /// too large for cache`, and the key's old item is unlinked whatever the mode
+    /// ("Avoid stale data persisting in cache because we failed alloc").
+    fn too_large(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>) {
+        cx.store
+            .refuse_too_large(StoreMode::Set, request.key.bytes(), cx.now);
+        Reply::TooLarge.write(cx.out);
     }
-}
 
-/// Answers an `ms` whose item would exceed the item size limit, as
-/// `process_mset_command` does when `item_alloc` fails: `SERVER_ERROR object
-/// too large for cache`, and the key's old item is unlinked whatever the mode
-/// ("Avoid stale data persisting in cache because we failed alloc"). The
-/// caller swallows the data block.
-pub fn refuse_too_large(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<u8>) {
-    store.refuse_too_large(StoreMode::Set, request.key.bytes(), now);
-    Reply::TooLarge.write(out);
-}
-
-/// Answers an `ms` data block not followed by `\r\n`: `CLIENT_ERROR bad data
-/// chunk`, even with `q` ("metaset mode always returns errors").
-pub fn bad_data_chunk(out: &mut Vec<u8>) {
-    Reply::BadDataChunk.write(out);
+    /// Answers an `ms` data block not followed by `\r\n`: `CLIENT_ERROR bad data
+    /// chunk`, even with `q` ("metaset mode always returns errors").
+    fn bad_chunk(&mut self, cx: &mut ExecCtx<'_>, _: &Request<'_>) {
+        Reply::BadDataChunk.write(cx.out);
+    }
 }
 
 /// `mg`: memcached's `process_mget_command`.
@@ -447,11 +460,11 @@ fn memcached_item_total(item: &Item<'_>) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::memcached::session::TextSession;
+    use crate::memcached::dialect::Ascii;
     use crate::memcached::store::StoreConfig;
     use crate::memcached::testkit::Conversation;
 
-    type Client = Conversation<TextSession>;
+    type Client = Conversation<Ascii>;
 
     #[test]
     fn get_miss_hit_and_return_flags() {

@@ -1,64 +1,26 @@
-//! Test support: a sans-I/O conversation with a text or binary session.
+//! Test support: a sans-I/O conversation with a session, in any dialect.
 
-use super::binary_session::BinarySession;
+use super::dialect::{Ascii, Dialect, ExecCtx};
 use super::exec::ServerStats;
-use super::session::{Feed, TextSession};
+use super::session::{Next, Session};
 use super::store::{Store, StoreConfig};
 
 /// The unix time the tests run at.
 pub(crate) const NOW: u32 = 1_700_000_000;
 
-/// What the conversation needs of a session.
-pub(crate) trait Feeds: Default {
-    fn feed(
-        &mut self,
-        input: &[u8],
-        store: &mut Store,
-        server: &mut ServerStats,
-        now: u32,
-        out: &mut Vec<u8>,
-    ) -> Feed;
-}
-
-impl Feeds for TextSession {
-    fn feed(
-        &mut self,
-        input: &[u8],
-        store: &mut Store,
-        server: &mut ServerStats,
-        now: u32,
-        out: &mut Vec<u8>,
-    ) -> Feed {
-        TextSession::feed(self, input, store, server, now, out)
-    }
-}
-
-impl Feeds for BinarySession {
-    fn feed(
-        &mut self,
-        input: &[u8],
-        store: &mut Store,
-        server: &mut ServerStats,
-        now: u32,
-        out: &mut Vec<u8>,
-    ) -> Feed {
-        BinarySession::feed(self, input, store, server, now, out)
-    }
-}
-
 /// A client talking to one session, sans-I/O: it buffers what it sends the
 /// way a connection would and returns the replies. The server started 100 s
 /// before [`NOW`].
-pub(crate) struct Conversation<S> {
+pub(crate) struct Conversation<D: Dialect> {
     pub(crate) store: Store,
     pub(crate) server: ServerStats,
-    pub(crate) session: S,
+    pub(crate) session: Session<D>,
     buffer: Vec<u8>,
     pub(crate) now: u32,
     pub(crate) closed: bool,
 }
 
-impl<S: Feeds> Conversation<S> {
+impl<D: Dialect> Conversation<D> {
     pub(crate) fn new() -> Self {
         Self::with(StoreConfig::default())
     }
@@ -67,28 +29,35 @@ impl<S: Feeds> Conversation<S> {
         Conversation {
             store: Store::new(config),
             server: ServerStats::new(NOW - 100),
-            session: S::default(),
+            session: Session::new(),
             buffer: Vec::new(),
             now: NOW,
             closed: false,
         }
     }
 
-    /// Sends `bytes` and returns every reply they produced.
+    /// Sends `bytes` and returns every reply they produced (a peer that
+    /// reads everything: the session is fed again after a yield).
     pub(crate) fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
         assert!(!self.closed, "connection closed");
         self.buffer.extend_from_slice(bytes);
         let mut out = Vec::new();
-        let fed = self.session.feed(
-            &self.buffer,
-            &mut self.store,
-            &mut self.server,
-            self.now,
-            &mut out,
-        );
-        self.buffer.drain(..fed.consumed);
-        self.closed = fed.close;
-        out
+        loop {
+            let mut cx = ExecCtx {
+                store: &mut self.store,
+                server: &mut self.server,
+                now: self.now,
+                out: &mut out,
+            };
+            let fed = self.session.feed(&self.buffer, &mut cx);
+            self.buffer.drain(..fed.consumed);
+            match fed.next {
+                Next::Close => self.closed = true,
+                Next::Yield => continue,
+                Next::Wait { .. } => {}
+            }
+            return out;
+        }
     }
 
     /// What was sent but not consumed yet.
@@ -108,7 +77,7 @@ impl<S: Feeds> Conversation<S> {
     }
 }
 
-impl Conversation<TextSession> {
+impl Conversation<Ascii> {
     /// The value of one `stats` field, as text.
     pub(crate) fn stat(&mut self, name: &str) -> String {
         let out = String::from_utf8(self.send(b"stats\r\n")).unwrap();
