@@ -2,7 +2,7 @@
 //! owned, as the connection hands them to the requests that wait for them.
 
 use bytes::{Buf, Bytes, BytesMut};
-use torsion_protocols::memcache::text::{Response, ValueSpan};
+use torsion_protocols::memcache::text::{self, Response, ValueSpan};
 
 use super::error::MemcacheError;
 
@@ -70,20 +70,8 @@ impl Stats {
 /// buffer becomes once its bytes are taken off it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
-    /// `STORED`.
-    Stored,
-    /// `NOT_STORED`.
-    NotStored,
-    /// `EXISTS`.
-    Exists,
-    /// `NOT_FOUND`.
-    NotFound,
-    /// `DELETED`.
-    Deleted,
-    /// `TOUCHED`.
-    Touched,
-    /// `OK`.
-    Ok,
+    /// A fixed line: `STORED`, `NOT_FOUND`, `OK`...
+    Line(text::Reply),
     /// The value after `incr` or `decr`.
     Number(u64),
     /// The values of a retrieval, with their keys, in the server's order.
@@ -110,13 +98,7 @@ impl Decoded {
     pub(crate) fn of(response: Response<'_>) -> Decoded {
         let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
         Decoded::Whole(match response {
-            Response::Stored => Reply::Stored,
-            Response::NotStored => Reply::NotStored,
-            Response::Exists => Reply::Exists,
-            Response::NotFound => Reply::NotFound,
-            Response::Deleted => Reply::Deleted,
-            Response::Touched => Reply::Touched,
-            Response::Ok => Reply::Ok,
+            Response::Line(line) => Reply::Line(line),
             Response::Number(n) => Reply::Number(n),
             Response::Stats(stats) => {
                 Reply::Stats(Stats(stats.iter().map(|(n, v)| (lossy(n), lossy(v))).collect()))

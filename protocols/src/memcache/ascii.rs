@@ -20,10 +20,9 @@
 //! assert!(matches!(get, torsion_protocols::memcache::text::Request::Get { .. }));
 //! ```
 
-use super::body::Body;
-use super::line::{LineError, Lines};
+use super::body::{Body, Head, Refusal};
+use super::line::{LineDecoder, LineError, LineParser, LineTooLong};
 use super::{meta, text};
-use crate::{Decoder, Parsed};
 
 /// A request of either kind.
 ///
@@ -40,9 +39,9 @@ pub enum Request<'a> {
     Meta(meta::Request<'a>),
 }
 
-impl Request<'_> {
+impl Head for Request<'_> {
     /// What follows the line (a data block after `set` or `ms`).
-    pub fn body(&self) -> Body {
+    fn body(&self) -> Body {
         match self {
             Request::Text(request) => request.body(),
             Request::Meta(request) => request.body(),
@@ -59,11 +58,22 @@ pub enum Refused {
     Meta(meta::Error),
 }
 
-impl Refused {
-    /// Bytes of a data block to skip after the line (an `ms` refused once
-    /// its length was known).
-    pub fn swallow(&self) -> usize {
-        match self {
+impl From<LineTooLong> for Refused {
+    fn from(too_long: LineTooLong) -> Self {
+        Refused::Text(too_long.into())
+    }
+}
+
+impl Refusal for LineError<Refused> {
+    /// The line (0 for a line too long: the connection closes).
+    fn consumed(&self) -> usize {
+        self.consumed
+    }
+
+    /// A data block to skip after the line (an `ms` refused once its length
+    /// was known).
+    fn swallow(&self) -> usize {
+        match self.error {
             Refused::Meta(error) => error.swallow.unwrap_or(0),
             Refused::Text(_) => 0,
         }
@@ -71,48 +81,28 @@ impl Refused {
 }
 
 /// Requests of a text connection, one line at a time (see the module docs).
-#[derive(Debug, Clone, Default)]
-pub struct RequestDecoder {
-    lines: Lines,
-}
+pub type RequestDecoder = LineDecoder<Commands>;
 
-impl Decoder for RequestDecoder {
-    type Message<'a> = Request<'a>;
-    type Error = LineError<Refused>;
+/// The classic and the meta commands, as a [`LineParser`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Commands;
 
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Request<'a>, LineError<Refused>> {
-        let (line, consumed) = match self.lines.decode(input) {
-            Parsed::Complete(line, consumed) => (line, consumed),
-            Parsed::Incomplete => return Parsed::Incomplete,
-            Parsed::Error(_) => {
-                let error = text::RequestError {
-                    kind: text::ErrorKind::LineTooLong,
-                    noreply: false,
-                };
-                return Parsed::Error(LineError {
-                    error: Refused::Text(error),
-                    consumed: 0,
-                });
-            }
-        };
-        let parsed = match meta::parse_line(line) {
+impl LineParser for Commands {
+    type Request<'a> = Request<'a>;
+    type Error = Refused;
+
+    fn parse(line: &[u8]) -> Result<Request<'_>, Refused> {
+        match meta::parse_line(line) {
             Some(parsed) => parsed.map(Request::Meta).map_err(Refused::Meta),
             None => text::parse_line(line).map(Request::Text).map_err(Refused::Text),
-        };
-        match parsed {
-            Ok(request) => Parsed::Complete(request, consumed),
-            Err(error) => Parsed::Error(LineError { error, consumed }),
         }
-    }
-
-    fn reset(&mut self) {
-        self.lines.reset();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Decoder, Parsed};
 
     fn decode(input: &[u8]) -> Parsed<Request<'_>, LineError<Refused>> {
         RequestDecoder::default().decode(input)
@@ -127,13 +117,9 @@ mod tests {
                 line.escape_ascii()
             );
         }
-        for line in [
-            &b"get k\r\n"[..],
-            b"set k 0 0 1\r\n",
-            b"mget k\r\n",
-            b"m\r\n",
-            b"\r\n",
-        ] {
+        for line in "get k|set k 0 0 1|mget k|m|".split('|') {
+            let line = format!("{line}\r\n");
+            let line = line.as_bytes();
             let got = decode(line);
             let classic = matches!(got, Parsed::Complete(Request::Text(_), _))
                 || matches!(
@@ -148,7 +134,7 @@ mod tests {
         let Parsed::Error(refused) = decode(b"ms k 3 v v\r\nabc\r\n") else {
             panic!()
         };
-        assert_eq!((refused.consumed, refused.error.swallow()), (12, 5));
+        assert_eq!((refused.consumed(), refused.swallow()), (12, 5));
         let Parsed::Error(refused) = decode(b"mx k\r\n") else {
             panic!()
         };
@@ -185,9 +171,9 @@ mod tests {
         };
         assert_eq!((keys.iter().count(), used), ((wire.len() - 5) / 9, wire.len()));
         assert!(
-            decoder.lines.examined <= wire.len(),
+            decoder.examined() <= wire.len(),
             "{} bytes examined",
-            decoder.lines.examined
+            decoder.examined()
         );
     }
 }

@@ -6,7 +6,8 @@
 //! the value of a binary `set`, the body of a binary command that is answered
 //! and then skipped. [`Body`] says which, so that a conversation can decide
 //! before any of it arrives whether to wait for it or to skip ("swallow") it
-//! as it comes, without buffering it, as memcached does.
+//! as it comes, without buffering it, as memcached does. A request says so
+//! through [`Head`], a refused one through [`Refusal`].
 //!
 //! # Examples
 //!
@@ -22,6 +23,23 @@
 //! ```
 
 use crate::Parsed;
+
+/// A request head: it says what follows it.
+pub trait Head {
+    /// What follows this head on the wire.
+    fn body(&self) -> Body;
+}
+
+/// A refused request: it says how much input it takes.
+pub trait Refusal {
+    /// Bytes of the refused request itself; 0 when the connection must close.
+    fn consumed(&self) -> usize;
+
+    /// Bytes after it to skip as they arrive (a value refused with its head).
+    fn swallow(&self) -> usize {
+        0
+    }
+}
 
 /// What follows a request's head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,10 @@
 //!
 //! [`Lines`] is a [`Decoder`]: it remembers how far it looked for the `\n`,
 //! so a line arriving a byte at a time is scanned once, not once per byte.
+//! A [`LineDecoder`] frames lines with it and hands each to a [`LineParser`]:
+//! the classic commands' ([`super::text::RequestDecoder`]), or the classic
+//! and the meta commands, mixed on one connection
+//! ([`super::ascii::RequestDecoder`]).
 //!
 //! # Examples
 //!
@@ -25,6 +29,8 @@
 //! assert_eq!(lines.decode(b"get a"), Parsed::Incomplete);
 //! assert_eq!(lines.decode(b"get a b\r\nset"), Parsed::Complete(&b"get a b"[..], 9));
 //! ```
+
+use std::marker::PhantomData;
 
 use crate::{Decoder, Parsed};
 
@@ -92,6 +98,82 @@ impl Decoder for Lines {
 
     fn reset(&mut self) {
         self.scanned = 0;
+    }
+}
+
+/// What the lines of a text connection mean: the parser a [`LineDecoder`]
+/// runs on each line it frames.
+pub trait LineParser {
+    /// A parsed line.
+    type Request<'a>;
+    /// Why a line is refused; a line too long closes the connection.
+    type Error: From<LineTooLong>;
+
+    /// Parses one line, framed by [`Lines`].
+    fn parse(line: &[u8]) -> Result<Self::Request<'_>, Self::Error>;
+}
+
+/// Requests of a text connection: [`Lines`] frames them, `P` parses them.
+pub struct LineDecoder<P> {
+    lines: Lines,
+    parser: PhantomData<fn() -> P>,
+}
+
+impl<P> LineDecoder<P> {
+    /// Every byte searched so far, for the tests that check the scan is linear.
+    #[cfg(test)]
+    pub(crate) fn examined(&self) -> usize {
+        self.lines.examined
+    }
+}
+
+impl<P> Default for LineDecoder<P> {
+    fn default() -> Self {
+        LineDecoder {
+            lines: Lines::default(),
+            parser: PhantomData,
+        }
+    }
+}
+
+impl<P> Clone for LineDecoder<P> {
+    fn clone(&self) -> Self {
+        LineDecoder {
+            lines: self.lines.clone(),
+            parser: PhantomData,
+        }
+    }
+}
+
+impl<P> std::fmt::Debug for LineDecoder<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineDecoder").field("lines", &self.lines).finish()
+    }
+}
+
+impl<P: LineParser> Decoder for LineDecoder<P> {
+    type Message<'a>
+        = P::Request<'a>
+    where
+        Self: 'a;
+    type Error = LineError<P::Error>;
+
+    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<P::Request<'a>, LineError<P::Error>> {
+        match self.lines.decode(input) {
+            Parsed::Incomplete => Parsed::Incomplete,
+            Parsed::Error(too_long) => Parsed::Error(LineError {
+                error: too_long.into(),
+                consumed: 0,
+            }),
+            Parsed::Complete(line, consumed) => match P::parse(line) {
+                Ok(request) => Parsed::Complete(request, consumed),
+                Err(error) => Parsed::Error(LineError { error, consumed }),
+            },
+        }
+    }
+
+    fn reset(&mut self) {
+        self.lines.reset();
     }
 }
 

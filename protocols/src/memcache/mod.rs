@@ -15,8 +15,9 @@
 //! - [`base64`]: memcached's base64, for meta's binary keys.
 //!
 //! Every decoder here is a [`Decoder`](crate::Decoder) answering the shared
-//! [`Parsed`](crate::Parsed): request decoders ([`ascii::RequestDecoder`],
-//! [`text::RequestDecoder`], [`meta::RequestDecoder`],
+//! [`Parsed`](crate::Parsed): request decoders ([`ascii::RequestDecoder`]
+//! for a text connection's classic and meta commands,
+//! [`text::RequestDecoder`] for the classic ones alone,
 //! [`binary::RequestDecoder`]) for a server, response decoders
 //! ([`text::ResponseDecoder`], [`meta::ResponseDecoder`],
 //! [`binary::ResponseDecoder`]) for a client.

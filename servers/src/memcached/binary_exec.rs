@@ -837,10 +837,7 @@ mod tests {
 
     #[test]
     fn too_large_values_are_refused_at_once_and_swallowed() {
-        let mut c = Client::with(StoreConfig {
-            item_size_max: 1024,
-            ..StoreConfig::default()
-        });
+        let mut c = Client::with("item_size_max=1024");
         c.set(b"k", b"old");
         let big = vec![b'x'; 5000];
         let p = req(SETQ, &set_extras(0, 0), b"k", &big, 0);
@@ -876,11 +873,7 @@ mod tests {
 
     #[test]
     fn out_of_memory_without_eviction() {
-        let mut c = Client::with(StoreConfig {
-            max_bytes: 200,
-            evict: false,
-            ..StoreConfig::default()
-        });
+        let mut c = Client::with("max_bytes=200 evict=no");
         c.set(b"a", &[b'x'; 50]);
         c.expect(
             &req(SET, &set_extras(0, 0), b"b", &[b'y'; 60], 0),
@@ -959,20 +952,8 @@ mod tests {
         .concat()
     }
 
-    fn run(stream: &[u8], chunks: &[usize]) -> (Vec<u8>, bool) {
-        let mut c = Client::with(StoreConfig {
-            item_size_max: 2048,
-            ..StoreConfig::default()
-        });
-        let mut replies = Vec::new();
-        let mut fed = 0;
-        let mut sizes = chunks.iter().copied().chain(std::iter::repeat(usize::MAX));
-        while fed < stream.len() && !c.closed {
-            let n = sizes.next().unwrap_or(1).clamp(1, stream.len() - fed);
-            replies.extend(c.send(&stream[fed..fed + n]));
-            fed += n;
-        }
-        (replies, c.closed)
+    fn run(stream: &[u8], reads: &[usize]) -> (Vec<u8>, bool) {
+        Client::in_reads(stream, reads, "item_size_max=2048")
     }
 
     #[test]

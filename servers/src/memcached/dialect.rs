@@ -2,8 +2,9 @@
 //! [`Dialect`] is a parser, an executor and a composer.
 //!
 //! - The **parser** is a [`Decoder`] from `torsion_protocols::memcache`: bytes
-//!   in, one request (or a refusal) out, with the request's [`Body`] saying
-//!   what follows its head.
+//!   in, one request (or a refusal) out; a request says what follows its
+//!   head ([`Head`]), a refusal how much input it takes
+//!   ([`Refusal`](body::Refusal)).
 //! - The **executor** implements [`Execute`]: it runs a request against the
 //!   store, or answers a refusal, a value too large to store, a value not
 //!   followed by its trailer. It gets everything else it needs in an
@@ -19,8 +20,8 @@
 //! is the session's, written once.
 
 use torsion_protocols::memcache::ascii::{self, Refused};
-use torsion_protocols::memcache::binary::{self, BadMagic};
-use torsion_protocols::memcache::body::Body;
+use torsion_protocols::memcache::binary;
+use torsion_protocols::memcache::body::{self, Head};
 use torsion_protocols::memcache::line::LineError;
 use torsion_protocols::Decoder;
 
@@ -62,7 +63,7 @@ pub trait Execute {
     /// How its parser refuses a request.
     type Error;
 
-    /// Runs a whole request; `value` is what its [`Body::Value`] held
+    /// Runs a whole request; `value` is what followed its head as a value
     /// (empty for the others).
     fn execute(&mut self, cx: &mut ExecCtx<'_>, request: &Self::Request<'_>, value: &[u8]) -> Effect;
 
@@ -79,34 +80,21 @@ pub trait Execute {
     fn bad_chunk(&mut self, cx: &mut ExecCtx<'_>, request: &Self::Request<'_>);
 }
 
-/// The bytes a refused request takes: its own, and after them a value to
-/// skip (an `ms` refused once its length was known).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Extent {
-    /// Bytes of the refused request itself (0 when the connection closes).
-    pub consumed: usize,
-    /// Bytes to skip after it, as they arrive.
-    pub swallow: usize,
-}
-
 /// A request as a dialect's parser hands it out.
 pub type Request<'a, D> = <<D as Dialect>::Parser as Decoder>::Message<'a>;
 
 /// A refusal as a dialect's parser hands it out.
 pub type Refusal<D> = <<D as Dialect>::Parser as Decoder>::Error;
 
-/// A protocol a [`Session`](super::session::Session) can hold a conversation in.
+/// A protocol a [`Session`](super::session::Session) can hold a conversation
+/// in: a parser, whose requests say what follows their head ([`Head`]) and
+/// whose refusals say how much input they take ([`body::Refusal`]), and an
+/// executor for them.
 pub trait Dialect {
     /// Bytes to requests.
-    type Parser: Decoder + Default;
+    type Parser: for<'a> Decoder<Message<'a>: Head, Error: body::Refusal> + Default;
     /// Requests to replies.
     type Executor: Default + for<'a> Execute<Request<'a> = Request<'a, Self>, Error = Refusal<Self>>;
-
-    /// What follows a request's head.
-    fn body(request: &Request<'_, Self>) -> Body;
-
-    /// The bytes a refused request takes.
-    fn extent(error: &Refusal<Self>) -> Extent;
 }
 
 /// The text connection: classic and meta commands, one line at a time.
@@ -116,17 +104,6 @@ pub struct Ascii;
 impl Dialect for Ascii {
     type Parser = ascii::RequestDecoder;
     type Executor = AsciiExec;
-
-    fn body(request: &ascii::Request<'_>) -> Body {
-        request.body()
-    }
-
-    fn extent(error: &LineError<Refused>) -> Extent {
-        Extent {
-            consumed: error.consumed,
-            swallow: error.error.swallow(),
-        }
-    }
 }
 
 /// The text connection's executor: each request to the executor of its kind.
@@ -176,16 +153,4 @@ pub struct Binary;
 impl Dialect for Binary {
     type Parser = binary::RequestDecoder;
     type Executor = BinaryExec;
-
-    fn body(request: &binary::Request<'_>) -> Body {
-        request.body()
-    }
-
-    /// A bad magic byte takes nothing: the connection closes.
-    fn extent(_: &BadMagic) -> Extent {
-        Extent {
-            consumed: 0,
-            swallow: 0,
-        }
-    }
 }

@@ -547,188 +547,18 @@ fn write_slabs(store: &Store, out: &mut dyn StatSink) {
 #[cfg(test)]
 mod tests {
     use crate::memcached::dialect::Ascii;
-    use crate::memcached::store::StoreConfig;
     use crate::memcached::testkit::{self, NOW};
 
     type Conversation = testkit::Conversation<Ascii>;
 
     #[test]
-    fn storage_commands() {
-        let mut c = Conversation::new();
-        c.expect(b"set a 5 0 3\r\nabc\r\n", b"STORED\r\n");
-        c.expect(b"get a\r\n", b"VALUE a 5 3\r\nabc\r\nEND\r\n");
-        c.expect(b"add a 0 0 1\r\nx\r\n", b"NOT_STORED\r\n");
-        c.expect(b"add b 0 0 1\r\nx\r\n", b"STORED\r\n");
-        c.expect(b"replace c 0 0 1\r\nx\r\n", b"NOT_STORED\r\n");
-        c.expect(b"replace b 0 0 1\r\ny\r\n", b"STORED\r\n");
-        c.expect(b"append a 0 0 2\r\nde\r\n", b"STORED\r\n");
-        c.expect(b"prepend a 0 0 2\r\n__\r\n", b"STORED\r\n");
-        c.expect(b"append nope 0 0 2\r\nde\r\n", b"NOT_STORED\r\n");
-        c.expect(
-            b"get a b nope\r\n",
-            b"VALUE a 5 7\r\n__abcde\r\nVALUE b 0 1\r\ny\r\nEND\r\n",
-        );
-        c.expect(b"set empty 0 0 0\r\n\r\n", b"STORED\r\n");
-        c.expect(b"get empty\r\n", b"VALUE empty 0 0\r\n\r\nEND\r\n");
-        c.expect(b"set binary 0 0 4\r\n\r\n\0\xff\r\n", b"STORED\r\n");
-        c.expect(b"get binary\r\n", b"VALUE binary 0 4\r\n\r\n\0\xff\r\nEND\r\n");
-    }
-
-    #[test]
-    fn cache_memlimit_as_memcached_answers_it() {
-        let mut c = Conversation::new();
-        c.expect(b"cache_memlimit 100\r\n", b"OK\r\n");
-        assert_eq!(c.stat("limit_maxbytes"), (100 * 1024 * 1024).to_string());
-        c.expect(
-            b"cache_memlimit 7\r\n",
-            b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n",
-        );
-        c.expect(
-            b"cache_memlimit 1000000001\r\n",
-            b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n",
-        );
-        c.expect(b"cache_memlimit x\r\n", b"ERROR\r\n");
-        c.expect(b"cache_memlimit 64 noreply\r\n", b"");
-        c.expect(b"cache_memlimit\r\n", b"ERROR\r\n");
-        assert_eq!(c.stat("limit_maxbytes"), (64 * 1024 * 1024).to_string());
-    }
-
-    #[test]
-    fn gets_and_cas() {
-        let mut c = Conversation::new();
-        c.expect(b"cas k 0 0 1 1\r\nx\r\n", b"NOT_FOUND\r\n");
-        c.expect(b"set k 0 0 1\r\nx\r\n", b"STORED\r\n");
-        c.expect(b"gets k\r\n", b"VALUE k 0 1 1\r\nx\r\nEND\r\n");
-        c.expect(b"cas k 0 0 1 2\r\ny\r\n", b"EXISTS\r\n");
-        c.expect(b"cas k 0 0 1 1\r\ny\r\n", b"STORED\r\n");
-        c.expect(b"cas k 0 0 1 1\r\nz\r\n", b"EXISTS\r\n");
-        c.expect(b"gets k\r\n", b"VALUE k 0 1 2\r\ny\r\nEND\r\n");
-        c.expect(b"cas k 0 0 1 2 noreply\r\nz\r\n", b"");
-        c.expect(b"gets k\r\n", b"VALUE k 0 1 3\r\nz\r\nEND\r\n");
-        assert_eq!(c.stat("cas_misses"), "1");
-        assert_eq!(c.stat("cas_hits"), "2");
-        assert_eq!(c.stat("cas_badval"), "2");
-    }
-
-    #[test]
-    fn delete_incr_decr_touch() {
-        let mut c = Conversation::new();
-        c.expect(b"delete k\r\n", b"NOT_FOUND\r\n");
-        c.expect(b"set k 0 0 2\r\n10\r\n", b"STORED\r\n");
-        c.expect(b"incr k 5\r\n", b"15\r\n");
-        c.expect(b"decr k 100\r\n", b"0\r\n");
-        c.expect(b"get k\r\n", b"VALUE k 0 2\r\n0 \r\nEND\r\n");
-        c.expect(b"incr k 18446744073709551615\r\n", b"18446744073709551615\r\n");
-        c.expect(b"incr k 2\r\n", b"1\r\n");
-        c.expect(b"incr nope 1\r\n", b"NOT_FOUND\r\n");
-        c.expect(b"set s 0 0 3\r\nabc\r\n", b"STORED\r\n");
-        c.expect(
-            b"incr s 1\r\n",
-            b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
-        );
-        c.expect(
-            b"incr k abc\r\n",
-            b"CLIENT_ERROR invalid numeric delta argument\r\n",
-        );
-        c.expect(
-            b"incr k -1\r\n",
-            b"CLIENT_ERROR invalid numeric delta argument\r\n",
-        );
-        c.expect(b"incr k 1 noreply\r\n", b"");
-        c.expect(b"touch k 10\r\n", b"TOUCHED\r\n");
-        c.expect(b"touch nope 10\r\n", b"NOT_FOUND\r\n");
-        c.expect(b"touch k abc\r\n", b"CLIENT_ERROR invalid exptime argument\r\n");
-        c.now += 10;
-        c.expect(b"get k\r\n", b"END\r\n");
-        c.expect(b"delete s\r\n", b"DELETED\r\n");
-        c.expect(b"delete s\r\n", b"NOT_FOUND\r\n");
-        c.expect(b"set s 0 0 1\r\nx\r\n", b"STORED\r\n");
-        c.expect(b"delete s 0 noreply\r\n", b"");
-        c.expect(b"get s\r\n", b"END\r\n");
-        c.expect(
-            b"delete s 10\r\n",
-            b"CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n",
-        );
-    }
-
-    #[test]
-    fn gat_and_gats() {
-        let mut c = Conversation::new();
-        c.expect(b"set k 3 0 1\r\nv\r\n", b"STORED\r\n");
-        c.expect(b"gat 10 k nope\r\n", b"VALUE k 3 1\r\nv\r\nEND\r\n");
-        c.expect(b"gats 10 k\r\n", b"VALUE k 3 1 1\r\nv\r\nEND\r\n");
-        c.expect(b"gat 10\r\n", b"END\r\n");
-        c.expect(b"gat x k\r\n", b"CLIENT_ERROR invalid exptime argument\r\n");
-        c.now += 10;
-        c.expect(b"get k\r\n", b"END\r\n");
-        assert_eq!(c.stat("cmd_touch"), "3");
-        assert_eq!(c.stat("touch_hits"), "2");
-        assert_eq!(c.stat("get_expired"), "1");
-    }
-
-    #[test]
-    fn expiry_through_the_protocol() {
-        let mut c = Conversation::new();
-        c.expect(b"set neg 0 -1 1\r\nx\r\n", b"STORED\r\n");
-        c.expect(b"get neg\r\n", b"END\r\n");
-        c.expect(b"set thirty 0 2592000 1\r\nx\r\n", b"STORED\r\n");
-        c.expect(b"set past 0 2592001 1\r\nx\r\n", b"STORED\r\n");
-        c.expect(b"get thirty past\r\n", b"VALUE thirty 0 1\r\nx\r\nEND\r\n");
-        c.expect(b"touch thirty -1\r\n", b"TOUCHED\r\n");
-        c.expect(b"get thirty\r\n", b"END\r\n");
-    }
-
-    #[test]
-    fn flush_all() {
-        let mut c = Conversation::new();
-        c.expect(b"set a 0 0 1\r\n1\r\n", b"STORED\r\n");
-        c.expect(b"flush_all\r\n", b"OK\r\n");
-        c.expect(b"get a\r\n", b"END\r\n");
-        c.expect(b"set a 0 0 1\r\n1\r\n", b"STORED\r\n");
-        c.expect(b"flush_all 2 noreply\r\n", b"");
-        c.now += 1;
-        c.expect(b"get a\r\n", b"VALUE a 0 1\r\n1\r\nEND\r\n");
-        c.now += 1;
-        c.expect(b"get a\r\n", b"END\r\n");
-        c.expect(b"flush_all x\r\n", b"CLIENT_ERROR invalid exptime argument\r\n");
-        c.expect(b"flush_all 1 2 3\r\n", b"ERROR\r\n");
-        assert_eq!(c.stat("cmd_flush"), "2");
-        assert_eq!(c.stat("get_flushed"), "2");
-    }
-
-    #[test]
-    fn noreply_everywhere() {
-        let mut c = Conversation::new();
-        for req in [
-            &b"set a 0 0 1 noreply\r\n1\r\n"[..],
-            b"add b 0 0 1 noreply\r\n1\r\n",
-            b"replace a 0 0 1 noreply\r\n2\r\n",
-            b"append a 0 0 1 noreply\r\n3\r\n",
-            b"prepend a 0 0 1 noreply\r\n4\r\n",
-            b"incr b 1 noreply\r\n",
-            b"decr b 1 noreply\r\n",
-            b"touch a 0 noreply\r\n",
-            b"delete b noreply\r\n",
-            b"verbosity 1 noreply\r\n",
-            b"flush_all 0 noreply\r\n",
-            // Errors are silenced too once noreply was seen...
-            b"set a 0 0 x noreply\r\n",
-            b"incr a x noreply\r\n",
-        ] {
-            c.expect(req, b"");
-        }
-        // ...but not a wrong token count, checked before noreply.
-        c.expect(b"set a noreply\r\n", b"ERROR\r\n");
-        c.expect(b"get a\r\n", b"END\r\n");
+    fn transcripts() {
+        testkit::transcript(include_str!("transcripts/text.txt"));
     }
 
     #[test]
     fn out_of_memory_without_eviction() {
-        let mut c = Conversation::with(StoreConfig {
-            max_bytes: 200,
-            evict: false,
-            ..StoreConfig::default()
-        });
+        let mut c = Conversation::with("max_bytes=200 evict=no");
         c.expect(b"set a 0 0 50\r\n", b"");
         c.expect(&[b'x'; 52][..50], b"");
         c.expect(b"\r\n", b"STORED\r\n");
@@ -831,10 +661,7 @@ mod tests {
 
     #[test]
     fn crawler_and_eviction_stats() {
-        let mut c = Conversation::with(StoreConfig {
-            max_bytes: 3 * 80,
-            ..StoreConfig::default()
-        });
+        let mut c = Conversation::with("max_bytes=240");
         c.expect(
             b"set a 0 1 1\r\n1\r\nset b 0 0 1\r\n2\r\nset c 0 0 1\r\n3\r\n",
             b"STORED\r\nSTORED\r\nSTORED\r\n",

@@ -10,7 +10,7 @@
 //! - **The output budget.** Once a call's replies pass [`OUTPUT_BUDGET`], it
 //!   stops before the next request and yields ([`Next::Yield`]): a few bytes
 //!   of pipelined `get`s can ask for megabytes of values.
-//! - **Waiting for a value.** A request with a [`Body::Value`] (`set`, `ms`,
+//! - **Waiting for a value.** A request followed by a value (`set`, `ms`,
 //!   a binary `set`) is checked against the item size limit as soon as its
 //!   head is in; then the session waits until the value is buffered whole.
 //!   While it waits it remembers where the value ends, so a value arriving in
@@ -53,7 +53,7 @@
 //! assert_eq!(out, b"STORED\r\n");
 //! ```
 
-use torsion_protocols::memcache::body::{BadChunk, Body};
+use torsion_protocols::memcache::body::{BadChunk, Body, Head, Refusal};
 use torsion_protocols::{Decoder, Parsed};
 
 use super::dialect::{Dialect, Effect, ExecCtx, Execute};
@@ -203,22 +203,20 @@ impl<D: Dialect> Session<D> {
             let (request, head) = match self.parser.decode(rest) {
                 Parsed::Incomplete => return Feed::wait(pos, None),
                 Parsed::Error(error) => {
-                    let extent = D::extent(&error);
-                    let effect = self.executor.refuse(cx, &error);
-                    pos += extent.consumed;
-                    if effect == Effect::Close {
+                    pos += error.consumed();
+                    if self.executor.refuse(cx, &error) == Effect::Close {
                         return Feed::close(pos);
                     }
-                    if extent.swallow > 0 {
+                    if error.swallow() > 0 {
                         self.state = State::Swallow {
-                            remaining: extent.swallow,
+                            remaining: error.swallow(),
                         };
                     }
                     continue;
                 }
                 Parsed::Complete(request, head) => (request, head),
             };
-            let effect = match D::body(&request) {
+            let effect = match request.body() {
                 Body::None => {
                     pos += head;
                     self.executor.execute(cx, &request, b"")
@@ -268,46 +266,13 @@ impl<D: Dialect> Session<D> {
 #[cfg(test)]
 mod tests {
     use crate::memcached::dialect::Ascii;
-    use crate::memcached::store::StoreConfig;
     use crate::memcached::testkit;
 
     type Conversation = testkit::Conversation<Ascii>;
 
     #[test]
-    fn bad_data_chunk_keeps_the_connection_in_sync() {
-        let mut c = Conversation::new();
-        // The block is read as 3 + 2 bytes; what follows is the next command line.
-        c.expect(
-            b"set k 0 0 3\r\nabcd\r\n",
-            b"CLIENT_ERROR bad data chunk\r\nERROR\r\n",
-        );
-        c.expect(b"get k\r\n", b"END\r\n");
-        // Exactly 5 bytes ("abc\ng") are the block; "et k" is then an unknown command.
-        c.expect(
-            b"set k 0 0 3\r\nabc\nget k\r\n",
-            b"CLIENT_ERROR bad data chunk\r\nERROR\r\n",
-        );
-        c.expect(b"set k 0 0 1\r\nx\r\n", b"STORED\r\n");
-        c.expect(b"get k\r\n", b"VALUE k 0 1\r\nx\r\nEND\r\n");
-    }
-
-    #[test]
-    fn bad_chunk_then_next_line() {
-        let mut c = Conversation::new();
-        c.expect(
-            b"set k 0 0 3\r\nabc\ngget k\r\n",
-            b"CLIENT_ERROR bad data chunk\r\nEND\r\n",
-        );
-        c.expect(b"set k 0 0 1 noreply\r\nxyz\r\n", b"ERROR\r\n");
-        c.expect(b"get k\r\n", b"END\r\n");
-    }
-
-    #[test]
     fn too_large_is_swallowed_without_buffering() {
-        let mut c = Conversation::with(StoreConfig {
-            item_size_max: 1024,
-            ..StoreConfig::default()
-        });
+        let mut c = Conversation::with("item_size_max=1024");
         c.expect(b"set k 0 0 1\r\nx\r\n", b"STORED\r\n");
         // The header alone gets the error; the block is discarded as it arrives.
         c.expect(
@@ -454,20 +419,8 @@ ma n v D2\r\nms big 99999999 q\r\nmd a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r
         b"mx\r\n",
     ];
 
-    fn run(stream: &[u8], chunks: &[usize]) -> (Vec<u8>, bool) {
-        let mut c = Conversation::with(StoreConfig {
-            item_size_max: 1024,
-            ..StoreConfig::default()
-        });
-        let mut replies = Vec::new();
-        let mut fed = 0;
-        let mut sizes = chunks.iter().copied().chain(std::iter::repeat(usize::MAX));
-        while fed < stream.len() && !c.closed {
-            let n = sizes.next().unwrap_or(1).clamp(1, stream.len() - fed);
-            replies.extend(c.send(&stream[fed..fed + n]));
-            fed += n;
-        }
-        (replies, c.closed)
+    fn run(stream: &[u8], reads: &[usize]) -> (Vec<u8>, bool) {
+        Conversation::in_reads(stream, reads, "item_size_max=1024")
     }
 
     proptest::proptest! {

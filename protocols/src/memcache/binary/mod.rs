@@ -85,7 +85,7 @@ mod store;
 
 pub use response::{Response, ResponseDecoder, ResponseError};
 
-use super::body::{Block, Body};
+use super::body::{Block, Body, Head, Refusal};
 use crate::{Decoder, Parsed};
 
 /// Length of a packet header.
@@ -452,9 +452,18 @@ impl Request<'_> {
         }
     }
 
+    /// Appends the header, extras and key (the value follows).
+    pub fn write(&self, out: &mut Vec<u8>) {
+        self.header.write(out);
+        out.extend_from_slice(self.extras);
+        out.extend_from_slice(self.key);
+    }
+}
+
+impl Head for Request<'_> {
     /// What follows the header, extras and key: a value to store, a body
     /// to skip once answered, or nothing.
-    pub fn body(&self) -> Body {
+    fn body(&self) -> Body {
         match self.command {
             Command::Store { .. } | Command::Concat { .. } => Body::Value(Block {
                 key_len: self.key.len(),
@@ -465,18 +474,18 @@ impl Request<'_> {
             _ => Body::None,
         }
     }
-
-    /// Appends the header, extras and key (the value follows).
-    pub fn write(&self, out: &mut Vec<u8>) {
-        self.header.write(out);
-        out.extend_from_slice(self.extras);
-        out.extend_from_slice(self.key);
-    }
 }
 
 /// The first byte is not [`REQUEST_MAGIC`]: close without a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadMagic;
+
+impl Refusal for BadMagic {
+    /// Nothing: the connection closes.
+    fn consumed(&self) -> usize {
+        0
+    }
+}
 
 /// Request packets, one at a time: a [`Request`] once its header, extras
 /// and key are in (a header is decoded again when more bytes arrive: 24
@@ -844,17 +853,14 @@ pub(super) mod tests {
             (any::<bool>(), key.clone()).prop_map(|(quiet, k)| (Command::Delete { quiet }, k, vec![])),
             (flags, any::<u64>(), any::<u64>(), any::<u32>(), key.clone()).prop_map(
                 |((incr, quiet), delta, initial, exptime, k)| {
-                    (
-                        Command::Arith {
-                            incr,
-                            quiet,
-                            delta,
-                            initial,
-                            exptime,
-                        },
-                        k,
-                        vec![],
-                    )
+                    let arith = Command::Arith {
+                        incr,
+                        quiet,
+                        delta,
+                        initial,
+                        exptime,
+                    };
+                    (arith, k, vec![])
                 }
             ),
             any::<bool>().prop_map(|quiet| (Command::Quit { quiet }, vec![], vec![])),

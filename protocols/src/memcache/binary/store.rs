@@ -59,7 +59,7 @@ mod tests {
     use super::super::tests::{command, complete, packet};
     use super::super::{Invalid, Request};
     use super::*;
-    use crate::memcache::body::Body;
+    use crate::memcache::body::{Body, Head};
 
     #[test]
     fn every_write() {

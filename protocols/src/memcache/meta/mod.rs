@@ -3,9 +3,9 @@
 //!
 //! Meta commands travel on the text connection, mixed with the classic
 //! commands: [`parse_line`] answers `None` for any other line, so the
-//! connection's decoder ([`super::ascii`]) frames a line once, offers it here,
-//! and hands it to [`super::text`] otherwise; [`RequestDecoder`] decodes a
-//! connection of meta commands only. Like the text codec it is sans-I/O and
+//! connection's decoder ([`super::ascii::RequestDecoder`]) frames a line
+//! once, offers it here, and hands it to [`super::text`] otherwise. Like the
+//! text codec it is sans-I/O and
 //! zero-copy: the key and every flag token borrow from the input (a base64 key
 //! decoded by the `b` flag is the one copy, at most 186 bytes, held inside the
 //! [`Key`]). `ms` yields only its line; [`Request::body`] describes its data
@@ -65,10 +65,12 @@
 //! # Examples
 //!
 //! ```
-//! use torsion_protocols::memcache::meta::{self, Command, RequestDecoder};
+//! use torsion_protocols::memcache::ascii::{Request, RequestDecoder};
+//! use torsion_protocols::memcache::meta::{self, Command};
 //! use torsion_protocols::{Decoder, Parsed};
 //!
-//! let Parsed::Complete(request, consumed) = RequestDecoder::default().decode(b"mg user:1 v t Oq7\r\nmn\r\n")
+//! let Parsed::Complete(Request::Meta(request), consumed) =
+//!     RequestDecoder::default().decode(b"mg user:1 v t Oq7\r\nmn\r\n")
 //! else { panic!("expected a complete mg") };
 //! assert_eq!(consumed, 19);
 //! assert_eq!(request.command, Command::Get);
@@ -101,11 +103,9 @@ pub use response::{
     write_value_header, Code, Response, ResponseDecoder, ReturnFlags,
 };
 
-use super::body::{Block, Body};
-use super::line::{LineError, Lines};
+use super::body::{Block, Body, Head};
 use super::number::push_u64;
 use super::text::MAX_KEY_LEN;
-use crate::{Decoder, Parsed};
 
 pub use super::line::MAX_LINE_LEN;
 
@@ -212,20 +212,15 @@ pub enum ErrorKind {
     InvalidOrDuplicateFlag,
     /// `CLIENT_ERROR opaque token too long`
     OpaqueTooLong,
-    /// `ERROR`: not a meta command (only [`RequestDecoder`] says so; on a
-    /// text connection the line goes to the classic commands).
-    NotMeta,
-    /// No `\n` within [`MAX_LINE_LEN`] bytes: no reply, close the connection.
-    LineTooLong,
 }
 
 impl ErrorKind {
-    /// The reply line, or `None` when the connection must close instead.
-    pub fn reply(self) -> Option<&'static [u8]> {
-        Some(match self {
+    /// The reply line.
+    pub fn reply(self) -> &'static [u8] {
+        match self {
             ErrorKind::BadFormat => b"CLIENT_ERROR bad command line format\r\n",
             ErrorKind::BadToken => b"CLIENT_ERROR bad token in command line format\r\n",
-            ErrorKind::UnknownCommand | ErrorKind::NotMeta => b"ERROR\r\n",
+            ErrorKind::UnknownCommand => b"ERROR\r\n",
             ErrorKind::OptionsAreTooLong => b"CLIENT_ERROR options flags are too long\r\n",
             ErrorKind::OptionsTooLong => b"CLIENT_ERROR options flags too long\r\n",
             ErrorKind::ModeLength => b"CLIENT_ERROR incorrect length for M token\r\n",
@@ -238,8 +233,7 @@ impl ErrorKind {
             ErrorKind::InvalidArithMode => b"CLIENT_ERROR invalid mode for ma M token\r\n",
             ErrorKind::InvalidOrDuplicateFlag => b"CLIENT_ERROR invalid or duplicate flag\r\n",
             ErrorKind::OpaqueTooLong => b"CLIENT_ERROR opaque token too long\r\n",
-            ErrorKind::LineTooLong => return None,
-        })
+        }
     }
 }
 
@@ -252,40 +246,6 @@ pub struct Error {
     /// (data and `\r\n`) to discard after the line, as memcached's
     /// `conn_swallow` does.
     pub swallow: Option<usize>,
-}
-
-/// Requests on a connection of meta commands only, one line at a time:
-/// any other line is refused with [`ErrorKind::NotMeta`].
-#[derive(Debug, Clone, Default)]
-pub struct RequestDecoder {
-    lines: Lines,
-}
-
-impl Decoder for RequestDecoder {
-    type Message<'a> = Request<'a>;
-    type Error = LineError<Error>;
-
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Request<'a>, LineError<Error>> {
-        match self.lines.decode(input) {
-            Parsed::Incomplete => Parsed::Incomplete,
-            Parsed::Error(_) => Parsed::Error(LineError {
-                error: refuse(ErrorKind::LineTooLong),
-                consumed: 0,
-            }),
-            Parsed::Complete(line, consumed) => match parse_line(line) {
-                Some(Ok(request)) => Parsed::Complete(request, consumed),
-                Some(Err(error)) => Parsed::Error(LineError { error, consumed }),
-                None => Parsed::Error(LineError {
-                    error: refuse(ErrorKind::NotMeta),
-                    consumed,
-                }),
-            },
-        }
-    }
-
-    fn reset(&mut self) {
-        self.lines.reset();
-    }
 }
 
 /// Which meta command a first token names.
@@ -356,9 +316,9 @@ fn check_line(key: &Key<'_>, fixed: usize, words: &[&[u8]], too_long: ErrorKind)
     Ok(())
 }
 
-impl Request<'_> {
+impl Head for Request<'_> {
     /// What follows the line: `ms`'s data block, else nothing.
-    pub fn body(&self) -> Body {
+    fn body(&self) -> Body {
         match self.command {
             Command::Set { data_len, .. } => Body::Value(Block {
                 key_len: self.key.bytes().len(),
@@ -368,7 +328,9 @@ impl Request<'_> {
             _ => Body::None,
         }
     }
+}
 
+impl Request<'_> {
     /// Appends the command line: the command, the key as sent, `ms`'s data
     /// length, and the flag tokens in order (for `ms`, the data block follows:
     /// [`super::text::write_block`]).
@@ -403,21 +365,27 @@ impl Request<'_> {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::memcache::ascii::{self, Refused, RequestDecoder};
+    use crate::memcache::line::LineError;
+    use crate::{Decoder, Parsed};
     use proptest::collection::vec;
     use proptest::prelude::*;
 
-    /// The request at the start of `input`, which must be whole and valid.
+    /// The meta request at the start of `input`, which must be whole and valid.
     pub(super) fn complete(input: &[u8]) -> (Request<'_>, usize) {
         match RequestDecoder::default().decode(input) {
-            Parsed::Complete(request, consumed) => (request, consumed),
+            Parsed::Complete(ascii::Request::Meta(request), consumed) => (request, consumed),
             other => panic!("{}: {other:?}", input.escape_ascii()),
         }
     }
 
-    /// Why the line at the start of `input` is refused.
+    /// Why the meta line at the start of `input` is refused.
     pub(super) fn err(input: &[u8]) -> Error {
         match RequestDecoder::default().decode(input) {
-            Parsed::Error(LineError { error, .. }) => error,
+            Parsed::Error(LineError {
+                error: Refused::Meta(error),
+                ..
+            }) => error,
             other => panic!("{}: {other:?}", input.escape_ascii()),
         }
     }
@@ -428,17 +396,8 @@ pub(super) mod tests {
 
     #[test]
     fn routing() {
-        for line in [
-            &b"get k"[..],
-            b"set k 0 0 1",
-            b"mx k",
-            b"mget k",
-            b"m",
-            b"",
-            b"misbehave",
-        ] {
-            assert!(parse_line(line).is_none(), "{}", line.escape_ascii());
-            assert_eq!(err(&[line, b"\r\n"].concat()).kind, ErrorKind::NotMeta);
+        for line in "get k|set k 0 0 1|mx k|mget k|m||misbehave".split('|') {
+            assert!(parse_line(line.as_bytes()).is_none(), "{line:?}");
         }
         let (r, c) = complete(b"  mg k\r\n");
         assert_eq!((r.command, c), (Command::Get, 8));
@@ -446,16 +405,6 @@ pub(super) mod tests {
         let (r, _) = complete(b"mg k\0 v\r\n");
         assert!(!r.flags.value);
         assert_eq!(RequestDecoder::default().decode(b"mg k v"), Parsed::Incomplete);
-    }
-
-    #[test]
-    fn long_lines_close() {
-        let mut line = b"mg ".to_vec();
-        line.resize(MAX_LINE_LEN, b'k');
-        assert_eq!(RequestDecoder::default().decode(&line), Parsed::Incomplete);
-        line.push(b'k');
-        assert_eq!(err(&line).kind, ErrorKind::LineTooLong);
-        assert_eq!(ErrorKind::LineTooLong.reply(), None);
     }
 
     #[test]
@@ -535,7 +484,7 @@ pub(super) mod tests {
     proptest! {
         #[test]
         fn every_request_composed_parses_back(line in meta_line()) {
-            if let Parsed::Complete(request, _) = RequestDecoder::default().decode(&line) {
+            if let Parsed::Complete(ascii::Request::Meta(request), _) = RequestDecoder::default().decode(&line) {
                 let mut wire = Vec::new();
                 request.write(&mut wire);
                 let (again, consumed) = complete(&wire);

@@ -34,6 +34,7 @@
 use super::MAX_KEY_LEN;
 use crate::memcache::base64;
 use crate::memcache::number::{parse_plain_u64, push_u64};
+use crate::memcache::text::response::{split_word, write_word};
 use crate::memcache::text::{ResponseError, MAX_LINE};
 use crate::{Decoder, Parsed};
 
@@ -212,14 +213,6 @@ pub enum Response<'a> {
 impl Response<'_> {
     /// Appends the reply, written as the server writes it.
     pub fn write(&self, out: &mut Vec<u8>) {
-        let word = |out: &mut Vec<u8>, word: &[u8], text: &[u8]| {
-            out.extend_from_slice(word);
-            if !text.is_empty() {
-                out.push(b' ');
-                out.extend_from_slice(text);
-            }
-            end_line(out);
-        };
         match *self {
             Response::Status { code, flags } => {
                 write_code(out, code);
@@ -235,11 +228,11 @@ impl Response<'_> {
             }
             Response::Debug { key, info } => {
                 out.extend_from_slice(b"ME ");
-                word(out, key, info);
+                write_word(out, key, info);
             }
-            Response::Error(text) => word(out, b"ERROR", text),
-            Response::ClientError(text) => word(out, b"CLIENT_ERROR", text),
-            Response::ServerError(text) => word(out, b"SERVER_ERROR", text),
+            Response::Error(text) => write_word(out, b"ERROR", text),
+            Response::ClientError(text) => write_word(out, b"CLIENT_ERROR", text),
+            Response::ServerError(text) => write_word(out, b"SERVER_ERROR", text),
         }
     }
 }
@@ -292,20 +285,16 @@ impl Decoder for ResponseDecoder {
         }
         let line = &input[..newline - 1];
         let next = newline + 1;
-        let (word, rest) = match memchr::memchr(b' ', line) {
-            Some(i) => (&line[..i], &line[i..]),
-            None => (line, &b""[..]),
-        };
-        let text = rest.strip_prefix(b" ").unwrap_or(rest);
+        let (word, text) = split_word(line);
+        // The return flags as sent, each after its space.
+        let flags = &line[word.len()..];
         let response = match word {
             b"ERROR" => Response::Error(text),
             b"CLIENT_ERROR" => Response::ClientError(text),
             b"SERVER_ERROR" => Response::ServerError(text),
             b"VA" => {
-                let (len, flags) = match memchr::memchr(b' ', text) {
-                    Some(i) => (&text[..i], &text[i..]),
-                    None => (text, &b""[..]),
-                };
+                let (len, _) = split_word(text);
+                let flags = &text[len.len()..];
                 let Some(len) = parse_plain_u64(len).and_then(|n| usize::try_from(n).ok()) else {
                     return Parsed::Error(unexpected(line));
                 };
@@ -328,10 +317,7 @@ impl Decoder for ResponseDecoder {
                 return Parsed::Complete(value, data_end + 2);
             }
             b"ME" => {
-                let (key, info) = match memchr::memchr(b' ', text) {
-                    Some(i) => (&text[..i], &text[i + 1..]),
-                    None => (text, &b""[..]),
-                };
+                let (key, info) = split_word(text);
                 if key.is_empty() || key.len() > MAX_KEY_LEN {
                     return Parsed::Error(unexpected(line));
                 }
@@ -340,7 +326,7 @@ impl Decoder for ResponseDecoder {
             code => match Code::named(code) {
                 Some(code) => Response::Status {
                     code,
-                    flags: ReturnFlags::new(rest),
+                    flags: ReturnFlags::new(flags),
                 },
                 None => return Parsed::Error(unexpected(line)),
             },

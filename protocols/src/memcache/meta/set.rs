@@ -48,7 +48,7 @@ pub(super) fn parse<'a>(mut key: Key<'a>, rest: &[&'a [u8]]) -> Result<Request<'
 mod tests {
     use super::super::tests::{complete, err};
     use super::*;
-    use crate::memcache::body::Body;
+    use crate::memcache::body::{Body, Head};
 
     #[test]
     fn set_lines() {

@@ -6,7 +6,7 @@
 //! ```
 
 use super::tokens::Tokens;
-use super::{end_line, error, key_ok, ErrorKind, Request, RequestError};
+use super::{end_line, error, key_and_argument, ErrorKind, Request, RequestError};
 use crate::memcache::number::{push_u64, safe_strtoull};
 
 /// `incr` or `decr`.
@@ -20,16 +20,8 @@ pub enum ArithOp {
 
 /// `incr` or `decr` (`op`), as `process_arithmetic_command` checks them.
 pub(super) fn parse<'a>(t: &Tokens<'a>, op: ArithOp) -> Result<Request<'a>, RequestError> {
-    let n = t.ntokens();
-    if n != 4 && n != 5 {
-        return Err(error(ErrorKind::UnknownCommand, false));
-    }
-    let noreply = t.noreply();
-    let key = t.get(1);
-    if !key_ok(key) {
-        return Err(error(ErrorKind::BadFormat, noreply));
-    }
-    let delta = safe_strtoull(t.get(2)).ok_or(error(ErrorKind::InvalidDelta, noreply))?;
+    let (key, delta, noreply) = key_and_argument(t)?;
+    let delta = safe_strtoull(delta).ok_or(error(ErrorKind::InvalidDelta, noreply))?;
     Ok(Request::Arith {
         op,
         key,

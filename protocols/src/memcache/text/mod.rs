@@ -1,11 +1,11 @@
 //! memcached's classic text protocol, both ways: requests parsed and
 //! composed, replies composed and parsed.
 //!
-//! Everything here is sans-I/O. [`RequestDecoder`] is a [`Decoder`]: it finds
+//! Everything here is sans-I/O. [`RequestDecoder`] is a [`Decoder`](crate::Decoder): it finds
 //! a command line in the bytes received so far (remembering how far it
-//! looked, see [`super::line`](mod@super::line)) and answers [`Parsed::Complete`] with the
-//! [`Request`] and the bytes the line used, [`Parsed::Incomplete`], or
-//! [`Parsed::Error`] with a [`LineError`]; keys and arguments borrow from the
+//! looked, see [`super::line`](mod@super::line)) and answers [`Parsed::Complete`](crate::Parsed::Complete) with the
+//! [`Request`] and the bytes the line used, [`Parsed::Incomplete`](crate::Parsed::Incomplete), or
+//! [`Parsed::Error`](crate::Parsed::Error) with a [`LineError`]; keys and arguments borrow from the
 //! input, so a request costs no allocation. A storage command (`set`, `add`,
 //! `replace`, `append`, `prepend`, `cas`) yields only its line
 //! ([`StorageHeader`]); [`Request::body`] says how long its data block is,
@@ -81,7 +81,7 @@ mod admin;
 mod arith;
 mod delete;
 mod get;
-mod response;
+pub(super) mod response;
 mod stats;
 mod store;
 mod tokens;
@@ -101,9 +101,8 @@ pub use touch::write_touch;
 
 pub use super::line::{LineError, MAX_GET_LINE, MAX_LINE_LEN};
 
-use super::body::Body;
-use super::line::Lines;
-use crate::{Decoder, Parsed};
+use super::body::{Body, Head};
+use super::line::{LineDecoder, LineParser, LineTooLong};
 use tokens::Tokens;
 
 /// Longest key memcached accepts (`KEY_MAX_LENGTH`).
@@ -239,6 +238,12 @@ pub struct RequestError {
     pub noreply: bool,
 }
 
+impl From<LineTooLong> for RequestError {
+    fn from(_: LineTooLong) -> Self {
+        error(ErrorKind::LineTooLong, false)
+    }
+}
+
 /// The requests of a classic text connection, one line at a time (the meta
 /// commands that may share the connection are [`super::ascii`]'s business).
 ///
@@ -256,31 +261,18 @@ pub struct RequestError {
 /// let Parsed::Error(refused) = decoder.decode(b"bogus\r\n") else { panic!() };
 /// assert_eq!((refused.error.kind, refused.consumed), (ErrorKind::UnknownCommand, 7));
 /// ```
-#[derive(Debug, Clone, Default)]
-pub struct RequestDecoder {
-    lines: Lines,
-}
+pub type RequestDecoder = LineDecoder<Commands>;
 
-impl Decoder for RequestDecoder {
-    type Message<'a> = Request<'a>;
-    type Error = LineError<RequestError>;
+/// The classic commands, as a [`LineParser`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Commands;
 
-    fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<Request<'a>, LineError<RequestError>> {
-        match self.lines.decode(input) {
-            Parsed::Incomplete => Parsed::Incomplete,
-            Parsed::Error(_) => Parsed::Error(LineError {
-                error: error(ErrorKind::LineTooLong, false),
-                consumed: 0,
-            }),
-            Parsed::Complete(line, consumed) => match parse_line(line) {
-                Ok(request) => Parsed::Complete(request, consumed),
-                Err(error) => Parsed::Error(LineError { error, consumed }),
-            },
-        }
-    }
+impl LineParser for Commands {
+    type Request<'a> = Request<'a>;
+    type Error = RequestError;
 
-    fn reset(&mut self) {
-        self.lines.reset();
+    fn parse(line: &[u8]) -> Result<Request<'_>, RequestError> {
+        parse_line(line)
     }
 }
 
@@ -305,15 +297,17 @@ pub fn parse_line(line: &[u8]) -> Result<Request<'_>, RequestError> {
     }
 }
 
-impl Request<'_> {
+impl Head for Request<'_> {
     /// What follows the line: a storage command's data block, else nothing.
-    pub fn body(&self) -> Body {
+    fn body(&self) -> Body {
         match self {
             Request::Storage(header) => header.body(),
             _ => Body::None,
         }
     }
+}
 
+impl Request<'_> {
     /// Appends the command line (for a storage command, its data block
     /// follows: [`write_block`]).
     pub fn write(&self, out: &mut Vec<u8>) {
@@ -355,6 +349,22 @@ fn end_line(out: &mut Vec<u8>, noreply: bool) {
 
 fn error(kind: ErrorKind, noreply: bool) -> RequestError {
     RequestError { kind, noreply }
+}
+
+/// The checks of `<command> <key> <argument> [noreply]` (`incr`, `decr`,
+/// `touch`), in memcached's order: the token count, `noreply`, the key.
+/// Returns the key, the argument and whether `noreply` was given.
+fn key_and_argument<'a>(t: &Tokens<'a>) -> Result<(&'a [u8], &'a [u8], bool), RequestError> {
+    let n = t.ntokens();
+    if n != 4 && n != 5 {
+        return Err(error(ErrorKind::UnknownCommand, false));
+    }
+    let noreply = t.noreply();
+    let key = t.get(1);
+    if !key_ok(key) {
+        return Err(error(ErrorKind::BadFormat, noreply));
+    }
+    Ok((key, t.get(2), noreply))
 }
 
 /// A key memcached would take: at most [`MAX_KEY_LEN`] bytes. The tokenizer
@@ -454,6 +464,7 @@ impl Reply {
 pub(super) mod tests {
     use super::*;
     use crate::memcache::body::BadChunk;
+    use crate::{Decoder, Parsed};
     use proptest::collection::vec;
     use proptest::prelude::*;
 

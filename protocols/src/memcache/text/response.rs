@@ -97,20 +97,12 @@ pub enum Expect {
 /// One whole reply; values, statistics and texts borrow from the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Response<'a> {
-    /// `STORED`.
-    Stored,
-    /// `NOT_STORED`.
-    NotStored,
-    /// `EXISTS`.
-    Exists,
-    /// `NOT_FOUND`.
-    NotFound,
-    /// `DELETED`.
-    Deleted,
-    /// `TOUCHED`.
-    Touched,
-    /// `OK`.
-    Ok,
+    /// One of the fixed lines that answer a command: [`Reply::Stored`],
+    /// [`Reply::NotStored`], [`Reply::Exists`], [`Reply::NotFound`],
+    /// [`Reply::Deleted`], [`Reply::Touched`] or [`Reply::Ok`] (the error
+    /// lines are [`Response::Error`], [`Response::ClientError`] and
+    /// [`Response::ServerError`], with their texts).
+    Line(Reply),
     /// The value after `incr` or `decr`.
     Number(u64),
     /// The values of a retrieval, in the server's order.
@@ -406,10 +398,7 @@ impl Decoder for ResponseDecoder {
 
 /// `ERROR`, `CLIENT_ERROR ...`, `SERVER_ERROR ...`.
 fn error_line(line: &[u8]) -> Option<Response<'_>> {
-    let (word, text) = match memchr::memchr(b' ', line) {
-        Some(i) => (&line[..i], &line[i + 1..]),
-        None => (line, &b""[..]),
-    };
+    let (word, text) = split_word(line);
     match word {
         b"ERROR" => Some(Response::Error(text)),
         b"CLIENT_ERROR" => Some(Response::ClientError(text)),
@@ -418,18 +407,38 @@ fn error_line(line: &[u8]) -> Option<Response<'_>> {
     }
 }
 
+/// A reply line's first word and the text after its space (shared with
+/// the meta replies).
+pub(in crate::memcache) fn split_word(line: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b' ', line) {
+        Some(i) => (&line[..i], &line[i + 1..]),
+        None => (line, &b""[..]),
+    }
+}
+
+/// Appends a line of a word and, if any, a space and a text (shared with
+/// the meta replies): the way `split_word` reads it back.
+pub(in crate::memcache) fn write_word(out: &mut Vec<u8>, word: &[u8], text: &[u8]) {
+    out.extend_from_slice(word);
+    if !text.is_empty() {
+        out.push(b' ');
+        out.extend_from_slice(text);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 /// The one-line replies.
 fn one_line(line: &[u8], expect: Expect) -> Option<Response<'_>> {
     let response = match (expect, line) {
-        (Expect::Stored, b"STORED") => Response::Stored,
-        (Expect::Stored, b"NOT_STORED") => Response::NotStored,
-        (Expect::Stored, b"EXISTS") => Response::Exists,
+        (Expect::Stored, b"STORED") => Response::Line(Reply::Stored),
+        (Expect::Stored, b"NOT_STORED") => Response::Line(Reply::NotStored),
+        (Expect::Stored, b"EXISTS") => Response::Line(Reply::Exists),
         (Expect::Stored | Expect::Deleted | Expect::Number | Expect::Touched, b"NOT_FOUND") => {
-            Response::NotFound
+            Response::Line(Reply::NotFound)
         }
-        (Expect::Deleted, b"DELETED") => Response::Deleted,
-        (Expect::Touched, b"TOUCHED") => Response::Touched,
-        (Expect::Ok, b"OK") => Response::Ok,
+        (Expect::Deleted, b"DELETED") => Response::Line(Reply::Deleted),
+        (Expect::Touched, b"TOUCHED") => Response::Line(Reply::Touched),
+        (Expect::Ok, b"OK") => Response::Line(Reply::Ok),
         (Expect::Number, digits) => Response::Number(parse_plain_u64(trim_spaces(digits))?),
         (Expect::Version, line) => Response::Version(line.strip_prefix(b"VERSION ")?),
         _ => return None,
@@ -456,22 +465,8 @@ fn unexpected(line: &[u8]) -> ResponseError {
 impl Response<'_> {
     /// Appends the reply, written as the server writes it.
     pub fn write(&self, out: &mut Vec<u8>) {
-        let word = |out: &mut Vec<u8>, word: &[u8], text: &[u8]| {
-            out.extend_from_slice(word);
-            if !text.is_empty() {
-                out.push(b' ');
-                out.extend_from_slice(text);
-            }
-            out.extend_from_slice(b"\r\n");
-        };
         match *self {
-            Response::Stored => Reply::Stored.write(out),
-            Response::NotStored => Reply::NotStored.write(out),
-            Response::Exists => Reply::Exists.write(out),
-            Response::NotFound => Reply::NotFound.write(out),
-            Response::Deleted => Reply::Deleted.write(out),
-            Response::Touched => Reply::Touched.write(out),
-            Response::Ok => Reply::Ok.write(out),
+            Response::Line(reply) => reply.write(out),
             Response::Number(n) => write_number(out, n),
             Response::Values(values) => {
                 out.extend_from_slice(values.blocks);
@@ -486,9 +481,9 @@ impl Response<'_> {
                 out.extend_from_slice(text);
                 out.extend_from_slice(b"\r\n");
             }
-            Response::Error(text) => word(out, b"ERROR", text),
-            Response::ClientError(text) => word(out, b"CLIENT_ERROR", text),
-            Response::ServerError(text) => word(out, b"SERVER_ERROR", text),
+            Response::Error(text) => write_word(out, b"ERROR", text),
+            Response::ClientError(text) => write_word(out, b"CLIENT_ERROR", text),
+            Response::ServerError(text) => write_word(out, b"SERVER_ERROR", text),
         }
     }
 }
@@ -516,13 +511,10 @@ mod tests {
 
     fn owned(r: &Response<'_>) -> Owned {
         match *r {
-            Response::Stored => Owned::Word("STORED"),
-            Response::NotStored => Owned::Word("NOT_STORED"),
-            Response::Exists => Owned::Word("EXISTS"),
-            Response::NotFound => Owned::Word("NOT_FOUND"),
-            Response::Deleted => Owned::Word("DELETED"),
-            Response::Touched => Owned::Word("TOUCHED"),
-            Response::Ok => Owned::Word("OK"),
+            Response::Line(reply) => {
+                let word = std::str::from_utf8(reply.bytes()).unwrap();
+                Owned::Word(word.strip_suffix("\r\n").unwrap())
+            }
             Response::Number(n) => Owned::Number(n),
             Response::Values(values) => Owned::Values(
                 values
@@ -748,7 +740,10 @@ mod tests {
             Parsed::Complete(Response::Values(_), 25)
         ));
         decoder.expect(Expect::Stored);
-        assert_eq!(decoder.decode(&buf[25..]), Parsed::Complete(Response::Stored, 8));
+        assert_eq!(
+            decoder.decode(&buf[25..]),
+            Parsed::Complete(Response::Line(Reply::Stored), 8)
+        );
     }
 
     #[test]
@@ -771,20 +766,10 @@ mod tests {
                 wire.escape_ascii()
             );
         }
-        for bad in [
-            &b"VALUE a 0\r\n"[..],
-            b"VALUE  0 1\r\n",
-            b"VALUE a x 1\r\n",
-            b"VALUE a 0 1 2 3\r\n",
-            b"VALUE a 4294967296 1\r\n",
-            b"VALUE a 0 -1\r\n",
-            b"VALUE a 0 1 \r\n",
-        ] {
-            assert!(
-                matches!(error(bad, values), ResponseError::BadValueLine(_)),
-                "{}",
-                bad.escape_ascii()
-            );
+        for bad in "a 0| 0 1|a x 1|a 0 1 2 3|a 4294967296 1|a 0 -1|a 0 1 ".split('|') {
+            let line = format!("VALUE {bad}\r\n");
+            let got = error(line.as_bytes(), values);
+            assert!(matches!(got, ResponseError::BadValueLine(_)), "{line:?}: {got:?}");
         }
         assert_eq!(error(b"VALUE a 0 1\r\nxyz", values), ResponseError::BadDataEnd);
         assert_eq!(

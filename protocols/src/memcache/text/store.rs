@@ -14,7 +14,7 @@
 
 use super::tokens::Tokens;
 use super::{error, key_ok, ErrorKind, Request, RequestError};
-use crate::memcache::body::{Block, Body};
+use crate::memcache::body::{Block, Body, Head};
 use crate::memcache::number::{push_i64, push_u64, safe_strtol, safe_strtoul, safe_strtoull};
 
 /// The six commands followed by a data block.
@@ -80,21 +80,23 @@ pub struct StorageHeader<'a> {
     pub noreply: bool,
 }
 
-impl StorageHeader<'_> {
+impl Head for StorageHeader<'_> {
     /// The data block that follows the line.
-    pub fn body(&self) -> Body {
+    fn body(&self) -> Body {
         Body::Value(Block {
             key_len: self.key.len(),
             len: self.bytes as usize,
             trailer: b"\r\n",
         })
     }
+}
 
+impl StorageHeader<'_> {
     /// Appends the line (not the block).
     pub fn write(&self, out: &mut Vec<u8>) {
         let cas = (self.command == StorageCommand::Cas).then_some(self.cas_unique);
         let exptime = i64::from(self.exptime);
-        write_fields(
+        write_line(
             out,
             self.command,
             self.key,
@@ -104,9 +106,10 @@ impl StorageHeader<'_> {
             cas,
         );
         if self.noreply {
-            out.extend_from_slice(b" noreply");
+            // ` noreply` goes before the line's `\r\n`.
+            out.truncate(out.len() - 2);
+            out.extend_from_slice(b" noreply\r\n");
         }
-        out.extend_from_slice(b"\r\n");
     }
 }
 
@@ -163,19 +166,6 @@ pub fn write_line(
     bytes: u64,
     cas: Option<u64>,
 ) {
-    write_fields(out, command, key, flags, exptime, bytes, cas);
-    out.extend_from_slice(b"\r\n");
-}
-
-fn write_fields(
-    out: &mut Vec<u8>,
-    command: StorageCommand,
-    key: &[u8],
-    flags: u32,
-    exptime: i64,
-    bytes: u64,
-    cas: Option<u64>,
-) {
     out.reserve(key.len() + 64);
     out.extend_from_slice(command.name());
     out.push(b' ');
@@ -190,6 +180,7 @@ fn write_fields(
         out.push(b' ');
         push_u64(out, cas);
     }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends a data block: `data` and `\r\n`.

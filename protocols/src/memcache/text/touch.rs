@@ -6,21 +6,13 @@
 //! ```
 
 use super::tokens::Tokens;
-use super::{end_line, error, key_ok, ErrorKind, Request, RequestError};
+use super::{end_line, error, key_and_argument, ErrorKind, Request, RequestError};
 use crate::memcache::number::{push_i64, safe_strtol};
 
 /// `process_touch_command`'s checks, in its order.
 pub(super) fn parse<'a>(t: &Tokens<'a>) -> Result<Request<'a>, RequestError> {
-    let n = t.ntokens();
-    if n != 4 && n != 5 {
-        return Err(error(ErrorKind::UnknownCommand, false));
-    }
-    let noreply = t.noreply();
-    let key = t.get(1);
-    if !key_ok(key) {
-        return Err(error(ErrorKind::BadFormat, noreply));
-    }
-    let exptime = safe_strtol(t.get(2)).ok_or(error(ErrorKind::InvalidExptime, noreply))?;
+    let (key, exptime, noreply) = key_and_argument(t)?;
+    let exptime = safe_strtol(exptime).ok_or(error(ErrorKind::InvalidExptime, noreply))?;
     Ok(Request::Touch {
         key,
         exptime,
