@@ -265,10 +265,68 @@ impl<D: Dialect> Session<D> {
 
 #[cfg(test)]
 mod tests {
-    use crate::memcached::dialect::Ascii;
+    use std::cell::Cell;
+
+    use torsion_protocols::memcache::ascii::{self, Refused};
+    use torsion_protocols::memcache::line::LineError;
+    use torsion_protocols::{Decoder, Parsed};
+
+    use crate::memcached::dialect::{Ascii, AsciiExec, Dialect};
     use crate::memcached::testkit;
 
     type Conversation = testkit::Conversation<Ascii>;
+
+    thread_local! {
+        /// Calls of [`Counting::decode`] on this thread.
+        static DECODES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// The text connection's decoder, counting its calls.
+    #[derive(Debug, Default)]
+    struct Counting(ascii::RequestDecoder);
+
+    impl Decoder for Counting {
+        type Message<'a> = ascii::Request<'a>;
+        type Error = LineError<Refused>;
+
+        fn decode<'a>(&mut self, input: &'a [u8]) -> Parsed<ascii::Request<'a>, LineError<Refused>> {
+            DECODES.with(|calls| calls.set(calls.get() + 1));
+            self.0.decode(input)
+        }
+    }
+
+    /// The text dialect with a [`Counting`] parser.
+    struct Counted;
+
+    impl Dialect for Counted {
+        type Parser = Counting;
+        type Executor = AsciiExec;
+    }
+
+    #[test]
+    fn a_value_arriving_a_byte_at_a_time_is_not_parsed_again_and_again() {
+        let mut c = testkit::Conversation::<Counted>::new();
+        let line = b"set k 0 0 100000\r\n";
+        for byte in line {
+            c.expect(&[*byte], b"");
+        }
+        let on_the_line = DECODES.with(Cell::get);
+        assert_eq!(on_the_line, line.len(), "one call per read of the line");
+        for _ in 0..100_000 {
+            c.expect(b"v", b"");
+        }
+        c.expect(b"\r", b"");
+        assert_eq!(
+            DECODES.with(Cell::get),
+            on_the_line,
+            "the wait for the value costs no parsing"
+        );
+        c.expect(b"\n", b"STORED\r\n");
+        // The line is parsed once more when the value is whole; then the
+        // (empty) rest is looked at.
+        assert_eq!(DECODES.with(Cell::get), on_the_line + 2);
+        assert_eq!(c.send(b"get k\r\n").len(), 18 + 100_000 + 2 + 5);
+    }
 
     #[test]
     fn too_large_is_swallowed_without_buffering() {
