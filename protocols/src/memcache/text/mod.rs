@@ -53,7 +53,7 @@
 //! # Examples
 //!
 //! ```
-//! use torsion_protocols::memcache::body::Body;
+//! use torsion_protocols::memcache::body::{Body, Head};
 //! use torsion_protocols::memcache::text::{self, Reply, Request, RequestDecoder};
 //! use torsion_protocols::{Decoder, Parsed};
 //!
