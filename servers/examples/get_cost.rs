@@ -14,8 +14,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use torsion_servers::memcached::dialect::{Ascii, ExecCtx};
 use torsion_servers::memcached::exec::ServerStats;
-use torsion_servers::memcached::session::TextSession;
+use torsion_servers::memcached::session::Session;
 use torsion_servers::memcached::store::{Store, StoreConfig, StoreMode};
 
 /// Requests per round.
@@ -63,14 +64,20 @@ fn main() {
                 line
             })
             .collect();
-        let mut session = TextSession::new();
+        let mut session = Session::<Ascii>::new();
         let mut out = Vec::with_capacity(64 * 1024);
         let mut rounds = Vec::new();
         for _ in 0..ROUNDS {
             let started = Instant::now();
             for request in &requests {
                 out.clear();
-                let fed = session.feed(request, &mut store, &mut stats, now, &mut out);
+                let mut cx = ExecCtx {
+                    store: &mut store,
+                    server: &mut stats,
+                    now,
+                    out: &mut out,
+                };
+                let fed = session.feed(request, &mut cx);
                 black_box(fed.consumed);
             }
             let keys = (REQUESTS * per_request) as f64;

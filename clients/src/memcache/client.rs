@@ -11,9 +11,10 @@ use super::config::ClientConfig;
 use super::conn::{Completion, ConnectionState, Core, Shared};
 use super::error::MemcacheError;
 use super::multi::{Gather, MultiCompletion};
-use super::reply::Reply;
 use super::request::Request;
+use super::value::Reply;
 use super::value::Stats;
+use torsion_protocols::memcache::text;
 
 /// A client of one memcached server: one persistent connection, requests
 /// pipelined on it and matched to replies in order.
@@ -87,7 +88,7 @@ impl MemcacheClient {
     /// `flush_all`: invalidates every item now, or in `delay` seconds.
     #[track_caller]
     pub fn flush_all(&self, delay: u32) -> Deferred<()> {
-        single(self, b"", Ok(Request::flush_all(delay)), done_on(Reply::Ok))
+        single(self, b"", Ok(Request::flush_all(delay)), done_on(text::Reply::Ok))
     }
 
     /// `stats`, or `stats <group>` (`items`, `slabs`, `settings`...).

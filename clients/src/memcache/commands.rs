@@ -9,9 +9,10 @@ use torsion::{Deferred, Failure};
 use super::conn::Completion;
 use super::error::MemcacheError;
 use super::multi::{MultiCompletion, Values};
-use super::reply::Reply;
 use super::request::{check_key, Request, Store};
+use super::value::Reply;
 use super::value::Value;
+use torsion_protocols::memcache::text;
 
 pub(crate) mod sealed {
     use super::*;
@@ -190,7 +191,7 @@ pub trait Commands: sealed::Dispatch {
             self,
             key,
             check_key(key).map(|()| Request::delete(key)),
-            done_on(Reply::Deleted),
+            done_on(text::Reply::Deleted),
         )
     }
 
@@ -228,7 +229,7 @@ pub trait Commands: sealed::Dispatch {
             self,
             key,
             check_key(key).map(|()| Request::touch(key, exptime)),
-            done_on(Reply::Touched),
+            done_on(text::Reply::Touched),
         )
     }
 }
@@ -307,17 +308,14 @@ fn store<C: sealed::Dispatch + ?Sized>(
     exptime: u32,
 ) -> Deferred<()> {
     let request = check_key(key).and_then(|()| Request::storage(store, key, data, flags, exptime));
-    single(target, key, request, done_on(Reply::Stored))
+    single(target, key, request, done_on(text::Reply::Stored))
 }
 
 /// A converter for commands whose success is one word (`STORED`...).
-pub(crate) fn done_on(success: Reply) -> impl Fn(Reply) -> Result<(), MemcacheError> + Clone {
-    move |reply| {
-        if reply == success {
-            Ok(())
-        } else {
-            Err(failed(reply))
-        }
+pub(crate) fn done_on(success: text::Reply) -> impl Fn(Reply) -> Result<(), MemcacheError> + Clone {
+    move |reply| match reply {
+        Reply::Line(line) if line == success => Ok(()),
+        other => Err(failed(other)),
     }
 }
 
@@ -331,9 +329,9 @@ fn number(reply: Reply) -> Result<u64, MemcacheError> {
 /// The error a reply other than the expected success stands for.
 pub(crate) fn failed(reply: Reply) -> MemcacheError {
     match reply {
-        Reply::NotFound => MemcacheError::NotFound,
-        Reply::NotStored => MemcacheError::NotStored,
-        Reply::Exists => MemcacheError::Exists,
+        Reply::Line(text::Reply::NotFound) => MemcacheError::NotFound,
+        Reply::Line(text::Reply::NotStored) => MemcacheError::NotStored,
+        Reply::Line(text::Reply::Exists) => MemcacheError::Exists,
         Reply::Error(error) => error,
         other => MemcacheError::Protocol(format!("unexpected reply {other:?}")),
     }

@@ -148,6 +148,12 @@ impl Eq for MemcacheError {}
 /// context, which names the address), so it is not a `source` too.
 impl Error for MemcacheError {}
 
+impl From<torsion_protocols::memcache::text::ResponseError> for MemcacheError {
+    fn from(e: torsion_protocols::memcache::text::ResponseError) -> Self {
+        MemcacheError::Protocol(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,10 @@
 //! - [`MemcacheError`]: the typed failures (`NotFound`, `NotStored`,
 //!   `Exists`, `ClientError`, `ServerError`, `ConnectionLost`, `Timeout`...).
 //! - [`ClientConfig`], [`PoolConfig`]: timeouts, backoff, bounds, ejection.
-//! - [`reply`]: the sans-I/O reply parser the connection uses.
+//!
+//! The wire is `torsion_protocols::memcache::text`'s: its composers write
+//! the requests and its `ResponseDecoder` reads the replies, the same
+//! codec the server's replies are tested against.
 //!
 //! # Examples
 //!
@@ -43,7 +46,6 @@ mod error;
 pub mod ketama;
 mod multi;
 mod pool;
-pub mod reply;
 mod request;
 mod server;
 mod value;

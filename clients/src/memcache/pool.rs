@@ -18,10 +18,11 @@ use super::conn::Completion;
 use super::error::MemcacheError;
 use super::ketama::Continuum;
 use super::multi::{Gather, MultiCompletion};
-use super::reply::Reply;
 use super::request::Request;
 use super::server::ServerSpec;
+use super::value::Reply;
 use super::value::Stats;
+use torsion_protocols::memcache::text;
 
 /// How a [`MemcachePool`] behaves.
 ///
@@ -191,7 +192,7 @@ impl MemcachePool {
     /// failed, naming it.
     #[track_caller]
     pub fn flush_all(&self, delay: u32) -> Deferred<()> {
-        let each = self.fan_out(|| Ok(Request::flush_all(delay)), done_on(Reply::Ok));
+        let each = self.fan_out(|| Ok(Request::flush_all(delay)), done_on(text::Reply::Ok));
         let d = Deferred::new();
         let target = d.clone();
         let finish = move |r: &mut Reactor, results: Vec<ServerResult<()>>| {

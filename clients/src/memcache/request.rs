@@ -1,11 +1,11 @@
 //! Requests on the wire: checking keys and arguments, and composing the
-//! bytes of each text command.
+//! bytes of each text command with `torsion_protocols::memcache::text`'s
+//! composers.
 
-use bytes::{BufMut, Bytes, BytesMut};
-use torsion_protocols::memcache::number::push_u64;
+use bytes::Bytes;
+use torsion_protocols::memcache::text::{self, Expect, StorageCommand};
 
 use super::error::MemcacheError;
-use super::reply::Expect;
 
 pub use torsion_protocols::memcache::text::MAX_KEY_LEN;
 
@@ -64,58 +64,25 @@ pub fn check_key(key: &[u8]) -> Result<(), MemcacheError> {
     Ok(())
 }
 
-/// A composer: pieces separated by single spaces, then `\r\n`.
-struct Line(BytesMut);
-
-impl Line {
-    fn new(command: &str, capacity: usize) -> Self {
-        let mut buf = BytesMut::with_capacity(command.len() + capacity + 2);
-        buf.put_slice(command.as_bytes());
-        Line(buf)
-    }
-
-    fn word(mut self, word: &[u8]) -> Self {
-        self.0.put_u8(b' ');
-        self.0.put_slice(word);
-        self
-    }
-
-    fn number(mut self, n: u64) -> Self {
-        let mut digits = Vec::with_capacity(20);
-        push_u64(&mut digits, n);
-        self.0.put_u8(b' ');
-        self.0.put_slice(&digits);
-        self
-    }
-
-    fn end(mut self, expect: Expect) -> Request {
-        self.0.put_slice(b"\r\n");
+impl Request {
+    /// A request composed by `write` into a buffer of about `capacity` bytes.
+    fn composed(capacity: usize, expect: Expect, write: impl FnOnce(&mut Vec<u8>)) -> Request {
+        let mut bytes = Vec::with_capacity(capacity);
+        write(&mut bytes);
         Request {
-            bytes: self.0.freeze(),
+            bytes: Bytes::from(bytes),
             expect,
         }
     }
-}
 
-impl Request {
     /// `get`, `gets` (with `cas`), or with `exptime` `gat`, `gats`, for keys
     /// already checked.
     pub(crate) fn retrieval(keys: &[&[u8]], cas: bool, exptime: Option<u32>) -> Request {
-        let command = match (exptime.is_some(), cas) {
-            (false, false) => "get",
-            (false, true) => "gets",
-            (true, false) => "gat",
-            (true, true) => "gats",
-        };
-        let capacity = keys.iter().map(|k| k.len() + 1).sum::<usize>() + 12;
-        let mut line = Line::new(command, capacity);
-        if let Some(exptime) = exptime {
-            line = line.number(u64::from(exptime));
-        }
-        for key in keys {
-            line = line.word(key);
-        }
-        line.end(Expect::Values { keys: keys.len() })
+        let capacity = keys.iter().map(|k| k.len() + 1).sum::<usize>() + 20;
+        let expect = Expect::Values { keys: keys.len() };
+        Request::composed(capacity, expect, |out| {
+            text::write_get(out, keys.iter().copied(), cas, exptime.map(i64::from));
+        })
     }
 
     /// A storage command for a checked key.
@@ -132,81 +99,74 @@ impl Request {
                 data.len()
             )));
         }
-        let command = match store {
-            Store::Set => "set",
-            Store::Add => "add",
-            Store::Replace => "replace",
-            Store::Append => "append",
-            Store::Prepend => "prepend",
-            Store::Cas(_) => "cas",
+        let (command, cas) = match store {
+            Store::Set => (StorageCommand::Set, None),
+            Store::Add => (StorageCommand::Add, None),
+            Store::Replace => (StorageCommand::Replace, None),
+            Store::Append => (StorageCommand::Append, None),
+            Store::Prepend => (StorageCommand::Prepend, None),
+            Store::Cas(unique) => (StorageCommand::Cas, Some(unique)),
         };
-        let mut line = Line::new(command, key.len() + data.len() + 64)
-            .word(key)
-            .number(u64::from(flags))
-            .number(u64::from(exptime))
-            .number(data.len() as u64);
-        if let Store::Cas(unique) = store {
-            line = line.number(unique);
-        }
-        line.0.put_slice(b"\r\n");
-        line.0.put_slice(data);
-        Ok(line.end(Expect::Stored))
+        let capacity = key.len() + data.len() + 72;
+        Ok(Request::composed(capacity, Expect::Stored, |out| {
+            let bytes = data.len() as u64;
+            text::write_line(out, command, key, flags, exptime.into(), bytes, cas);
+            text::write_block(out, data);
+        }))
     }
 
     /// `delete <key>`.
     pub(crate) fn delete(key: &[u8]) -> Request {
-        Line::new("delete", key.len() + 1).word(key).end(Expect::Deleted)
+        Request::composed(key.len() + 10, Expect::Deleted, |out| {
+            text::write_delete(out, key, false)
+        })
     }
 
     /// `incr` or `decr`.
     pub(crate) fn arith(incr: bool, key: &[u8], delta: u64) -> Request {
-        let command = if incr { "incr" } else { "decr" };
-        Line::new(command, key.len() + 22)
-            .word(key)
-            .number(delta)
-            .end(Expect::Number)
+        let op = if incr {
+            text::ArithOp::Incr
+        } else {
+            text::ArithOp::Decr
+        };
+        Request::composed(key.len() + 28, Expect::Number, |out| {
+            text::write_arith(out, op, key, delta, false)
+        })
     }
 
     /// `touch <key> <exptime>`.
     pub(crate) fn touch(key: &[u8], exptime: u32) -> Request {
-        Line::new("touch", key.len() + 12)
-            .word(key)
-            .number(u64::from(exptime))
-            .end(Expect::Touched)
+        Request::composed(key.len() + 20, Expect::Touched, |out| {
+            text::write_touch(out, key, exptime.into(), false)
+        })
     }
 
     /// `flush_all`, or `flush_all <delay>` when the delay is not 0.
     pub(crate) fn flush_all(delay: u32) -> Request {
-        let line = Line::new("flush_all", 12);
-        let line = if delay == 0 {
-            line
-        } else {
-            line.number(u64::from(delay))
-        };
-        line.end(Expect::Ok)
+        Request::composed(24, Expect::Ok, |out| {
+            text::write_flush_all(out, delay.into(), false)
+        })
     }
 
     /// `stats` or `stats <group>`: the group is printable words.
     pub(crate) fn stats(group: Option<&str>) -> Result<Request, MemcacheError> {
-        let line = Line::new("stats", group.map_or(0, |g| g.len() + 1));
-        let line = match group {
-            None => line,
-            Some(group) => {
-                let fine = !group.is_empty()
-                    && group.len() <= MAX_KEY_LEN
-                    && group.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-                if !fine {
-                    return Err(MemcacheError::InvalidRequest(format!("a stats group {group:?}")));
-                }
-                line.word(group.as_bytes())
+        if let Some(group) = group {
+            let fine = !group.is_empty()
+                && group.len() <= MAX_KEY_LEN
+                && group.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+            if !fine {
+                return Err(MemcacheError::InvalidRequest(format!("a stats group {group:?}")));
             }
-        };
-        Ok(line.end(Expect::Stats))
+        }
+        let capacity = group.map_or(0, str::len) + 8;
+        Ok(Request::composed(capacity, Expect::Stats, |out| {
+            text::write_stats(out, group.map(str::as_bytes))
+        }))
     }
 
     /// `version`.
     pub(crate) fn version() -> Request {
-        Line::new("version", 0).end(Expect::Version)
+        Request::composed(9, Expect::Version, |out| out.extend_from_slice(b"version\r\n"))
     }
 }
 

@@ -12,9 +12,9 @@
 //! one request may hold.
 #![no_main]
 
-use torsion_servers::memcached::binary_session::BinarySession;
+use torsion_servers::memcached::dialect::{Ascii, Binary, ExecCtx};
 use torsion_servers::memcached::exec::ServerStats;
-use torsion_servers::memcached::session::{Feed, TextSession};
+use torsion_servers::memcached::session::{Feed, Next, Session};
 use torsion_servers::memcached::store::{Store, StoreConfig};
 
 /// A fixed clock: both runs see the same time.
@@ -24,9 +24,9 @@ const NOW: u32 = 1_700_000_000;
 /// largest block: what `pending` may hold at most, beside one read.
 const MAX_LINE: usize = 4 * 1024 * 1024;
 
-enum Session {
-    Text(TextSession),
-    Binary(BinarySession),
+enum Conversation {
+    Text(Session<Ascii>),
+    Binary(Session<Binary>),
 }
 
 fn run(stream: &[u8], item_size_max: usize, read: usize) -> (Vec<u8>, bool) {
@@ -37,25 +37,30 @@ fn run(stream: &[u8], item_size_max: usize, read: usize) -> (Vec<u8>, bool) {
     });
     let mut stats = ServerStats::new(NOW - 100);
     let mut session = match stream.first() {
-        Some(0x80) => Session::Binary(BinarySession::new()),
-        _ => Session::Text(TextSession::new()),
+        Some(0x80) => Conversation::Binary(Session::new()),
+        _ => Conversation::Text(Session::new()),
     };
     let (mut pending, mut out) = (Vec::new(), Vec::new());
     for chunk in stream.chunks(read.max(1)) {
         pending.extend_from_slice(chunk);
         loop {
+            let mut cx = ExecCtx {
+                store: &mut store,
+                server: &mut stats,
+                now: NOW,
+                out: &mut out,
+            };
             let fed: Feed = match &mut session {
-                Session::Text(s) => s.feed(&pending, &mut store, &mut stats, NOW, &mut out),
-                Session::Binary(s) => s.feed(&pending, &mut store, &mut stats, NOW, &mut out),
+                Conversation::Text(s) => s.feed(&pending, &mut cx),
+                Conversation::Binary(s) => s.feed(&pending, &mut cx),
             };
             assert!(fed.consumed <= pending.len());
             pending.drain(..fed.consumed);
-            if fed.close {
-                return (out, true);
-            }
-            // A yield is the peer being slow to read: it reads, and we go on.
-            if !fed.yielded {
-                break;
+            match fed.next {
+                Next::Close => return (out, true),
+                // A yield is the peer being slow to read: it reads, and we go on.
+                Next::Yield => {}
+                Next::Wait { .. } => break,
             }
             assert!(fed.consumed > 0 || !pending.is_empty());
         }

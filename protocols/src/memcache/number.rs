@@ -145,9 +145,27 @@ pub fn decimal_len(n: u64) -> usize {
     len
 }
 
+/// A decimal number as memcached writes one, read strictly, as a client
+/// reads a server's replies: digits only, no sign, no space, no overflow.
+pub fn parse_plain_u64(word: &[u8]) -> Option<u64> {
+    if word.is_empty() || !word.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    word.iter()
+        .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_numbers() {
+        assert_eq!(parse_plain_u64(b"18446744073709551615"), Some(u64::MAX));
+        for bad in ["", "-1", "+1", " 1", "1 ", "18446744073709551616", "1x"] {
+            assert_eq!(parse_plain_u64(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn strtoull_edges() {

@@ -24,25 +24,25 @@ use std::time::Duration;
 use torsion::{CloseReason, Ctx, Protocol};
 use torsion_protocols::policies::IdleTimer;
 
-use super::binary_session::BinarySession;
+use super::dialect::{Ascii, Binary, ExecCtx};
 use super::server::Shared;
-use super::session::{Feed, TextSession};
+use super::session::{Feed, Next, Session};
 
 /// The first byte of every binary-protocol request.
 const BINARY_MAGIC: u8 = 0x80;
 
 /// Which conversation the connection holds.
-enum Session {
+enum Conversation {
     /// No byte received yet.
     Undecided,
-    Text(TextSession),
-    Binary(BinarySession),
+    Text(Session<Ascii>),
+    Binary(Session<Binary>),
 }
 
 /// A memcached client connection (see the module docs).
 pub struct MemcacheConnection {
     shared: Rc<RefCell<Shared>>,
-    session: Session,
+    session: Conversation,
     /// The unconsumed bytes of an incomplete request.
     pending: Vec<u8>,
     /// Closes the connection after a while without a complete request.
@@ -54,7 +54,7 @@ impl MemcacheConnection {
     pub fn new(shared: Rc<RefCell<Shared>>) -> Self {
         MemcacheConnection {
             shared,
-            session: Session::Undecided,
+            session: Conversation::Undecided,
             pending: Vec::new(),
             idle: None,
         }
@@ -71,14 +71,14 @@ impl MemcacheConnection {
     /// arrive then are not a request).
     fn is_swallowing(&self) -> bool {
         match &self.session {
-            Session::Text(session) => session.is_swallowing(),
-            Session::Binary(session) => session.is_swallowing(),
-            Session::Undecided => false,
+            Conversation::Text(session) => session.is_swallowing(),
+            Conversation::Binary(session) => session.is_swallowing(),
+            Conversation::Undecided => false,
         }
     }
 
     /// Runs the session over `input`; writes the replies. Returns the bytes
-    /// consumed and whether to close.
+    /// consumed and what to do next.
     fn feed(&mut self, ctx: &mut Ctx<'_>, input: &[u8]) -> Feed {
         let mut guard = self.shared.borrow_mut();
         let shared = &mut *guard;
@@ -86,15 +86,20 @@ impl MemcacheConnection {
         shared.refresh_counters(&ctx.counters());
         shared.stats.bytes_read += input.len() as u64;
         let mut out = std::mem::take(&mut shared.scratch);
+        let mut cx = ExecCtx {
+            store: &mut shared.store,
+            server: &mut shared.stats,
+            now,
+            out: &mut out,
+        };
         let fed = match &mut self.session {
-            Session::Text(session) => {
-                session.feed(input, &mut shared.store, &mut shared.stats, now, &mut out)
-            }
-            Session::Binary(session) => {
-                session.feed(input, &mut shared.store, &mut shared.stats, now, &mut out)
-            }
+            Conversation::Text(session) => session.feed(input, &mut cx),
+            Conversation::Binary(session) => session.feed(input, &mut cx),
             // data_received decides before the first feed.
-            Session::Undecided => Feed::wait(0, None),
+            Conversation::Undecided => Feed {
+                consumed: 0,
+                next: Next::Wait { needed: None },
+            },
         };
         shared.stats.bytes_written += out.len() as u64;
         if !out.is_empty() {
@@ -130,18 +135,22 @@ impl MemcacheConnection {
                 idle.reset(ctx);
             }
         }
-        if fed.close {
-            self.pending = Vec::new();
-            ctx.lose_connection();
-        } else if fed.yielded {
+        match fed.next {
+            Next::Close => {
+                self.pending = Vec::new();
+                ctx.lose_connection();
+            }
             // The replies passed the output budget, so they are over the
             // write buffer's high-water mark: pause_producing follows, and
             // resume_producing picks up the requests left in `pending`.
-        } else if let Some(needed) = fed.needed {
+            Next::Yield => {}
             // A large value is on its way: make room for it once.
-            self.pending.reserve(needed);
-        } else if self.pending.is_empty() && self.pending.capacity() > 64 * 1024 {
-            self.pending = Vec::new();
+            Next::Wait { needed: Some(needed) } => self.pending.reserve(needed),
+            Next::Wait { needed: None } => {
+                if self.pending.is_empty() && self.pending.capacity() > 64 * 1024 {
+                    self.pending = Vec::new();
+                }
+            }
         }
     }
 }
@@ -154,10 +163,10 @@ impl Protocol for MemcacheConnection {
     }
 
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
-        if let Session::Undecided = self.session {
+        if let Conversation::Undecided = self.session {
             self.session = match data.first() {
-                Some(&BINARY_MAGIC) => Session::Binary(BinarySession::new()),
-                _ => Session::Text(TextSession::new()),
+                Some(&BINARY_MAGIC) => Conversation::Binary(Session::new()),
+                _ => Conversation::Text(Session::new()),
             };
         }
         self.process(ctx, data);

@@ -1,12 +1,13 @@
 //! Executes parsed text-protocol requests against the [`Store`] and writes
-//! memcached's exact replies, sans-I/O.
+//! memcached's exact replies, sans-I/O: [`TextExec`], the classic commands'
+//! [`Execute`].
 //!
-//! [`execute`] takes one request (with its data block for a storage command),
+//! It runs one request (with its data block for a storage command),
 //! mutates the store, and appends the reply bytes to `out` (nothing under
-//! `noreply`). [`execute_error`] answers a refused command line, and
-//! [`refuse_too_large`] answers a storage command whose block is too large to
-//! keep (the caller swallows the block). The [`session`](super::session) module
-//! strings these together into a conversation.
+//! `noreply`); it answers a refused command line, a storage command whose
+//! block is too large to keep (the session swallows the block), and a block
+//! not followed by `\r\n`. The [`session`](super::session) module strings
+//! these together into a conversation.
 //!
 //! The server's own counters (connections, uptime, reactor figures) belong to the
 //! connection layer; it keeps them in a [`ServerStats`] that `stats` reads and
@@ -15,16 +16,19 @@
 //! # Examples
 //!
 //! ```
-//! use torsion_protocols::memcache::text::{parse, Parsed};
-//! use torsion_servers::memcached::exec::{execute, Effect, ServerStats};
+//! use torsion_protocols::memcache::text::RequestDecoder;
+//! use torsion_protocols::{Decoder, Parsed};
+//! use torsion_servers::memcached::dialect::{Effect, ExecCtx, Execute};
+//! use torsion_servers::memcached::exec::{ServerStats, TextExec};
 //! use torsion_servers::memcached::store::{Store, StoreConfig};
 //!
 //! let now = 1_700_000_000;
 //! let mut store = Store::new(StoreConfig::default());
 //! let mut server = ServerStats::new(now);
 //! let mut out = Vec::new();
-//! let Parsed::Complete { request, .. } = parse(b"incr hits 1\r\n") else { unreachable!() };
-//! assert_eq!(execute(&request, b"", &mut store, &mut server, now, &mut out), Effect::Continue);
+//! let mut cx = ExecCtx { store: &mut store, server: &mut server, now, out: &mut out };
+//! let Parsed::Complete(request, _) = RequestDecoder::default().decode(b"incr hits 1\r\n") else { unreachable!() };
+//! assert_eq!(TextExec.execute(&mut cx, &request, b""), Effect::Continue);
 //! assert_eq!(out, b"NOT_FOUND\r\n");
 //! ```
 
@@ -35,6 +39,7 @@ use torsion_protocols::memcache::text::{
     StorageCommand, StorageHeader, Words,
 };
 
+use super::dialect::{Effect, ExecCtx, Execute};
 use super::item::RECORD_BYTES;
 use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
@@ -48,16 +53,6 @@ pub const VERSION: &str = "1.6.38-torsion";
 
 /// memcached's `MAX_VERBOSITY_LEVEL`: `verbosity` clamps to it.
 pub const MAX_VERBOSITY: u32 = 2;
-
-/// What the connection must do after a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
-pub enum Effect {
-    /// Go on reading requests.
-    Continue,
-    /// Write what is queued, then close (`quit`, or a line too long).
-    Close,
-}
 
 /// The server's own figures, owned and updated by the connection layer, read by
 /// `stats` and `stats settings`. Fields that need a system call (`rusage_*`)
@@ -148,16 +143,53 @@ fn reply(out: &mut Vec<u8>, noreply: bool, r: Reply) {
     }
 }
 
-/// Executes one request. `data` is the data block of a storage command (read
-/// with `parse_data_block`); it is ignored for other requests.
-pub fn execute(
-    request: &Request<'_>,
-    data: &[u8],
-    store: &mut Store,
-    server: &mut ServerStats,
-    now: u32,
-    out: &mut Vec<u8>,
-) -> Effect {
+/// The classic text commands' executor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextExec;
+
+impl Execute for TextExec {
+    type Request<'a> = Request<'a>;
+    type Error = RequestError;
+
+    /// Runs one request; `data` is a storage command's data block.
+    fn execute(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>, data: &[u8]) -> Effect {
+        execute(request, data, cx)
+    }
+
+    /// Answers a refused command line; [`Effect::Close`] when the connection
+    /// must close (a line too long).
+    fn refuse(&mut self, cx: &mut ExecCtx<'_>, error: &RequestError) -> Effect {
+        match error.kind.reply() {
+            Some(r) => {
+                reply(cx.out, error.noreply, r);
+                Effect::Continue
+            }
+            None => Effect::Close,
+        }
+    }
+
+    /// Answers a storage command whose item would exceed the item size limit:
+    /// `SERVER_ERROR object too large for cache` (unless `noreply`), and a `set`
+    /// drops the key's old value, as memcached does.
+    fn too_large(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>) {
+        if let Request::Storage(header) = request {
+            cx.store
+                .refuse_too_large(storage_mode(header).0, header.key, cx.now);
+            reply(cx.out, header.noreply, Reply::TooLarge);
+        }
+    }
+
+    /// Answers a data block not terminated by `\r\n`: `CLIENT_ERROR bad data
+    /// chunk` (unless `noreply`). Nothing is stored.
+    fn bad_chunk(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>) {
+        if let Request::Storage(header) = request {
+            reply(cx.out, header.noreply, Reply::BadDataChunk);
+        }
+    }
+}
+
+fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
+    let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     match *request {
         Request::Get { keys, cas } => {
             for key in keys.iter() {
@@ -278,32 +310,6 @@ fn storage_mode(header: &StorageHeader<'_>) -> (StoreMode, Option<u64>) {
         StorageCommand::Append => (StoreMode::Append, None),
         StorageCommand::Prepend => (StoreMode::Prepend, None),
         StorageCommand::Cas => (StoreMode::Set, Some(header.cas_unique)),
-    }
-}
-
-/// Answers a storage command whose item would exceed the item size limit:
-/// `SERVER_ERROR object too large for cache` (unless `noreply`), and a `set`
-/// drops the key's old value, as memcached does. The caller must then skip
-/// `header.bytes + 2` bytes of input without buffering them.
-pub fn refuse_too_large(header: &StorageHeader<'_>, store: &mut Store, now: u32, out: &mut Vec<u8>) {
-    store.refuse_too_large(storage_mode(header).0, header.key, now);
-    reply(out, header.noreply, Reply::TooLarge);
-}
-
-/// Answers a data block not terminated by `\r\n`: `CLIENT_ERROR bad data chunk`
-/// (unless `noreply`). Nothing is stored.
-pub fn bad_data_chunk(header: &StorageHeader<'_>, out: &mut Vec<u8>) {
-    reply(out, header.noreply, Reply::BadDataChunk);
-}
-
-/// Answers a refused command line; [`Effect::Close`] when the connection must close.
-pub fn execute_error(error: RequestError, out: &mut Vec<u8>) -> Effect {
-    match error.kind.reply() {
-        Some(r) => {
-            reply(out, error.noreply, r);
-            Effect::Continue
-        }
-        None => Effect::Close,
     }
 }
 
@@ -536,4 +542,143 @@ fn write_slabs(store: &Store, out: &mut dyn StatSink) {
     }
     out.stat("active_slabs", &u8::from(store.curr_items() > 0));
     out.stat("total_malloced", &store.bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::memcached::dialect::Ascii;
+    use crate::memcached::testkit::{self, NOW};
+
+    type Conversation = testkit::Conversation<Ascii>;
+
+    #[test]
+    fn transcripts() {
+        testkit::transcript(include_str!("transcripts/text.txt"));
+    }
+
+    #[test]
+    fn out_of_memory_without_eviction() {
+        let mut c = Conversation::with("max_bytes=200 evict=no");
+        c.expect(b"set a 0 0 50\r\n", b"");
+        c.expect(&[b'x'; 52][..50], b"");
+        c.expect(b"\r\n", b"STORED\r\n");
+        c.expect(
+            &[&b"set b 0 0 60\r\n"[..], &[b'y'; 60], b"\r\n"].concat(),
+            b"SERVER_ERROR out of memory storing object\r\n",
+        );
+        c.expect(
+            b"get a b\r\n",
+            &[&b"VALUE a 0 50\r\n"[..], &[b'x'; 50], b"\r\nEND\r\n"].concat(),
+        );
+        assert_eq!(c.stat("store_no_memory"), "1");
+    }
+
+    #[test]
+    fn bad_lines_then_a_good_one() {
+        let mut c = Conversation::new();
+        c.expect(b"set k 0 0 1\r\nv\r\n", b"STORED\r\n");
+        let long_key = format!("get {}\r\n", "k".repeat(251));
+        for (req, reply) in [
+            (&b"bogus\r\n"[..], &b"ERROR\r\n"[..]),
+            (b"\r\n", b"ERROR\r\n"),
+            (b"GET k\r\n", b"ERROR\r\n"),
+            (long_key.as_bytes(), b"CLIENT_ERROR bad command line format\r\n"),
+            (b"set k 0 0 -1\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+            (b"set k 0 0\r\n", b"ERROR\r\n"),
+            (b"verbosity\r\n", b"ERROR\r\n"),
+            (b"shutdown\r\n", b"ERROR: shutdown not enabled\r\n"),
+            (b"stats nonsense\r\n", b"ERROR\r\n"),
+        ] {
+            c.expect(req, reply);
+            c.expect(b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n");
+        }
+        // A refused storage line leaves its data to be read as a command.
+        let long_set = format!("set {} 0 0 1\r\nv\r\n", "k".repeat(251));
+        c.expect(
+            long_set.as_bytes(),
+            b"CLIENT_ERROR bad command line format\r\nERROR\r\n",
+        );
+        c.expect(b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n");
+    }
+
+    #[test]
+    fn stats_output() {
+        let mut c = Conversation::new();
+        c.server.reactor.push(("reactor_wakeups", 7));
+        c.expect(
+            b"set a 0 0 1\r\n1\r\nget a nope\r\n",
+            b"STORED\r\nVALUE a 0 1\r\n1\r\nEND\r\n",
+        );
+        let stats = String::from_utf8(c.send(b"stats\r\n")).unwrap();
+        assert!(stats.starts_with(&format!(
+            "STAT pid {}\r\nSTAT uptime 100\r\nSTAT time {NOW}\r\n",
+            std::process::id()
+        )));
+        assert!(stats.ends_with("STAT reactor_wakeups 7\r\nEND\r\n"));
+        for line in stats.lines() {
+            assert!(line == "END" || line.split(' ').count() == 3, "{line}");
+        }
+        for (name, value) in [
+            ("version", "1.6.38-torsion"),
+            ("cmd_get", "2"),
+            ("cmd_set", "1"),
+            ("get_hits", "1"),
+            ("get_misses", "1"),
+            ("curr_items", "1"),
+            ("total_items", "1"),
+            ("bytes", "74"),
+            ("limit_maxbytes", "67108864"),
+            ("threads", "1"),
+            ("rusage_user", "0.000000"),
+        ] {
+            assert_eq!(c.stat(name), value, "{name}");
+        }
+        let settings = c.send(b"stats settings\r\n");
+        assert!(settings.starts_with(b"STAT maxbytes 67108864\r\n"));
+        assert!(settings.ends_with(b"STAT lru_crawler yes\r\nEND\r\n"));
+        c.now += 5;
+        let items = String::from_utf8(c.send(b"stats items\r\n")).unwrap();
+        assert!(
+            items.starts_with("STAT items:1:number 1\r\nSTAT items:1:age 5\r\n"),
+            "{items}"
+        );
+        let slabs = String::from_utf8(c.send(b"stats slabs\r\n")).unwrap();
+        assert!(
+            slabs.starts_with("STAT 1:chunk_size 48\r\nSTAT 1:total_chunks 1\r\n"),
+            "{slabs}"
+        );
+        assert!(slabs.ends_with("STAT active_slabs 1\r\nSTAT total_malloced 74\r\nEND\r\n"));
+        c.expect(b"stats sizes\r\n", b"STAT sizes_status disabled\r\nEND\r\n");
+        c.expect(b"stats reset\r\n", b"RESET\r\n");
+        assert_eq!(c.stat("get_hits"), "0");
+        assert_eq!(c.stat("curr_items"), "1");
+        assert_eq!(c.stat("reactor_wakeups"), "0");
+        c.expect(b"delete a\r\n", b"DELETED\r\n");
+        c.expect(b"stats items\r\n", b"END\r\n");
+        c.expect(b"verbosity 5\r\n", b"OK\r\n");
+        assert_eq!(c.server.verbosity, 2);
+    }
+
+    #[test]
+    fn crawler_and_eviction_stats() {
+        let mut c = Conversation::with("max_bytes=240");
+        c.expect(
+            b"set a 0 1 1\r\n1\r\nset b 0 0 1\r\n2\r\nset c 0 0 1\r\n3\r\n",
+            b"STORED\r\nSTORED\r\nSTORED\r\n",
+        );
+        c.now += 1;
+        assert_eq!(c.store.crawl(c.now, 10), 1);
+        c.expect(
+            b"set d 0 0 1\r\n4\r\nset e 0 0 1\r\n5\r\n",
+            b"STORED\r\nSTORED\r\n",
+        );
+        assert_eq!(c.stat("crawler_reclaimed"), "1");
+        assert_eq!(c.stat("expired_unfetched"), "1");
+        assert_eq!(c.stat("evictions"), "1");
+        assert_eq!(c.stat("evicted_unfetched"), "1");
+        c.expect(
+            b"get b c d e\r\n",
+            b"VALUE c 0 1\r\n3\r\nVALUE d 0 1\r\n4\r\nVALUE e 0 1\r\n5\r\nEND\r\n",
+        );
+    }
 }

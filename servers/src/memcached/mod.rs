@@ -4,15 +4,17 @@
 //! - [`store`]: items, expiry, CAS, LRU eviction, `flush_all`, the crawler.
 //! - [`item`]: one item's record and view, and the expiration-time rules.
 //! - [`stats`]: the store's counters.
-//! - [`exec`]: executes a parsed text request against the store and writes
-//!   memcached's exact reply.
-//! - [`binary_exec`]: executes a parsed binary-protocol request.
-//! - [`binary_session`]: one binary-protocol conversation (a connection whose
-//!   first byte is 0x80), with the same `feed` as the text session.
+//! - [`session`]: one conversation, bytes in, replies out, in any dialect:
+//!   the output budget, waiting for a value, skipping a refused one, closing.
+//! - [`dialect`]: what a session needs of a protocol (a parser, an executor,
+//!   a composer), and the two dialects: [`Ascii`](dialect::Ascii), the text
+//!   connection (classic and meta commands), and [`Binary`](dialect::Binary)
+//!   (a connection whose first byte is 0x80).
+//! - [`exec`]: executes a parsed classic text request against the store and
+//!   writes memcached's exact reply.
 //! - [`meta_exec`]: executes a parsed meta request (`mg`, `ms`, `md`, `ma`,
 //!   `me`, `mn`); meta commands share the text connection.
-//! - [`session`]: one text-protocol conversation (classic and meta commands):
-//!   bytes in, replies out.
+//! - [`binary_exec`]: executes a parsed binary-protocol request.
 //!
 //! Nothing above reads a clock or touches a socket: `now` (unix seconds) is an
 //! argument everywhere, and replies are appended to a `Vec<u8>`. On top of
@@ -24,24 +26,26 @@
 //! # Examples
 //!
 //! ```
-//! use torsion_servers::memcached::session::TextSession;
-//! use torsion_servers::memcached::store::{Store, StoreConfig};
+//! use torsion_servers::memcached::dialect::{Ascii, ExecCtx};
 //! use torsion_servers::memcached::exec::ServerStats;
+//! use torsion_servers::memcached::session::Session;
+//! use torsion_servers::memcached::store::{Store, StoreConfig};
 //!
 //! let now = 1_700_000_000;
 //! let mut store = Store::new(StoreConfig::default());
 //! let mut server = ServerStats::new(now);
-//! let mut session = TextSession::new();
 //! let mut out = Vec::new();
-//! let fed = session.feed(b"set k 0 0 2\r\nhi\r\nget k\r\n", &mut store, &mut server, now, &mut out);
+//! let mut cx = ExecCtx { store: &mut store, server: &mut server, now, out: &mut out };
+//! let mut session = Session::<Ascii>::new();
+//! let fed = session.feed(b"set k 0 0 2\r\nhi\r\nget k\r\n", &mut cx);
 //! assert_eq!(fed.consumed, 24);
-//! assert!(!fed.close);
+//! assert!(!fed.closes());
 //! assert_eq!(out, b"STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n");
 //! ```
 
 pub mod binary_exec;
-pub mod binary_session;
 pub mod conn;
+pub mod dialect;
 pub mod exec;
 pub mod item;
 mod lru;

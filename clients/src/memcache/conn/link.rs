@@ -8,7 +8,7 @@ use torsion::{CloseReason, ConnectionId, Ctx, Deferred, DelayedCall, Failure, Re
 use super::protocol::{write, ClientProtocol, Head};
 use super::{Core, Effects, Shared};
 use crate::memcache::error::MemcacheError;
-use crate::memcache::reply::Reply;
+use crate::memcache::value::Reply;
 
 /// Where the connection is (a finer [`ConnectionState`](super::ConnectionState)).
 pub(super) enum Link {

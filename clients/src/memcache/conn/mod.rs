@@ -51,8 +51,9 @@ use protocol::write;
 
 use super::config::ClientConfig;
 use super::error::MemcacheError;
-use super::reply::{Expect, Reply};
 use super::request::Request;
+use super::value::Reply;
+use torsion_protocols::memcache::text::Expect;
 
 /// What runs when a request is answered, or fails.
 pub type Completion = Box<dyn FnOnce(&mut Reactor, Result<Reply, MemcacheError>)>;

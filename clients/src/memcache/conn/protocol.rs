@@ -6,10 +6,12 @@ use std::rc::Weak;
 
 use bytes::{Bytes, BytesMut};
 use torsion::{CloseReason, Ctx, Protocol};
+use torsion_protocols::memcache::text::{Expect, ResponseDecoder};
+use torsion_protocols::{Decoder, Parsed};
 
 use super::Core;
 use crate::memcache::error::MemcacheError;
-use crate::memcache::reply::{Expect, ReplyParser};
+use crate::memcache::value::Decoded;
 
 /// Writes of at least this size are queued by reference instead of copied.
 const LARGE_WRITE: usize = 16 * 1024;
@@ -38,9 +40,9 @@ pub(super) struct ClientProtocol {
     core: Weak<RefCell<Core>>,
     /// The attempt this connection came from.
     generation: u64,
-    /// Received bytes, from the start of the reply being parsed.
+    /// Received bytes, from the start of the reply being decoded.
     buf: BytesMut,
-    parser: ReplyParser,
+    decoder: ResponseDecoder,
 }
 
 impl ClientProtocol {
@@ -50,7 +52,7 @@ impl ClientProtocol {
             core,
             generation,
             buf: BytesMut::new(),
-            parser: ReplyParser::new(max_reply),
+            decoder: ResponseDecoder::new(max_reply),
         }
     }
 }
@@ -84,14 +86,17 @@ impl Protocol for ClientProtocol {
                     return;
                 }
             };
-            match self.parser.parse(&mut self.buf, expect) {
-                Ok(Some(reply)) => Core::replied(&shared, ctx, self.generation, reply),
-                Ok(None) => return,
-                Err(e) => {
+            self.decoder.expect(expect);
+            let (decoded, used) = match self.decoder.decode(&self.buf) {
+                Parsed::Complete(response, used) => (Decoded::of(response), used),
+                Parsed::Incomplete => return,
+                Parsed::Error(e) => {
                     Core::broken(&shared, ctx, self.generation, e.into());
                     return;
                 }
-            }
+            };
+            let reply = decoded.take(&mut self.buf, used);
+            Core::replied(&shared, ctx, self.generation, reply);
         }
     }
 
