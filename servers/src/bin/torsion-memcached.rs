@@ -68,6 +68,9 @@ struct Args {
 #[derive(Debug, Default, PartialEq)]
 struct Extended {
     idle_timeout: Option<Duration>,
+    // Temporary (issue 16, store branch): until the flag parsing merges.
+    slab_chunk_max: Option<usize>,
+    no_modern: bool,
 }
 
 /// Parses `-o` options: `idle_timeout=N` (whole seconds, 0: off, as
@@ -82,6 +85,10 @@ fn parse_extended(options: &[String]) -> Result<Extended, String> {
                     .map_err(|_| format!("-o idle_timeout={value}: expected whole seconds"))?;
                 extended.idle_timeout = (secs > 0).then(|| Duration::from_secs(u64::from(secs)));
             }
+            Some(("slab_chunk_max", value)) => {
+                extended.slab_chunk_max = Some(parse_size(value)?);
+            }
+            None if option == "no_modern" => extended.no_modern = true,
             _ => {
                 return Err(format!(
                     "unsupported -o option {option:?} (supported: idle_timeout=N)"
@@ -143,6 +150,19 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
             max_bytes,
             item_size_max: args.item_size,
             evict: !args.no_evict,
+            slab_chunk_max: extended.slab_chunk_max.unwrap_or(if extended.no_modern {
+                1024 * 1024
+            } else {
+                512 * 1024
+            }),
+            slab_reassign: !extended.no_modern,
+            lru_segmented: !extended.no_modern,
+            // memcached's test hook: pages counted as allocated at start.
+            initial_malloced: std::env::var("T_MEMD_INITIAL_MALLOC")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            ..StoreConfig::default()
         },
         max_connections: args.max_connections,
         tcp_port: if args.unix_socket.is_some() { 0 } else { args.port },

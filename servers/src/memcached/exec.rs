@@ -40,7 +40,6 @@ use torsion_protocols::memcache::text::{
 };
 
 use super::dialect::{Effect, ExecCtx, Execute};
-use super::item::RECORD_BYTES;
 use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
     TouchOutcome,
@@ -322,6 +321,11 @@ fn write_stats(args: Words<'_>, store: &mut Store, server: &mut ServerStats, now
             Reply::Reset.write(out);
             return;
         }
+        Some(b"cachedump") => {
+            let rest: Vec<&[u8]> = args.iter().skip(1).collect();
+            super::class_report::cachedump(store, &rest, out);
+            return;
+        }
         arg => StatsGroup::parse(arg),
     };
     match group {
@@ -394,9 +398,9 @@ pub fn write_stats_group(
     match group {
         StatsGroup::General => write_general_stats(store, server, now, sink),
         StatsGroup::Settings => write_settings(store, server, sink),
-        StatsGroup::Items => write_items(store, now, sink),
-        StatsGroup::Slabs => write_slabs(store, sink),
-        StatsGroup::Sizes => sink.stat("sizes_status", &"disabled"),
+        StatsGroup::Items => super::class_report::write_items(store, now, sink),
+        StatsGroup::Slabs => super::class_report::write_slabs(store, sink),
+        StatsGroup::Sizes => super::class_report::write_sizes(sink),
     }
 }
 
@@ -490,58 +494,6 @@ fn write_settings(store: &Store, server: &ServerStats, out: &mut dyn StatSink) {
     out.stat("item_size_max", &c.item_size_max);
     out.stat("flush_enabled", &"yes");
     out.stat("lru_crawler", &"yes");
-}
-
-/// `stats items`: Torsion has one LRU, reported as class 1 (nothing when empty,
-/// as memcached prints only classes holding items).
-fn write_items(store: &Store, now: u32, out: &mut dyn StatSink) {
-    if store.curr_items() == 0 {
-        return;
-    }
-    let s = store.stats();
-    let age = store.oldest_age(now).unwrap_or(0);
-    let rows: [(&str, u64); 10] = [
-        ("number", store.curr_items() as u64),
-        ("age", u64::from(age)),
-        ("evicted", s.evictions),
-        ("evicted_nonzero", 0),
-        ("evicted_time", s.evicted_time),
-        ("outofmemory", s.outofmemory),
-        ("reclaimed", s.reclaimed),
-        ("expired_unfetched", s.expired_unfetched),
-        ("evicted_unfetched", s.evicted_unfetched),
-        ("crawler_reclaimed", s.crawler_reclaimed),
-    ];
-    for (name, value) in rows {
-        out.stat(&format!("items:1:{name}"), &value);
-    }
-}
-
-/// `stats slabs`: one "class" of fixed-size records; a chunk is a record (the
-/// key + value allocation is separate), so `chunk_size` is the record size.
-fn write_slabs(store: &Store, out: &mut dyn StatSink) {
-    let s = store.stats();
-    if store.slots() > 0 {
-        let rows: [(&str, u64); 12] = [
-            ("chunk_size", RECORD_BYTES as u64),
-            ("total_chunks", store.slots() as u64),
-            ("used_chunks", store.curr_items() as u64),
-            ("free_chunks", (store.slots() - store.curr_items()) as u64),
-            ("get_hits", s.get_hits),
-            ("cmd_set", s.cmd_set),
-            ("delete_hits", s.delete_hits),
-            ("incr_hits", s.incr_hits),
-            ("decr_hits", s.decr_hits),
-            ("cas_hits", s.cas_hits),
-            ("cas_badval", s.cas_badval),
-            ("touch_hits", s.touch_hits),
-        ];
-        for (name, value) in rows {
-            out.stat(&format!("1:{name}"), &value);
-        }
-    }
-    out.stat("active_slabs", &u8::from(store.curr_items() > 0));
-    out.stat("total_malloced", &store.bytes());
 }
 
 #[cfg(test)]

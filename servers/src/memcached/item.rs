@@ -5,12 +5,14 @@
 //!
 //! Every item is one `Record` in the store's slab (a `Vec<Record>` indexed by
 //! `u32`) plus exactly one heap allocation holding the key followed by the value.
-//! The hash table stores only the record's `u32` index. The per-item overhead the
-//! store charges against `-m` is [`ITEM_OVERHEAD`] bytes on top of key + value:
+//! The hash table stores only the record's `u32` index. The real heap cost of an
+//! item is [`ITEM_OVERHEAD`] bytes on top of key + value (what the store charges
+//! against `-m` is memcached's chunk for the item instead: see
+//! [`classes`](super::classes)):
 //!
 //! | part | bytes | why |
 //! |---|---|---|
-//! | `Record` | 48 | `Box<[u8]>` 16, CAS 8, LRU links 2 x 4, expiry 4, last access 4, flags 4, key length 1, bits 1, padding 2 |
+//! | `Record` | 48 | `Box<[u8]>` 16, CAS 8, LRU links 2 x 4, expiry 4, last access 4, flags 4, key length 1, bits 1, size class 1, last chunk's class 1 |
 //! | hash table slot | 8 | a `u32` index + 1 control byte in hashbrown, at a load factor between 7/16 and 7/8 (about 5/0.66 on average) |
 //! | allocator | 16 | glibc malloc's 8-byte chunk header plus, on average, 8 bytes of rounding up to 16 |
 //! | **total** | **72** | |
@@ -140,6 +142,10 @@ pub(crate) struct Record {
     pub(crate) key_len: u8,
     /// `ItemBits`.
     pub(crate) bits: ItemBits,
+    /// The size class whose LRU holds the item (see [`classes`](super::classes)).
+    pub(crate) class: u8,
+    /// A chunked item's last data chunk's class (0: none or not chunked).
+    pub(crate) tail: u8,
 }
 
 impl Record {
@@ -154,6 +160,8 @@ impl Record {
             flags: 0,
             key_len: 0,
             bits: ItemBits::NONE,
+            class: 0,
+            tail: 0,
         }
     }
 
@@ -169,8 +177,9 @@ impl Record {
         &self.data[usize::from(self.key_len)..]
     }
 
+    /// memcached's size of the item ([`item_total`](super::classes::item_total)).
     pub(crate) fn size(&self) -> usize {
-        self.data.len() + ITEM_OVERHEAD
+        super::classes::item_total(usize::from(self.key_len), self.flags, self.value().len())
     }
 
     /// Whether the expiry has passed (flush is checked by the store).
@@ -253,9 +262,15 @@ impl<'a> Item<'a> {
         self.rec.bits.contains(ItemBits::KEY_BINARY)
     }
 
-    /// Bytes charged for the item against the memory limit.
+    /// memcached's size of the item: header, key, flags, value and CAS
+    /// (meta's `me` prints it as `size=`).
     pub fn size(&self) -> usize {
         self.rec.size()
+    }
+
+    /// The item's size class (meta's `me` prints it as `cls=`).
+    pub fn class(&self) -> u8 {
+        self.rec.class
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! - [`store`]: items, expiry, CAS, LRU eviction, `flush_all`, the crawler.
 //! - [`item`]: one item's record and view, and the expiration-time rules.
-//! - [`stats`]: the store's counters.
+//! - [`stats`]: the store's counters, overall and per size class.
+//! - [`classes`]: memcached's size classes and page accounting.
+//! - [`class_report`]: `stats items`, `stats slabs`, `stats sizes`, `stats cachedump`.
 //! - [`session`]: one conversation, bytes in, replies out, in any dialect:
 //!   the output budget, waiting for a value, skipping a refused one, closing.
 //! - [`dialect`]: what a session needs of a protocol (a parser, an executor,
@@ -44,6 +46,8 @@
 //! ```
 
 pub mod binary_exec;
+pub mod class_report;
+pub mod classes;
 pub mod conn;
 pub mod dialect;
 pub mod exec;

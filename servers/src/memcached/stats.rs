@@ -67,3 +67,61 @@ pub struct StoreStats {
     /// Times a store found no room at all (memcached's `items:N:outofmemory`).
     pub outofmemory: u64,
 }
+
+/// One size class's figures: memcached's `stats items` (`items:N:...`) and
+/// `stats slabs` (`N:get_hits` ...) counters. The gauges (`number`,
+/// `mem_requested`) survive `stats reset`; the counters go back to zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClassStats {
+    /// Items in the class.
+    pub number: u64,
+    /// Sum of the items' memcached sizes (`mem_requested`).
+    pub mem_requested: u64,
+    /// Live items evicted to make room.
+    pub evicted: u64,
+    /// Evicted items that had an expiry.
+    pub evicted_nonzero: u64,
+    /// Seconds since the last access of the last evicted item.
+    pub evicted_time: u64,
+    /// Times an item of this class could not be allocated.
+    pub outofmemory: u64,
+    /// Expired or flushed items freed from the LRU tail.
+    pub reclaimed: u64,
+    /// Expired items reclaimed without ever having been read.
+    pub expired_unfetched: u64,
+    /// Evicted items never read.
+    pub evicted_unfetched: u64,
+    /// Expired or flushed items freed by the crawler.
+    pub crawler_reclaimed: u64,
+    /// Items the crawler looked at.
+    pub crawler_items_checked: u64,
+    /// Allocation retries after evicting (`direct_reclaims`).
+    pub direct_reclaims: u64,
+    /// Reads that hit an item of this class.
+    pub get_hits: u64,
+    /// Stores of an item of this class.
+    pub cmd_set: u64,
+    /// Deletes of an item of this class.
+    pub delete_hits: u64,
+    /// `incr` hits.
+    pub incr_hits: u64,
+    /// `decr` hits.
+    pub decr_hits: u64,
+    /// CAS stores whose unique matched.
+    pub cas_hits: u64,
+    /// CAS stores whose unique did not match.
+    pub cas_badval: u64,
+    /// Touch hits.
+    pub touch_hits: u64,
+}
+
+impl ClassStats {
+    /// Zeroes the counters, keeping the gauges (`stats reset`).
+    pub fn reset(&mut self) {
+        *self = ClassStats {
+            number: self.number,
+            mem_requested: self.mem_requested,
+            ..ClassStats::default()
+        };
+    }
+}

@@ -19,28 +19,64 @@
 //! - `flush_all` is O(1): it records a CAS threshold (every item whose CAS is
 //!   below it is invisible), resolved lazily for a delayed flush; the flushed
 //!   items are reclaimed on access, from the LRU tail, or by [`Store::crawl`].
-//! - Memory is charged per item as [`item_size`]: key +
-//!   value + [`ITEM_OVERHEAD`](super::item::ITEM_OVERHEAD).
+//! - Memory is accounted as memcached's slab allocator would hand it out
+//!   ([`classes`](super::classes)): an item takes a chunk of its size class
+//!   (or a header and data chunks when larger than `slab_chunk_max`), classes
+//!   take 1 MiB pages up to `-m`, and when a class can take no page the item
+//!   evicts from that class's own LRU, as in memcached. `bytes` is the sum of
+//!   memcached's item sizes ([`item_total`]).
+//! - Each class has its own LRU list; the record's `class` names it.
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
 use torsion_protocols::memcache::number::{decimal_len, push_u64, safe_strtoull};
 
-use super::item::{expires_at, item_size, Item, ItemBits, Record, MAX_KEY_LEN};
+use super::classes::{item_total, ClassTable, Layout, Slabs};
+use super::item::{expires_at, Item, ItemBits, Record, MAX_KEY_LEN};
 use super::lru::{Lru, NIL};
-use super::stats::StoreStats;
+use super::stats::{ClassStats, StoreStats};
 
-/// Sizes and policies of a store (memcached's `-m`, `-I`, `-M`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Times an allocation evicts and retries before giving up (memcached's
+/// `do_item_alloc_pull` loop).
+const ALLOC_TRIES: usize = 10;
+
+/// Items an LRU tail pull looks at (memcached's `lru_pull_tail` `tries`).
+const TAIL_SEARCH: usize = 5;
+
+/// The crawler leaves an item alone until it has been expired this many
+/// seconds, so that the LRU tail (memcached's maintainer) reclaims it first.
+pub const CRAWL_GRACE: u32 = 5;
+
+/// Sizes and policies of a store (memcached's `-m`, `-I`, `-M`, `-n`, `-f`,
+/// `-o slab_chunk_max`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     /// Memory limit in bytes for items (`-m`, in MB there; default 64 MB).
     pub max_bytes: usize,
-    /// Largest item, key + value + overhead (`-I`; default 1 MiB).
+    /// Largest item, memcached's size of it: header, key, value and CAS
+    /// (`-I`; default 1 MiB).
     pub item_size_max: usize,
     /// Evict least recently used items when full (`true`), or refuse new items
     /// (`false`, memcached's `-M`).
     pub evict: bool,
+    /// Minimum space for key, value and flags in the smallest class (`-n`,
+    /// default 48): class 1's chunk is this plus the 48-byte item header.
+    pub chunk_size: usize,
+    /// Each class's chunk is this many times the previous one (`-f`, default 1.25).
+    pub growth_factor: f64,
+    /// The largest chunk; larger items are chunked (`-o slab_chunk_max`,
+    /// default 512 KiB; `-o no_modern` makes it 1 MiB).
+    pub slab_chunk_max: usize,
+    /// Pages may move between classes (memcached's `slab_reassign`, on unless
+    /// `-o no_modern`). Off with whole-page chunks, a page is exactly its chunks.
+    pub slab_reassign: bool,
+    /// memcached's segmented LRU (`-o no_modern` turns it off): only changes
+    /// which keys `stats items` prints.
+    pub lru_segmented: bool,
+    /// Bytes counted as already allocated at start (memcached's test hook,
+    /// the `T_MEMD_INITIAL_MALLOC` environment variable).
+    pub initial_malloced: u64,
 }
 
 impl Default for StoreConfig {
@@ -49,7 +85,25 @@ impl Default for StoreConfig {
             max_bytes: 64 * 1024 * 1024,
             item_size_max: 1024 * 1024,
             evict: true,
+            chunk_size: 48,
+            growth_factor: 1.25,
+            slab_chunk_max: 512 * 1024,
+            slab_reassign: true,
+            lru_segmented: true,
+            initial_malloced: 0,
         }
+    }
+}
+
+impl StoreConfig {
+    /// The size classes this configuration makes.
+    pub fn class_table(&self) -> ClassTable {
+        ClassTable::new(
+            self.chunk_size,
+            self.growth_factor,
+            self.slab_chunk_max,
+            self.item_size_max,
+        )
     }
 }
 
@@ -274,7 +328,12 @@ pub struct Store {
     free: u32,
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
-    lru: Lru,
+    /// One LRU per size class, indexed by class id.
+    lrus: Vec<Lru>,
+    /// Page accounting per class.
+    slabs: Slabs,
+    /// Per-class figures, indexed by class id.
+    classes: Vec<ClassStats>,
     bytes: usize,
     curr_items: usize,
     next_cas: u64,
@@ -283,6 +342,8 @@ pub struct Store {
     /// A delayed `flush_all` that takes effect at this unix second.
     pending_flush: Option<u32>,
     crawl_cursor: usize,
+    /// An item allocation must not evict (the one it replaces), or `NIL`.
+    pinned: u32,
     stats: StoreStats,
 }
 
@@ -299,19 +360,30 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// An empty store.
     pub fn new(config: StoreConfig) -> Self {
+        let table = config.class_table();
+        let n = usize::from(table.largest()) + 1;
+        let slabs = Slabs::new(
+            table,
+            config.max_bytes,
+            config.initial_malloced,
+            config.slab_reassign,
+        );
         Store {
             config,
             records: Vec::new(),
             free: NIL,
             table: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
-            lru: Lru::new(),
+            lrus: (0..n).map(|_| Lru::new()).collect(),
+            slabs,
+            classes: vec![ClassStats::default(); n],
             bytes: 0,
             curr_items: 0,
             next_cas: 1,
             flush_cas: 0,
             pending_flush: None,
             crawl_cursor: 0,
+            pinned: NIL,
             stats: StoreStats::default(),
         }
     }
@@ -325,6 +397,45 @@ impl Store {
     /// new limit are evicted as room is next needed.
     pub fn set_max_bytes(&mut self, max_bytes: usize) {
         self.config.max_bytes = max_bytes;
+        self.slabs.set_limit(max_bytes);
+    }
+
+    /// The page accounting and its class table.
+    pub fn slabs(&self) -> &Slabs {
+        &self.slabs
+    }
+
+    /// One class's figures (class ids start at 1; a class that does not
+    /// exist has all zeros).
+    pub fn class_stats(&self, class: u8) -> ClassStats {
+        self.classes.get(usize::from(class)).cloned().unwrap_or_default()
+    }
+
+    /// Seconds since the least recently used item of `class` was last
+    /// accessed (`items:N:age`), `None` when the class holds nothing.
+    pub fn class_age(&self, class: u8, now: u32) -> Option<u32> {
+        self.lrus
+            .get(usize::from(class))?
+            .back()
+            .map(|t| now.saturating_sub(self.records[t as usize].atime))
+    }
+
+    /// Up to `limit` items of `class` (0: all), most recently used first, for
+    /// `stats cachedump`: key, value length, absolute expiry (0: never).
+    pub fn class_items(&self, class: u8, limit: usize) -> Vec<(&[u8], usize, u32)> {
+        let mut out = Vec::new();
+        let Some(lru) = self.lrus.get(usize::from(class)) else {
+            return out;
+        };
+        let mut i = lru.front().unwrap_or(NIL);
+        while i != NIL && (limit == 0 || out.len() < limit) {
+            let rec = &self.records[i as usize];
+            if !rec.bits.contains(ItemBits::KEY_BINARY) {
+                out.push((rec.key(), rec.value().len(), rec.expires));
+            }
+            i = rec.next;
+        }
+        out
     }
 
     /// The counters.
@@ -335,6 +446,9 @@ impl Store {
     /// Zeroes the counters (`stats reset`); items and bytes are untouched.
     pub fn reset_stats(&mut self) {
         self.stats = StoreStats::default();
+        for c in &mut self.classes {
+            c.reset();
+        }
     }
 
     /// Items held, including expired or flushed ones not yet reclaimed
@@ -366,15 +480,22 @@ impl Store {
     /// Seconds since the least recently used item was last accessed (memcached's
     /// `items:N:age`), or `None` when empty.
     pub fn oldest_age(&self, now: u32) -> Option<u32> {
-        self.lru
-            .back()
-            .map(|t| now.saturating_sub(self.records[t as usize].atime))
+        (0..self.lrus.len() as u8)
+            .filter_map(|c| self.class_age(c, now))
+            .max()
     }
 
-    /// Whether an item with a key and value of these lengths is within the item
-    /// size limit. The text protocol asks this before reading a data block.
+    /// Whether an item with a key and value of these lengths (and zero flags)
+    /// is within the item size limit, counted as memcached counts it
+    /// ([`item_total`]). The text protocol asks this before reading a data block.
     pub fn fits(&self, key_len: usize, value_len: usize) -> bool {
-        item_size(key_len, value_len) <= self.config.item_size_max
+        self.fits_item(key_len, 0, value_len)
+    }
+
+    /// Whether an item with this key length, flags and value length is within
+    /// the item size limit (non-zero flags take 4 bytes).
+    pub fn fits_item(&self, key_len: usize, flags: u32, value_len: usize) -> bool {
+        self.slabs.table().layout(key_len, flags, value_len).is_some()
     }
 
     /// Records that a store of an item too large to keep was refused, without
@@ -382,9 +503,16 @@ impl Store {
     /// a refused `set` also removes the key's old item, so that no stale value
     /// survives a failed overwrite.
     pub fn refuse_too_large(&mut self, mode: StoreMode, key: &[u8], now: u32) {
+        self.refuse_too_large_cas(mode, key, None, now);
+    }
+
+    /// [`refuse_too_large`](Store::refuse_too_large) for a request that may
+    /// carry a CAS unique: memcached drops the old item only for a plain
+    /// `set`, never for a `cas` (whatever its unique).
+    pub fn refuse_too_large_cas(&mut self, mode: StoreMode, key: &[u8], cas: Option<u64>, now: u32) {
         self.resolve_flush(now);
         self.stats.store_too_large += 1;
-        if mode == StoreMode::Set {
+        if mode == StoreMode::Set && cas.is_none() {
             if let Some(i) = self.find(key) {
                 self.unlink(i);
             }
@@ -430,6 +558,12 @@ impl Store {
             (None, _) => return self.count_read(options, false),
         };
         let _ = self.count_read(options, true);
+        let class = &mut self.classes[usize::from(self.records[i as usize].class)];
+        if options.touch.is_some() {
+            class.touch_hits += 1;
+        } else {
+            class.get_hits += 1;
+        }
         let rec = &self.records[i as usize];
         let (was_fetched, last_access, expires_before) = if created {
             (false, now, None)
@@ -538,17 +672,22 @@ impl Store {
         if key.len() > MAX_KEY_LEN {
             return Err(StoreError::KeyTooLong);
         }
-        if !self.fits(key.len(), value.len()) {
-            self.refuse_too_large(mode, key, now);
+        let Some(layout) = self.slabs.table().layout(key.len(), flags, value.len()) else {
+            self.refuse_too_large_cas(mode, key, cas, now);
             return Err(StoreError::TooLarge);
-        }
+        };
         self.stats.cmd_set += 1;
+        self.classes[usize::from(layout.class)].cmd_set += 1;
+        // memcached allocates the new item before it looks up the old one:
+        // expired items at the tail of the new item's class go first.
+        self.pull_tail(layout.class, now, false);
         let old = self.lookup(key, now, true);
         match (mode, old) {
             (StoreMode::Add, Some(i)) => {
                 // "add only adds a nonexistent item, but promote to head of LRU"
                 self.records[i as usize].atime = now;
-                self.lru.move_to_front(&mut self.records, i);
+                let class = usize::from(self.records[i as usize].class);
+                self.lrus[class].move_to_front(&mut self.records, i);
                 return Ok(StoreOutcome::NotStored);
             }
             (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, None) => {
@@ -566,10 +705,14 @@ impl Store {
                 Some(i) if self.records[i as usize].cas != expected => {
                     if checks_cas {
                         self.stats.cas_badval += 1;
+                        self.classes[usize::from(layout.class)].cas_badval += 1;
                     }
                     return Ok(StoreOutcome::Exists);
                 }
-                Some(_) if checks_cas => self.stats.cas_hits += 1,
+                Some(_) if checks_cas => {
+                    self.stats.cas_hits += 1;
+                    self.classes[usize::from(layout.class)].cas_hits += 1;
+                }
                 Some(_) => {}
             }
         }
@@ -577,7 +720,7 @@ impl Store {
             (StoreMode::Append | StoreMode::Prepend, Some(i)) => {
                 let rec = &self.records[i as usize];
                 let old_value = rec.value();
-                if !self.fits(key.len(), old_value.len() + value.len()) {
+                if !self.fits_item(key.len(), rec.flags, old_value.len() + value.len()) {
                     // memcached: the combined item cannot be allocated.
                     return Ok(StoreOutcome::NotStored);
                 }
@@ -627,6 +770,7 @@ impl Store {
             return DeleteOutcome::Exists;
         }
         self.stats.delete_hits += 1;
+        self.classes[usize::from(self.records[i as usize].class)].delete_hits += 1;
         self.unlink(i);
         DeleteOutcome::Deleted
     }
@@ -644,6 +788,7 @@ impl Store {
             return TouchOutcome::Exists;
         }
         self.stats.touch_hits += 1;
+        self.classes[usize::from(self.records[i as usize].class)].touch_hits += 1;
         self.records[i as usize].expires = expires_at(exptime, now);
         self.access(i, now);
         TouchOutcome::Touched {
@@ -686,19 +831,23 @@ impl Store {
             return Ok(DeltaOutcome::Exists);
         }
         let old_value = rec.value();
-        // "Can't delta zero byte values."
+        // "Can't delta zero byte values", nor chunked ones.
         let current = match old_value {
             [] => None,
+            _ if rec.tail != 0 => None,
             v => safe_strtoull(v),
         }
         .ok_or(DeltaError::NonNumeric)?;
+        let class = &mut self.classes[usize::from(rec.class)];
         let value = match delta.op {
             DeltaOp::Incr => {
                 self.stats.incr_hits += 1;
+                class.incr_hits += 1;
                 current.wrapping_add(delta.amount)
             }
             DeltaOp::Decr => {
                 self.stats.decr_hits += 1;
+                class.decr_hits += 1;
                 current.saturating_sub(delta.amount)
             }
         };
@@ -713,7 +862,8 @@ impl Store {
             slot[..digits.len()].copy_from_slice(&digits);
             slot[digits.len()..].fill(b' ');
             rec.cas = cas;
-            self.access(i, now);
+            // memcached reads the counter without bumping it (not fetched).
+            rec.atime = now;
             return Ok(DeltaOutcome::Updated { value, cas });
         }
         let (flags, expires) = (rec.flags, rec.expires);
@@ -749,7 +899,9 @@ impl Store {
 
     /// Reclaims expired and flushed items without waiting for an access: looks
     /// at up to `budget` slab slots, continuing where the previous call stopped
-    /// and wrapping around, and frees the invisible items found there. Returns how
+    /// and wrapping around, and frees the invisible items found there (an
+    /// expired one only [`CRAWL_GRACE`] seconds after its expiry, so that the
+    /// LRU tail reclaims it first, as memcached's LRU maintainer does). Returns how
     /// many were reclaimed (at most `budget`). The server calls it from a periodic
     /// timer; `budget` bounds the time each call takes (a full pass over N slots
     /// takes N / budget calls).
@@ -763,11 +915,24 @@ impl Store {
             }
             let i = self.crawl_cursor as u32;
             self.crawl_cursor += 1;
-            if self.records[i as usize].is_live() && self.gone(i, now).is_some() {
-                if !self.records[i as usize].bits.contains(ItemBits::FETCHED) {
+            let rec = &self.records[i as usize];
+            if !rec.is_live() {
+                continue;
+            }
+            let c = usize::from(rec.class);
+            self.classes[c].crawler_items_checked += 1;
+            let ripe = match self.gone(i, now) {
+                Some(Gone::Flushed) => true,
+                Some(Gone::Expired) => rec.expires.saturating_add(CRAWL_GRACE) <= now,
+                None => false,
+            };
+            if ripe {
+                if !rec.bits.contains(ItemBits::FETCHED) {
                     self.stats.expired_unfetched += 1;
+                    self.classes[c].expired_unfetched += 1;
                 }
                 self.stats.crawler_reclaimed += 1;
+                self.classes[c].crawler_reclaimed += 1;
                 self.unlink(i);
                 reclaimed += 1;
             }
@@ -831,7 +996,8 @@ impl Store {
         let rec = &mut self.records[i as usize];
         rec.atime = now;
         rec.bits = rec.bits.union(ItemBits::FETCHED);
-        self.lru.move_to_front(&mut self.records, i);
+        let class = usize::from(rec.class);
+        self.lrus[class].move_to_front(&mut self.records, i);
     }
 
     fn take_cas(&mut self) -> u64 {
@@ -840,8 +1006,10 @@ impl Store {
         cas
     }
 
-    /// Replaces `old` (if any) with a new item, making room first. Fails without
-    /// changing anything when there is no room.
+    /// Replaces `old` (if any) with a new item. As in memcached, the new
+    /// item's chunks are found first (evicting from their classes' LRU tails,
+    /// never `old`); only then is `old` unlinked. Fails without changing
+    /// anything but the evictions when there is no room.
     fn write(
         &mut self,
         old: Option<u32>,
@@ -851,56 +1019,145 @@ impl Store {
         expires: u32,
         now: u32,
     ) -> Result<u64, ()> {
-        let new_size = data.len() + super::item::ITEM_OVERHEAD;
-        let old_size = old.map_or(0, |i| self.records[i as usize].size());
+        let layout = self.slabs.table().layout(key_len, flags, data.len() - key_len);
         let slab_full = self.free == NIL && self.records.len() >= NIL as usize;
-        if new_size > self.config.max_bytes
-            || slab_full
-            || (!self.config.evict && !self.make_room(new_size.saturating_sub(old_size), now, false))
-        {
+        let Some(layout) = layout.filter(|_| !slab_full) else {
             self.stats.outofmemory += 1;
             return Err(());
-        }
+        };
+        self.pinned = old.unwrap_or(NIL);
+        let tail = self.allocate(layout, now);
+        self.pinned = NIL;
+        let Some(tail) = tail else {
+            self.stats.outofmemory += 1;
+            self.classes[usize::from(layout.class)].outofmemory += 1;
+            return Err(());
+        };
         if let Some(i) = old {
             self.unlink(i);
         }
-        if !self.make_room(new_size, now, self.config.evict) {
-            // Unreachable: checked above. Refuse rather than exceed the limit.
-            self.stats.outofmemory += 1;
-            return Err(());
-        }
-        Ok(self.link(data, key_len, flags, expires, now))
+        Ok(self.link(data, key_len, flags, expires, now, layout.class, tail))
     }
 
-    /// Frees items from the LRU tail until `need` more bytes fit: expired or
-    /// flushed ones first come as they are found (`reclaimed`), live ones only if
-    /// `evict` (`evictions`). Returns whether there is room.
-    fn make_room(&mut self, need: usize, now: u32, evict: bool) -> bool {
-        while self.bytes + need > self.config.max_bytes {
-            let Some(tail) = self.lru.back() else {
-                return false;
-            };
-            let fetched = self.records[tail as usize].bits.contains(ItemBits::FETCHED);
-            if self.gone(tail, now).is_some() {
-                self.stats.reclaimed += 1;
-                if !fetched {
-                    self.stats.expired_unfetched += 1;
+    /// Takes the chunks of `layout` (memcached's `do_item_alloc` and
+    /// `do_item_alloc_chunk`): the first chunk, full chunks, then the last
+    /// one, which falls back to a largest-class chunk when its own class has
+    /// no room. Returns the last chunk's class (0: none), or `None` with
+    /// everything taken given back.
+    fn allocate(&mut self, layout: Layout, now: u32) -> Option<u8> {
+        let largest = self.slabs.table().largest();
+        if !self.pull(layout.header, now) {
+            return None;
+        }
+        for taken in 0..layout.full {
+            if !self.pull(largest, now) {
+                self.slabs.free(layout.header);
+                for _ in 0..taken {
+                    self.slabs.free(largest);
                 }
-            } else if evict {
-                self.stats.evictions += 1;
-                if !fetched {
-                    self.stats.evicted_unfetched += 1;
-                }
-                self.stats.evicted_time = u64::from(now.saturating_sub(self.records[tail as usize].atime));
-            } else {
+                return None;
+            }
+        }
+        let give_back = |slabs: &mut Slabs| {
+            slabs.free(layout.header);
+            for _ in 0..layout.full {
+                slabs.free(largest);
+            }
+        };
+        match layout.tail {
+            0 => Some(0),
+            tail if self.pull(tail, now) => Some(tail),
+            tail if tail != largest && self.pull(largest, now) => Some(largest),
+            _ => {
+                give_back(&mut self.slabs);
+                None
+            }
+        }
+    }
+
+    /// Takes one chunk of `class`, evicting from the class's LRU tail while
+    /// there is no room (memcached's `do_item_alloc_pull`).
+    fn pull(&mut self, class: u8, now: u32) -> bool {
+        for tries in 0..ALLOC_TRIES {
+            if !self.config.lru_segmented {
+                self.pull_tail(class, now, false);
+            }
+            if self.slabs.alloc(class) {
+                self.classes[usize::from(class)].direct_reclaims += tries as u64;
+                return true;
+            }
+            if self.pull_tail(class, now, true) == 0 {
+                self.classes[usize::from(class)].direct_reclaims += tries as u64 + 1;
                 return false;
             }
-            self.unlink(tail);
         }
-        true
+        false
     }
 
-    fn link(&mut self, data: Box<[u8]>, key_len: usize, flags: u32, expires: u32, now: u32) -> u64 {
+    /// Looks at up to [`TAIL_SEARCH`] items from the LRU tail of `class`: frees
+    /// expired or flushed ones (`reclaimed`), and stops at the first live one,
+    /// evicting it if `evict` and the store evicts (memcached's
+    /// `lru_pull_tail`). Returns how many items were freed.
+    fn pull_tail(&mut self, class: u8, now: u32, evict: bool) -> usize {
+        let c = usize::from(class);
+        let mut removed = 0;
+        let mut cur = self.lrus.get(c).and_then(|l| l.back()).unwrap_or(NIL);
+        for _ in 0..TAIL_SEARCH {
+            if cur == NIL {
+                break;
+            }
+            let i = cur;
+            let rec = &self.records[i as usize];
+            cur = rec.prev;
+            if i == self.pinned {
+                continue;
+            }
+            let fetched = rec.bits.contains(ItemBits::FETCHED);
+            let (atime, expires) = (rec.atime, rec.expires);
+            if self.gone(i, now).is_some() {
+                self.stats.reclaimed += 1;
+                self.classes[c].reclaimed += 1;
+                if !fetched {
+                    self.stats.expired_unfetched += 1;
+                    self.classes[c].expired_unfetched += 1;
+                }
+                self.unlink(i);
+                removed += 1;
+                continue;
+            }
+            if evict && self.config.evict {
+                let age = u64::from(now.saturating_sub(atime));
+                let st = &mut self.classes[c];
+                st.evicted += 1;
+                st.evicted_time = age;
+                if expires != super::item::NEVER {
+                    st.evicted_nonzero += 1;
+                }
+                self.stats.evictions += 1;
+                self.stats.evicted_time = age;
+                if !fetched {
+                    self.stats.evicted_unfetched += 1;
+                    self.classes[c].evicted_unfetched += 1;
+                }
+                self.unlink(i);
+                removed += 1;
+            }
+            break;
+        }
+        removed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn link(
+        &mut self,
+        data: Box<[u8]>,
+        key_len: usize,
+        flags: u32,
+        expires: u32,
+        now: u32,
+        class: u8,
+        tail: u8,
+    ) -> u64 {
         let cas = self.take_cas();
         let i = if self.free != NIL {
             let i = self.free;
@@ -910,7 +1167,7 @@ impl Store {
             self.records.push(Record::empty(NIL));
             (self.records.len() - 1) as u32
         };
-        let size = data.len() + super::item::ITEM_OVERHEAD;
+        let size = item_total(key_len, flags, data.len() - key_len);
         {
             let rec = &mut self.records[i as usize];
             rec.data = data;
@@ -920,12 +1177,17 @@ impl Store {
             rec.flags = flags;
             rec.key_len = key_len as u8;
             rec.bits = ItemBits::LIVE;
+            rec.class = class;
+            rec.tail = tail;
         }
         let hash = self.hash(self.records[i as usize].key());
         let (records, hasher) = (&self.records, &self.hasher);
         self.table
             .insert_unique(hash, i, |&j| hasher.hash_one(records[j as usize].key()));
-        self.lru.push_front(&mut self.records, i);
+        self.lrus[usize::from(class)].push_front(&mut self.records, i);
+        let st = &mut self.classes[usize::from(class)];
+        st.number += 1;
+        st.mem_requested += size as u64;
         self.bytes += size;
         self.curr_items += 1;
         self.stats.total_items += 1;
@@ -937,8 +1199,29 @@ impl Store {
         if let Ok(entry) = self.table.find_entry(hash, |&j| j == i) {
             entry.remove();
         }
-        self.lru.unlink(&mut self.records, i);
-        let size = self.records[i as usize].size();
+        let rec = &self.records[i as usize];
+        let (class, tail, size) = (rec.class, rec.tail, rec.size());
+        let layout = self
+            .slabs
+            .table()
+            .layout(usize::from(rec.key_len), rec.flags, rec.value().len());
+        self.lrus[usize::from(class)].unlink(&mut self.records, i);
+        match layout {
+            Some(l) if l.chunked() => {
+                let largest = self.slabs.table().largest();
+                self.slabs.free(l.header);
+                for _ in 0..l.full {
+                    self.slabs.free(largest);
+                }
+                if tail != 0 {
+                    self.slabs.free(tail);
+                }
+            }
+            _ => self.slabs.free(class),
+        }
+        let st = &mut self.classes[usize::from(class)];
+        st.number -= 1;
+        st.mem_requested -= size as u64;
         self.records[i as usize] = Record::empty(self.free);
         self.free = i;
         self.bytes -= size;
