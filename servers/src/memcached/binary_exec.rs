@@ -862,7 +862,8 @@ mod tests {
             .concat(),
         );
         // A value that fits alone but not appended: not stored.
-        let p = req(APPEND, &[], b"a", &vec![b'y'; 1024 - 72 - 2], 0);
+        // (memcached's size: 48 header + key + NUL + value + CRLF + 8 CAS.)
+        let p = req(APPEND, &[], b"a", &vec![b'y'; 1024 - 60 - 2], 0);
         c.expect(&p, &err(APPEND, Status::NotStored));
         let stats = stat_packets(&c.send(&bare(STAT)));
         assert!(
@@ -873,7 +874,7 @@ mod tests {
 
     #[test]
     fn out_of_memory_without_eviction() {
-        let mut c = Client::with("max_bytes=200 evict=no");
+        let mut c = Client::with("pages=1 evict=no");
         c.set(b"a", &[b'x'; 50]);
         c.expect(
             &req(SET, &set_extras(0, 0), b"b", &[b'y'; 60], 0),

@@ -1231,8 +1231,23 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::item::ITEM_OVERHEAD;
     use super::*;
+
+    const MB: usize = 1024 * 1024;
+
+    /// A value of class 38 (394,840-byte chunks, two per page).
+    fn big(fill: u8) -> Vec<u8> {
+        vec![fill; 350_000]
+    }
+
+    /// A store of `pages` 1 MiB pages.
+    fn pages(pages: usize, evict: bool) -> Store {
+        Store::new(StoreConfig {
+            max_bytes: pages * MB,
+            evict,
+            ..StoreConfig::default()
+        })
+    }
 
     const NOW: u32 = 1_700_000_000;
 
@@ -1265,7 +1280,7 @@ mod tests {
             (&b"one"[..], c3, &b"a"[..])
         );
         assert_eq!(s.curr_items(), 2);
-        assert_eq!(s.bytes(), 2 * ITEM_OVERHEAD + 1 + 3 + 1 + 1);
+        assert_eq!(s.bytes(), item_total(1, 0, 3) + item_total(1, 0, 1));
         assert_eq!(s.stats().total_items, 3);
         assert_eq!(value(&mut s, b"zz", NOW), None);
         assert_eq!(
@@ -1381,7 +1396,7 @@ mod tests {
         ));
         assert_eq!(value(&mut s, b"k", NOW), Some(b"new".to_vec()));
         assert_eq!(s.curr_items(), 1);
-        assert_eq!(s.bytes(), ITEM_OVERHEAD + 4);
+        assert_eq!(s.bytes(), item_total(1, 1, 3));
     }
 
     #[test]
@@ -1511,57 +1526,105 @@ mod tests {
 
     #[test]
     fn lru_eviction_order() {
-        let per_item = item_size(2, 10);
-        let mut s = Store::new(StoreConfig {
-            max_bytes: per_item * 3,
-            ..StoreConfig::default()
-        });
-        set(&mut s, b"k1", &[b'x'; 10], 0, NOW);
-        set(&mut s, b"k2", &[b'x'; 10], 0, NOW);
-        set(&mut s, b"k3", &[b'x'; 10], 0, NOW);
+        // Two pages of class 38: four items.
+        let mut s = pages(2, true);
+        set(&mut s, b"k1", &big(1), 0, NOW);
+        set(&mut s, b"k2", &big(2), 0, NOW);
+        set(&mut s, b"k3", &big(3), 0, NOW);
+        set(&mut s, b"k4", &big(4), 0, NOW);
         assert!(s.get(b"k1", NOW + 1).is_some()); // k2 is now the least recently used
-        set(&mut s, b"k4", &[b'x'; 10], 0, NOW + 2);
+        set(&mut s, b"k5", &big(5), 0, NOW + 2);
         assert!(s.peek(b"k2", NOW).is_none());
         assert_eq!(s.stats().evictions, 1);
         assert_eq!(s.stats().evicted_unfetched, 1);
         assert_eq!(s.stats().evicted_time, 2);
-        set(&mut s, b"k5", &[b'x'; 10], 0, NOW + 3);
+        set(&mut s, b"k6", &big(6), 0, NOW + 3);
         assert!(s.peek(b"k3", NOW).is_none());
-        for k in [b"k1", b"k4", b"k5"] {
+        for k in [b"k1", b"k4", b"k5", b"k6"] {
             assert!(s.peek(k, NOW).is_some());
         }
-        assert_eq!(s.bytes(), per_item * 3);
+        assert_eq!(s.bytes(), 4 * item_total(2, 0, 350_000));
         assert_eq!(s.stats().evictions, 2);
+        assert_eq!(s.slabs().malloced(), 2 * MB as u64);
+        set(&mut s, b"k7", &big(7), 0, NOW + 4);
+        set(&mut s, b"k8", &big(8), 0, NOW + 4);
         // k1 was fetched before: its eviction is not "unfetched".
-        set(&mut s, b"k6", &[b'x'; 10], 0, NOW + 4);
         assert!(s.peek(b"k1", NOW).is_none());
-        assert_eq!(s.stats().evicted_unfetched, 2);
+        assert_eq!(s.stats().evicted_unfetched, 3);
         assert_eq!(s.oldest_age(NOW + 10), Some(8));
+        let c = s.class_stats(38);
+        assert_eq!((c.number, c.evicted, c.evicted_unfetched), (4, 4, 3));
+    }
+
+    #[test]
+    fn eviction_is_per_class() {
+        // One page each: class 38 is full, small items still have their own page.
+        let mut s = pages(1, true);
+        set(&mut s, b"a", &big(1), 0, NOW);
+        set(&mut s, b"b", &big(2), 0, NOW);
+        for i in 0..1000u32 {
+            set(&mut s, format!("small{i}").as_bytes(), b"v", 0, NOW);
+        }
+        // Over the limit by one page (every class gets its first page), and
+        // nothing evicted: each class fits in its page.
+        assert_eq!(s.slabs().malloced(), 2 * MB as u64);
+        assert_eq!(s.stats().evictions, 0);
+        // A third big item evicts the oldest big one, not a small one.
+        set(&mut s, b"c", &big(3), 0, NOW);
+        assert!(s.peek(b"a", NOW).is_none());
+        assert!(s.peek(b"small0", NOW).is_some());
+        assert_eq!(s.class_stats(38).evicted, 1);
+        assert_eq!(s.class_stats(1).evicted, 0);
+    }
+
+    #[test]
+    fn chunked_items_take_pages_of_several_classes() {
+        let mut s = pages(64, true);
+        let value = vec![b'x'; 600_000];
+        set(&mut s, b"big", &value, 0, NOW);
+        // Header in class 2 (120 bytes), a full 512 KiB chunk (class 39) and
+        // the rest in class 31.
+        for class in [2, 31, 39] {
+            assert_eq!(s.slabs().class(class).pages, 1, "class {class}");
+        }
+        assert_eq!(s.class_stats(39).number, 1);
+        assert_eq!(value_of(&mut s, b"big"), value);
+        assert_eq!(s.delete(b"big", None, NOW), DeleteOutcome::Deleted);
+        for class in [2, 31, 39] {
+            let c = s.slabs().class(class);
+            assert_eq!(
+                u64::from(s.slabs().table().per_page(class)),
+                c.free,
+                "class {class}"
+            );
+        }
+    }
+
+    fn value_of(s: &mut Store, key: &[u8]) -> Vec<u8> {
+        value(s, key, NOW).unwrap()
     }
 
     #[test]
     fn expired_tail_items_are_reclaimed_before_evicting() {
-        let per_item = item_size(2, 10);
-        let mut s = Store::new(StoreConfig {
-            max_bytes: per_item * 2,
-            ..StoreConfig::default()
-        });
-        set(&mut s, b"k1", &[b'x'; 10], 5, NOW);
-        set(&mut s, b"k2", &[b'x'; 10], 0, NOW);
-        set(&mut s, b"k3", &[b'x'; 10], 0, NOW + 10);
+        let mut s = pages(1, true);
+        set(&mut s, b"k1", &big(1), 5, NOW);
+        set(&mut s, b"k2", &big(2), 0, NOW);
+        set(&mut s, b"k3", &big(3), 0, NOW + 10);
         let st = s.stats();
         assert_eq!((st.reclaimed, st.expired_unfetched, st.evictions), (1, 1, 0));
+        assert_eq!(s.class_stats(38).reclaimed, 1);
     }
 
     #[test]
     fn size_limits() {
-        let mut s = Store::new(StoreConfig {
-            item_size_max: 1000,
-            ..StoreConfig::default()
-        });
-        let max_value = 1000 - ITEM_OVERHEAD - 1;
+        // memcached's sizes: 48-byte header, key + NUL, flags if non-zero,
+        // value + CRLF, 8-byte CAS.
+        let mut s = store();
+        let max_value = MB - 48 - 2 - 2 - 8;
+        assert_eq!(max_value, 1_048_516);
         assert!(s.fits(1, max_value));
         assert!(!s.fits(1, max_value + 1));
+        assert!(!s.fits_item(1, 7, max_value - 3));
         set(&mut s, b"k", &vec![b'v'; max_value], 0, NOW);
         // A refused set removes the old value, as memcached does.
         let big = vec![b'v'; max_value + 1];
@@ -1571,6 +1634,11 @@ mod tests {
         );
         assert!(s.peek(b"k", NOW).is_none());
         set(&mut s, b"k", b"small", 0, NOW);
+        // Non-zero flags take 4 bytes.
+        assert_eq!(
+            s.store(StoreMode::Set, b"j", 1, 0, &big[4..], None, NOW),
+            Err(StoreError::TooLarge)
+        );
         assert_eq!(
             s.store(StoreMode::Add, b"j", 0, 0, &big, None, NOW),
             Err(StoreError::TooLarge)
@@ -1580,6 +1648,17 @@ mod tests {
             Err(StoreError::TooLarge)
         );
         assert!(s.peek(b"k", NOW).is_some());
+        // A cas refused as too large keeps the item, whatever its unique.
+        let cas = s.peek(b"k", NOW).unwrap().cas();
+        for unique in [cas, cas + 100] {
+            assert_eq!(
+                s.store(StoreMode::Set, b"k", 0, 0, &big, Some(unique), NOW),
+                Err(StoreError::TooLarge)
+            );
+            assert!(s.peek(b"k", NOW).is_some());
+        }
+        s.refuse_too_large_cas(StoreMode::Set, b"k", Some(cas), NOW);
+        assert!(s.peek(b"k", NOW).is_some());
         // An append that would grow past the limit is NOT_STORED and keeps the old value.
         let almost = vec![b'v'; max_value - 2];
         assert_eq!(
@@ -1587,7 +1666,7 @@ mod tests {
             Ok(StoreOutcome::NotStored)
         );
         assert_eq!(value(&mut s, b"k", NOW).unwrap(), b"small");
-        assert_eq!(s.stats().store_too_large, 3);
+        assert_eq!(s.stats().store_too_large, 7);
         let long_key = [b'k'; 251];
         assert_eq!(
             s.store(StoreMode::Set, &long_key, 0, 0, b"v", None, NOW),
@@ -1599,43 +1678,31 @@ mod tests {
 
     #[test]
     fn out_of_memory_without_eviction() {
-        let per_item = item_size(2, 10);
-        let mut s = Store::new(StoreConfig {
-            max_bytes: per_item * 2,
-            evict: false,
-            ..StoreConfig::default()
-        });
-        set(&mut s, b"k1", &[b'x'; 10], 0, NOW);
-        set(&mut s, b"k2", &[b'x'; 10], 0, NOW);
+        let mut s = pages(1, false);
+        set(&mut s, b"k1", &big(1), 0, NOW);
+        set(&mut s, b"k2", &big(2), 0, NOW);
         assert_eq!(
-            s.store(StoreMode::Set, b"k3", 0, 0, &[b'x'; 10], None, NOW),
+            s.store(StoreMode::Set, b"k3", 0, 0, &big(3), None, NOW),
             Err(StoreError::OutOfMemory)
         );
-        // Replacing with an item of the same size fits.
-        set(&mut s, b"k1", &[b'y'; 10], 0, NOW);
-        // A larger replace does not; a failed set drops the old value.
+        // As in memcached, the new item is allocated before the old one goes:
+        // even a same-size replace fails, and a failed set drops the old value.
         assert_eq!(
-            s.store(StoreMode::Set, b"k1", 0, 0, &[b'x'; 11], None, NOW),
+            s.store(StoreMode::Set, b"k1", 0, 0, &big(4), None, NOW),
             Err(StoreError::OutOfMemory)
         );
         assert!(s.peek(b"k1", NOW).is_none());
-        // A failed append keeps it.
+        // Now there is room.
+        set(&mut s, b"k1", &big(5), 0, NOW);
+        // A failed append keeps the old value.
         assert_eq!(
-            s.store(StoreMode::Append, b"k2", 0, 0, &[b'x'; 200], None, NOW),
+            s.store(StoreMode::Append, b"k2", 0, 0, b"more", None, NOW),
             Ok(StoreOutcome::NotStored)
         );
         assert!(s.peek(b"k2", NOW).is_some());
         assert_eq!(s.stats().store_no_memory, 3);
         assert_eq!(s.stats().evictions, 0);
-        // An item larger than all memory fails even with eviction.
-        let mut t = Store::new(StoreConfig {
-            max_bytes: 100,
-            ..StoreConfig::default()
-        });
-        assert_eq!(
-            t.store(StoreMode::Set, b"k", 0, 0, &[0; 100], None, NOW),
-            Err(StoreError::OutOfMemory)
-        );
+        assert_eq!(s.class_stats(38).outofmemory, 3);
     }
 
     #[test]
@@ -1690,13 +1757,16 @@ mod tests {
         }
         assert_eq!(s.crawl(NOW + 1, 100), 0);
         assert!(s.get(&[b'e', 0], NOW).is_some()); // fetched once
-                                                   // Each call looks at `budget` slots and resumes where it stopped.
-        assert_eq!(s.crawl(NOW + 5, 4), 4);
-        assert_eq!(s.crawl(NOW + 5, 4), 4);
-        assert_eq!(s.crawl(NOW + 5, 4), 2);
+                                                   // Expired, but left to the LRU tail for CRAWL_GRACE seconds.
         assert_eq!(s.crawl(NOW + 5, 100), 0);
+        let later = NOW + 5 + CRAWL_GRACE;
+        // Each call looks at `budget` slots and resumes where it stopped.
+        assert_eq!(s.crawl(later, 4), 4);
+        assert_eq!(s.crawl(later, 4), 4);
+        assert_eq!(s.crawl(later, 4), 2);
+        assert_eq!(s.crawl(later, 100), 0);
         assert_eq!(s.curr_items(), 10);
-        assert_eq!(s.bytes(), 10 * item_size(2, 1));
+        assert_eq!(s.bytes(), 10 * item_total(2, 0, 1));
         let st = s.stats();
         assert_eq!((st.crawler_reclaimed, st.expired_unfetched), (10, 9));
         // Flushed items are reclaimed too, and freed slots are reused.
@@ -1730,7 +1800,7 @@ mod tests {
         );
         let item = s.peek(b"k", NOW).unwrap();
         assert!(item.stale() && item.token_sent() && !item.fetched());
-        assert_eq!(item.size(), item_size(1, 1));
+        assert_eq!((item.size(), item.class()), (61, 1));
         assert_eq!(s.update_bits(b"nope", ItemBits::STALE, ItemBits::NONE, NOW), None);
         assert_eq!(s.stats().get_hits, 1);
         s.reset_stats();
@@ -1802,9 +1872,9 @@ mod tests {
 
     #[test]
     fn adjust_changes_in_place_without_counting() {
-        let mut s = store();
-        let cas = set(&mut s, b"a", b"1", 0, NOW);
-        set(&mut s, b"b", b"2", 0, NOW);
+        let mut s = pages(1, true);
+        let cas = set(&mut s, b"a", &big(1), 0, NOW);
+        set(&mut s, b"b", &big(2), 0, NOW);
         let adjust = Adjust {
             set: ItemBits::STALE,
             clear: ItemBits::TOKEN_SENT,
@@ -1815,8 +1885,7 @@ mod tests {
         assert!(item.stale() && item.cas() > cas);
         assert_eq!(item.expires_at(), Some(NOW + 20));
         // "a" was not moved to the LRU head: it is still the oldest.
-        s.set_max_bytes(item_size(1, 1) * 2);
-        set(&mut s, b"c", b"3", 0, NOW);
+        set(&mut s, b"c", &big(3), 0, NOW);
         assert!(s.peek(b"a", NOW).is_none());
         assert_eq!(s.stats().cmd_get, 0);
         assert!(s.adjust(b"zz", Adjust::default(), NOW).is_none());

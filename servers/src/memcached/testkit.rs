@@ -153,7 +153,7 @@ pub(crate) fn transcript(script: &str) {
     }
 }
 
-/// `item_size_max=1024 max_bytes=200 evict=no`: a store's settings.
+/// `item_size_max=1024 max_bytes=200 evict=no pages=2`: a store's settings.
 fn store_config(settings: &str) -> StoreConfig {
     let mut config = StoreConfig::default();
     for setting in settings.split_whitespace() {
@@ -161,6 +161,13 @@ fn store_config(settings: &str) -> StoreConfig {
             Some(("item_size_max", n)) => config.item_size_max = n.parse().expect("a size"),
             Some(("max_bytes", n)) => config.max_bytes = n.parse().expect("a size"),
             Some(("evict", yes)) => config.evict = yes == "yes",
+            // One item per 1 MiB page (a single 1 MiB size class), N pages.
+            Some(("pages", n)) => {
+                let mb = 1024 * 1024;
+                config.max_bytes = n.parse::<usize>().expect("a count") * mb;
+                config.slab_chunk_max = mb;
+                config.chunk_size = mb - super::classes::ITEM_HEADER;
+            }
             _ => panic!("what is the setting {setting:?}?"),
         }
     }
