@@ -172,8 +172,8 @@ impl Execute for TextExec {
     /// drops the key's old value, as memcached does.
     fn too_large(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>) {
         if let Request::Storage(header) = request {
-            cx.store
-                .refuse_too_large(storage_mode(header).0, header.key, cx.now);
+            let (mode, cas) = storage_mode(header);
+            cx.store.refuse_too_large_cas(mode, header.key, cas, cx.now);
             reply(cx.out, header.noreply, Reply::TooLarge);
         }
     }
@@ -523,6 +523,22 @@ mod tests {
             &[&b"VALUE a 0 50\r\n"[..], &[b'x'; 50], b"\r\nEND\r\n"].concat(),
         );
         assert_eq!(c.stat("store_no_memory"), "1");
+    }
+
+    #[test]
+    fn a_cas_too_large_keeps_the_item() {
+        let mut c = Conversation::with("item_size_max=1024");
+        c.expect(b"set k 0 0 1\r\nv\r\n", b"STORED\r\n");
+        let too_large = b"SERVER_ERROR object too large for cache\r\n";
+        // memcached drops the old item on a refused set, never on a cas.
+        for unique in ["1", "99"] {
+            c.expect(format!("cas k 0 0 2000 {unique}\r\n").as_bytes(), too_large);
+            c.expect(&[b'z'; 2002], b"");
+            c.expect(b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n");
+        }
+        c.expect(b"set k 0 0 2000\r\n", too_large);
+        c.expect(&[b'z'; 2002], b"");
+        c.expect(b"get k\r\n", b"END\r\n");
     }
 
     #[test]

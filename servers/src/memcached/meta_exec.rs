@@ -44,7 +44,7 @@ use torsion_protocols::memcache::number::{push_i64, push_u64};
 use torsion_protocols::memcache::{base64, text::Reply};
 
 use super::dialect::{Effect, ExecCtx, Execute};
-use super::item::{expires_at, Item, ItemBits, NEVER};
+use super::item::{expires_at, ItemBits, NEVER};
 use super::store::{
     Adjust, DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Initial, ReadOptions, Store, StoreError,
     StoreMode, StoreOutcome,
@@ -409,9 +409,10 @@ fn meta_arithmetic(request: &Request<'_>, mode: ArithMode, store: &mut Store, no
     end_line(out);
 }
 
-/// `me`: memcached's `process_meta_command`, a debug line about the item
-/// (`cls` is always 1: Torsion has one class, as `stats items` reports;
-/// `size` is what memcached would report, not what Torsion charges).
+/// `me`: memcached's `process_meta_command`, a debug line about the item:
+/// `exp` is memcached's `current_time - exptime` (negative while the item
+/// lives: memcached prints it with that sign), `cls` the item's size class,
+/// `size` memcached's size of the item.
 fn meta_debug(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<u8>) {
     let Some(item) = store.peek(request.key.bytes(), now) else {
         write_code(out, Code::En);
@@ -427,7 +428,7 @@ fn meta_debug(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<
     out.extend_from_slice(b" exp=");
     match item.expires_at() {
         None => out.extend_from_slice(b"-1"),
-        Some(e) => push_i64(out, i64::from(e) - i64::from(now)),
+        Some(e) => push_i64(out, i64::from(now) - i64::from(e)),
     }
     out.extend_from_slice(b" la=");
     push_u64(out, u64::from(now.saturating_sub(item.last_access())));
@@ -438,19 +439,11 @@ fn meta_debug(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<
     } else {
         b" fetch=no"
     });
-    out.extend_from_slice(b" cls=1 size=");
-    push_u64(out, memcached_item_total(&item));
+    out.extend_from_slice(b" cls=");
+    push_u64(out, u64::from(item.class()));
+    out.extend_from_slice(b" size=");
+    push_u64(out, item.size() as u64);
     end_line(out);
-}
-
-/// The size memcached's `me` prints for an item (`ITEM_ntotal` of an
-/// unchunked item on a 64-bit build): its 48-byte header, the key and a NUL,
-/// the value and its `\r\n`, the CAS, and the client flags when not 0.
-fn memcached_item_total(item: &Item<'_>) -> u64 {
-    const HEADER: usize = 48;
-    const CAS: usize = 8;
-    let flags = if item.flags() == 0 { 0 } else { 4 };
-    (HEADER + item.key().len() + 1 + item.value().len() + 2 + CAS + flags) as u64
 }
 
 #[cfg(test)]
@@ -463,6 +456,23 @@ mod tests {
     #[test]
     fn transcripts() {
         testkit::transcript(include_str!("transcripts/meta.txt"));
+    }
+
+    #[test]
+    fn me_prints_the_class_and_memcached_s_exp_sign() {
+        let mut c = Client::new();
+        let value = "B".repeat(66560);
+        c.expect(format!("ms key0 66560 T100\r\n{value}\r\n").as_bytes(), b"HD\r\n");
+        c.now += 3;
+        // issue_22.t's item: class 31; memcached prints current_time - exptime.
+        c.expect(
+            b"me key0\r\n",
+            b"ME key0 exp=-97 la=3 cas=1 fetch=no cls=31 size=66623\r\n",
+        );
+        // ma does not mark the item fetched, as memcached's do_add_delta.
+        c.expect(b"ms n 2\r\n10\r\nma n MD\r\n", b"HD\r\nHD\r\n");
+        c.expect(b"me n\r\n", b"ME n exp=-1 la=0 cas=3 fetch=no cls=1 size=62\r\n");
+        c.expect(b"mg n v\r\n", b"VA 2\r\n9 \r\n");
     }
 
     #[test]

@@ -1503,6 +1503,29 @@ mod tests {
     }
 
     #[test]
+    fn incr_pads_in_place_and_does_not_mark_fetched() {
+        let mut s = store();
+        set(&mut s, b"n", b"10", 0, NOW);
+        let d = delta(DeltaOp::Decr, 1);
+        assert!(matches!(
+            s.incr_decr(b"n", d, NOW + 5),
+            Ok(DeltaOutcome::Updated { value: 9, .. })
+        ));
+        let item = s.peek(b"n", NOW).unwrap();
+        // memcached: "9 " in place, not fetched, still in the same class.
+        assert_eq!(
+            (item.value(), item.fetched(), item.class()),
+            (&b"9 "[..], false, 1)
+        );
+        // incr wrapping to a shorter number pads too.
+        set(&mut s, b"w", b"18446744073709551615", 0, NOW);
+        let _ = s.incr_decr(b"w", delta(DeltaOp::Incr, 2), NOW).unwrap();
+        assert_eq!(s.peek(b"w", NOW).unwrap().value(), b"1                   ");
+        assert_eq!(s.class_stats(1).incr_hits, 1);
+        assert_eq!(s.class_stats(1).decr_hits, 1);
+    }
+
+    #[test]
     fn incr_creates_initial_value() {
         let mut s = store();
         let d = Delta {
