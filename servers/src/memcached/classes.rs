@@ -268,9 +268,31 @@ impl Slabs {
         self.classes.get(usize::from(class)).copied().unwrap_or_default()
     }
 
-    /// Classes holding at least one page (`active_slabs`).
+    /// Classes holding at least one page (`active_slabs`; the global page
+    /// pool, class 0, is not one).
     pub fn active(&self) -> usize {
-        self.classes.iter().filter(|c| c.pages > 0).count()
+        self.classes.iter().skip(1).filter(|c| c.pages > 0).count()
+    }
+
+    /// Moves one page from `src` to `dst` (0: the global page pool, from
+    /// which any class takes its next page before allocating a new one).
+    /// The page must be free: `src` needs a page's worth of free chunks.
+    /// Returns whether it moved.
+    pub fn move_page(&mut self, src: u8, dst: u8) -> bool {
+        let (s, d) = (usize::from(src), usize::from(dst));
+        if s >= self.classes.len() || d >= self.classes.len() || s == d {
+            return false;
+        }
+        let src_per_page = u64::from(self.table.per_page(src));
+        let c = self.classes[s];
+        if c.pages == 0 || (s != 0 && c.free < src_per_page) {
+            return false;
+        }
+        self.classes[s].pages -= 1;
+        self.classes[s].free -= src_per_page;
+        self.classes[d].pages += 1;
+        self.classes[d].free += u64::from(self.table.per_page(dst));
+        true
     }
 
     /// Takes one chunk of `class`, taking a new page if the class has no free
@@ -300,13 +322,18 @@ impl Slabs {
         } else {
             PAGE_SIZE as u64
         };
+        let pool = self.classes[0].pages;
         let c = &mut self.classes[usize::from(class)];
-        if self.limit != 0 && self.malloced + len > self.limit && c.pages > 0 {
+        if self.limit != 0 && self.malloced + len > self.limit && c.pages > 0 && pool == 0 {
             return false;
         }
         c.pages += 1;
         c.free += u64::from(per_page);
-        self.malloced += len;
+        if pool > 0 {
+            self.classes[0].pages -= 1;
+        } else {
+            self.malloced += len;
+        }
         true
     }
 }
@@ -411,6 +438,17 @@ mod tests {
         s.free(31);
         assert!(s.alloc(31));
         assert_eq!(s.class(31), ClassPages { pages: 3, free: 0 });
+        // A page moves only when free; through the pool it goes to any class.
+        assert!(!s.move_page(31, 0));
+        for _ in 0..12 {
+            s.free(31);
+        }
+        assert!(s.move_page(31, 0));
+        assert_eq!((s.class(31).pages, s.class(0).pages), (2, 1));
+        assert!(s.alloc(2));
+        assert_eq!((s.class(2).pages, s.class(0).pages), (1, 0));
+        assert_eq!(s.malloced(), 4 * MB as u64);
+        assert!(!s.move_page(2, 2));
         // Exact pages: no reassignment and a whole-page chunk_max.
         let mut e = Slabs::new(ClassTable::new(48, 1.25, MB, MB), 64 * MB, 0, false);
         assert!(e.alloc(31));

@@ -257,6 +257,7 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
             reply(out, noreply, Reply::Ok);
         }
         Request::Stats { args } => write_stats(args, store, server, now, out),
+        Request::Slabs { args } => super::slab_admin::slabs(args, store, now, out),
         Request::Version => write_version(out, server.version),
         Request::Verbosity { level, noreply } => {
             server.verbosity = level.min(MAX_VERBOSITY);

@@ -6,6 +6,7 @@
 //! - [`stats`]: the store's counters, overall and per size class.
 //! - [`classes`]: memcached's size classes and page accounting.
 //! - [`class_report`]: `stats items`, `stats slabs`, `stats sizes`, `stats cachedump`.
+//! - [`slab_admin`]: `slabs reassign` and `slabs automove`.
 //! - [`session`]: one conversation, bytes in, replies out, in any dialect:
 //!   the output budget, waiting for a value, skipping a refused one, closing.
 //! - [`dialect`]: what a session needs of a protocol (a parser, an executor,
@@ -56,6 +57,7 @@ mod lru;
 pub mod meta_exec;
 pub mod server;
 pub mod session;
+pub mod slab_admin;
 pub mod stats;
 pub mod store;
 #[cfg(test)]

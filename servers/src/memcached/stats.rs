@@ -66,6 +66,8 @@ pub struct StoreStats {
     pub evicted_time: u64,
     /// Times a store found no room at all (memcached's `items:N:outofmemory`).
     pub outofmemory: u64,
+    /// Live items evicted to move their page to another class (`slabs reassign`).
+    pub slab_reassign_evictions: u64,
 }
 
 /// One size class's figures: memcached's `stats items` (`items:N:...`) and

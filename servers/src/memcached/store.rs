@@ -35,6 +35,7 @@ use torsion_protocols::memcache::number::{decimal_len, push_u64, safe_strtoull};
 use super::classes::{item_total, ClassTable, Layout, Slabs};
 use super::item::{expires_at, Item, ItemBits, Record, MAX_KEY_LEN};
 use super::lru::{Lru, NIL};
+use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
 
 /// Times an allocation evicts and retries before giving up (memcached's
@@ -344,6 +345,7 @@ pub struct Store {
     crawl_cursor: usize,
     /// An item allocation must not evict (the one it replaces), or `NIL`.
     pinned: u32,
+    automove: Automove,
     stats: StoreStats,
 }
 
@@ -384,6 +386,7 @@ impl Store {
             pending_flush: None,
             crawl_cursor: 0,
             pinned: NIL,
+            automove: Automove::default(),
             stats: StoreStats::default(),
         }
     }
@@ -418,6 +421,34 @@ impl Store {
             .get(usize::from(class))?
             .back()
             .map(|t| now.saturating_sub(self.records[t as usize].atime))
+    }
+
+    /// The `slabs automove` settings (`stats settings` reports them).
+    pub fn automove(&self) -> Automove {
+        self.automove
+    }
+
+    /// Changes the `slabs automove` settings.
+    pub fn set_automove(&mut self, automove: Automove) {
+        self.automove = automove;
+    }
+
+    /// Moves a page from class `src` to class `dst` (0: the global page pool),
+    /// as memcached's slab mover does: items of `src` are evicted from its LRU
+    /// tail until a page's worth of its chunks is free. Returns whether a page
+    /// moved (the caller checks the classes first).
+    pub fn reassign_page(&mut self, src: u8, dst: u8, now: u32) -> bool {
+        let per_page = u64::from(self.slabs.table().per_page(src));
+        while self.slabs.class(src).free < per_page {
+            let Some(tail) = self.lrus.get(usize::from(src)).and_then(|l| l.back()) else {
+                break;
+            };
+            if self.gone(tail, now).is_none() {
+                self.stats.slab_reassign_evictions += 1;
+            }
+            self.unlink(tail);
+        }
+        self.slabs.move_page(src, dst)
     }
 
     /// Up to `limit` items of `class` (0: all), most recently used first, for

@@ -53,6 +53,9 @@ pub(super) fn parse<'a>(t: &Tokens<'a>, command: &[u8]) -> Option<Result<Request
             }
         }
         b"shutdown" => Err(error(ErrorKind::ShutdownNotEnabled, false)),
+        b"slabs" => Ok(Request::Slabs {
+            args: super::tokens::Words::new(t.after(0)),
+        }),
         _ => return None,
     })
 }
