@@ -96,9 +96,24 @@ pub fn write_slabs(store: &Store, out: &mut dyn StatSink) {
     out.stat("total_malloced", &slabs.malloced());
 }
 
-/// `stats sizes`: the size histogram is never enabled in Torsion.
-pub fn write_sizes(out: &mut dyn StatSink) {
-    out.stat("sizes_status", &"disabled");
+/// `stats sizes`: `STAT <size> <count>` per 32-byte bucket when enabled
+/// (`stats sizes_enable`), else `sizes_status disabled`.
+pub fn write_sizes(store: &Store, out: &mut dyn StatSink) {
+    match store.sizes() {
+        Some(buckets) => {
+            for (size, count) in buckets {
+                out.stat(&size.to_string(), &count);
+            }
+        }
+        None => out.stat("sizes_status", &"disabled"),
+    }
+}
+
+/// `stats sizes_enable` / `stats sizes_disable`: switches the histogram and
+/// answers `sizes_status enabled|disabled`.
+pub fn switch_sizes(store: &mut Store, on: bool, out: &mut dyn StatSink) {
+    store.set_sizes_enabled(on);
+    out.stat("sizes_status", &if on { "enabled" } else { "disabled" });
 }
 
 /// `stats cachedump CLASS LIMIT`: `ITEM key [N b; T s]` lines, most recently
@@ -169,8 +184,20 @@ mod tests {
         assert!(slabs.contains("STAT 31:used_chunks 36\r\nSTAT 31:free_chunks 0\r\n"));
         assert!(slabs.contains("STAT 31:cmd_set 40\r\n"));
         assert!(slabs.ends_with("STAT active_slabs 1\r\nSTAT total_malloced 3145728\r\n"));
-        let sizes = stats(|o| write_sizes(o));
+        let sizes = stats(|o| write_sizes(&s, o));
         assert_eq!(sizes, "STAT sizes_status disabled\r\n");
+        let on = stats(|o| switch_sizes(&mut s, true, o));
+        assert_eq!(on, "STAT sizes_status enabled\r\n");
+        // Only items stored after enabling count.
+        assert_eq!(stats(|o| write_sizes(&s, o)), "");
+        let _ = s.store(StoreMode::Set, b"k", 0, 0, b"v", None, NOW).unwrap();
+        let _ = s.store(StoreMode::Set, b"j", 0, 0, b"vv", None, NOW).unwrap();
+        let _ = s
+            .store(StoreMode::Set, b"key", 0, 0, &[0; 40], None, NOW)
+            .unwrap();
+        assert_eq!(stats(|o| write_sizes(&s, o)), "STAT 64 2\r\nSTAT 128 1\r\n");
+        let off = stats(|o| switch_sizes(&mut s, false, o));
+        assert_eq!(off, "STAT sizes_status disabled\r\n");
     }
 
     #[test]

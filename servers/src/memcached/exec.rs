@@ -322,6 +322,11 @@ fn write_stats(args: Words<'_>, store: &mut Store, server: &mut ServerStats, now
             Reply::Reset.write(out);
             return;
         }
+        Some(switch @ (b"sizes_enable" | b"sizes_disable")) => {
+            // memcached answers these without an END.
+            super::class_report::switch_sizes(store, switch == b"sizes_enable", out);
+            return;
+        }
         Some(b"cachedump") => {
             let rest: Vec<&[u8]> = args.iter().skip(1).collect();
             super::class_report::cachedump(store, &rest, out);
@@ -401,7 +406,7 @@ pub fn write_stats_group(
         StatsGroup::Settings => write_settings(store, server, sink),
         StatsGroup::Items => super::class_report::write_items(store, now, sink),
         StatsGroup::Slabs => super::class_report::write_slabs(store, sink),
-        StatsGroup::Sizes => super::class_report::write_sizes(sink),
+        StatsGroup::Sizes => super::class_report::write_sizes(store, sink),
     }
 }
 

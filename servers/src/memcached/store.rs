@@ -346,6 +346,9 @@ pub struct Store {
     /// An item allocation must not evict (the one it replaces), or `NIL`.
     pinned: u32,
     automove: Automove,
+    /// `stats sizes_enable`: items with a CAS unique from this one on are
+    /// counted by `stats sizes`.
+    sizes_from: Option<u64>,
     stats: StoreStats,
 }
 
@@ -387,6 +390,7 @@ impl Store {
             crawl_cursor: 0,
             pinned: NIL,
             automove: Automove::default(),
+            sizes_from: None,
             stats: StoreStats::default(),
         }
     }
@@ -421,6 +425,28 @@ impl Store {
             .get(usize::from(class))?
             .back()
             .map(|t| now.saturating_sub(self.records[t as usize].atime))
+    }
+
+    /// Turns the `stats sizes` histogram on (counting items stored from now
+    /// on, as memcached does) or off.
+    pub fn set_sizes_enabled(&mut self, on: bool) {
+        self.sizes_from = match (on, self.sizes_from) {
+            (true, Some(from)) => Some(from),
+            (true, None) => Some(self.next_cas),
+            (false, _) => None,
+        };
+    }
+
+    /// The `stats sizes` histogram: item counts by memcached size rounded up
+    /// to 32 bytes, smallest first; `None` when disabled. A scan of every
+    /// record (O(n)): a debugging command, as in memcached.
+    pub fn sizes(&self) -> Option<Vec<(usize, u64)>> {
+        let from = self.sizes_from?;
+        let mut buckets = std::collections::BTreeMap::new();
+        for rec in self.records.iter().filter(|r| r.is_live() && r.cas >= from) {
+            *buckets.entry(rec.size().div_ceil(32) * 32).or_insert(0u64) += 1;
+        }
+        Some(buckets.into_iter().collect())
     }
 
     /// The `slabs automove` settings (`stats settings` reports them).
@@ -578,7 +604,7 @@ impl Store {
             (Some(i), _) => (i, false),
             (None, Some(vivify)) if key.len() <= MAX_KEY_LEN => {
                 let data: Box<[u8]> = key.into();
-                match self.write(None, data, key.len(), 0, expires_at(vivify, now), now) {
+                match self.write(None, false, data, key.len(), 0, expires_at(vivify, now), now) {
                     Ok(_) => match self.find(key) {
                         Some(i) => (i, true),
                         None => return self.count_read(options, false),
@@ -773,13 +799,20 @@ impl Store {
                 (data.into_boxed_slice(), flags, expires_at(exptime, now))
             }
         };
-        match self.write(old, data, key.len(), flags, expires, now) {
+        // memcached holds the old item while it appends (so it is not evicted
+        // to make room), but not while it allocates a replacement.
+        let pin = matches!(mode, StoreMode::Append | StoreMode::Prepend);
+        match self.write(old, pin, data, key.len(), flags, expires, now) {
             Ok(cas) => Ok(StoreOutcome::Stored { cas }),
             Err(()) => {
                 self.stats.store_no_memory += 1;
                 match mode {
                     StoreMode::Append | StoreMode::Prepend => Ok(StoreOutcome::NotStored),
                     _ => {
+                        // memcached counts a set only once its item is allocated.
+                        self.stats.cmd_set -= 1;
+                        self.classes[usize::from(layout.class)].cmd_set -= 1;
+                        let old = old.filter(|&i| self.records[i as usize].is_live());
                         if let (StoreMode::Set, Some(i)) = (mode, old) {
                             self.unlink(i); // as memcached: no stale value after a failed set
                         }
@@ -844,7 +877,7 @@ impl Store {
                 push_u64(&mut data, initial.value);
                 let expires = expires_at(initial.exptime, now);
                 let cas = self
-                    .write(None, data.into_boxed_slice(), key.len(), 0, expires, now)
+                    .write(None, false, data.into_boxed_slice(), key.len(), 0, expires, now)
                     .map_err(|()| DeltaError::OutOfMemory)?;
                 return Ok(DeltaOutcome::Created {
                     value: initial.value,
@@ -902,7 +935,15 @@ impl Store {
         data.extend_from_slice(key);
         push_u64(&mut data, value);
         let cas = self
-            .write(Some(i), data.into_boxed_slice(), key.len(), flags, expires, now)
+            .write(
+                Some(i),
+                true,
+                data.into_boxed_slice(),
+                key.len(),
+                flags,
+                expires,
+                now,
+            )
             .map_err(|()| DeltaError::OutOfMemory)?;
         Ok(DeltaOutcome::Updated { value, cas })
     }
@@ -1039,11 +1080,13 @@ impl Store {
 
     /// Replaces `old` (if any) with a new item. As in memcached, the new
     /// item's chunks are found first (evicting from their classes' LRU tails,
-    /// never `old`); only then is `old` unlinked. Fails without changing
-    /// anything but the evictions when there is no room.
+    /// `old` too unless `pin`); only then is `old` unlinked. Fails without
+    /// changing anything but the evictions when there is no room.
+    #[allow(clippy::too_many_arguments)]
     fn write(
         &mut self,
         old: Option<u32>,
+        pin: bool,
         data: Box<[u8]>,
         key_len: usize,
         flags: u32,
@@ -1056,9 +1099,11 @@ impl Store {
             self.stats.outofmemory += 1;
             return Err(());
         };
-        self.pinned = old.unwrap_or(NIL);
+        self.pinned = old.filter(|_| pin).unwrap_or(NIL);
         let tail = self.allocate(layout, now);
         self.pinned = NIL;
+        // Evicted meanwhile? (allocating only frees slots, never reuses one.)
+        let old = old.filter(|&i| self.records[i as usize].is_live());
         let Some(tail) = tail else {
             self.stats.outofmemory += 1;
             self.classes[usize::from(layout.class)].outofmemory += 1;
@@ -1757,6 +1802,10 @@ mod tests {
         assert_eq!(s.stats().store_no_memory, 3);
         assert_eq!(s.stats().evictions, 0);
         assert_eq!(s.class_stats(38).outofmemory, 3);
+        // memcached counts a set once its item is allocated: the two refused
+        // sets are not counted, the refused append is.
+        assert_eq!(s.stats().cmd_set, 4);
+        assert_eq!(s.class_stats(38).cmd_set, 3);
     }
 
     #[test]
