@@ -32,7 +32,7 @@ use super::lru::{Lru, NIL};
 use super::stats::StoreStats;
 
 /// Sizes and policies of a store (memcached's `-m`, `-I`, `-M`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     /// Memory limit in bytes for items (`-m`, in MB there; default 64 MB).
     pub max_bytes: usize,
@@ -41,6 +41,13 @@ pub struct StoreConfig {
     /// Evict least recently used items when full (`true`), or refuse new items
     /// (`false`, memcached's `-M`).
     pub evict: bool,
+    /// The smallest size class's chunk, key + value + header (`-n`; default 48).
+    pub chunk_size: usize,
+    /// Each size class's chunk is this much larger than the previous (`-f`; default 1.25).
+    pub growth_factor: f64,
+    /// The largest chunk; larger items are chained from chunks this size
+    /// (`-o slab_chunk_max`; default 524288).
+    pub slab_chunk_max: usize,
 }
 
 impl Default for StoreConfig {
@@ -49,6 +56,9 @@ impl Default for StoreConfig {
             max_bytes: 64 * 1024 * 1024,
             item_size_max: 1024 * 1024,
             evict: true,
+            chunk_size: 48,
+            growth_factor: 1.25,
+            slab_chunk_max: 524_288,
         }
     }
 }
