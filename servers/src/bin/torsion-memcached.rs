@@ -44,9 +44,10 @@ const DEFAULT_PORT: i32 = 11211;
 #[derive(Parser, Debug)]
 #[command(name = "torsion-memcached", version)]
 struct Args {
-    /// TCP port to listen on (-1 or 0: one the OS chooses)
-    #[arg(short = 'p', long = "port", default_value_t = DEFAULT_PORT, allow_negative_numbers = true)]
-    port: i32,
+    /// TCP port to listen on (-1 or 0: one the OS chooses) [default: 11211,
+    /// or the UDP port when only -U is given, as memcached]
+    #[arg(short = 'p', long = "port", allow_negative_numbers = true)]
+    port: Option<i32>,
     /// Address to listen on
     #[arg(short = 'l', long = "listen", default_value = "127.0.0.1")]
     listen: std::net::IpAddr,
@@ -127,6 +128,16 @@ struct Args {
     process: cli::ProcessArgs,
 }
 
+/// The TCP port: `-p`, else (memcached's rule) the UDP port when `-U`
+/// names one, else 11211.
+fn tcp_port(port: Option<i32>, udp_port: i32) -> i32 {
+    match port {
+        Some(port) => port,
+        None if udp_port != 0 => udp_port,
+        None => DEFAULT_PORT,
+    }
+}
+
 /// Parses an octal permission mask (`-a 700`).
 fn parse_octal(s: &str) -> Result<u32, String> {
     u32::from_str_radix(s, 8).map_err(|_| format!("invalid octal mask {s:?}"))
@@ -179,8 +190,9 @@ fn settings(args: &Args) -> Result<Settings, String> {
     if args.growth_factor <= 1.0 {
         return Err("Factor must be greater than 1".into());
     }
-    if !(-1..=i32::from(u16::MAX)).contains(&args.port) {
-        return Err(format!("invalid TCP port (-p): {}", args.port));
+    let port = tcp_port(args.port, i32::from(args.udp_port));
+    if !(-1..=i32::from(u16::MAX)).contains(&port) {
+        return Err(format!("invalid TCP port (-p): {port}"));
     }
     let delimiter = match args.delimiter.as_bytes() {
         [] => return Err("No delimiter specified".into()),
@@ -233,7 +245,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         tcp_port: if args.unix_socket.is_some() {
             0
         } else {
-            args.port.max(0) as u16
+            port.max(0) as u16
         },
         idle_timeout: (options.idle_timeout > 0)
             .then(|| Duration::from_secs(u64::from(options.idle_timeout))),
@@ -261,7 +273,8 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
             .map_err(|e| ListenError::new(path.display(), e))?,
         None => {
             // -p -1 (memcached's "any port") and 0 (Torsion's) both let the OS choose.
-            let addr = std::net::SocketAddr::new(args.listen, args.port.max(0) as u16);
+            let port = tcp_port(args.port, i32::from(args.udp_port));
+            let addr = std::net::SocketAddr::new(args.listen, port.max(0) as u16);
             reactor
                 .listen_tcp_with(addr, factory, options)
                 .map_err(|e| ListenError::new(addr, e))?
@@ -332,5 +345,10 @@ mod tests {
             assert!(error.contains(message), "{line}: {error}");
         }
         assert!(parse("-l fooble").is_err());
+        assert_eq!(tcp_port(None, 0), 11211);
+        assert_eq!(tcp_port(None, 11222), 11222);
+        assert_eq!(tcp_port(None, -1), -1);
+        assert_eq!(tcp_port(Some(-1), 11252), -1);
+        assert_eq!(tcp_port(Some(11242), 0), 11242);
     }
 }

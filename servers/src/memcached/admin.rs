@@ -148,6 +148,9 @@ pub const GENERAL_KEYS: [(&str, Shown); 92] = [
     ("lru_bumps_dropped", Shown::LruMaintainer),
 ];
 
+/// The threads serving requests: one reactor thread, whatever `-t` says.
+pub const REACTOR_THREADS: u32 = 1;
+
 /// The server's clock as `debugtime` moves it: an offset added to real
 /// time, and whether it is stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -348,7 +351,8 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "limit_maxbytes" => &store.config().max_bytes,
             "accepting_conns" => &u8::from(server.accepting_conns),
             "listen_disabled_num" => &server.listen_disabled_num,
-            "threads" => &server.options.num_threads,
+            // The threads that really serve: one reactor (`-t` is only reported).
+            "threads" => &REACTOR_THREADS,
             "conn_yields" => &server.conn_yields,
             "hash_power_level" => &hash_power,
             "hash_bytes" => &store.hash_bytes(),

@@ -57,7 +57,7 @@ pub(super) fn parse<'a>(t: &Tokens<'a>, command: &[u8]) -> Option<Result<Request
             if n != if noreply { 3 } else { 2 } {
                 match safe_strtol(t.get(1)) {
                     Some(d) => delay = d,
-                    None => return Some(Err(error(ErrorKind::InvalidExptime, noreply))),
+                    None => return Some(Err(error(ErrorKind::InvalidFlushDelay, noreply))),
                 }
             }
             Ok(Request::FlushAll { delay, noreply })
@@ -169,7 +169,11 @@ mod tests {
         ] {
             assert_eq!(complete(line).0, Request::FlushAll { delay, noreply });
         }
-        assert_eq!(err(b"flush_all x\r\n").kind, ErrorKind::InvalidExptime);
+        assert_eq!(err(b"flush_all x\r\n").kind, ErrorKind::InvalidFlushDelay);
+        assert_eq!(
+            ErrorKind::InvalidFlushDelay.reply(),
+            Some(super::super::Reply::InvalidExptime)
+        );
         assert_eq!(err(b"flush_all 1 2 3\r\n").kind, ErrorKind::UnknownCommand);
     }
 

@@ -209,8 +209,11 @@ pub enum ErrorKind {
     BadFormat,
     /// `delete` with extra arguments: memcached's longer usage message.
     BadDeleteFormat,
-    /// `CLIENT_ERROR invalid exptime argument` (`touch`, `gat`, `flush_all`).
+    /// `CLIENT_ERROR invalid exptime argument` (`touch`, `gat`).
     InvalidExptime,
+    /// `flush_all` with a delay that is not a number: `CLIENT_ERROR invalid
+    /// exptime argument`, unless the server refuses every `flush_all` (`-F`).
+    InvalidFlushDelay,
     /// `CLIENT_ERROR invalid numeric delta argument` (`incr`, `decr`).
     InvalidDelta,
     /// `shutdown`, which memcached refuses unless started with `-A`.
@@ -230,7 +233,7 @@ impl ErrorKind {
             ErrorKind::UnknownCommand => Reply::Error,
             ErrorKind::BadFormat => Reply::BadFormat,
             ErrorKind::BadDeleteFormat => Reply::BadDeleteFormat,
-            ErrorKind::InvalidExptime => Reply::InvalidExptime,
+            ErrorKind::InvalidExptime | ErrorKind::InvalidFlushDelay => Reply::InvalidExptime,
             ErrorKind::InvalidDelta => Reply::InvalidDelta,
             ErrorKind::ShutdownNotEnabled => Reply::ShutdownNotEnabled,
             ErrorKind::LineTooLong | ErrorKind::HttpRequest => return None,
