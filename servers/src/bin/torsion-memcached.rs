@@ -215,6 +215,9 @@ fn settings(args: &Args) -> Result<Settings, String> {
         growth_factor: args.growth_factor,
         ..StoreConfig::default()
     };
+    // Unlike memcached, which then refuses to start, a small -I without
+    // -o slab_chunk_max lowers the chunk limit to the item limit.
+    store.slab_chunk_max = store.slab_chunk_max.min(store.item_size_max);
     let mut options = Options {
         inter: Some(args.listen.to_string()).filter(|_| args.unix_socket.is_none()),
         domain_socket: args.unix_socket.as_ref().map(|p| p.display().to_string()),
@@ -322,6 +325,7 @@ mod tests {
             (0, 1024, 1024)
         );
         assert!(!s.options.lru_crawler);
+        assert_eq!(parse("-I 2k").unwrap().store.slab_chunk_max, 2048);
         let s = parse("-o no_modern,idle_timeout=3").unwrap();
         assert_eq!(s.idle_timeout, Some(Duration::from_secs(3)));
         assert_eq!(s.store.slab_chunk_max, 1024 * 1024);
@@ -338,7 +342,7 @@ mod tests {
             ("-f 1.0", "Factor must be greater than 1"),
             ("-B http", "Invalid value for binding protocol: http"),
             ("-o bogus", "Illegal suboption \"bogus\""),
-            ("-I 1024", "cannot be larger than -I"),
+            ("-I 1024 -o slab_chunk_max=2048", "cannot be larger than -I"),
             ("-p -2", "invalid TCP port"),
         ] {
             let error = parse(line).unwrap_err();
