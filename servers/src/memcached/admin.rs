@@ -247,8 +247,6 @@ fn write_stats(args: Words<'_>, store: &mut Store, server: &mut ServerStats, now
     let group = match words.next() {
         Some(b"reset") => {
             reset_stats(store, server);
-            server.detail.clear();
-            server.conn_yields = 0;
             Reply::Reset.write(out);
             return;
         }

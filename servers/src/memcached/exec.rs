@@ -163,6 +163,8 @@ impl ServerStats {
         for (_, value) in &mut self.reactor {
             *value = 0;
         }
+        self.conn_yields = 0;
+        self.detail.clear();
     }
 }
 
@@ -245,16 +247,26 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
         }
         Request::GetAndTouch { exptime, keys, cas } => {
             for key in keys.iter() {
-                if let Some(item) = store.get_and_touch(key, i64::from(exptime), now) {
+                let item = store.get_and_touch(key, i64::from(exptime), now);
+                if server.detail.enabled() {
+                    server.detail.record_get(key, item.is_some());
+                }
+                if let Some(item) = item {
                     let unique = cas.then(|| if cas_on { item.cas() } else { 0 });
                     write_value(out, key, item.flags(), item.value(), unique);
                 }
             }
             Reply::End.write(out);
         }
-        Request::Storage(header) => {
+        Request::Storage(mut header) => {
             if server.detail.enabled() {
                 server.detail.record_set(header.key);
+            }
+            if !cas_on && header.command == StorageCommand::Cas {
+                // -C: no item has a unique to match, so a `cas` of an
+                // existing item answers EXISTS whatever it names, as in
+                // memcached (internal uniques never reach u64::MAX).
+                header.cas_unique = u64::MAX;
             }
             execute_storage(&header, data, store, now, out)
         }
@@ -595,6 +607,19 @@ mod tests {
         c.expect(b"stats items\r\n", b"END\r\n");
         c.expect(b"verbosity 5\r\n", b"OK\r\n");
         assert_eq!(c.server.verbosity, 2);
+    }
+
+    #[test]
+    fn without_cas_uniques_read_zero_and_cas_never_matches() {
+        let mut c = Conversation::new();
+        c.server.options.cas_enabled = false;
+        c.expect(b"set k 0 0 1\r\nv\r\n", b"STORED\r\n");
+        c.expect(b"gets k\r\n", b"VALUE k 0 1 0\r\nv\r\nEND\r\n");
+        c.expect(b"gats 0 k\r\n", b"VALUE k 0 1 0\r\nv\r\nEND\r\n");
+        c.expect(b"cas k 0 0 1 1\r\nw\r\n", b"EXISTS\r\n");
+        c.expect(b"cas k 0 0 1 0\r\nw\r\n", b"EXISTS\r\n");
+        c.expect(b"cas nope 0 0 1 0\r\nw\r\n", b"NOT_FOUND\r\n");
+        c.expect(b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n");
     }
 
     #[test]
