@@ -406,7 +406,8 @@ fn dash_c_reports_no_cas_and_cas_ids_read_zero() {
 fn a_binary_only_server_closes_on_text_and_answers_binary() {
     let server = start(&["-B", "binary"]);
     let mut c = server.connect();
-    send(&mut c, b"version\r\n");
+    // Closed once a whole (24-byte) header with a bad magic is in.
+    send(&mut c, b"version\r\nversion\r\nversion\r\n");
     assert!(read_all(&mut c).is_empty(), "text gets no reply");
     let mut c = server.connect();
     // A binary noop, opaque 7.

@@ -87,9 +87,9 @@ struct Args {
     /// Disable CAS (every CAS unique reads 0)
     #[arg(short = 'C', long = "disable-cas")]
     disable_cas: bool,
-    /// Character ending a key's prefix for stats detail
-    #[arg(short = 'D', default_value = ":")]
-    delimiter: String,
+    /// Character ending a key's prefix for stats detail (turns stats detail on)
+    #[arg(short = 'D')]
+    delimiter: Option<String>,
     /// Refuse flush_all
     #[arg(short = 'F', long = "disable-flush-all")]
     disable_flush_all: bool,
@@ -194,9 +194,10 @@ fn settings(args: &Args) -> Result<Settings, String> {
     if !(-1..=i32::from(u16::MAX)).contains(&port) {
         return Err(format!("invalid TCP port (-p): {port}"));
     }
-    let delimiter = match args.delimiter.as_bytes() {
-        [] => return Err("No delimiter specified".into()),
-        [first, ..] => *first,
+    let delimiter = match args.delimiter.as_deref().map(str::as_bytes) {
+        None => b':',
+        Some([]) => return Err("No delimiter specified".into()),
+        Some([first, ..]) => *first,
     };
     if !(MIN_ITEM_SIZE..=MAX_ITEM_SIZE).contains(&args.item_size) {
         return Err(format!(
@@ -225,6 +226,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         shutdown_command: args.enable_shutdown,
         num_threads: u32::try_from(args.threads).unwrap_or(u32::MAX),
         prefix_delimiter: delimiter,
+        detail_enabled: args.delimiter.is_some(),
         reqs_per_event: u32::try_from(args.reqs_per_event).unwrap_or(u32::MAX),
         cas_enabled: !args.disable_cas,
         tcp_backlog: args.backlog,
@@ -235,6 +237,11 @@ fn settings(args: &Args) -> Result<Settings, String> {
         ..Options::default()
     };
     parse_extended(&args.extended, &mut options, &mut store)?;
+    let chunk_max_given = args.extended.iter().any(|o| o.starts_with("slab_chunk_max="));
+    if store.item_size_max > settings::SLAB_PAGE_SIZE && !chunk_max_given {
+        // memcached's rule for items over 1 MiB: chunks of half a page.
+        store.slab_chunk_max = settings::SLAB_PAGE_SIZE / 2;
+    }
     settings::check(&options, &store)?;
     if options.num_threads != 1 {
         log::debug!(
@@ -245,11 +252,8 @@ fn settings(args: &Args) -> Result<Settings, String> {
     Ok(Settings {
         store,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-        tcp_port: if args.unix_socket.is_some() {
-            0
-        } else {
-            port.max(0) as u16
-        },
+        // Reported as given, even with -s (as memcached does).
+        tcp_port: port.max(0) as u16,
         idle_timeout: (options.idle_timeout > 0)
             .then(|| Duration::from_secs(u64::from(options.idle_timeout))),
         options,
@@ -326,6 +330,9 @@ mod tests {
         );
         assert!(!s.options.lru_crawler);
         assert_eq!(parse("-I 2k").unwrap().store.slab_chunk_max, 2048);
+        assert_eq!(parse("-I 2m -o no_modern").unwrap().store.slab_chunk_max, 524_288);
+        assert!(parse("-D /").unwrap().options.detail_enabled);
+        assert!(!parse("").unwrap().options.detail_enabled);
         let s = parse("-o no_modern,idle_timeout=3").unwrap();
         assert_eq!(s.idle_timeout, Some(Duration::from_secs(3)));
         assert_eq!(s.store.slab_chunk_max, 1024 * 1024);

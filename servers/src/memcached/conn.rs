@@ -10,8 +10,9 @@
 //! Which protocol a connection speaks is decided by its first byte, as in
 //! memcached: 0x80 (the binary request magic) selects the binary protocol,
 //! anything else the text protocol (classic and meta commands). With `-B
-//! binary` any other first byte closes the connection; with `-B ascii`
-//! every connection speaks text.
+//! binary` every connection speaks binary (text is closed at the first
+//! 24-byte header, whose magic is wrong); with `-B ascii` every connection
+//! speaks text.
 //!
 //! A connection serves at most `-R` requests (default 20) per read before
 //! letting the others run: it yields ([`Next::Yield`]), counts it in
@@ -240,13 +241,10 @@ impl Protocol for MemcacheConnection {
         if let Conversation::Undecided = self.session {
             let binding = self.shared.borrow().stats.options.binding_protocol;
             self.session = match (data.first(), binding) {
-                (Some(&BINARY_MAGIC), BindingProtocol::Auto | BindingProtocol::Binary) => {
+                // A binary-only server reads every connection as binary,
+                // so a text one is closed at its first header's bad magic.
+                (Some(&BINARY_MAGIC), BindingProtocol::Auto) | (_, BindingProtocol::Binary) => {
                     Conversation::Binary(Session::new())
-                }
-                // A binary-only server hangs up on anything else.
-                (_, BindingProtocol::Binary) => {
-                    ctx.lose_connection();
-                    return;
                 }
                 _ => Conversation::Text(Session::new()),
             };

@@ -150,6 +150,7 @@ impl ServerStats {
     pub fn with_options(started: u32, options: Options) -> Self {
         let mut stats = ServerStats::new(started);
         stats.detail = PrefixStats::new(options.prefix_delimiter);
+        stats.detail.set_enabled(options.detail_enabled);
         stats.options = options;
         stats
     }

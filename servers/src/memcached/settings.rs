@@ -173,6 +173,9 @@ pub struct Options {
     pub num_threads: u32,
     /// `-D`: the character ending a key's prefix for `stats detail`.
     pub prefix_delimiter: u8,
+    /// Whether `stats detail` counts from the start (`-D` turns it on, as
+    /// in memcached; `stats detail on|off` changes it later).
+    pub detail_enabled: bool,
     /// `-R`: requests a connection serves per event before letting the
     /// others run (counted in `conn_yields`).
     pub reqs_per_event: u32,
@@ -249,6 +252,7 @@ impl Default for Options {
             shutdown_command: false,
             num_threads: DEFAULT_THREADS,
             prefix_delimiter: b':',
+            detail_enabled: false,
             reqs_per_event: DEFAULT_REQS_PER_EVENT,
             cas_enabled: true,
             tcp_backlog: DEFAULT_TCP_BACKLOG,
@@ -335,8 +339,18 @@ pub fn parse_extended<S: AsRef<str>>(
                 }
             }
             "no_slab_automove" => options.slab_automove = 0,
-            "slab_automove_ratio" => options.slab_automove_ratio = float("slab_automove_ratio")?,
-            "slab_automove_window" => options.slab_automove_window = number("slab_automove_window")?,
+            "slab_automove_ratio" => {
+                options.slab_automove_ratio = float("slab_automove_ratio")?;
+                if !(options.slab_automove_ratio > 0.0 && options.slab_automove_ratio < 1.0) {
+                    return Err("slab_automove_ratio must be > 0 and < 1".into());
+                }
+            }
+            "slab_automove_window" => {
+                options.slab_automove_window = number("slab_automove_window")?;
+                if options.slab_automove_window < 3 {
+                    return Err("slab_automove_window must be > 2".into());
+                }
+            }
             "tail_repair_time" => {
                 options.tail_repair_time = number("tail_repair_time")?;
                 if options.tail_repair_time < 10 {
@@ -381,8 +395,18 @@ pub fn parse_extended<S: AsRef<str>>(
                     return Err("warm_lru_pct must be > 1 and < 80".into());
                 }
             }
-            "hot_max_factor" => options.hot_max_factor = float("hot_max_factor")?,
-            "warm_max_factor" => options.warm_max_factor = float("warm_max_factor")?,
+            "hot_max_factor" => {
+                options.hot_max_factor = float("hot_max_factor")?;
+                if options.hot_max_factor <= 0.0 {
+                    return Err("hot_max_factor must be > 0".into());
+                }
+            }
+            "warm_max_factor" => {
+                options.warm_max_factor = float("warm_max_factor")?;
+                if options.warm_max_factor <= 0.0 {
+                    return Err("warm_max_factor must be > 0".into());
+                }
+            }
             "temporary_ttl" => {
                 options.temp_lru = true;
                 options.temporary_ttl = number("temporary_ttl")?;
@@ -461,6 +485,9 @@ pub fn check(options: &Options, store: &StoreConfig) -> Result<(), String> {
     }
     if options.hot_lru_pct + options.warm_lru_pct > 80 {
         return Err("hot_lru_pct + warm_lru_pct cannot be more than 80% combined".into());
+    }
+    if options.temp_lru && !options.lru_maintainer_thread {
+        return Err("temporary_ttl requires lru_maintainer to be enabled".into());
     }
     Ok(())
 }
@@ -553,6 +580,13 @@ mod tests {
         assert_eq!(check(&o, &s), Ok(()));
         let (o, s) = parse(&["hot_lru_pct=50", "warm_lru_pct=40"]).unwrap();
         assert!(check(&o, &s).is_err());
+        let (o, s) = parse(&["no_lru_maintainer", "temporary_ttl=30"]).unwrap();
+        assert_eq!(
+            check(&o, &s).unwrap_err(),
+            "temporary_ttl requires lru_maintainer to be enabled"
+        );
+        assert!(parse(&["slab_automove_window=2"]).is_err());
+        assert!(parse(&["slab_automove_ratio=1.5"]).is_err());
     }
 
     #[test]
