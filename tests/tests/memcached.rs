@@ -338,3 +338,162 @@ fn bad_command_lines_are_refused_with_a_message() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+/// Reads one `stats <group>` reply whole.
+fn stats_text(stream: &mut TcpStream, group: &str) -> String {
+    send(
+        stream,
+        format!("stats {group}\r\n").trim_end_matches(' ').as_bytes(),
+    );
+    let mut text = String::new();
+    while !text.ends_with("END\r\n") {
+        let mut buf = [0; 4096];
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed during stats");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    text
+}
+
+#[test]
+fn dash_f_refuses_flush_all() {
+    let server = start(&["-F"]);
+    let mut c = server.connect();
+    expect(&mut c, b"set k 0 0 1\r\nv\r\n", b"STORED\r\n");
+    expect(
+        &mut c,
+        b"flush_all\r\n",
+        b"CLIENT_ERROR flush_all not allowed\r\n",
+    );
+    expect(
+        &mut c,
+        b"flush_all x\r\n",
+        b"CLIENT_ERROR flush_all not allowed\r\n",
+    );
+    expect(&mut c, b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n");
+    assert!(stats_text(&mut c, "settings").contains("STAT flush_enabled no\r\n"));
+}
+
+#[test]
+fn shutdown_needs_dash_a_and_then_stops_the_server() {
+    let server = start(&[]);
+    let mut c = server.connect();
+    expect(&mut c, b"shutdown\r\n", b"ERROR: shutdown not enabled\r\n");
+    expect(&mut c, b"version\r\n", b"VERSION 1.6.38-torsion\r\n");
+
+    let mut server = start(&["-A"]);
+    let mut c = server.connect();
+    expect(
+        &mut c,
+        b"shutdown foo\r\n",
+        b"CLIENT_ERROR invalid shutdown mode\r\n",
+    );
+    send(&mut c, b"shutdown graceful\r\n");
+    assert!(read_all(&mut c).is_empty());
+    assert_eq!(server.wait().code(), Some(0));
+}
+
+#[test]
+fn dash_c_reports_no_cas_and_cas_ids_read_zero() {
+    let server = start(&["-C"]);
+    let mut c = server.connect();
+    expect(&mut c, b"set k 0 0 1\r\nv\r\n", b"STORED\r\n");
+    expect(&mut c, b"gets k\r\n", b"VALUE k 0 1 0\r\nv\r\nEND\r\n");
+    assert!(stats_text(&mut c, "settings").contains("STAT cas_enabled no\r\n"));
+}
+
+#[test]
+fn a_binary_only_server_closes_on_text_and_answers_binary() {
+    let server = start(&["-B", "binary"]);
+    let mut c = server.connect();
+    // Closed once a whole (24-byte) header with a bad magic is in.
+    send(&mut c, b"version\r\nversion\r\nversion\r\n");
+    assert!(read_all(&mut c).is_empty(), "text gets no reply");
+    let mut c = server.connect();
+    // A binary noop, opaque 7.
+    let mut noop = vec![0x80, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+    noop.extend([0; 8]);
+    send(&mut c, &noop);
+    let reply = torsion_tests::read_exact(&mut c, 24);
+    assert_eq!((reply[0], reply[1], reply[15]), (0x81, 0x0a, 7));
+}
+
+#[test]
+fn the_port_file_names_the_port_the_os_chose() {
+    let scratch = torsion_tests::Scratch::new("memcached-ports");
+    let path = scratch.path("ports");
+    let mut command = std::process::Command::new(torsion_tests::binary("torsion-memcached"));
+    command
+        .args(["-p", "-1", "-b", "64"])
+        .env("MEMCACHED_PORT_FILENAME", &path);
+    let server = Server::spawn(command);
+    let port = server.socket_addr().port();
+    // The file is in place before the server announces itself.
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("TCP INET: {port}\n")
+    );
+    assert!(!scratch.path("ports.lck").exists());
+    let mut c = server.connect();
+    let settings = stats_text(&mut c, "settings");
+    assert!(
+        settings.contains(&format!("STAT tcpport {port}\r\n")),
+        "{settings}"
+    );
+    assert!(settings.contains("STAT tcp_backlog 64\r\n"), "{settings}");
+}
+
+#[test]
+fn an_http_request_line_closes_without_a_byte() {
+    let server = start(&[]);
+    for line in [
+        &b"GET / HTTP/1.0\r\n"[..],
+        b"PUT /asdf HTTP/1.1\r\n",
+        b"DELETE HTTP/1.1\r\n",
+    ] {
+        let mut c = server.connect();
+        send(&mut c, line);
+        assert!(read_all(&mut c).is_empty(), "{}", line.escape_ascii());
+    }
+    let mut c = server.connect();
+    expect(&mut c, b"get a HTTP/1.1\r\n", b"END\r\n");
+}
+
+#[test]
+fn dash_r_yields_between_pipelined_requests() {
+    let server = start(&["-R", "1"]);
+    let mut c = server.connect();
+    let batch = b"set k 0 0 1\r\nv\r\n".repeat(6);
+    let replies = b"STORED\r\n".repeat(6);
+    expect(&mut c, &batch, &replies);
+    assert!(stat(&mut c, "conn_yields") >= 5);
+}
+
+#[test]
+fn stats_conns_lists_the_listener_and_each_client() {
+    let server = start(&[]);
+    let mut waiting = server.connect();
+    send(&mut waiting, b"set k 0 0 10\r\nabc");
+    let mut c = server.connect();
+    // The half-sent value reaches the server before the stats request does
+    // (one connection's bytes are read before the next accept's).
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let conns = stats_text(&mut c, "conns");
+        let listen = format!("addr tcp:{}\r\n", server.addr());
+        assert!(conns.contains(&listen), "{conns}");
+        assert!(conns.contains(":state conn_listening\r\n"), "{conns}");
+        assert!(conns.contains(":state conn_parse_cmd\r\n"), "{conns}");
+        if conns.contains(":state conn_nread\r\n") {
+            assert_eq!(
+                conns
+                    .matches(&format!("listen_addr tcp:{}", server.addr()))
+                    .count(),
+                2
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{conns}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -9,7 +9,19 @@
 //!
 //! Which protocol a connection speaks is decided by its first byte, as in
 //! memcached: 0x80 (the binary request magic) selects the binary protocol,
-//! anything else the text protocol (classic and meta commands).
+//! anything else the text protocol (classic and meta commands). With `-B
+//! binary` every connection speaks binary (text is closed at the first
+//! 24-byte header, whose magic is wrong); with `-B ascii` every connection
+//! speaks text.
+//!
+//! A connection serves at most `-R` requests (default 20) per read before
+//! letting the others run: it yields ([`Next::Yield`]), counts it in
+//! `conn_yields`, and picks up where it stopped on the reactor's next turn
+//! (or, when its peer is not reading, once the peer catches up).
+//!
+//! The connection keeps its row of `stats conns` up to date (state, time of
+//! the last command), and after a `shutdown` (allowed by `-A`) stops the
+//! reactor.
 //!
 //! With an idle timeout (memcached's `-o idle_timeout`), a connection that
 //! completes no request for that long is closed, as memcached measures it
@@ -22,11 +34,14 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use torsion::{CloseReason, Ctx, Protocol};
+use torsion_protocols::memcache::text::ShutdownMode;
 use torsion_protocols::policies::IdleTimer;
 
+use super::conn_table::{address_name, ConnState};
 use super::dialect::{Ascii, Binary, ExecCtx};
 use super::server::Shared;
 use super::session::{Feed, Next, Session};
+use super::settings::BindingProtocol;
 
 /// The first byte of every binary-protocol request.
 const BINARY_MAGIC: u8 = 0x80;
@@ -47,6 +62,11 @@ pub struct MemcacheConnection {
     pending: Vec<u8>,
     /// Closes the connection after a while without a complete request.
     idle: Option<IdleTimer>,
+    /// Its row in `stats conns`.
+    row: Option<u64>,
+    /// Whether the transport asked it to stop producing (its peer is not
+    /// reading); `resume_producing` clears it.
+    paused: bool,
 }
 
 impl MemcacheConnection {
@@ -57,6 +77,8 @@ impl MemcacheConnection {
             session: Conversation::Undecided,
             pending: Vec::new(),
             idle: None,
+            row: None,
+            paused: false,
         }
     }
 
@@ -85,6 +107,9 @@ impl MemcacheConnection {
         let now = shared.now(ctx);
         shared.refresh_counters(&ctx.counters());
         shared.stats.bytes_read += input.len() as u64;
+        if let Some(row) = self.row {
+            shared.stats.conns.update(row, ConnState::ParseCmd, None);
+        }
         let mut out = std::mem::take(&mut shared.scratch);
         let mut cx = ExecCtx {
             store: &mut shared.store,
@@ -107,7 +132,38 @@ impl MemcacheConnection {
         }
         out.clear();
         shared.scratch = out;
+        if let Some(row) = self.row {
+            let state = match fed.next {
+                Next::Wait { needed: Some(_) } => ConnState::NRead,
+                _ if self.is_swallowing() => ConnState::Swallow,
+                _ => ConnState::Waiting,
+            };
+            let command_at = (fed.consumed > 0).then_some(now);
+            shared.stats.conns.update(row, state, command_at);
+        }
+        if fed.next == Next::Yield {
+            shared.stats.conn_yields += 1;
+        }
+        if let Some(mode) = shared.stats.shutdown.take() {
+            log::info!(
+                "shutdown{} requested by a client",
+                if mode == ShutdownMode::Graceful {
+                    " graceful"
+                } else {
+                    ""
+                }
+            );
+            ctx.stop();
+        }
         fed
+    }
+
+    /// Goes on with the requests left after a yield, unless the peer is not
+    /// reading (then `resume_producing` will).
+    fn continue_after_yield(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.paused && !self.pending.is_empty() && ctx.is_open() && !ctx.is_closing() {
+            self.process(ctx, &[]);
+        }
     }
 }
 
@@ -140,10 +196,17 @@ impl MemcacheConnection {
                 self.pending = Vec::new();
                 ctx.lose_connection();
             }
-            // The replies passed the output budget, so they are over the
-            // write buffer's high-water mark: pause_producing follows, and
-            // resume_producing picks up the requests left in `pending`.
-            Next::Yield => {}
+            // The request budget (-R) or the output budget is spent: let the
+            // other connections run, then go on. When the replies are over
+            // the write buffer's high-water mark, pause_producing comes
+            // first, and resume_producing picks up the requests left.
+            Next::Yield => {
+                let id = ctx.id();
+                ctx.call_soon(move |reactor| {
+                    let _ = reactor
+                        .with_protocol::<MemcacheConnection, _>(id, |c, ctx| c.continue_after_yield(ctx));
+                });
+            }
             // A large value is on its way: make room for it once.
             Next::Wait { needed: Some(needed) } => self.pending.reserve(needed),
             Next::Wait { needed: None } => {
@@ -160,19 +223,42 @@ impl Protocol for MemcacheConnection {
         if let Some(idle) = &mut self.idle {
             idle.start(ctx);
         }
+        let mut shared = self.shared.borrow_mut();
+        let now = shared.now(ctx);
+        let peer = ctx
+            .peer()
+            .map_or_else(|| "unknown".to_string(), |a| address_name(&a, false));
+        let listen = match shared.stats.conns.first_listener() {
+            Some(listen) => listen.to_string(),
+            None => ctx
+                .host()
+                .map_or_else(|| "unknown".to_string(), |a| address_name(&a, false)),
+        };
+        self.row = Some(shared.stats.conns.add_client(peer, listen, now));
     }
 
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         if let Conversation::Undecided = self.session {
-            self.session = match data.first() {
-                Some(&BINARY_MAGIC) => Conversation::Binary(Session::new()),
+            let binding = self.shared.borrow().stats.options.binding_protocol;
+            self.session = match (data.first(), binding) {
+                // A binary-only server reads every connection as binary,
+                // so a text one is closed at its first header's bad magic.
+                (Some(&BINARY_MAGIC), BindingProtocol::Auto) | (_, BindingProtocol::Binary) => {
+                    Conversation::Binary(Session::new())
+                }
                 _ => Conversation::Text(Session::new()),
             };
         }
         self.process(ctx, data);
     }
 
+    fn pause_producing(&mut self, ctx: &mut Ctx<'_>) {
+        self.paused = true;
+        ctx.pause_reading();
+    }
+
     fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
+        self.paused = false;
         // The peer is reading its replies: that is progress too.
         if let Some(idle) = &mut self.idle {
             idle.reset(ctx);
@@ -190,7 +276,11 @@ impl Protocol for MemcacheConnection {
         if !reason.is_clean() {
             log::debug!("client connection ended: {reason}");
         }
-        self.shared.borrow_mut().connection_closed();
+        let mut shared = self.shared.borrow_mut();
+        if let Some(row) = self.row.take() {
+            shared.stats.conns.remove(row);
+        }
+        shared.connection_closed();
     }
 }
 

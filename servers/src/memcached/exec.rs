@@ -35,11 +35,15 @@
 use std::time::Duration;
 
 use torsion_protocols::memcache::text::{
-    write_number, write_stat, write_value, write_version, ArithOp, Reply, Request, RequestError,
-    StorageCommand, StorageHeader, Words,
+    write_number, write_stat, write_value, write_version, ArithOp, ErrorKind, Reply, Request, RequestError,
+    ShutdownMode, StorageCommand, StorageHeader,
 };
 
+use super::admin::{self, DebugClock};
+use super::conn_table::ConnTable;
+use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute};
+use super::settings::Options;
 use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
     TouchOutcome,
@@ -56,7 +60,7 @@ pub const MAX_VERBOSITY: u32 = 2;
 /// The server's own figures, owned and updated by the connection layer, read by
 /// `stats` and `stats settings`. Fields that need a system call (`rusage_*`)
 /// can be refreshed when the request is [`Request::Stats`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerStats {
     /// Process id.
     pub pid: u32,
@@ -80,8 +84,6 @@ pub struct ServerStats {
     pub connection_structures: u64,
     /// Whether the listener is accepting.
     pub accepting_conns: bool,
-    /// Worker threads (1: a single reactor thread).
-    pub threads: u32,
     /// Bytes read from clients.
     pub bytes_read: u64,
     /// Bytes written to clients.
@@ -92,10 +94,24 @@ pub struct ServerStats {
     pub udp_port: u16,
     /// Current verbosity (set by `verbosity`).
     pub verbosity: u32,
-    /// Protocol accepted on the listener (`-B`): `auto-negotiate`, `ascii`, `binary`.
-    pub binding_protocol: &'static str,
-    /// Extra counters appended to `stats` (the reactor's: wakeups, timers, ...).
+    /// The reactor's counters (wakeups, timers, ...), for `stats reactor`.
     pub reactor: Vec<(&'static str, u64)>,
+    /// The command line's settings (`stats settings`, and what `-A -C -F
+    /// -D -R -o debug_time` allow or change).
+    pub options: Options,
+    /// Times a connection stopped with requests left, to let the others run
+    /// (its `-R` request budget or its output budget was spent).
+    pub conn_yields: u64,
+    /// Times the listener stopped accepting (out of file descriptors).
+    pub listen_disabled_num: u64,
+    /// `stats detail`'s per-prefix counters.
+    pub detail: PrefixStats,
+    /// `stats conns`'s table.
+    pub conns: ConnTable,
+    /// Set by `shutdown` (with `-A`): the connection layer stops the server.
+    pub shutdown: Option<ShutdownMode>,
+    /// The clock as `debugtime` moved it.
+    pub clock: DebugClock,
 }
 
 impl ServerStats {
@@ -113,15 +129,29 @@ impl ServerStats {
             rejected_connections: 0,
             connection_structures: 0,
             accepting_conns: true,
-            threads: 1,
             bytes_read: 0,
             bytes_written: 0,
             tcp_port: 11211,
             udp_port: 0,
             verbosity: 0,
-            binding_protocol: "auto-negotiate",
             reactor: Vec::new(),
+            options: Options::default(),
+            conn_yields: 0,
+            listen_disabled_num: 0,
+            detail: PrefixStats::new(b':'),
+            conns: ConnTable::default(),
+            shutdown: None,
+            clock: DebugClock::default(),
         }
+    }
+
+    /// Figures for a server started at `started` with these settings.
+    pub fn with_options(started: u32, options: Options) -> Self {
+        let mut stats = ServerStats::new(started);
+        stats.detail = PrefixStats::new(options.prefix_delimiter);
+        stats.detail.set_enabled(options.detail_enabled);
+        stats.options = options;
+        stats
     }
 
     /// Zeroes the cumulative counters, as `stats reset` does in memcached.
@@ -133,6 +163,8 @@ impl ServerStats {
         for (_, value) in &mut self.reactor {
             *value = 0;
         }
+        self.conn_yields = 0;
+        self.detail.clear();
     }
 }
 
@@ -158,6 +190,11 @@ impl Execute for TextExec {
     /// Answers a refused command line; [`Effect::Close`] when the connection
     /// must close (a line too long).
     fn refuse(&mut self, cx: &mut ExecCtx<'_>, error: &RequestError) -> Effect {
+        if error.kind == ErrorKind::InvalidFlushDelay && !cx.server.options.flush_enabled {
+            // -F: every flush_all is refused before its delay is read.
+            reply(cx.out, error.noreply, Reply::FlushNotAllowed);
+            return Effect::Continue;
+        }
         match error.kind.reply() {
             Some(r) => {
                 reply(cx.out, error.noreply, r);
@@ -188,26 +225,55 @@ impl Execute for TextExec {
 }
 
 fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
+    if let Some(effect) = admin::execute(request, cx) {
+        return effect;
+    }
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
+    // -C: no CAS uniques; they read 0.
+    let cas_on = server.options.cas_enabled;
     match *request {
         Request::Get { keys, cas } => {
             for key in keys.iter() {
-                if let Some(item) = store.get(key, now) {
-                    write_value(out, key, item.flags(), item.value(), cas.then(|| item.cas()));
+                let item = store.get(key, now);
+                if server.detail.enabled() {
+                    server.detail.record_get(key, item.is_some());
+                }
+                if let Some(item) = item {
+                    let unique = cas.then(|| if cas_on { item.cas() } else { 0 });
+                    write_value(out, key, item.flags(), item.value(), unique);
                 }
             }
             Reply::End.write(out);
         }
         Request::GetAndTouch { exptime, keys, cas } => {
             for key in keys.iter() {
-                if let Some(item) = store.get_and_touch(key, i64::from(exptime), now) {
-                    write_value(out, key, item.flags(), item.value(), cas.then(|| item.cas()));
+                let item = store.get_and_touch(key, i64::from(exptime), now);
+                if server.detail.enabled() {
+                    server.detail.record_get(key, item.is_some());
+                }
+                if let Some(item) = item {
+                    let unique = cas.then(|| if cas_on { item.cas() } else { 0 });
+                    write_value(out, key, item.flags(), item.value(), unique);
                 }
             }
             Reply::End.write(out);
         }
-        Request::Storage(header) => execute_storage(&header, data, store, now, out),
+        Request::Storage(mut header) => {
+            if server.detail.enabled() {
+                server.detail.record_set(header.key);
+            }
+            if !cas_on && header.command == StorageCommand::Cas {
+                // -C: no item has a unique to match, so a `cas` of an
+                // existing item answers EXISTS whatever it names, as in
+                // memcached (internal uniques never reach u64::MAX).
+                header.cas_unique = u64::MAX;
+            }
+            execute_storage(&header, data, store, now, out)
+        }
         Request::Delete { key, noreply } => {
+            if server.detail.enabled() {
+                server.detail.record_delete(key);
+            }
             let r = match store.delete(key, None, now) {
                 DeleteOutcome::Deleted => Reply::Deleted,
                 DeleteOutcome::NotFound | DeleteOutcome::Exists => Reply::NotFound,
@@ -252,17 +318,14 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
             };
             reply(out, noreply, r);
         }
-        Request::FlushAll { delay, noreply } => {
-            store.flush_all(i64::from(delay), now);
-            reply(out, noreply, Reply::Ok);
-        }
-        Request::Stats { args } => write_stats(args, store, server, now, out),
+        // Answered by admin::execute above.
+        Request::FlushAll { .. }
+        | Request::Stats { .. }
+        | Request::Verbosity { .. }
+        | Request::Shutdown { .. }
+        | Request::DebugTime(_) => {}
         Request::Slabs { args } => super::slab_admin::slabs(args, store, now, out),
         Request::Version => write_version(out, server.version),
-        Request::Verbosity { level, noreply } => {
-            server.verbosity = level.min(MAX_VERBOSITY);
-            reply(out, noreply, Reply::Ok);
-        }
         Request::Quit => return Effect::Close,
         Request::CacheMemlimit { megabytes, noreply } => {
             // process_memlimit_command's bounds.
@@ -310,36 +373,6 @@ fn storage_mode(header: &StorageHeader<'_>) -> (StoreMode, Option<u64>) {
         StorageCommand::Append => (StoreMode::Append, None),
         StorageCommand::Prepend => (StoreMode::Prepend, None),
         StorageCommand::Cas => (StoreMode::Set, Some(header.cas_unique)),
-    }
-}
-
-/// `stats`, `stats settings|items|slabs|sizes|reset`; anything else answers
-/// `ERROR` like an unknown subcommand does in memcached.
-fn write_stats(args: Words<'_>, store: &mut Store, server: &mut ServerStats, now: u32, out: &mut Vec<u8>) {
-    let group = match args.first() {
-        Some(b"reset") => {
-            reset_stats(store, server);
-            Reply::Reset.write(out);
-            return;
-        }
-        Some(switch @ (b"sizes_enable" | b"sizes_disable")) => {
-            // memcached answers these without an END.
-            super::class_report::switch_sizes(store, switch == b"sizes_enable", out);
-            return;
-        }
-        Some(b"cachedump") => {
-            let rest: Vec<&[u8]> = args.iter().skip(1).collect();
-            super::class_report::cachedump(store, &rest, out);
-            return;
-        }
-        arg => StatsGroup::parse(arg),
-    };
-    match group {
-        Some(group) => {
-            write_stats_group(group, store, server, now, out);
-            Reply::End.write(out);
-        }
-        None => Reply::Error.write(out),
     }
 }
 
@@ -402,104 +435,12 @@ pub fn write_stats_group(
     sink: &mut dyn StatSink,
 ) {
     match group {
-        StatsGroup::General => write_general_stats(store, server, now, sink),
-        StatsGroup::Settings => write_settings(store, server, sink),
+        StatsGroup::General => admin::write_general_stats(store, server, now, sink),
+        StatsGroup::Settings => admin::write_settings(store.config(), server, sink),
         StatsGroup::Items => super::class_report::write_items(store, now, sink),
         StatsGroup::Slabs => super::class_report::write_slabs(store, sink),
         StatsGroup::Sizes => super::class_report::write_sizes(store, sink),
     }
-}
-
-struct Seconds(Duration);
-
-impl std::fmt::Display for Seconds {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:06}", self.0.as_secs(), self.0.subsec_micros())
-    }
-}
-
-/// The general `stats`, in memcached 1.6's order (`server_stats`), limited to the
-/// figures Torsion has.
-fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &mut dyn StatSink) {
-    let s = store.stats();
-    out.stat("pid", &server.pid);
-    out.stat("uptime", &now.saturating_sub(server.started));
-    out.stat("time", &now);
-    out.stat("version", &server.version);
-    out.stat("pointer_size", &usize::BITS);
-    out.stat("rusage_user", &Seconds(server.rusage_user));
-    out.stat("rusage_system", &Seconds(server.rusage_system));
-    out.stat("max_connections", &server.max_connections);
-    out.stat("curr_connections", &server.curr_connections);
-    out.stat("total_connections", &server.total_connections);
-    out.stat("rejected_connections", &server.rejected_connections);
-    out.stat("connection_structures", &server.connection_structures);
-    out.stat("cmd_get", &s.cmd_get);
-    out.stat("cmd_set", &s.cmd_set);
-    out.stat("cmd_flush", &s.cmd_flush);
-    out.stat("cmd_touch", &s.cmd_touch);
-    out.stat("get_hits", &s.get_hits);
-    out.stat("get_misses", &s.get_misses);
-    out.stat("get_expired", &s.get_expired);
-    out.stat("get_flushed", &s.get_flushed);
-    out.stat("delete_misses", &s.delete_misses);
-    out.stat("delete_hits", &s.delete_hits);
-    out.stat("incr_misses", &s.incr_misses);
-    out.stat("incr_hits", &s.incr_hits);
-    out.stat("decr_misses", &s.decr_misses);
-    out.stat("decr_hits", &s.decr_hits);
-    out.stat("cas_misses", &s.cas_misses);
-    out.stat("cas_hits", &s.cas_hits);
-    out.stat("cas_badval", &s.cas_badval);
-    out.stat("touch_hits", &s.touch_hits);
-    out.stat("touch_misses", &s.touch_misses);
-    out.stat("store_too_large", &s.store_too_large);
-    out.stat("store_no_memory", &s.store_no_memory);
-    out.stat("auth_cmds", &0);
-    out.stat("auth_errors", &0);
-    out.stat("bytes_read", &server.bytes_read);
-    out.stat("bytes_written", &server.bytes_written);
-    out.stat("limit_maxbytes", &store.config().max_bytes);
-    out.stat("accepting_conns", &u8::from(server.accepting_conns));
-    out.stat("threads", &server.threads);
-    out.stat("hash_bytes", &store.hash_bytes());
-    out.stat("hash_is_expanding", &0);
-    out.stat("bytes", &store.bytes());
-    out.stat("curr_items", &store.curr_items());
-    out.stat("total_items", &s.total_items);
-    out.stat("expired_unfetched", &s.expired_unfetched);
-    out.stat("evicted_unfetched", &s.evicted_unfetched);
-    out.stat("evictions", &s.evictions);
-    out.stat("reclaimed", &s.reclaimed);
-    out.stat("crawler_reclaimed", &s.crawler_reclaimed);
-    for (name, value) in &server.reactor {
-        out.stat(name, &value);
-    }
-}
-
-fn on_off(b: bool) -> &'static str {
-    if b {
-        "on"
-    } else {
-        "off"
-    }
-}
-
-/// `stats settings`: the settings Torsion honours, with memcached's names.
-fn write_settings(store: &Store, server: &ServerStats, out: &mut dyn StatSink) {
-    let c = store.config();
-    out.stat("maxbytes", &c.max_bytes);
-    out.stat("maxconns", &server.max_connections);
-    out.stat("tcpport", &server.tcp_port);
-    out.stat("udpport", &server.udp_port);
-    out.stat("verbosity", &server.verbosity);
-    out.stat("evictions", &on_off(c.evict));
-    out.stat("num_threads", &server.threads);
-    out.stat("cas_enabled", &"yes");
-    out.stat("binding_protocol", &server.binding_protocol);
-    out.stat("item_size_max", &c.item_size_max);
-    out.stat("flush_enabled", &"yes");
-    out.stat("lru_crawler", &"yes");
 }
 
 #[cfg(test)]
@@ -588,7 +529,7 @@ mod tests {
             "STAT pid {}\r\nSTAT uptime 100\r\nSTAT time {NOW}\r\n",
             std::process::id()
         )));
-        assert!(stats.ends_with("STAT reactor_wakeups 7\r\nEND\r\n"));
+        assert!(stats.ends_with("STAT lru_bumps_dropped 0\r\nEND\r\n"));
         for line in stats.lines() {
             assert!(line == "END" || line.split(' ').count() == 3, "{line}");
         }
@@ -609,7 +550,7 @@ mod tests {
         }
         let settings = c.send(b"stats settings\r\n");
         assert!(settings.starts_with(b"STAT maxbytes 67108864\r\n"));
-        assert!(settings.ends_with(b"STAT lru_crawler yes\r\nEND\r\n"));
+        assert!(settings.ends_with(b"STAT memory_file (null)\r\nEND\r\n"));
         c.now += 5;
         let items = String::from_utf8(c.send(b"stats items\r\n")).unwrap();
         assert!(
@@ -628,11 +569,24 @@ mod tests {
         c.expect(b"stats reset\r\n", b"RESET\r\n");
         assert_eq!(c.stat("get_hits"), "0");
         assert_eq!(c.stat("curr_items"), "1");
-        assert_eq!(c.stat("reactor_wakeups"), "0");
+        c.expect(b"stats reactor\r\n", b"STAT reactor_wakeups 0\r\nEND\r\n");
         c.expect(b"delete a\r\n", b"DELETED\r\n");
         c.expect(b"stats items\r\n", b"END\r\n");
         c.expect(b"verbosity 5\r\n", b"OK\r\n");
         assert_eq!(c.server.verbosity, 2);
+    }
+
+    #[test]
+    fn without_cas_uniques_read_zero_and_cas_never_matches() {
+        let mut c = Conversation::new();
+        c.server.options.cas_enabled = false;
+        c.expect(b"set k 0 0 1\r\nv\r\n", b"STORED\r\n");
+        c.expect(b"gets k\r\n", b"VALUE k 0 1 0\r\nv\r\nEND\r\n");
+        c.expect(b"gats 0 k\r\n", b"VALUE k 0 1 0\r\nv\r\nEND\r\n");
+        c.expect(b"cas k 0 0 1 1\r\nw\r\n", b"EXISTS\r\n");
+        c.expect(b"cas k 0 0 1 0\r\nw\r\n", b"EXISTS\r\n");
+        c.expect(b"cas nope 0 0 1 0\r\nw\r\n", b"NOT_FOUND\r\n");
+        c.expect(b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n");
     }
 
     #[test]

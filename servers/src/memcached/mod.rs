@@ -18,6 +18,12 @@
 //! - [`meta_exec`]: executes a parsed meta request (`mg`, `ms`, `md`, `ma`,
 //!   `me`, `mn`); meta commands share the text connection.
 //! - [`binary_exec`]: executes a parsed binary-protocol request.
+//! - [`admin`]: the commands about the server (`flush_all`, `shutdown`,
+//!   `verbosity`, `debugtime`, `stats` and its groups).
+//! - [`settings`]: the command line's settings and `stats settings`' keys.
+//! - [`detail`]: `stats detail`'s per-prefix counters.
+//! - [`conn_table`]: `stats conns`' table of listeners and connections.
+//! - [`port_file`]: the file `MEMCACHED_PORT_FILENAME` names, with the ports.
 //!
 //! Nothing above reads a clock or touches a socket: `now` (unix seconds) is an
 //! argument everywhere, and replies are appended to a `Vec<u8>`. On top of
@@ -46,18 +52,23 @@
 //! assert_eq!(out, b"STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n");
 //! ```
 
+pub mod admin;
 pub mod binary_exec;
 pub mod class_report;
 pub mod classes;
 pub mod conn;
+pub mod conn_table;
+pub mod detail;
 pub mod dialect;
 pub mod exec;
 pub mod item;
 mod lru;
 pub mod meta_exec;
+pub mod port_file;
 pub mod server;
 pub mod session;
 pub mod slab_admin;
+pub mod settings;
 pub mod stats;
 pub mod store;
 #[cfg(test)]

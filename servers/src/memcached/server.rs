@@ -15,7 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use torsion::{Address, Counters, Ctx, Factory, LoopingCall, Protocol, Reactor};
 
 use super::conn::MemcacheConnection;
+use super::conn_table::address_name;
 use super::exec::ServerStats;
+use super::settings::Options;
 use super::store::{Store, StoreConfig};
 
 /// How often the crawler looks for expired items.
@@ -44,6 +46,8 @@ pub struct Settings {
     /// Close a connection that completes no request for this long
     /// (memcached's `-o idle_timeout`); `None`, the default, never does.
     pub idle_timeout: Option<Duration>,
+    /// Everything else the command line set (`stats settings`).
+    pub options: Options,
 }
 
 impl Default for Settings {
@@ -53,6 +57,7 @@ impl Default for Settings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             tcp_port: 11211,
             idle_timeout: None,
+            options: Options::default(),
         }
     }
 }
@@ -74,10 +79,22 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The current unix time in seconds, from the reactor's clock.
+    /// The current unix time in seconds, from the reactor's clock (moved
+    /// by `debugtime` when the server allows it).
     pub fn now(&self, reactor: &Reactor) -> u32 {
         let elapsed = reactor.now().saturating_sub(self.origin).as_secs();
-        u32::try_from(self.unix_base + elapsed).unwrap_or(u32::MAX)
+        let real = u32::try_from(self.unix_base + elapsed).unwrap_or(u32::MAX);
+        self.stats.clock.apply(real)
+    }
+
+    /// Records a listening socket for `stats conns` (`udp`: a datagram
+    /// socket, which memcached lists as `udp:ADDR`).
+    pub fn add_listener(&mut self, addr: &Address, udp: bool) {
+        let now = self
+            .stats
+            .clock
+            .apply(u32::try_from(self.unix_base).unwrap_or(u32::MAX));
+        self.stats.conns.add_listener(address_name(addr, udp), now);
     }
 
     /// Copies the reactor's counters into the `stats` figures.
@@ -89,6 +106,7 @@ impl Shared {
             ("reactor_slow_callbacks", counters.slow_callbacks),
             ("reactor_accept_pauses", counters.accept_pauses),
         ];
+        self.stats.listen_disabled_num = counters.accept_pauses;
         let list = &mut self.stats.reactor;
         list.clear();
         list.extend_from_slice(&figures);
@@ -113,7 +131,8 @@ impl MemcacheFactory {
         let unix_base = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let mut stats = ServerStats::new(u32::try_from(unix_base).unwrap_or(u32::MAX));
+        let started = u32::try_from(unix_base).unwrap_or(u32::MAX);
+        let mut stats = ServerStats::with_options(started, settings.options.clone());
         stats.max_connections = settings.max_connections as u64;
         stats.tcp_port = settings.tcp_port;
         let shared = Shared {

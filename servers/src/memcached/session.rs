@@ -9,7 +9,9 @@
 //!
 //! - **The output budget.** Once a call's replies pass [`OUTPUT_BUDGET`], it
 //!   stops before the next request and yields ([`Next::Yield`]): a few bytes
-//!   of pipelined `get`s can ask for megabytes of values.
+//!   of pipelined `get`s can ask for megabytes of values. So it does after
+//!   the server's requests per event (memcached's `-R`, default 20), so
+//!   that one client's pipeline does not keep the others waiting.
 //! - **Waiting for a value.** A request followed by a value (`set`, `ms`,
 //!   a binary `set`) is checked against the item size limit as soon as its
 //!   head is in; then the session waits until the value is buffered whole.
@@ -174,8 +176,10 @@ impl<D: Dialect> Session<D> {
     /// replies to `cx.out`; see the module docs for when it stops.
     pub fn feed(&mut self, input: &[u8], cx: &mut ExecCtx<'_>) -> Feed {
         let mut pos = 0;
+        let mut served = 0;
+        let per_event = cx.server.options.reqs_per_event as usize;
         loop {
-            if cx.out.len() >= OUTPUT_BUDGET && pos < input.len() {
+            if (cx.out.len() >= OUTPUT_BUDGET || served >= per_event) && pos < input.len() {
                 return Feed {
                     consumed: pos,
                     next: Next::Yield,
@@ -203,6 +207,7 @@ impl<D: Dialect> Session<D> {
             let (request, head) = match self.parser.decode(rest) {
                 Parsed::Incomplete => return Feed::wait(pos, None),
                 Parsed::Error(error) => {
+                    served += 1;
                     pos += error.consumed();
                     if self.executor.refuse(cx, &error) == Effect::Close {
                         return Feed::close(pos);
@@ -214,7 +219,10 @@ impl<D: Dialect> Session<D> {
                     }
                     continue;
                 }
-                Parsed::Complete(request, head) => (request, head),
+                Parsed::Complete(request, head) => {
+                    served += 1;
+                    (request, head)
+                }
             };
             let effect = match request.body() {
                 Body::None => {

@@ -1,17 +1,46 @@
 //! The commands about the server rather than a key: `flush_all`, `version`,
-//! `verbosity`, `cache_memlimit`, `quit` (and `shutdown`, refused).
+//! `verbosity`, `cache_memlimit`, `quit`, `shutdown` and `debugtime`.
 //!
 //! ```text
-//! flush_all [delay] [noreply]\r\n       OK
+//! flush_all [delay] [noreply]\r\n       OK | CLIENT_ERROR flush_all not allowed
 //! version\r\n                           VERSION <version>
 //! verbosity <level> [noreply]\r\n       OK
 //! cache_memlimit <megabytes> [noreply]\r\n   OK | MEMLIMIT_TOO_SMALL ... | MEMLIMIT_ADJUST_FAILED ...
 //! quit\r\n                              (the connection closes)
+//! shutdown [graceful]\r\n               (the server stops) | ERROR: shutdown not enabled
+//!                                      | CLIENT_ERROR invalid shutdown mode
+//! debugtime <seconds>|p|r\r\n           OK | ERROR   (a testing aid, off by default)
 //! ```
+//!
+//! Whether `shutdown`, `flush_all` and `debugtime` are allowed is the
+//! server's setting, so the parser accepts them and the server decides.
 
 use super::tokens::Tokens;
 use super::{end_line, error, ErrorKind, Request, RequestError};
 use crate::memcache::number::{push_i64, push_u64, safe_strtol, safe_strtoul};
+
+/// What `shutdown` asked for (memcached acts on it only when started with `-A`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownMode {
+    /// `shutdown`: stop now.
+    Now,
+    /// `shutdown graceful`: stop as on SIGUSR1.
+    Graceful,
+    /// Any other argument: `CLIENT_ERROR invalid shutdown mode`.
+    Invalid,
+}
+
+/// What `debugtime` asked for: memcached's debug builds let a test move the
+/// server's clock instead of sleeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugTime {
+    /// `debugtime <seconds>`: move the clock forward (or back) that much.
+    Advance(i64),
+    /// `debugtime p`: stop the clock.
+    Pause,
+    /// `debugtime r`: let it run again.
+    Resume,
+}
 
 /// `flush_all`, `version`, `verbosity`, `cache_memlimit`, `quit`, `shutdown`;
 /// `None` for any other command.
@@ -28,7 +57,7 @@ pub(super) fn parse<'a>(t: &Tokens<'a>, command: &[u8]) -> Option<Result<Request
             if n != if noreply { 3 } else { 2 } {
                 match safe_strtol(t.get(1)) {
                     Some(d) => delay = d,
-                    None => return Some(Err(error(ErrorKind::InvalidExptime, noreply))),
+                    None => return Some(Err(error(ErrorKind::InvalidFlushDelay, noreply))),
                 }
             }
             Ok(Request::FlushAll { delay, noreply })
@@ -52,10 +81,26 @@ pub(super) fn parse<'a>(t: &Tokens<'a>, command: &[u8]) -> Option<Result<Request
                     .ok_or(error(ErrorKind::UnknownCommand, noreply))
             }
         }
-        b"shutdown" => Err(error(ErrorKind::ShutdownNotEnabled, false)),
         b"slabs" => Ok(Request::Slabs {
             args: super::tokens::Words::new(t.after(0)),
         }),
+        b"shutdown" => Ok(Request::Shutdown {
+            mode: match n {
+                2 => ShutdownMode::Now,
+                3 if t.get(1) == b"graceful" => ShutdownMode::Graceful,
+                _ => ShutdownMode::Invalid,
+            },
+        }),
+        b"debugtime" => match (n, t.get(1.min(n - 2))) {
+            (3.., b"p") => Ok(Request::DebugTime(DebugTime::Pause)),
+            (3.., b"r") => Ok(Request::DebugTime(DebugTime::Resume)),
+            (3.., word) => std::str::from_utf8(word)
+                .ok()
+                .and_then(|w| w.parse::<i64>().ok())
+                .map(|seconds| Request::DebugTime(DebugTime::Advance(seconds)))
+                .ok_or(unknown),
+            _ => Err(unknown),
+        },
         _ => return None,
     })
 }
@@ -84,6 +129,27 @@ pub fn write_cache_memlimit(out: &mut Vec<u8>, megabytes: u32, noreply: bool) {
     end_line(out, noreply);
 }
 
+/// Appends `shutdown[ graceful]\r\n` (an invalid mode is written as
+/// `shutdown invalid`).
+pub fn write_shutdown(out: &mut Vec<u8>, mode: ShutdownMode) {
+    out.extend_from_slice(match mode {
+        ShutdownMode::Now => b"shutdown\r\n",
+        ShutdownMode::Graceful => b"shutdown graceful\r\n",
+        ShutdownMode::Invalid => b"shutdown invalid\r\n",
+    });
+}
+
+/// Appends `debugtime <seconds>|p|r\r\n`.
+pub fn write_debugtime(out: &mut Vec<u8>, time: DebugTime) {
+    out.extend_from_slice(b"debugtime ");
+    match time {
+        DebugTime::Advance(seconds) => push_i64(out, seconds),
+        DebugTime::Pause => out.push(b'p'),
+        DebugTime::Resume => out.push(b'r'),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Appends `VERSION <version>\r\n`.
 pub fn write_version(out: &mut Vec<u8>, version: &str) {
     out.extend_from_slice(b"VERSION ");
@@ -106,7 +172,11 @@ mod tests {
         ] {
             assert_eq!(complete(line).0, Request::FlushAll { delay, noreply });
         }
-        assert_eq!(err(b"flush_all x\r\n").kind, ErrorKind::InvalidExptime);
+        assert_eq!(err(b"flush_all x\r\n").kind, ErrorKind::InvalidFlushDelay);
+        assert_eq!(
+            ErrorKind::InvalidFlushDelay.reply(),
+            Some(super::super::Reply::InvalidExptime)
+        );
         assert_eq!(err(b"flush_all 1 2 3\r\n").kind, ErrorKind::UnknownCommand);
     }
 
@@ -134,7 +204,68 @@ mod tests {
         };
         assert_eq!(complete(b"cache_memlimit 64 noreply\r\n").0, memlimit);
         assert_eq!(err(b"cache_memlimit x\r\n").kind, ErrorKind::UnknownCommand);
-        assert_eq!(err(b"shutdown\r\n").kind, ErrorKind::ShutdownNotEnabled);
+        let shutdown = |line: &[u8]| match complete(line).0 {
+            Request::Shutdown { mode } => mode,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(shutdown(b"shutdown\r\n"), ShutdownMode::Now);
+        assert_eq!(shutdown(b"shutdown  graceful\r\n"), ShutdownMode::Graceful);
+        assert_eq!(shutdown(b"shutdown foo\r\n"), ShutdownMode::Invalid);
+        assert_eq!(shutdown(b"shutdown graceful x\r\n"), ShutdownMode::Invalid);
+        assert_eq!(shutdown(b"shutdown noreply\r\n"), ShutdownMode::Invalid);
+    }
+
+    #[test]
+    fn debugtime() {
+        assert_eq!(
+            complete(b"debugtime 3\r\n").0,
+            Request::DebugTime(DebugTime::Advance(3))
+        );
+        assert_eq!(
+            complete(b"debugtime -2\r\n").0,
+            Request::DebugTime(DebugTime::Advance(-2))
+        );
+        assert_eq!(
+            complete(b"debugtime p\r\n").0,
+            Request::DebugTime(DebugTime::Pause)
+        );
+        assert_eq!(
+            complete(b"debugtime r\r\n").0,
+            Request::DebugTime(DebugTime::Resume)
+        );
+        assert_eq!(err(b"debugtime\r\n").kind, ErrorKind::UnknownCommand);
+        assert_eq!(err(b"debugtime x\r\n").kind, ErrorKind::UnknownCommand);
+    }
+
+    #[test]
+    fn http_request_lines_close() {
+        for line in [
+            &b"GET / HTTP/1.0\r\n"[..],
+            b"PUT /asdf/asd/fasdfasdf/sadf HTTP/1.1\r\n",
+            b"DELETE HTTP/1.1\r\n",
+            b"HTTP/1.1\r\n",
+            b"xy HTTP/1.0\r\n",
+        ] {
+            let e = err(line);
+            assert_eq!(e.kind, ErrorKind::HttpRequest, "{}", line.escape_ascii());
+            assert!(e.kind.closes_connection());
+        }
+        // Not the last word, a one-letter command, or a letter memcached
+        // groups (its own ERROR): ERROR, as memcached answers.
+        for line in [
+            &b"GET / HTTP/1.0 noreply\r\n"[..],
+            b"x HTTP/1.0\r\n",
+            b"gxx HTTP/1.0\r\n",
+            b"delet HTTP/1.0\r\n",
+            b"HTTP/1.1 a\r\n",
+        ] {
+            assert_eq!(
+                err(line).kind,
+                ErrorKind::UnknownCommand,
+                "{}",
+                line.escape_ascii()
+            );
+        }
     }
 
     #[test]
@@ -145,9 +276,11 @@ mod tests {
         write_verbosity(&mut out, 2, false);
         write_cache_memlimit(&mut out, 64, true);
         write_version(&mut out, "1.6.38-torsion");
+        write_shutdown(&mut out, ShutdownMode::Graceful);
+        write_debugtime(&mut out, DebugTime::Advance(-5));
         assert_eq!(
             out,
-            b"flush_all\r\nflush_all 30 noreply\r\nverbosity 2\r\ncache_memlimit 64 noreply\r\nVERSION 1.6.38-torsion\r\n"
+            &b"flush_all\r\nflush_all 30 noreply\r\nverbosity 2\r\ncache_memlimit 64 noreply\r\nVERSION 1.6.38-torsion\r\nshutdown graceful\r\ndebugtime -5\r\n"[..]
         );
     }
 }

@@ -87,7 +87,10 @@ mod store;
 mod tokens;
 mod touch;
 
-pub use admin::{write_cache_memlimit, write_flush_all, write_verbosity, write_version};
+pub use admin::{
+    write_cache_memlimit, write_debugtime, write_flush_all, write_shutdown, write_verbosity, write_version,
+    DebugTime, ShutdownMode,
+};
 pub use arith::{write_arith, write_number, ArithOp};
 pub use delete::write_delete;
 pub use get::{write_get, write_value};
@@ -193,6 +196,14 @@ pub enum Request<'a> {
         /// Whether to suppress the reply.
         noreply: bool,
     },
+    /// `shutdown [graceful]`: stop the server, if it was started with `-A`.
+    Shutdown {
+        /// What the argument asked for.
+        mode: ShutdownMode,
+    },
+    /// `debugtime <seconds>|p|r`: move the server's clock (a testing aid,
+    /// refused unless the server enables it).
+    DebugTime(DebugTime),
 }
 
 /// Why a command line was refused.
@@ -204,12 +215,18 @@ pub enum ErrorKind {
     BadFormat,
     /// `delete` with extra arguments: memcached's longer usage message.
     BadDeleteFormat,
-    /// `CLIENT_ERROR invalid exptime argument` (`touch`, `gat`, `flush_all`).
+    /// `CLIENT_ERROR invalid exptime argument` (`touch`, `gat`).
     InvalidExptime,
+    /// `flush_all` with a delay that is not a number: `CLIENT_ERROR invalid
+    /// exptime argument`, unless the server refuses every `flush_all` (`-F`).
+    InvalidFlushDelay,
     /// `CLIENT_ERROR invalid numeric delta argument` (`incr`, `decr`).
     InvalidDelta,
     /// `shutdown`, which memcached refuses unless started with `-A`.
     ShutdownNotEnabled,
+    /// An unknown command whose last word starts with `HTTP/` (an HTTP
+    /// request line sent to the cache): no reply, close the connection.
+    HttpRequest,
     /// No `\n` within [`MAX_LINE_LEN`] bytes (or [`MAX_GET_LINE`] for a `get`):
     /// no reply, close the connection.
     LineTooLong,
@@ -222,16 +239,16 @@ impl ErrorKind {
             ErrorKind::UnknownCommand => Reply::Error,
             ErrorKind::BadFormat => Reply::BadFormat,
             ErrorKind::BadDeleteFormat => Reply::BadDeleteFormat,
-            ErrorKind::InvalidExptime => Reply::InvalidExptime,
+            ErrorKind::InvalidExptime | ErrorKind::InvalidFlushDelay => Reply::InvalidExptime,
             ErrorKind::InvalidDelta => Reply::InvalidDelta,
             ErrorKind::ShutdownNotEnabled => Reply::ShutdownNotEnabled,
-            ErrorKind::LineTooLong => return None,
+            ErrorKind::LineTooLong | ErrorKind::HttpRequest => return None,
         })
     }
 
     /// Whether the connection must be closed.
     pub fn closes_connection(self) -> bool {
-        self == ErrorKind::LineTooLong
+        matches!(self, ErrorKind::LineTooLong | ErrorKind::HttpRequest)
     }
 }
 
@@ -299,8 +316,27 @@ pub fn parse_line(line: &[u8]) -> Result<Request<'_>, RequestError> {
         b"stats" => Ok(stats::parse(&t)),
         _ => store::parse(&t, command)
             .or_else(|| admin::parse(&t, command))
-            .unwrap_or(Err(unknown)),
+            .unwrap_or_else(|| Err(unknown_command(&t))),
     }
+}
+
+/// An unknown command: `ERROR`, unless the line looks like an HTTP request
+/// (its last word starts with `HTTP/`), which closes the connection without
+/// a byte, as memcached does. memcached makes that check only for commands
+/// outside its per-letter groups, so an unknown word starting with one of
+/// `g s a c i d t` still gets `ERROR`.
+fn unknown_command(t: &Tokens<'_>) -> RequestError {
+    let grouped = matches!(
+        t.get(0).first(),
+        Some(b'g' | b's' | b'a' | b'c' | b'i' | b'd' | b't')
+    );
+    let last = t.get(t.ntokens() - 2);
+    let kind = if !grouped && last.starts_with(b"HTTP/") {
+        ErrorKind::HttpRequest
+    } else {
+        ErrorKind::UnknownCommand
+    };
+    error(kind, false)
 }
 
 impl Head for Request<'_> {
@@ -349,6 +385,8 @@ impl Request<'_> {
                 }
                 out.extend_from_slice(b"\r\n");
             }
+            Request::Shutdown { mode } => write_shutdown(out, mode),
+            Request::DebugTime(time) => write_debugtime(out, time),
         }
     }
 }
@@ -431,6 +469,10 @@ pub enum Reply {
     OutOfMemory,
     /// `ERROR: shutdown not enabled`
     ShutdownNotEnabled,
+    /// `CLIENT_ERROR invalid shutdown mode`
+    InvalidShutdownMode,
+    /// `CLIENT_ERROR flush_all not allowed` (a server started with `-F`)
+    FlushNotAllowed,
     /// `MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m`
     MemlimitTooSmall,
     /// `MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes`
@@ -465,6 +507,8 @@ impl Reply {
             Reply::OutOfMemoryStoring => b"SERVER_ERROR out of memory storing object\r\n",
             Reply::OutOfMemory => b"SERVER_ERROR out of memory\r\n",
             Reply::ShutdownNotEnabled => b"ERROR: shutdown not enabled\r\n",
+            Reply::InvalidShutdownMode => b"CLIENT_ERROR invalid shutdown mode\r\n",
+            Reply::FlushNotAllowed => b"CLIENT_ERROR flush_all not allowed\r\n",
         }
     }
 
