@@ -49,7 +49,7 @@ struct Args {
     /// Verbose logging (-v: debug, -vv: trace), unless RUST_LOG is set
     #[arg(short = 'v', action = ArgAction::Count)]
     verbose: u8,
-    /// UDP port: only 0 (UDP off) is supported, as in memcached's default
+    /// UDP port on the -l address (0, the default: no UDP, as memcached 1.6)
     #[arg(short = 'U', long = "udp-port", default_value_t = 0)]
     udp_port: u16,
     /// Worker threads: accepted for compatibility; Torsion serves from one reactor thread
@@ -122,9 +122,6 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
-    if args.udp_port != 0 {
-        return Err("UDP is not supported; use -U 0".into());
-    }
     if !(MIN_ITEM_SIZE..=MAX_ITEM_SIZE).contains(&args.item_size) {
         return Err(format!(
             "item size limit (-I) must be between {MIN_ITEM_SIZE} bytes and 1 GB"
@@ -151,6 +148,15 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
 
     let mut reactor = cli::reactor()?;
     let factory = MemcacheFactory::new(&reactor, settings);
+    // -U: UDP on the -l address (not with -s, which turns the network off, as in memcached).
+    if args.udp_port != 0 && args.unix_socket.is_none() {
+        let addr = std::net::SocketAddr::new(args.listen, args.udp_port);
+        let udp = torsion_servers::memcached::udp::MemcacheUdp::new(factory.shared());
+        reactor
+            .listen_udp(addr, udp)
+            .map_err(|e| ListenError::new(addr, e).which("UDP, -U"))?;
+        // TODO(issue 16, ops): pass the bound UDP port to the port-file writer (MEMCACHED_PORT_FILENAME, -U -1).
+    }
     let options = ListenOptions {
         // memcached's default backlog.
         backlog: 1024,

@@ -39,7 +39,7 @@ use torsion_protocols::memcache::text::{
     StorageCommand, StorageHeader, Words,
 };
 
-use super::dialect::{Effect, ExecCtx, Execute};
+use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
 use super::item::RECORD_BYTES;
 use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
@@ -156,6 +156,18 @@ impl Execute for TextExec {
         execute(request, data, cx)
     }
 
+    /// `get`, `gets`, `gat` and `gats` answer key by key, and stop between
+    /// keys once the replies pass the budget; the others run whole.
+    fn execute_part(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>, data: &[u8], part: Part) -> Step {
+        match *request {
+            Request::Get { keys, cas } => get_values(cx, keys, None, cas, part),
+            Request::GetAndTouch { exptime, keys, cas } => {
+                get_values(cx, keys, Some(i64::from(exptime)), cas, part)
+            }
+            _ => Step::Done(execute(request, data, cx)),
+        }
+    }
+
     /// Answers a refused command line; [`Effect::Close`] when the connection
     /// must close (a line too long).
     fn refuse(&mut self, cx: &mut ExecCtx<'_>, error: &RequestError) -> Effect {
@@ -188,25 +200,40 @@ impl Execute for TextExec {
     }
 }
 
+/// Answers the keys of a `get` (`touch`: a `gat`) from `part.done` on, one
+/// `VALUE` per hit, and `END` after the last; stops between keys once `out`
+/// reaches `part.budget`.
+fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bool, part: Part) -> Step {
+    let mut done = part.done;
+    let mut keys = keys.iter().skip(done).peekable();
+    while let Some(key) = keys.next() {
+        let item = match touch {
+            None => cx.store.get(key, cx.now),
+            Some(exptime) => cx.store.get_and_touch(key, exptime, cx.now),
+        };
+        if let Some(item) = item {
+            write_value(cx.out, key, item.flags(), item.value(), cas.then(|| item.cas()));
+        }
+        done += 1;
+        if cx.out.len() >= part.budget && keys.peek().is_some() {
+            return Step::Suspended { done };
+        }
+    }
+    Reply::End.write(cx.out);
+    Step::Done(Effect::Continue)
+}
+
 fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
+    if let Request::Get { .. } | Request::GetAndTouch { .. } = request {
+        return match TextExec.execute_part(cx, request, data, Part::WHOLE) {
+            Step::Done(effect) => effect,
+            // Never: an unlimited budget does not suspend.
+            Step::Suspended { .. } => Effect::Continue,
+        };
+    }
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     match *request {
-        Request::Get { keys, cas } => {
-            for key in keys.iter() {
-                if let Some(item) = store.get(key, now) {
-                    write_value(out, key, item.flags(), item.value(), cas.then(|| item.cas()));
-                }
-            }
-            Reply::End.write(out);
-        }
-        Request::GetAndTouch { exptime, keys, cas } => {
-            for key in keys.iter() {
-                if let Some(item) = store.get_and_touch(key, i64::from(exptime), now) {
-                    write_value(out, key, item.flags(), item.value(), cas.then(|| item.cas()));
-                }
-            }
-            Reply::End.write(out);
-        }
+        Request::Get { .. } | Request::GetAndTouch { .. } => {}
         Request::Storage(header) => execute_storage(&header, data, store, now, out),
         Request::Delete { key, noreply } => {
             let r = match store.delete(key, None, now) {

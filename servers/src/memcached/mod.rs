@@ -22,6 +22,7 @@
 //!
 //! - [`server`]: shared state, the factory, the connection limit, the crawler.
 //! - [`conn`]: one client connection.
+//! - [`udp`]: the UDP socket (`-U`): each datagram a conversation.
 //!
 //! # Examples
 //!
@@ -56,5 +57,6 @@ pub mod stats;
 pub mod store;
 #[cfg(test)]
 mod testkit;
+pub mod udp;
 
 pub use store::Store;

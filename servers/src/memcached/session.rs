@@ -9,7 +9,14 @@
 //!
 //! - **The output budget.** Once a call's replies pass [`OUTPUT_BUDGET`], it
 //!   stops before the next request and yields ([`Next::Yield`]): a few bytes
-//!   of pipelined `get`s can ask for megabytes of values.
+//!   of pipelined `get`s can ask for megabytes of values. So can one `get`
+//!   of many keys: a request that answers in parts stops *between its parts*
+//!   too ([`Execute::execute_part`]); the session keeps its line unconsumed,
+//!   remembers how many keys were answered, and the next call parses the
+//!   line again and goes on from the next key. A reply of any size is so
+//!   composed a budget at a time as the peer reads it, never whole. A
+//!   budget of 0 ([`Session::with_budget`]) makes every call answer one
+//!   request, or one key: UDP sends each as its own message, as memcached.
 //! - **Waiting for a value.** A request followed by a value (`set`, `ms`,
 //!   a binary `set`) is checked against the item size limit as soon as its
 //!   head is in; then the session waits until the value is buffered whole.
@@ -56,7 +63,7 @@
 use torsion_protocols::memcache::body::{BadChunk, Body, Head, Refusal};
 use torsion_protocols::{Decoder, Parsed};
 
-use super::dialect::{Dialect, Effect, ExecCtx, Execute};
+use super::dialect::{Dialect, Effect, ExecCtx, Execute, Part, Step};
 
 /// Once a call's replies pass this many bytes, `feed` stops before the next
 /// request. A few bytes of pipelined `get`s can ask for megabytes of values;
@@ -131,6 +138,12 @@ enum State {
         /// Bytes still to discard.
         remaining: usize,
     },
+    /// The request at the start of the input stopped at the output budget
+    /// with this many of its parts (a `get`'s keys) answered.
+    Suspended {
+        /// Parts answered.
+        done: usize,
+    },
 }
 
 /// A conversation over one connection, in dialect `D`.
@@ -138,6 +151,8 @@ pub struct Session<D: Dialect> {
     parser: D::Parser,
     executor: D::Executor,
     state: State,
+    /// Replies composed per call before it yields.
+    budget: usize,
 }
 
 impl<D: Dialect> std::fmt::Debug for Session<D> {
@@ -155,12 +170,19 @@ impl<D: Dialect> Default for Session<D> {
 }
 
 impl<D: Dialect> Session<D> {
-    /// A session at the start of a connection.
+    /// A session at the start of a connection, with the [`OUTPUT_BUDGET`].
     pub fn new() -> Self {
+        Self::with_budget(OUTPUT_BUDGET)
+    }
+
+    /// A session that yields once a call's replies reach `budget` bytes (0:
+    /// after every request, and between the keys of a `get`).
+    pub fn with_budget(budget: usize) -> Self {
         Session {
             parser: D::Parser::default(),
             executor: D::Executor::default(),
             state: State::Ready,
+            budget,
         }
     }
 
@@ -174,13 +196,17 @@ impl<D: Dialect> Session<D> {
     /// replies to `cx.out`; see the module docs for when it stops.
     pub fn feed(&mut self, input: &[u8], cx: &mut ExecCtx<'_>) -> Feed {
         let mut pos = 0;
+        // Whether a request (or a part of one) was answered in this call:
+        // every call answers at least one, whatever the budget.
+        let mut stepped = false;
         loop {
-            if cx.out.len() >= OUTPUT_BUDGET && pos < input.len() {
+            if stepped && cx.out.len() >= self.budget && pos < input.len() {
                 return Feed {
                     consumed: pos,
                     next: Next::Yield,
                 };
             }
+            stepped = true;
             let rest = &input[pos..];
             match self.state {
                 State::Swallow { remaining } => {
@@ -198,7 +224,7 @@ impl<D: Dialect> Session<D> {
                 State::Value { head, total } if rest.len() < head + total => {
                     return Feed::wait(pos, Some(head + total - rest.len()));
                 }
-                State::Value { .. } | State::Ready => {}
+                State::Value { .. } | State::Ready | State::Suspended { .. } => {}
             }
             let (request, head) = match self.parser.decode(rest) {
                 Parsed::Incomplete => return Feed::wait(pos, None),
@@ -218,8 +244,29 @@ impl<D: Dialect> Session<D> {
             };
             let effect = match request.body() {
                 Body::None => {
-                    pos += head;
-                    self.executor.execute(cx, &request, b"")
+                    let done = match self.state {
+                        State::Suspended { done } => done,
+                        _ => 0,
+                    };
+                    let part = Part {
+                        done,
+                        budget: self.budget,
+                    };
+                    match self.executor.execute_part(cx, &request, b"", part) {
+                        Step::Done(effect) => {
+                            self.state = State::Ready;
+                            pos += head;
+                            effect
+                        }
+                        Step::Suspended { done } => {
+                            // The line stays in the input, to be parsed again.
+                            self.state = State::Suspended { done };
+                            return Feed {
+                                consumed: pos,
+                                next: Next::Yield,
+                            };
+                        }
+                    }
                 }
                 Body::Discard(len) => {
                     pos += head;
@@ -271,7 +318,8 @@ mod tests {
     use torsion_protocols::memcache::line::LineError;
     use torsion_protocols::{Decoder, Parsed};
 
-    use crate::memcached::dialect::{Ascii, AsciiExec, Dialect};
+    use super::{Next, Session, OUTPUT_BUDGET};
+    use crate::memcached::dialect::{Ascii, AsciiExec, Dialect, ExecCtx};
     use crate::memcached::testkit;
 
     type Conversation = testkit::Conversation<Ascii>;
@@ -442,6 +490,109 @@ ma n v D2\r\nms big 99999999 q\r\nmd a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r
         c.expect(
             tail,
             b"NF\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\nME n exp=-1 la=0 cas=1 fetch=no cls=1 size=61\r\nMN\r\n",
+        );
+    }
+
+    /// Feeds `input` (dropping what is consumed) until the session stops
+    /// yielding; returns the replies of each call.
+    fn calls(c: &mut Conversation, input: &mut Vec<u8>) -> (Vec<Vec<u8>>, Next) {
+        let mut replies = Vec::new();
+        loop {
+            let mut out = Vec::new();
+            let mut cx = ExecCtx {
+                store: &mut c.store,
+                server: &mut c.server,
+                now: c.now,
+                out: &mut out,
+            };
+            let fed = c.session.feed(input, &mut cx);
+            input.drain(..fed.consumed);
+            replies.push(out);
+            if fed.next != Next::Yield {
+                return (replies, fed.next);
+            }
+        }
+    }
+
+    /// `set a 0 0 LEN` of `v`s, and its `VALUE` in a `get` reply.
+    fn big_value(c: &mut Conversation, len: usize) -> Vec<u8> {
+        let head = format!("set a 0 0 {len}\r\n");
+        let value = vec![b'v'; len];
+        c.expect(&[head.as_bytes(), &value, b"\r\n"].concat(), b"STORED\r\n");
+        [format!("VALUE a 0 {len}\r\n").as_bytes(), &value, b"\r\n"].concat()
+    }
+
+    #[test]
+    fn one_get_larger_than_the_budget_is_answered_a_budget_at_a_time() {
+        let mut c = Conversation::new();
+        let one = big_value(&mut c, 100_000);
+        let mut input = format!("get{} nokey\r\nversion\r\n", " a".repeat(68)).into_bytes();
+        let (replies, next) = calls(&mut c, &mut input);
+        assert_eq!(next, Next::Wait { needed: None });
+        assert!(input.is_empty());
+        // Each call stops at the first key past the budget.
+        let per_call = OUTPUT_BUDGET.div_ceil(one.len());
+        assert_eq!(replies.len(), 68usize.div_ceil(per_call));
+        for reply in &replies {
+            assert!(reply.len() < OUTPUT_BUDGET + one.len(), "{}", reply.len());
+        }
+        let mut expected = one.repeat(68);
+        expected.extend_from_slice(b"END\r\nVERSION 1.6.38-torsion\r\n");
+        assert_eq!(replies.concat(), expected);
+        // Every key was looked up once.
+        assert_eq!(c.stat("get_hits"), "68");
+        assert_eq!(c.stat("get_misses"), "1");
+    }
+
+    #[test]
+    fn a_suspended_get_resumes_with_its_line_arriving_a_byte_at_a_time() {
+        let mut c = Conversation::new();
+        let one = big_value(&mut c, 100_000);
+        let line = format!("gets{}\r\n", " a".repeat(10));
+        let mut replies = Vec::new();
+        let mut input = Vec::new();
+        for byte in line.bytes() {
+            input.push(byte);
+            let (got, next) = calls(&mut c, &mut input);
+            replies.extend(got.concat());
+            assert_eq!(next, Next::Wait { needed: None });
+        }
+        assert!(input.is_empty());
+        let with_cas = [b"VALUE a 0 100000 1\r\n", &one[b"VALUE a 0 100000\r\n".len()..]].concat();
+        let mut expected = with_cas.repeat(10);
+        expected.extend_from_slice(b"END\r\n");
+        assert_eq!(replies, expected);
+        // And resumed with the peer reading a byte at a time: every call
+        // answers at least one key, and the next line waits its turn.
+        let mut input = format!("gat 0{}\r\nget a\r\n", " a".repeat(5)).into_bytes();
+        let mut c1 = Conversation::new();
+        let one = big_value(&mut c1, 300_000);
+        let (replies, _) = calls(&mut c1, &mut input);
+        assert_eq!(replies.len(), 6, "one key per call, then the next line");
+        assert_eq!(replies[0], one);
+        assert_eq!(replies[4], [&one[..], b"END\r\n"].concat());
+        assert_eq!(replies[5], replies[4]);
+        assert_eq!(c1.stat("touch_hits"), "5");
+    }
+
+    #[test]
+    fn a_budget_of_zero_answers_one_request_or_key_per_call() {
+        let mut c = Conversation::new();
+        c.session = Session::with_budget(0);
+        c.expect(b"set a 0 0 1\r\nx\r\n", b"STORED\r\n");
+        let mut input = b"get a b a\r\nset b 0 0 1 noreply\r\ny\r\nmn\r\n".to_vec();
+        let (replies, next) = calls(&mut c, &mut input);
+        assert_eq!(next, Next::Wait { needed: None });
+        let replies: Vec<String> = replies.iter().map(|r| r.escape_ascii().to_string()).collect();
+        assert_eq!(
+            replies,
+            [
+                "VALUE a 0 1\\r\\nx\\r\\n",
+                "",
+                "VALUE a 0 1\\r\\nx\\r\\nEND\\r\\n",
+                "",
+                "MN\\r\\n"
+            ]
         );
     }
 
