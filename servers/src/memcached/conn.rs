@@ -190,7 +190,11 @@ impl Protocol for MemcacheConnection {
         if !reason.is_clean() {
             log::debug!("client connection ended: {reason}");
         }
-        self.shared.borrow_mut().connection_closed();
+        let mut shared = self.shared.borrow_mut();
+        if let (CloseReason::TimedOut, Some(kicks)) = (&reason, &mut shared.stats.idle_kicks) {
+            *kicks += 1;
+        }
+        shared.connection_closed();
     }
 }
 
@@ -259,7 +263,10 @@ mod tests {
             idle_timeout: Some(Duration::from_secs(10)),
             ..Settings::default()
         };
-        let mut t = StringTransport::from_factory(&mut MemcacheFactory::new(&reactor, settings));
+        let mut factory = MemcacheFactory::new(&reactor, settings);
+        let shared = factory.shared();
+        assert_eq!(shared.borrow().stats.idle_kicks, Some(0));
+        let mut t = StringTransport::from_factory(&mut factory);
         for _ in 0..3 {
             t.advance(Duration::from_secs(9));
             t.receive(b"set k 0 0 1 noreply\r\nx\r\n");
@@ -278,6 +285,7 @@ mod tests {
         assert!(!t.disconnected());
         t.advance(Duration::from_secs(2));
         assert!(matches!(t.close_reason(), Some(CloseReason::TimedOut)));
+        assert_eq!(shared.borrow().stats.idle_kicks, Some(1), "counted in idle_kicks");
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub struct ServerStats {
     pub total_connections: u64,
     /// Connections refused for being over the limit.
     pub rejected_connections: u64,
+    /// Connections closed by the idle timeout; `None` without one (`stats`
+    /// shows it only with `-o idle_timeout`, as memcached).
+    pub idle_kicks: Option<u64>,
     /// Connection records allocated.
     pub connection_structures: u64,
     /// Whether the listener is accepting.
@@ -112,6 +115,7 @@ impl ServerStats {
             curr_connections: 0,
             total_connections: 0,
             rejected_connections: 0,
+            idle_kicks: None,
             connection_structures: 0,
             accepting_conns: true,
             threads: 1,
@@ -129,6 +133,9 @@ impl ServerStats {
     pub fn reset(&mut self) {
         self.total_connections = 0;
         self.rejected_connections = 0;
+        if let Some(kicks) = &mut self.idle_kicks {
+            *kicks = 0;
+        }
         self.bytes_read = 0;
         self.bytes_written = 0;
         for (_, value) in &mut self.reactor {
@@ -474,6 +481,9 @@ fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &mut 
     out.stat("store_no_memory", &s.store_no_memory);
     out.stat("auth_cmds", &0);
     out.stat("auth_errors", &0);
+    if let Some(kicks) = server.idle_kicks {
+        out.stat("idle_kicks", &kicks);
+    }
     out.stat("bytes_read", &server.bytes_read);
     out.stat("bytes_written", &server.bytes_written);
     out.stat("limit_maxbytes", &store.config().max_bytes);

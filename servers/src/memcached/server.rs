@@ -116,6 +116,7 @@ impl MemcacheFactory {
         let mut stats = ServerStats::new(u32::try_from(unix_base).unwrap_or(u32::MAX));
         stats.max_connections = settings.max_connections as u64;
         stats.tcp_port = settings.tcp_port;
+        stats.idle_kicks = settings.idle_timeout.map(|_| 0);
         let shared = Shared {
             store: Store::new(settings.store),
             stats,
