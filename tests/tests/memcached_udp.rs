@@ -113,7 +113,7 @@ fn a_large_value_comes_in_numbered_datagrams() {
     let mut datagram = Vec::new();
     udp::write_request(&mut datagram, 53, b"get bigvalue\r\n");
     client.send(&datagram).unwrap();
-    let mut seen = vec![false; 15];
+    let mut seen = [false; 15];
     let mut buf = [0; 65536];
     let mut message = vec![Vec::new(); 15];
     for _ in 0..15 {
