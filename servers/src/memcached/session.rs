@@ -596,6 +596,37 @@ ma n v D2\r\nms big 99999999 q\r\nmd a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r
         );
     }
 
+    #[test]
+    fn a_binary_body_over_a_gibibyte_closes_without_swallowing() {
+        use torsion_protocols::memcache::binary::{self, opcode};
+        let mut c = testkit::Conversation::<crate::memcached::dialect::Binary>::new();
+        let mut set = Vec::new();
+        binary::write_request(&mut set, opcode::SET, 7, 0, &[0; 8], b"k", b"");
+        set[8..12].copy_from_slice(&(1u32 << 31).to_be_bytes());
+        let reply = c.send(&set);
+        assert!(c.closed, "the connection closes");
+        assert!(!c.session.is_swallowing());
+        assert_eq!(
+            &reply[..8],
+            &[0x81, opcode::SET, 0, 0, 0, 0, 0, 4],
+            "Invalid arguments"
+        );
+        assert_eq!(&reply[24..], b"Invalid arguments");
+        // Just over the item size limit: Too large., the body skipped as it
+        // comes, and the connection goes on.
+        let mut c = testkit::Conversation::<crate::memcached::dialect::Binary>::with("item_size_max=1024");
+        let mut set = Vec::new();
+        binary::write_request(&mut set, opcode::SET, 7, 0, &[0; 8], b"k", &[b'v'; 2000]);
+        let reply = c.send(&set[..100]);
+        assert_eq!(&reply[24..], b"Too large.");
+        assert!(c.session.is_swallowing());
+        let mut rest = set[100..].to_vec();
+        binary::write_request(&mut rest, opcode::NOOP, 8, 0, &[], b"", b"");
+        let reply = c.send(&rest);
+        assert_eq!((reply.len(), reply[1]), (24, opcode::NOOP));
+        assert!(!c.closed);
+    }
+
     /// Pieces of conversation, good and bad, for the property tests.
     const PIECES: &[&[u8]] = &[
         b"set a 0 0 3\r\nabc\r\n",
