@@ -149,14 +149,17 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
     let mut reactor = cli::reactor()?;
     let factory = MemcacheFactory::new(&reactor, settings);
     // -U: UDP on the -l address (not with -s, which turns the network off, as in memcached).
+    let mut udp_addrs = Vec::new();
     if args.udp_port != 0 && args.unix_socket.is_none() {
         let addr = std::net::SocketAddr::new(args.listen, args.udp_port);
         let udp = torsion_servers::memcached::udp::MemcacheUdp::new(factory.shared());
-        reactor
+        let id = reactor
             .listen_udp(addr, udp)
             .map_err(|e| ListenError::new(addr, e).which("UDP, -U"))?;
-        // TODO(issue 16, ops): pass the bound UDP port to the port-file writer (MEMCACHED_PORT_FILENAME, -U -1).
+        udp_addrs.extend(reactor.datagram(id).local_addr().ok());
     }
+    // TODO(issue 16, ops): hand `udp_addrs` to the port-file writer (MEMCACHED_PORT_FILENAME; -U -1 binds port 0).
+    let _ = &udp_addrs;
     let options = ListenOptions {
         // memcached's default backlog.
         backlog: 1024,
