@@ -226,6 +226,14 @@ impl<D: Dialect> Session<D> {
                 }
                 State::Value { .. } | State::Ready | State::Suspended { .. } => {}
             }
+            // Parts of the request at the start of `rest` answered before.
+            let done = match self.state {
+                State::Suspended { done } => {
+                    self.state = State::Ready;
+                    done
+                }
+                _ => 0,
+            };
             let (request, head) = match self.parser.decode(rest) {
                 Parsed::Incomplete => return Feed::wait(pos, None),
                 Parsed::Error(error) => {
@@ -244,17 +252,12 @@ impl<D: Dialect> Session<D> {
             };
             let effect = match request.body() {
                 Body::None => {
-                    let done = match self.state {
-                        State::Suspended { done } => done,
-                        _ => 0,
-                    };
                     let part = Part {
                         done,
                         budget: self.budget,
                     };
                     match self.executor.execute_part(cx, &request, b"", part) {
                         Step::Done(effect) => {
-                            self.state = State::Ready;
                             pos += head;
                             effect
                         }
@@ -667,6 +670,20 @@ ma n v D2\r\nms big 99999999 q\r\nmd a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)) {
             let _ = run(&bytes, &[usize::MAX]);
+        }
+
+        #[test]
+        fn the_budget_never_changes_replies(
+            picks in proptest::collection::vec(0..PIECES.len(), 1..16),
+            budget in 0usize..64,
+        ) {
+            let stream: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            let mut whole = Conversation::with("item_size_max=1024");
+            let mut stepped = Conversation::with("item_size_max=1024");
+            stepped.session = Session::with_budget(budget);
+            proptest::prop_assert_eq!(stepped.send(&stream), whole.send(&stream));
+            proptest::prop_assert_eq!(stepped.closed, whole.closed);
+            proptest::prop_assert_eq!(stepped.pending(), whole.pending());
         }
 
         #[test]
