@@ -13,6 +13,7 @@
 //! - [`number`]: decimal numbers parsed and printed exactly as memcached does,
 //!   shared by every memcache codec.
 //! - [`base64`]: memcached's base64, for meta's binary keys.
+//! - [`udp`]: the UDP frame header and the cutting of replies into datagrams.
 //!
 //! Every decoder here is a [`Decoder`](crate::Decoder) answering the shared
 //! [`Parsed`](crate::Parsed): request decoders ([`ascii::RequestDecoder`]
@@ -48,3 +49,4 @@ pub mod line;
 pub mod meta;
 pub mod number;
 pub mod text;
+pub mod udp;

@@ -72,9 +72,9 @@ struct Args {
     /// Verbose logging (-v: debug, -vv: trace), unless RUST_LOG is set
     #[arg(short = 'v', action = ArgAction::Count)]
     verbose: u8,
-    /// UDP port: only 0 (UDP off) is supported, as in memcached's default
-    #[arg(short = 'U', long = "udp-port", default_value_t = 0)]
-    udp_port: u16,
+    /// UDP port on the -l address (0, the default: no UDP, as memcached 1.6)
+    #[arg(short = 'U', long = "udp-port", default_value_t = 0, allow_negative_numbers = true)]
+    udp_port: i32,
     /// Worker threads: reported; Torsion serves every connection from one reactor thread
     #[arg(short = 't', long = "threads", default_value_t = DEFAULT_THREADS as i64, allow_negative_numbers = true)]
     threads: i64,
@@ -190,9 +190,12 @@ fn settings(args: &Args) -> Result<Settings, String> {
     if args.growth_factor <= 1.0 {
         return Err("Factor must be greater than 1".into());
     }
-    let port = tcp_port(args.port, i32::from(args.udp_port));
+    let port = tcp_port(args.port, args.udp_port);
     if !(-1..=i32::from(u16::MAX)).contains(&port) {
         return Err(format!("invalid TCP port (-p): {port}"));
+    }
+    if !(-1..=i32::from(u16::MAX)).contains(&args.udp_port) {
+        return Err(format!("invalid UDP port (-U): {}", args.udp_port));
     }
     let delimiter = match args.delimiter.as_deref().map(str::as_bytes) {
         None => b':',
@@ -268,15 +271,26 @@ fn settings(args: &Args) -> Result<Settings, String> {
 }
 
 fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
-    if args.udp_port != 0 {
-        return Err("UDP is not supported; use -U 0".into());
-    }
     let settings = settings(&args)?;
     let backlog = settings.options.tcp_backlog;
 
     let mut reactor = cli::reactor()?;
     let factory = MemcacheFactory::new(&reactor, settings);
     let shared = factory.shared();
+    // -U: UDP on the -l address (not with -s, which turns the network off,
+    // as in memcached); -U -1 lets the OS choose the port.
+    let mut udp_addrs = Vec::new();
+    if args.udp_port != 0 && args.unix_socket.is_none() {
+        let addr = std::net::SocketAddr::new(args.listen, args.udp_port.max(0) as u16);
+        let udp = torsion_servers::memcached::udp::MemcacheUdp::new(factory.shared());
+        let id = reactor
+            .listen_udp(addr, udp)
+            .map_err(|e| ListenError::new(addr, e).which("UDP, -U"))?;
+        udp_addrs.extend(reactor.datagram(id).local_addr().ok());
+    }
+    if let Some(bound) = udp_addrs.first() {
+        shared.borrow_mut().stats.udp_port = bound.port();
+    }
     let options = ListenOptions {
         backlog,
         ..ListenOptions::default()
@@ -287,7 +301,7 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
             .map_err(|e| ListenError::new(path.display(), e))?,
         None => {
             // -p -1 (memcached's "any port") and 0 (Torsion's) both let the OS choose.
-            let port = tcp_port(args.port, i32::from(args.udp_port));
+            let port = tcp_port(args.port, args.udp_port);
             let addr = std::net::SocketAddr::new(args.listen, port.max(0) as u16);
             reactor
                 .listen_tcp_with(addr, factory, options)
@@ -302,7 +316,7 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
         }
         if args.unix_socket.is_none() {
             let tcp: Vec<_> = addr.as_socket_addr().into_iter().collect();
-            port_file::write_from_env(&tcp, &[])?;
+            port_file::write_from_env(&tcp, &udp_addrs)?;
         }
     }
     startup.ready(&mut reactor, &[("torsion-memcached", listener)])?;

@@ -35,6 +35,8 @@ pub enum Shown {
     LruCrawler,
     /// With the LRU maintainer.
     LruMaintainer,
+    /// With `-o idle_timeout`.
+    IdleTimeout,
 }
 
 impl Shown {
@@ -46,6 +48,7 @@ impl Shown {
             Shown::SlabReassign => options.slab_reassign,
             Shown::LruCrawler => options.lru_crawler,
             Shown::LruMaintainer => options.lru_maintainer_thread,
+            Shown::IdleTimeout => options.idle_timeout > 0,
         }
     }
 }
@@ -53,7 +56,7 @@ impl Shown {
 /// The keys of the general `stats`, in memcached 1.6.18's order, and when
 /// each is printed: all 92 by default (as Debian's build prints them, without
 /// TLS), 83 with `-o no_lru_crawler,no_lru_maintainer`.
-pub const GENERAL_KEYS: [(&str, Shown); 92] = [
+pub const GENERAL_KEYS: [(&str, Shown); 93] = [
     ("pid", Shown::Always),
     ("uptime", Shown::Always),
     ("time", Shown::Always),
@@ -99,6 +102,7 @@ pub const GENERAL_KEYS: [(&str, Shown); 92] = [
     ("store_no_memory", Shown::Always),
     ("auth_cmds", Shown::Always),
     ("auth_errors", Shown::Always),
+    ("idle_kicks", Shown::IdleTimeout),
     ("bytes_read", Shown::Always),
     ("bytes_written", Shown::Always),
     ("limit_maxbytes", Shown::Always),
@@ -315,6 +319,7 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
     let capacity = store.hash_capacity().max(1);
     let hash_power = usize::BITS - 1 - capacity.leading_zeros();
     let zero = 0u64;
+    let idle_kicks = server.idle_kicks.unwrap_or(0);
     for (key, shown) in GENERAL_KEYS {
         if !shown.under(&server.options) {
             continue;
@@ -354,6 +359,7 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "touch_misses" => &s.touch_misses,
             "store_too_large" => &s.store_too_large,
             "store_no_memory" => &s.store_no_memory,
+            "idle_kicks" => &idle_kicks,
             "bytes_read" => &server.bytes_read,
             "bytes_written" => &server.bytes_written,
             "limit_maxbytes" => &store.config().max_bytes,

@@ -280,6 +280,9 @@ impl Protocol for MemcacheConnection {
         if let Some(row) = self.row.take() {
             shared.stats.conns.remove(row);
         }
+        if let (CloseReason::TimedOut, Some(kicks)) = (&reason, &mut shared.stats.idle_kicks) {
+            *kicks += 1;
+        }
         shared.connection_closed();
     }
 }
@@ -328,6 +331,42 @@ mod tests {
     }
 
     #[test]
+    fn one_get_larger_than_the_budget_waits_for_the_peer_between_keys() {
+        use crate::memcached::session::OUTPUT_BUDGET;
+        let mut t = connect();
+        let value = vec![b'v'; 100_000];
+        t.receive(&[&b"set big 0 0 100000\r\n"[..], &value, b"\r\n"].concat());
+        t.clear();
+        // One request asks for 4 MB; the peer reads nothing yet.
+        t.set_window(Some(0));
+        t.receive(format!("get{}\r\nversion\r\n", " big".repeat(40)).as_bytes());
+        assert!(t.reading_paused());
+        let bound = 2 * OUTPUT_BUDGET + value.len();
+        assert!(t.buffered() < bound, "{} bytes composed ahead", t.buffered());
+        // Then it reads a byte, then 50 KB, and so on: the get resumes
+        // where it stopped each time the buffer drains.
+        let mut replies = Vec::new();
+        for round in 0.. {
+            assert!(round < 1000, "the reply never ended");
+            t.set_window(Some(if round % 2 == 0 { 1 } else { 50_000 }));
+            replies.extend(t.take());
+            assert!(t.buffered() < bound, "{} bytes composed ahead", t.buffered());
+            if replies.ends_with(b"VERSION 1.6.38-torsion\r\n") {
+                break;
+            }
+        }
+        let one = [&b"VALUE big 0 100000\r\n"[..], &value, b"\r\n"].concat();
+        let expected = [one.repeat(40), b"END\r\nVERSION 1.6.38-torsion\r\n".to_vec()].concat();
+        assert!(
+            replies == expected,
+            "{} bytes, expected {}",
+            replies.len(),
+            expected.len()
+        );
+        assert!(!t.disconnected());
+    }
+
+    #[test]
     fn a_first_byte_of_0x80_selects_the_binary_protocol() {
         let mut t = connect();
         // A binary noop: magic, opcode 0x0a, then zeros; opaque 0xdeadbeef.
@@ -349,7 +388,10 @@ mod tests {
             idle_timeout: Some(Duration::from_secs(10)),
             ..Settings::default()
         };
-        let mut t = StringTransport::from_factory(&mut MemcacheFactory::new(&reactor, settings));
+        let mut factory = MemcacheFactory::new(&reactor, settings);
+        let shared = factory.shared();
+        assert_eq!(shared.borrow().stats.idle_kicks, Some(0));
+        let mut t = StringTransport::from_factory(&mut factory);
         for _ in 0..3 {
             t.advance(Duration::from_secs(9));
             t.receive(b"set k 0 0 1 noreply\r\nx\r\n");
@@ -368,6 +410,7 @@ mod tests {
         assert!(!t.disconnected());
         t.advance(Duration::from_secs(2));
         assert!(matches!(t.close_reason(), Some(CloseReason::TimedOut)));
+        assert_eq!(shared.borrow().stats.idle_kicks, Some(1), "counted in idle_kicks");
     }
 
     #[test]

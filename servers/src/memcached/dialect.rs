@@ -41,6 +41,40 @@ pub enum Effect {
     Close,
 }
 
+/// How far a request that answers in parts (the keys of a multi-key `get`)
+/// may go in one call: the session hands it to
+/// [`Execute::execute_part`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Parts already answered by earlier calls (0 the first time).
+    pub done: usize,
+    /// Once the replies in `out` reach this many bytes, stop after the part
+    /// being answered, if more remain.
+    pub budget: usize,
+}
+
+impl Part {
+    /// The whole request in one call.
+    pub const WHOLE: Part = Part {
+        done: 0,
+        budget: usize::MAX,
+    };
+}
+
+/// What [`Execute::execute_part`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Step {
+    /// The request is answered.
+    Done(Effect),
+    /// The replies reached the budget with parts left: call again with
+    /// `done` parts answered once they are written.
+    Suspended {
+        /// Parts answered so far, in this call and the earlier ones.
+        done: usize,
+    },
+}
+
 /// Everything an executor works with besides the request: the store, the
 /// server's figures, the time (unix seconds) and where replies go.
 #[derive(Debug)]
@@ -66,6 +100,22 @@ pub trait Execute {
     /// Runs a whole request; `value` is what followed its head as a value
     /// (empty for the others).
     fn execute(&mut self, cx: &mut ExecCtx<'_>, request: &Self::Request<'_>, value: &[u8]) -> Effect;
+
+    /// Runs the rest of a request that answers in parts (a multi-key `get`
+    /// writes one value per key), stopping between parts once the replies
+    /// pass `part.budget`, so that one request never composes more than the
+    /// budget and one part. Requests that answer at once run whole: the
+    /// default.
+    fn execute_part(
+        &mut self,
+        cx: &mut ExecCtx<'_>,
+        request: &Self::Request<'_>,
+        value: &[u8],
+        part: Part,
+    ) -> Step {
+        let _ = part;
+        Step::Done(self.execute(cx, request, value))
+    }
 
     /// Answers a refused request ([`Effect::Close`] when the connection must
     /// close).
@@ -121,6 +171,19 @@ impl Execute for AsciiExec {
         match request {
             ascii::Request::Text(request) => self.text.execute(cx, request, value),
             ascii::Request::Meta(request) => self.meta.execute(cx, request, value),
+        }
+    }
+
+    fn execute_part(
+        &mut self,
+        cx: &mut ExecCtx<'_>,
+        request: &ascii::Request<'_>,
+        value: &[u8],
+        part: Part,
+    ) -> Step {
+        match request {
+            ascii::Request::Text(request) => self.text.execute_part(cx, request, value, part),
+            ascii::Request::Meta(request) => self.meta.execute_part(cx, request, value, part),
         }
     }
 

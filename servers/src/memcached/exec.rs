@@ -36,13 +36,13 @@ use std::time::Duration;
 
 use torsion_protocols::memcache::text::{
     write_number, write_stat, write_value, write_version, ArithOp, ErrorKind, Reply, Request, RequestError,
-    ShutdownMode, StorageCommand, StorageHeader,
+    ShutdownMode, StorageCommand, StorageHeader, Words,
 };
 
 use super::admin::{self, DebugClock};
 use super::conn_table::ConnTable;
 use super::detail::PrefixStats;
-use super::dialect::{Effect, ExecCtx, Execute};
+use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
 use super::settings::Options;
 use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
@@ -80,6 +80,9 @@ pub struct ServerStats {
     pub total_connections: u64,
     /// Connections refused for being over the limit.
     pub rejected_connections: u64,
+    /// Connections closed by the idle timeout; `None` without one (`stats`
+    /// shows it only with `-o idle_timeout`, as memcached).
+    pub idle_kicks: Option<u64>,
     /// Connection records allocated.
     pub connection_structures: u64,
     /// Whether the listener is accepting.
@@ -127,6 +130,7 @@ impl ServerStats {
             curr_connections: 0,
             total_connections: 0,
             rejected_connections: 0,
+            idle_kicks: None,
             connection_structures: 0,
             accepting_conns: true,
             bytes_read: 0,
@@ -158,6 +162,9 @@ impl ServerStats {
     pub fn reset(&mut self) {
         self.total_connections = 0;
         self.rejected_connections = 0;
+        if let Some(kicks) = &mut self.idle_kicks {
+            *kicks = 0;
+        }
         self.bytes_read = 0;
         self.bytes_written = 0;
         for (_, value) in &mut self.reactor {
@@ -185,6 +192,18 @@ impl Execute for TextExec {
     /// Runs one request; `data` is a storage command's data block.
     fn execute(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>, data: &[u8]) -> Effect {
         execute(request, data, cx)
+    }
+
+    /// `get`, `gets`, `gat` and `gats` answer key by key, and stop between
+    /// keys once the replies pass the budget; the others run whole.
+    fn execute_part(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>, data: &[u8], part: Part) -> Step {
+        match *request {
+            Request::Get { keys, cas } => get_values(cx, keys, None, cas, part),
+            Request::GetAndTouch { exptime, keys, cas } => {
+                get_values(cx, keys, Some(i64::from(exptime)), cas, part)
+            }
+            _ => Step::Done(execute(request, data, cx)),
+        }
     }
 
     /// Answers a refused command line; [`Effect::Close`] when the connection
@@ -224,40 +243,50 @@ impl Execute for TextExec {
     }
 }
 
+/// Answers the keys of a `get` (`touch`: a `gat`) from `part.done` on, one
+/// `VALUE` per hit, and `END` after the last; stops between keys once `out`
+/// reaches `part.budget`.
+fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bool, part: Part) -> Step {
+    let mut done = part.done;
+    let mut keys = keys.iter().skip(done).peekable();
+    while let Some(key) = keys.next() {
+        let item = match touch {
+            None => cx.store.get(key, cx.now),
+            Some(exptime) => cx.store.get_and_touch(key, exptime, cx.now),
+        };
+        if cx.server.detail.enabled() {
+            cx.server.detail.record_get(key, item.is_some());
+        }
+        if let Some(item) = item {
+            // -C: no CAS uniques; they read 0.
+            let unique = cas.then(|| if cx.server.options.cas_enabled { item.cas() } else { 0 });
+            write_value(cx.out, key, item.flags(), item.value(), unique);
+        }
+        done += 1;
+        if cx.out.len() >= part.budget && keys.peek().is_some() {
+            return Step::Suspended { done };
+        }
+    }
+    Reply::End.write(cx.out);
+    Step::Done(Effect::Continue)
+}
+
 fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
     if let Some(effect) = admin::execute(request, cx) {
         return effect;
+    }
+    if let Request::Get { .. } | Request::GetAndTouch { .. } = request {
+        return match TextExec.execute_part(cx, request, data, Part::WHOLE) {
+            Step::Done(effect) => effect,
+            // Never: an unlimited budget does not suspend.
+            Step::Suspended { .. } => Effect::Continue,
+        };
     }
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     // -C: no CAS uniques; they read 0.
     let cas_on = server.options.cas_enabled;
     match *request {
-        Request::Get { keys, cas } => {
-            for key in keys.iter() {
-                let item = store.get(key, now);
-                if server.detail.enabled() {
-                    server.detail.record_get(key, item.is_some());
-                }
-                if let Some(item) = item {
-                    let unique = cas.then(|| if cas_on { item.cas() } else { 0 });
-                    write_value(out, key, item.flags(), item.value(), unique);
-                }
-            }
-            Reply::End.write(out);
-        }
-        Request::GetAndTouch { exptime, keys, cas } => {
-            for key in keys.iter() {
-                let item = store.get_and_touch(key, i64::from(exptime), now);
-                if server.detail.enabled() {
-                    server.detail.record_get(key, item.is_some());
-                }
-                if let Some(item) = item {
-                    let unique = cas.then(|| if cas_on { item.cas() } else { 0 });
-                    write_value(out, key, item.flags(), item.value(), unique);
-                }
-            }
-            Reply::End.write(out);
-        }
+        Request::Get { .. } | Request::GetAndTouch { .. } => {}
         Request::Storage(mut header) => {
             if server.detail.enabled() {
                 server.detail.record_set(header.key);

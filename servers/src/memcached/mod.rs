@@ -31,6 +31,7 @@
 //!
 //! - [`server`]: shared state, the factory, the connection limit, the crawler.
 //! - [`conn`]: one client connection.
+//! - [`udp`]: the UDP socket (`-U`): each datagram a conversation.
 //!
 //! # Examples
 //!
@@ -73,5 +74,6 @@ pub mod stats;
 pub mod store;
 #[cfg(test)]
 mod testkit;
+pub mod udp;
 
 pub use store::Store;

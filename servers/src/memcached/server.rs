@@ -135,6 +135,7 @@ impl MemcacheFactory {
         let mut stats = ServerStats::with_options(started, settings.options.clone());
         stats.max_connections = settings.max_connections as u64;
         stats.tcp_port = settings.tcp_port;
+        stats.idle_kicks = settings.idle_timeout.map(|_| 0);
         let shared = Shared {
             store: Store::new(settings.store),
             stats,

@@ -9,9 +9,17 @@
 //!
 //! - **The output budget.** Once a call's replies pass [`OUTPUT_BUDGET`], it
 //!   stops before the next request and yields ([`Next::Yield`]): a few bytes
-//!   of pipelined `get`s can ask for megabytes of values. So it does after
-//!   the server's requests per event (memcached's `-R`, default 20), so
-//!   that one client's pipeline does not keep the others waiting.
+//!   of pipelined `get`s can ask for megabytes of values. So can one `get`
+//!   of many keys: a request that answers in parts stops *between its parts*
+//!   too ([`Execute::execute_part`]); the session keeps its line unconsumed,
+//!   remembers how many keys were answered, and the next call parses the
+//!   line again and goes on from the next key. A reply of any size is so
+//!   composed a budget at a time as the peer reads it, never whole. A
+//!   budget of 0 ([`Session::with_budget`]) makes every call answer one
+//!   request, or one key: UDP sends each as its own message, as memcached.
+//!   So it does after the server's requests per event (memcached's `-R`,
+//!   default 20), so that one client's pipeline does not keep the others
+//!   waiting.
 //! - **Waiting for a value.** A request followed by a value (`set`, `ms`,
 //!   a binary `set`) is checked against the item size limit as soon as its
 //!   head is in; then the session waits until the value is buffered whole.
@@ -58,7 +66,7 @@
 use torsion_protocols::memcache::body::{BadChunk, Body, Head, Refusal};
 use torsion_protocols::{Decoder, Parsed};
 
-use super::dialect::{Dialect, Effect, ExecCtx, Execute};
+use super::dialect::{Dialect, Effect, ExecCtx, Execute, Part, Step};
 
 /// Once a call's replies pass this many bytes, `feed` stops before the next
 /// request. A few bytes of pipelined `get`s can ask for megabytes of values;
@@ -133,6 +141,12 @@ enum State {
         /// Bytes still to discard.
         remaining: usize,
     },
+    /// The request at the start of the input stopped at the output budget
+    /// with this many of its parts (a `get`'s keys) answered.
+    Suspended {
+        /// Parts answered.
+        done: usize,
+    },
 }
 
 /// A conversation over one connection, in dialect `D`.
@@ -140,6 +154,8 @@ pub struct Session<D: Dialect> {
     parser: D::Parser,
     executor: D::Executor,
     state: State,
+    /// Replies composed per call before it yields.
+    budget: usize,
 }
 
 impl<D: Dialect> std::fmt::Debug for Session<D> {
@@ -157,12 +173,19 @@ impl<D: Dialect> Default for Session<D> {
 }
 
 impl<D: Dialect> Session<D> {
-    /// A session at the start of a connection.
+    /// A session at the start of a connection, with the [`OUTPUT_BUDGET`].
     pub fn new() -> Self {
+        Self::with_budget(OUTPUT_BUDGET)
+    }
+
+    /// A session that yields once a call's replies reach `budget` bytes (0:
+    /// after every request, and between the keys of a `get`).
+    pub fn with_budget(budget: usize) -> Self {
         Session {
             parser: D::Parser::default(),
             executor: D::Executor::default(),
             state: State::Ready,
+            budget,
         }
     }
 
@@ -178,13 +201,17 @@ impl<D: Dialect> Session<D> {
         let mut pos = 0;
         let mut served = 0;
         let per_event = cx.server.options.reqs_per_event as usize;
+        // Whether a request (or a part of one) was answered in this call:
+        // every call answers at least one, whatever the budget.
+        let mut stepped = false;
         loop {
-            if (cx.out.len() >= OUTPUT_BUDGET || served >= per_event) && pos < input.len() {
+            if stepped && (cx.out.len() >= self.budget || served >= per_event) && pos < input.len() {
                 return Feed {
                     consumed: pos,
                     next: Next::Yield,
                 };
             }
+            stepped = true;
             let rest = &input[pos..];
             match self.state {
                 State::Swallow { remaining } => {
@@ -202,8 +229,16 @@ impl<D: Dialect> Session<D> {
                 State::Value { head, total } if rest.len() < head + total => {
                     return Feed::wait(pos, Some(head + total - rest.len()));
                 }
-                State::Value { .. } | State::Ready => {}
+                State::Value { .. } | State::Ready | State::Suspended { .. } => {}
             }
+            // Parts of the request at the start of `rest` answered before.
+            let done = match self.state {
+                State::Suspended { done } => {
+                    self.state = State::Ready;
+                    done
+                }
+                _ => 0,
+            };
             let (request, head) = match self.parser.decode(rest) {
                 Parsed::Incomplete => return Feed::wait(pos, None),
                 Parsed::Error(error) => {
@@ -226,8 +261,24 @@ impl<D: Dialect> Session<D> {
             };
             let effect = match request.body() {
                 Body::None => {
-                    pos += head;
-                    self.executor.execute(cx, &request, b"")
+                    let part = Part {
+                        done,
+                        budget: self.budget,
+                    };
+                    match self.executor.execute_part(cx, &request, b"", part) {
+                        Step::Done(effect) => {
+                            pos += head;
+                            effect
+                        }
+                        Step::Suspended { done } => {
+                            // The line stays in the input, to be parsed again.
+                            self.state = State::Suspended { done };
+                            return Feed {
+                                consumed: pos,
+                                next: Next::Yield,
+                            };
+                        }
+                    }
                 }
                 Body::Discard(len) => {
                     pos += head;
@@ -279,7 +330,8 @@ mod tests {
     use torsion_protocols::memcache::line::LineError;
     use torsion_protocols::{Decoder, Parsed};
 
-    use crate::memcached::dialect::{Ascii, AsciiExec, Dialect};
+    use super::{Next, Session, OUTPUT_BUDGET};
+    use crate::memcached::dialect::{Ascii, AsciiExec, Dialect, ExecCtx};
     use crate::memcached::testkit;
 
     type Conversation = testkit::Conversation<Ascii>;
@@ -453,6 +505,140 @@ ma n v D2\r\nms big 99999999 q\r\nmd a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r
         );
     }
 
+    /// Feeds `input` (dropping what is consumed) until the session stops
+    /// yielding; returns the replies of each call.
+    fn calls(c: &mut Conversation, input: &mut Vec<u8>) -> (Vec<Vec<u8>>, Next) {
+        let mut replies = Vec::new();
+        loop {
+            let mut out = Vec::new();
+            let mut cx = ExecCtx {
+                store: &mut c.store,
+                server: &mut c.server,
+                now: c.now,
+                out: &mut out,
+            };
+            let fed = c.session.feed(input, &mut cx);
+            input.drain(..fed.consumed);
+            replies.push(out);
+            if fed.next != Next::Yield {
+                return (replies, fed.next);
+            }
+        }
+    }
+
+    /// `set a 0 0 LEN` of `v`s, and its `VALUE` in a `get` reply.
+    fn big_value(c: &mut Conversation, len: usize) -> Vec<u8> {
+        let head = format!("set a 0 0 {len}\r\n");
+        let value = vec![b'v'; len];
+        c.expect(&[head.as_bytes(), &value, b"\r\n"].concat(), b"STORED\r\n");
+        [format!("VALUE a 0 {len}\r\n").as_bytes(), &value, b"\r\n"].concat()
+    }
+
+    #[test]
+    fn one_get_larger_than_the_budget_is_answered_a_budget_at_a_time() {
+        let mut c = Conversation::new();
+        let one = big_value(&mut c, 100_000);
+        let mut input = format!("get{} nokey\r\nversion\r\n", " a".repeat(68)).into_bytes();
+        let (replies, next) = calls(&mut c, &mut input);
+        assert_eq!(next, Next::Wait { needed: None });
+        assert!(input.is_empty());
+        // Each call stops at the first key past the budget.
+        let per_call = OUTPUT_BUDGET.div_ceil(one.len());
+        assert_eq!(replies.len(), 68usize.div_ceil(per_call));
+        for reply in &replies {
+            assert!(reply.len() < OUTPUT_BUDGET + one.len(), "{}", reply.len());
+        }
+        let mut expected = one.repeat(68);
+        expected.extend_from_slice(b"END\r\nVERSION 1.6.38-torsion\r\n");
+        assert_eq!(replies.concat(), expected);
+        // Every key was looked up once.
+        assert_eq!(c.stat("get_hits"), "68");
+        assert_eq!(c.stat("get_misses"), "1");
+    }
+
+    #[test]
+    fn a_suspended_get_resumes_with_its_line_arriving_a_byte_at_a_time() {
+        let mut c = Conversation::new();
+        let one = big_value(&mut c, 100_000);
+        let line = format!("gets{}\r\n", " a".repeat(10));
+        let mut replies = Vec::new();
+        let mut input = Vec::new();
+        for byte in line.bytes() {
+            input.push(byte);
+            let (got, next) = calls(&mut c, &mut input);
+            replies.extend(got.concat());
+            assert_eq!(next, Next::Wait { needed: None });
+        }
+        assert!(input.is_empty());
+        let with_cas = [b"VALUE a 0 100000 1\r\n", &one[b"VALUE a 0 100000\r\n".len()..]].concat();
+        let mut expected = with_cas.repeat(10);
+        expected.extend_from_slice(b"END\r\n");
+        assert_eq!(replies, expected);
+        // And resumed with the peer reading a byte at a time: every call
+        // answers at least one key, and the next line waits its turn.
+        let mut input = format!("gat 0{}\r\nget a\r\n", " a".repeat(5)).into_bytes();
+        let mut c1 = Conversation::new();
+        let one = big_value(&mut c1, 300_000);
+        let (replies, _) = calls(&mut c1, &mut input);
+        assert_eq!(replies.len(), 6, "one key per call, then the next line");
+        assert_eq!(replies[0], one);
+        assert_eq!(replies[4], [&one[..], b"END\r\n"].concat());
+        assert_eq!(replies[5], replies[4]);
+        assert_eq!(c1.stat("touch_hits"), "5");
+    }
+
+    #[test]
+    fn a_budget_of_zero_answers_one_request_or_key_per_call() {
+        let mut c = Conversation::new();
+        c.session = Session::with_budget(0);
+        c.expect(b"set a 0 0 1\r\nx\r\n", b"STORED\r\n");
+        let mut input = b"get a b a\r\nset b 0 0 1 noreply\r\ny\r\nmn\r\n".to_vec();
+        let (replies, next) = calls(&mut c, &mut input);
+        assert_eq!(next, Next::Wait { needed: None });
+        let replies: Vec<String> = replies.iter().map(|r| r.escape_ascii().to_string()).collect();
+        assert_eq!(
+            replies,
+            [
+                "VALUE a 0 1\\r\\nx\\r\\n",
+                "",
+                "VALUE a 0 1\\r\\nx\\r\\nEND\\r\\n",
+                "",
+                "MN\\r\\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_binary_body_over_a_gibibyte_closes_without_swallowing() {
+        use torsion_protocols::memcache::binary::{self, opcode};
+        let mut c = testkit::Conversation::<crate::memcached::dialect::Binary>::new();
+        let mut set = Vec::new();
+        binary::write_request(&mut set, opcode::SET, 7, 0, &[0; 8], b"k", b"");
+        set[8..12].copy_from_slice(&(1u32 << 31).to_be_bytes());
+        let reply = c.send(&set);
+        assert!(c.closed, "the connection closes");
+        assert!(!c.session.is_swallowing());
+        assert_eq!(
+            &reply[..8],
+            &[0x81, opcode::SET, 0, 0, 0, 0, 0, 4],
+            "Invalid arguments"
+        );
+        assert_eq!(&reply[24..], b"Invalid arguments");
+        // Just over the item size limit: Too large., the body skipped as it
+        // comes, and the connection goes on.
+        let mut c = testkit::Conversation::<crate::memcached::dialect::Binary>::with("item_size_max=1024");
+        let mut set = Vec::new();
+        binary::write_request(&mut set, opcode::SET, 7, 0, &[0; 8], b"k", &[b'v'; 2000]);
+        let reply = c.send(&set[..100]);
+        assert_eq!(&reply[24..], b"Too large.");
+        assert!(c.session.is_swallowing());
+        let mut rest = set[100..].to_vec();
+        binary::write_request(&mut rest, opcode::NOOP, 8, 0, &[], b"", b"");
+        let reply = c.send(&rest);
+        assert_eq!((reply.len(), reply[1]), (24, opcode::NOOP));
+        assert!(!c.closed);
+    }
+
     /// Pieces of conversation, good and bad, for the property tests.
     const PIECES: &[&[u8]] = &[
         b"set a 0 0 3\r\nabc\r\n",
@@ -493,6 +679,20 @@ ma n v D2\r\nms big 99999999 q\r\nmd a q\r\nmg a v q\r\nms b 1 q\r\nxy\r\nme n\r
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)) {
             let _ = run(&bytes, &[usize::MAX]);
+        }
+
+        #[test]
+        fn the_budget_never_changes_replies(
+            picks in proptest::collection::vec(0..PIECES.len(), 1..16),
+            budget in 0usize..64,
+        ) {
+            let stream: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            let mut whole = Conversation::with("item_size_max=1024");
+            let mut stepped = Conversation::with("item_size_max=1024");
+            stepped.session = Session::with_budget(budget);
+            proptest::prop_assert_eq!(stepped.send(&stream), whole.send(&stream));
+            proptest::prop_assert_eq!(stepped.closed, whole.closed);
+            proptest::prop_assert_eq!(stepped.pending(), whole.pending());
         }
 
         #[test]

@@ -39,6 +39,12 @@
 //!   then close ([`Invalid::Lengths`]); a key over 250 bytes, or extras, key
 //!   and body lengths that do not fit the opcode: *Invalid arguments*, then
 //!   close ([`Invalid::KeyTooLong`], [`Invalid::Arguments`]);
+//! - `body_len` above 1 GiB ([`MAX_BODY_LEN`]): *Invalid arguments*, then
+//!   close ([`Invalid::BodyTooLong`]), whatever the opcode, as memcached
+//!   1.6.42 and later do; 1.6.18 computed the value length in a signed `int`
+//!   there, and (for a `set` of 2 GiB) waited for the whole body before
+//!   answering *Too large.*. A body just over the item size limit is still
+//!   answered *Too large.* and skipped as it arrives;
 //! - an unknown opcode (including `verbosity`, 0x1b, which memcached 1.6 no
 //!   longer dispatches) and the SASL opcodes (SASL is not enabled): *Unknown
 //!   command*, and the rest of the body is swallowed;
@@ -99,6 +105,12 @@ pub const RESPONSE_MAGIC: u8 = 0x81;
 
 /// Longest key memcached accepts (`KEY_MAX_LENGTH`).
 pub const MAX_KEY_LEN: usize = 250;
+
+/// Largest `body_len` read at all (memcached's `ITEM_SIZE_MAX_UPPER_LIMIT`,
+/// 1 GiB, the largest item size limit `-I` takes). A longer body is refused
+/// with *Invalid arguments* and the connection closes, as memcached does
+/// since 1.6.42 (1.6.18 turned such lengths into negative value lengths).
+pub const MAX_BODY_LEN: u32 = 1024 * 1024 * 1024;
 
 /// `incr`/`decr`'s expiration meaning "do not create a missing counter".
 pub const NO_CREATE: u32 = 0xffff_ffff;
@@ -321,6 +333,8 @@ pub enum Invalid {
     Lengths,
     /// Key over 250 bytes: *Invalid arguments*.
     KeyTooLong,
+    /// Body over [`MAX_BODY_LEN`]: *Invalid arguments*.
+    BodyTooLong,
     /// Lengths that do not fit the opcode: *Invalid arguments*.
     Arguments,
 }
@@ -330,7 +344,7 @@ impl Invalid {
     pub fn status(self) -> Status {
         match self {
             Invalid::Lengths => Status::UnknownCommand,
-            Invalid::KeyTooLong | Invalid::Arguments => Status::InvalidArguments,
+            Invalid::KeyTooLong | Invalid::BodyTooLong | Invalid::Arguments => Status::InvalidArguments,
         }
     }
 }
@@ -565,6 +579,9 @@ fn decode(h: &Header, extras: &[u8]) -> Command {
     if lengths.key > lengths.body || lengths.key + lengths.extras > lengths.body {
         return Command::Invalid(Invalid::Lengths);
     }
+    if lengths.body > MAX_BODY_LEN {
+        return Command::Invalid(Invalid::BodyTooLong);
+    }
     if lengths.key as usize > MAX_KEY_LEN {
         return Command::Invalid(Invalid::KeyTooLong);
     }
@@ -748,6 +765,29 @@ pub(super) mod tests {
         assert_eq!(command(&p), Command::Invalid(Invalid::Lengths));
         for invalid in [Invalid::Lengths, Invalid::KeyTooLong, Invalid::Arguments] {
             assert_ne!(invalid.status(), Status::Success);
+        }
+    }
+
+    #[test]
+    fn bodies_over_a_gibibyte_are_refused_before_anything_else() {
+        let too_long = Command::Invalid(Invalid::BodyTooLong);
+        assert_eq!(too_long.opcode(), None);
+        assert_eq!(Invalid::BodyTooLong.status(), Status::InvalidArguments);
+        for op in [opcode::SET, opcode::APPEND, opcode::GET, opcode::NOOP, 0x42] {
+            let extras: &[u8] = if op == opcode::SET { &[0; 8] } else { &[] };
+            let key: &[u8] = if op == opcode::NOOP { b"" } else { b"k" };
+            for body_len in [MAX_BODY_LEN + 1, 1 << 31, u32::MAX - 9, u32::MAX] {
+                let mut p = packet(op, extras, key, &[], 0);
+                p[8..12].copy_from_slice(&body_len.to_be_bytes());
+                let (r, consumed) = complete(&p);
+                assert_eq!((r.command, consumed), (too_long, p.len()), "{op:#x} {body_len}");
+                assert_eq!(r.body(), Body::None, "nothing of it is waited for or skipped");
+            }
+            // Up to the limit a set's value is waited for (or refused by the
+            // session for the item size limit).
+            let mut p = packet(op, extras, key, &[], 0);
+            p[8..12].copy_from_slice(&MAX_BODY_LEN.to_be_bytes());
+            assert_ne!(command(&p), too_long);
         }
     }
 
