@@ -288,9 +288,6 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
             .map_err(|e| ListenError::new(addr, e).which("UDP, -U"))?;
         udp_addrs.extend(reactor.datagram(id).local_addr().ok());
     }
-    if let Some(bound) = udp_addrs.first() {
-        shared.borrow_mut().stats.udp_port = bound.port();
-    }
     let options = ListenOptions {
         backlog,
         ..ListenOptions::default()
@@ -318,6 +315,12 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
             let tcp: Vec<_> = addr.as_socket_addr().into_iter().collect();
             port_file::write_from_env(&tcp, &udp_addrs)?;
         }
+    }
+    if let Some(bound) = udp_addrs.first() {
+        // After the TCP listener, whose address clients' rows name.
+        let mut shared = shared.borrow_mut();
+        shared.stats.udp_port = bound.port();
+        shared.add_listener(&torsion::Address::Tcp(*bound), true);
     }
     startup.ready(&mut reactor, &[("torsion-memcached", listener)])?;
     cli::run(&mut reactor)
