@@ -1,5 +1,6 @@
-//! Measures the resident memory the memcached store really uses per item, to
-//! check the overhead it charges (`ITEM_OVERHEAD`). Linux only (reads
+//! Measures the resident memory the memcached store really uses per item
+//! (`ITEM_OVERHEAD` over key + value), beside what it charges against `-m`
+//! (memcached's chunk: pages taken per item). Linux only (reads
 //! `/proc/self/statm`).
 //!
 //! Run: `cargo run --release -p torsion-servers --example store_rss [items] [value_len]`
@@ -40,7 +41,11 @@ fn main() {
         "items {items}, value {value_len} B, key {} B",
         key_bytes / items.max(1)
     );
-    println!("charged overhead per item: {ITEM_OVERHEAD} B");
+    println!("heap overhead per item (ITEM_OVERHEAD): {ITEM_OVERHEAD} B");
+    println!(
+        "charged against -m per item (memcached's pages): {} B",
+        store.slabs().malloced() as usize / items.max(1)
+    );
     println!(
         "measured RSS per item: {} B total, {} B over key + value",
         grown / items.max(1),

@@ -315,6 +315,18 @@ impl Slabs {
         }
     }
 
+    /// Gives pages of the global pool back (memcached's `memory_release`)
+    /// while more than the limit is taken. Returns how many.
+    pub fn release(&mut self) -> usize {
+        let mut released = 0;
+        while self.malloced > self.limit && self.classes[0].pages > 0 {
+            self.classes[0].pages -= 1;
+            self.malloced = self.malloced.saturating_sub(PAGE_SIZE as u64);
+            released += 1;
+        }
+        released
+    }
+
     fn new_page(&mut self, class: u8) -> bool {
         let per_page = self.table.per_page(class);
         let len = if self.exact_pages {

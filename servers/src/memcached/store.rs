@@ -45,6 +45,10 @@ const ALLOC_TRIES: usize = 10;
 /// Items an LRU tail pull looks at (memcached's `lru_pull_tail` `tries`).
 const TAIL_SEARCH: usize = 5;
 
+/// A class with more free chunks than this many pages' worth gives a page
+/// back (memcached's automover, `MIN_PAGES_FOR_RECLAIM`).
+pub const RECLAIM_PAGES: f64 = 2.5;
+
 /// The crawler leaves an item alone until it has been expired this many
 /// seconds, so that the LRU tail (memcached's maintainer) reclaims it first.
 pub const CRAWL_GRACE: u32 = 5;
@@ -405,6 +409,30 @@ impl Store {
     pub fn set_max_bytes(&mut self, max_bytes: usize) {
         self.config.max_bytes = max_bytes;
         self.slabs.set_limit(max_bytes);
+        if self.config.slab_reassign {
+            self.slabs.release();
+        }
+    }
+
+    /// memcached's background page mover, one step: with `slab_reassign` and
+    /// automove on, each class holding more than [`RECLAIM_PAGES`] pages of
+    /// free chunks gives one free page to the global pool, and pool pages
+    /// beyond the memory limit are released. O(classes); the server runs it
+    /// with the crawler. Returns how many pages moved.
+    pub fn rebalance(&mut self) -> usize {
+        if !self.config.slab_reassign || self.automove.level == 0 {
+            return 0;
+        }
+        let mut moved = 0;
+        for class in 1..=self.slabs.table().largest() {
+            let per_page = f64::from(self.slabs.table().per_page(class));
+            let c = self.slabs.class(class);
+            if c.pages > 1 && c.free as f64 > per_page * RECLAIM_PAGES && self.slabs.move_page(class, 0) {
+                moved += 1;
+            }
+        }
+        self.slabs.release();
+        moved
     }
 
     /// The page accounting and its class table.
@@ -976,9 +1004,11 @@ impl Store {
     /// LRU tail reclaims it first, as memcached's LRU maintainer does). Returns how
     /// many were reclaimed (at most `budget`). The server calls it from a periodic
     /// timer; `budget` bounds the time each call takes (a full pass over N slots
-    /// takes N / budget calls).
+    /// takes N / budget calls). Each call also runs one [`rebalance`](Store::rebalance)
+    /// step.
     pub fn crawl(&mut self, now: u32, budget: usize) -> usize {
         self.resolve_flush(now);
+        self.rebalance();
         let len = self.records.len();
         let mut reclaimed = 0;
         for _ in 0..budget.min(len) {
@@ -1674,6 +1704,40 @@ mod tests {
         assert!(s.peek(b"small0", NOW).is_some());
         assert_eq!(s.class_stats(38).evicted, 1);
         assert_eq!(s.class_stats(1).evicted, 0);
+    }
+
+    #[test]
+    fn free_pages_go_back_when_the_limit_drops() {
+        // dyn-maxbytes.t: fill 16 MB of class 31, lower the limit to 8 MB,
+        // delete everything; the page mover gives pages back.
+        let mut s = pages(16, true);
+        let value = vec![b'B'; 66560];
+        for i in 0..150 {
+            set(&mut s, format!("key{i}").as_bytes(), &value, 0, NOW);
+        }
+        assert_eq!(s.slabs().malloced(), 13 * MB as u64); // 12 a page
+        s.set_max_bytes(8 * MB);
+        assert_eq!(s.rebalance(), 0); // nothing free yet
+        for i in 0..150 {
+            let _ = s.delete(format!("key{i}").as_bytes(), None, NOW);
+        }
+        let mut moved = 0;
+        while let n @ 1.. = s.rebalance() {
+            moved += n;
+        }
+        // Class 31 keeps what 2.5 pages of free chunks allow: 2 pages.
+        assert_eq!(s.slabs().class(31).pages, 2);
+        assert_eq!(moved, 11);
+        assert_eq!(s.slabs().malloced(), 8 * MB as u64);
+        assert_eq!(s.slabs().class(0).pages, 6);
+        // The pool's pages serve any class first.
+        set(&mut s, b"a", b"1", 0, NOW);
+        assert_eq!(s.slabs().class(0).pages, 5);
+        // No automove: nothing moves.
+        let mut a = s.automove();
+        a.level = 0;
+        s.set_automove(a);
+        assert_eq!(s.rebalance(), 0);
     }
 
     #[test]
