@@ -324,6 +324,7 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
         | Request::Stats { .. }
         | Request::Verbosity { .. }
         | Request::Shutdown { .. }
+        | Request::Slabs { .. }
         | Request::DebugTime(_) => {}
         Request::Version => write_version(out, server.version),
         Request::Quit => return Effect::Close,
