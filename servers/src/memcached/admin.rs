@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use torsion_protocols::memcache::text::{DebugTime, Reply, Request, ShutdownMode, Words};
+use torsion_protocols::memcache::text::{DebugTime, Reply, Request, ShutdownMode, SlabsCommand, Words};
 
 use super::dialect::{Effect, ExecCtx};
 use super::exec::{reset_stats, write_stats_group, ServerStats, StatSink, StatsGroup, MAX_VERBOSITY};
@@ -204,6 +204,12 @@ pub fn execute(request: &Request<'_>, cx: &mut ExecCtx<'_>) -> Option<Effect> {
                 return Some(Effect::Close);
             }
         }
+        Request::Slabs { command, noreply } => {
+            let r = slabs(command, &mut server.options);
+            if !noreply {
+                out.extend_from_slice(r);
+            }
+        }
         Request::DebugTime(time) => {
             if !server.options.debug_time {
                 Reply::Error.write(out);
@@ -229,6 +235,44 @@ fn flush_all(store: &mut Store, server: &ServerStats, delay: i64, now: u32) -> R
     }
     store.flush_all(delay, now);
     Reply::Ok
+}
+
+/// memcached's `MAX_NUMBER_OF_SLAB_CLASSES`: class ids `slabs reassign` takes
+/// are below it (0 is the global page pool).
+pub const MAX_SLAB_CLASSES: i32 = 64;
+
+/// `slabs reassign|automove`. Torsion has no slab pages to move, so a
+/// reassignment that memcached would attempt finds no spare page; the
+/// automove settings are kept and reported.
+fn slabs(command: SlabsCommand<'_>, options: &mut Options) -> &'static [u8] {
+    match command {
+        SlabsCommand::Reassign { src, dst } => {
+            if !options.slab_reassign {
+                return b"CLIENT_ERROR slab reassignment disabled\r\n";
+            }
+            let (Some(src), Some(dst)) = (src, dst) else {
+                return b"CLIENT_ERROR bad command line format\r\n";
+            };
+            // memcached's -1 ("any class with a spare page") finds none either.
+            let classes = 0..MAX_SLAB_CLASSES;
+            if src == dst {
+                b"SAME src and dst class are identical\r\n"
+            } else if !classes.contains(&src) || !classes.contains(&dst) {
+                b"BADCLASS invalid src or dst class id\r\n"
+            } else {
+                b"NOSPARE source class has no spare pages\r\n"
+            }
+        }
+        SlabsCommand::Automove(level) => {
+            options.slab_automove = level;
+            b"OK\r\n"
+        }
+        SlabsCommand::AutomoveRatio(ratio) => {
+            let ratio = std::str::from_utf8(ratio).ok().and_then(|r| r.parse().ok());
+            options.slab_automove_ratio = ratio.unwrap_or(options.slab_automove_ratio);
+            b"OK\r\n"
+        }
+    }
 }
 
 /// Applies `debugtime`: `now` is the server's current (moved) time.
@@ -599,6 +643,41 @@ mod tests {
         assert_eq!(c.server.clock.apply(NOW + 50), NOW + 2);
         c.expect(b"debugtime r\r\n", b"OK\r\n");
         assert_eq!(c.server.clock.apply(NOW), NOW + 7);
+    }
+
+    #[test]
+    fn slabs_commands() {
+        let mut c = Conversation::new();
+        c.expect(
+            b"slabs automove invalid\r\n",
+            b"CLIENT_ERROR bad command line format\r\n",
+        );
+        c.expect(b"slabs automove 2\r\n", b"OK\r\n");
+        assert_eq!(setting(&mut c, "slab_automove"), "2");
+        c.expect(b"slabs automove ratio 0.5\r\n", b"OK\r\n");
+        assert_eq!(setting(&mut c, "slab_automove_ratio"), "0.50");
+        c.expect(
+            b"slabs reassign 1 x\r\n",
+            b"CLIENT_ERROR bad command line format\r\n",
+        );
+        c.expect(
+            b"slabs reassign 3 3\r\n",
+            b"SAME src and dst class are identical\r\n",
+        );
+        c.expect(
+            b"slabs reassign 1 99\r\n",
+            b"BADCLASS invalid src or dst class id\r\n",
+        );
+        c.expect(
+            b"slabs reassign 1 2\r\n",
+            b"NOSPARE source class has no spare pages\r\n",
+        );
+        c.server.options.slab_reassign = false;
+        c.expect(
+            b"slabs reassign 1 2\r\n",
+            b"CLIENT_ERROR slab reassignment disabled\r\n",
+        );
+        c.expect(b"slabs automove 1 noreply\r\n", b"");
     }
 
     #[test]

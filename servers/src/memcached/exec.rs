@@ -352,6 +352,7 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
         | Request::Stats { .. }
         | Request::Verbosity { .. }
         | Request::Shutdown { .. }
+        | Request::Slabs { .. }
         | Request::DebugTime(_) => {}
         Request::Slabs { args } => super::slab_admin::slabs(args, store, now, out),
         Request::Version => write_version(out, server.version),

@@ -30,6 +30,23 @@ pub enum ShutdownMode {
     Invalid,
 }
 
+/// A `slabs` subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlabsCommand<'a> {
+    /// `slabs reassign <src> <dst>`: move a page between size classes
+    /// (`None`: the argument is not a number).
+    Reassign {
+        /// The class giving a page.
+        src: Option<i32>,
+        /// The class receiving it.
+        dst: Option<i32>,
+    },
+    /// `slabs automove <level>` (0, 1 or 2).
+    Automove(u32),
+    /// `slabs automove ratio <ratio>` (a decimal number, as sent).
+    AutomoveRatio(&'a [u8]),
+}
+
 /// What `debugtime` asked for: memcached's debug builds let a test move the
 /// server's clock instead of sleeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +108,7 @@ pub(super) fn parse<'a>(t: &Tokens<'a>, command: &[u8]) -> Option<Result<Request
                 _ => ShutdownMode::Invalid,
             },
         }),
+        b"slabs" => parse_slabs(t),
         b"debugtime" => match (n, t.get(1.min(n - 2))) {
             (3.., b"p") => Ok(Request::DebugTime(DebugTime::Pause)),
             (3.., b"r") => Ok(Request::DebugTime(DebugTime::Resume)),
@@ -103,6 +121,61 @@ pub(super) fn parse<'a>(t: &Tokens<'a>, command: &[u8]) -> Option<Result<Request
         },
         _ => return None,
     })
+}
+
+/// `slabs reassign <src> <dst>` | `slabs automove <0|1|2>` | `slabs
+/// automove ratio <f>`, checked in memcached's order; whether reassignment
+/// is enabled is the server's to say, so bad class numbers travel as `None`.
+fn parse_slabs<'a>(t: &Tokens<'a>) -> Result<Request<'a>, RequestError> {
+    let n = t.ntokens();
+    let noreply = t.noreply();
+    match t.get(1.min(n - 2)) {
+        b"reassign" if n == 5 => Ok(Request::Slabs {
+            command: SlabsCommand::Reassign {
+                src: safe_strtol(t.get(2)),
+                dst: safe_strtol(t.get(3)),
+            },
+            noreply,
+        }),
+        b"automove" if n >= 4 => {
+            let command = if t.get(2) == b"ratio" {
+                let ratio = (n >= 5)
+                    .then(|| t.get(3))
+                    .filter(|r| std::str::from_utf8(r).is_ok_and(|r| r.parse::<f64>().is_ok()));
+                SlabsCommand::AutomoveRatio(ratio.ok_or(error(ErrorKind::UnknownCommand, noreply))?)
+            } else {
+                match safe_strtoul(t.get(2)) {
+                    None => return Err(error(ErrorKind::BadFormat, noreply)),
+                    Some(level @ 0..=2) => SlabsCommand::Automove(level),
+                    Some(_) => return Err(error(ErrorKind::UnknownCommand, noreply)),
+                }
+            };
+            Ok(Request::Slabs { command, noreply })
+        }
+        _ => Err(error(ErrorKind::UnknownCommand, false)),
+    }
+}
+
+/// Appends `slabs ...\r\n`.
+pub fn write_slabs(out: &mut Vec<u8>, command: SlabsCommand<'_>, noreply: bool) {
+    out.extend_from_slice(b"slabs ");
+    match command {
+        SlabsCommand::Reassign { src, dst } => {
+            out.extend_from_slice(b"reassign ");
+            push_i64(out, src.unwrap_or(0).into());
+            out.push(b' ');
+            push_i64(out, dst.unwrap_or(0).into());
+        }
+        SlabsCommand::Automove(level) => {
+            out.extend_from_slice(b"automove ");
+            push_u64(out, level.into());
+        }
+        SlabsCommand::AutomoveRatio(ratio) => {
+            out.extend_from_slice(b"automove ratio ");
+            out.extend_from_slice(ratio);
+        }
+    }
+    end_line(out, noreply);
 }
 
 /// Appends `flush_all[ <delay>][ noreply]\r\n` (no delay when it is 0).
@@ -213,6 +286,54 @@ mod tests {
         assert_eq!(shutdown(b"shutdown foo\r\n"), ShutdownMode::Invalid);
         assert_eq!(shutdown(b"shutdown graceful x\r\n"), ShutdownMode::Invalid);
         assert_eq!(shutdown(b"shutdown noreply\r\n"), ShutdownMode::Invalid);
+    }
+
+    #[test]
+    fn slabs() {
+        fn slabs(line: &'static [u8]) -> (SlabsCommand<'static>, bool) {
+            match complete(line).0 {
+                Request::Slabs { command, noreply } => (command, noreply),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            slabs(b"slabs reassign 1 x\r\n"),
+            (
+                SlabsCommand::Reassign {
+                    src: Some(1),
+                    dst: None
+                },
+                false
+            )
+        );
+        assert_eq!(
+            slabs(b"slabs automove 2 noreply\r\n"),
+            (SlabsCommand::Automove(2), true)
+        );
+        assert_eq!(
+            slabs(b"slabs automove ratio 0.5 x\r\n").0,
+            SlabsCommand::AutomoveRatio(b"0.5")
+        );
+        assert_eq!(err(b"slabs automove invalid\r\n").kind, ErrorKind::BadFormat);
+        assert_eq!(err(b"slabs automove 3\r\n").kind, ErrorKind::UnknownCommand);
+        assert_eq!(
+            err(b"slabs automove ratio x y\r\n").kind,
+            ErrorKind::UnknownCommand
+        );
+        assert_eq!(err(b"slabs automove\r\n").kind, ErrorKind::UnknownCommand);
+        assert_eq!(err(b"slabs reassign 1\r\n").kind, ErrorKind::UnknownCommand);
+        assert_eq!(err(b"slabs\r\n").kind, ErrorKind::UnknownCommand);
+        let mut out = Vec::new();
+        write_slabs(&mut out, SlabsCommand::Automove(1), true);
+        write_slabs(
+            &mut out,
+            SlabsCommand::Reassign {
+                src: Some(2),
+                dst: Some(3),
+            },
+            false,
+        );
+        assert_eq!(out, b"slabs automove 1 noreply\r\nslabs reassign 2 3\r\n");
     }
 
     #[test]

@@ -88,8 +88,8 @@ mod tokens;
 mod touch;
 
 pub use admin::{
-    write_cache_memlimit, write_debugtime, write_flush_all, write_shutdown, write_verbosity, write_version,
-    DebugTime, ShutdownMode,
+    write_cache_memlimit, write_debugtime, write_flush_all, write_shutdown, write_slabs, write_verbosity,
+    write_version, DebugTime, ShutdownMode, SlabsCommand,
 };
 pub use arith::{write_arith, write_number, ArithOp};
 pub use delete::write_delete;
@@ -200,6 +200,13 @@ pub enum Request<'a> {
     Shutdown {
         /// What the argument asked for.
         mode: ShutdownMode,
+    },
+    /// `slabs reassign|automove ...`: the slab mover's controls.
+    Slabs {
+        /// The subcommand.
+        command: SlabsCommand<'a>,
+        /// Whether to suppress the reply.
+        noreply: bool,
     },
     /// `debugtime <seconds>|p|r`: move the server's clock (a testing aid,
     /// refused unless the server enables it).
@@ -387,6 +394,7 @@ impl Request<'_> {
             }
             Request::Shutdown { mode } => write_shutdown(out, mode),
             Request::DebugTime(time) => write_debugtime(out, time),
+            Request::Slabs { command, noreply } => write_slabs(out, command, noreply),
         }
     }
 }
