@@ -269,7 +269,9 @@ fn meta_set(
         Err(StoreError::KeyTooLong) => return Reply::BadFormat.write(out),
     };
     if code == Code::Hd {
-        if request.key.is_binary() {
+        // An append or prepend makes a new item of the joined value, with
+        // none of the per-item bits of either: never a binary key.
+        if request.key.is_binary() && !matches!(mode, SetMode::Append | SetMode::Prepend) {
             extra = extra.union(ItemBits::KEY_BINARY);
         }
         if extra != ItemBits::NONE {

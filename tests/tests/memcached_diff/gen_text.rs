@@ -51,7 +51,14 @@ fn storage(g: &mut Gen) -> Request {
     let key = g.key();
     let (flags, ttl) = (g.flags(), g.ttl());
     let roll = g.rng.below(100);
+    let valid_line = key.len() <= KEY_LIMIT && !matches!(flags, "4294967296" | "-1" | "abc") && ttl != "abc";
     let value = match roll {
+        // A line a server may refuse gets a small block: if refused, the
+        // block is read as a command (never a real one, see `letters`).
+        _ if !valid_line => {
+            let n = 1 + g.rng.below(40);
+            g.letters(n)
+        }
         0..=1 => g.too_large_value(),
         _ => g.value(),
     };
@@ -69,12 +76,7 @@ fn storage(g: &mut Gen) -> Request {
     }
     let noreply = g.noreply();
     r.push(noreply).push(b"\r\n");
-    let valid_line = key.len() <= 250 && !matches!(flags, "4294967296" | "-1" | "abc") && ttl != "abc";
-    if valid_line || value.len() <= 40 {
-        // A refused line makes the server read the block as a command:
-        // only small blocks (never a command) go after one.
-        r.push(&value).push(b"\r\n");
-    }
+    r.push(&value).push(b"\r\n");
     if valid_line && g.rng.percent(2) {
         // A block longer than announced: the excess is read as a command.
         return bad_chunk(g);

@@ -50,6 +50,11 @@ const DEFAULT_SEED: u64 = 1616;
 const KEEP_GOING_VAR: &str = "TORSION_DIFF_KEEP_GOING";
 /// Set to print every batch (sent bytes and memcached's reply).
 const TRACE_VAR: &str = "TORSION_DIFF_TRACE";
+/// Set to compare every key after every batch (slow; finds where the
+/// stores first part, when a difference shows only later).
+const PROBE_VAR: &str = "TORSION_DIFF_PROBE_EVERY";
+/// A folder to write each unexpected batch's bytes (as sent to memcached) to.
+const DUMP_VAR: &str = "TORSION_DIFF_DUMP";
 /// How much of a long request or reply a report shows.
 const SHOW: usize = 600;
 
@@ -190,14 +195,15 @@ fn resync(peers: &mut [Peer; 2], g: &mut Gen) {
     g.cas_seen = 0;
 }
 
-/// Reads every key of the key space from both servers: whether they agree.
-fn probe(peers: &mut [Peer; 2]) -> bool {
+/// Reads every key of the key space from both servers; their replies if
+/// they differ.
+fn probe(peers: &mut [Peer; 2]) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut request = Vec::new();
     let long = vocabulary::long_key(vocabulary::KEY_LIMIT);
     for key in vocabulary::KEYS.iter().map(|k| k.as_bytes()).chain([&long[..]]) {
         request.extend_from_slice(b"mg ");
         request.extend_from_slice(key);
-        request.extend_from_slice(b" v f s t c\r\n");
+        request.extend_from_slice(b" v f s t c k\r\n");
     }
     request.extend_from_slice(b"mn\r\n");
     let replies: Vec<Vec<u8>> = peers
@@ -208,12 +214,14 @@ fn probe(peers: &mut [Peer; 2]) -> bool {
             reply::normalise_text(&reply, &mut peer.ids)
         })
         .collect();
-    reply::same_but_the_clock(&replies[0], &replies[1])
+    let [a, b]: [Vec<u8>; 2] = replies.try_into().unwrap();
+    (!reply::same_but_the_clock(&a, &b)).then_some((a, b))
 }
 
 fn run(seed: u64, memcached: SocketAddr, torsion: SocketAddr) -> Outcome {
     let keep_going = std::env::var_os(KEEP_GOING_VAR).is_some();
     let trace = std::env::var_os(TRACE_VAR).is_some();
+    let probe_every = std::env::var_os(PROBE_VAR).is_some();
     let started = Instant::now();
     let mut g = Gen {
         rng: Rng::new(seed),
@@ -320,6 +328,10 @@ fn run(seed: u64, memcached: SocketAddr, torsion: SocketAddr) -> Outcome {
             match claimed {
                 Some(k) => out.known[k].1 += 1,
                 None => {
+                    if let Some(dir) = std::env::var_os(DUMP_VAR) {
+                        let path = std::path::Path::new(&dir).join(format!("batch-{}", out.batches));
+                        std::fs::write(path, &bytes_for[0]).expect("dump a batch");
+                    }
                     let (a, b) = show_difference(&normal[0], &normal[1]);
                     out.unexpected.push(format!(
                         "seed {seed}, batch {} ({d:?}, tags {tags:?}):\n  sent:      {}\n  memcached: {a}\n  torsion:   {b}",
@@ -339,12 +351,30 @@ fn run(seed: u64, memcached: SocketAddr, torsion: SocketAddr) -> Outcome {
             .position(|k| k.tag.is_some_and(|t| tags.contains(&t)))
         {
             out.known[k].0 += 1;
-            if !probe(&mut peers) {
+            if probe(&mut peers).is_some() {
                 out.known[k].1 += 1;
             }
             resync(&mut peers, &mut g);
         } else if !same {
             resync(&mut peers, &mut g);
+        } else if probe_every && same {
+            if let Some((a, b)) = probe(&mut peers) {
+                out.unexpected.push(format!(
+                "seed {seed}, batch {} ({d:?}): the stores differ after\n  sent:      {}\n  memcached: {}",
+                out.batches,
+                show(&described),
+                show(&normal[0])
+            ));
+                out.unexpected.push(format!(
+                    "  probe, memcached: {}\n  probe, torsion:   {}",
+                    show(&a),
+                    show(&b)
+                ));
+                if !keep_going {
+                    break;
+                }
+                resync(&mut peers, &mut g);
+            }
         }
         if replies.iter().any(|(_, e)| *e != Ending::Sentinel) {
             for peer in &mut peers {
