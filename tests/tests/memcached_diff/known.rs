@@ -28,27 +28,38 @@ pub struct Known {
     pub name: &'static str,
     /// Why it differs: deliberate (and why), or `pending: <area>`.
     pub reason: &'static str,
-    /// A request tag whose effects this entry covers (see the module comment).
+    /// A request tag whose effects this entry covers: a batch holding such
+    /// a request is followed by a probe of every key and a flush.
     pub tag: Option<&'static str>,
-    /// Whether a differing batch is this entry's.
+    /// Whether a request with that tag goes in a batch of its own.
+    pub isolate: bool,
+    /// Whether a differing batch (or probe) is this entry's.
     pub claims: fn(&Diff<'_>) -> bool,
 }
 
 /// Every known difference.
 pub const KNOWN: &[Known] = &[
     Known {
-        name: "a multi-get refused for a key over 250 bytes drops earlier replies",
-        reason: "deliberate: memcached discards the replies it has not yet written to \
-                 the socket (those of earlier requests in the same read), so what it \
-                 answers depends on how the bytes arrived; torsion answers every request",
-        tag: None,
-        claims: |d| d.tags.contains(&"get-long-key") && lost_lines_before_an_error(d),
+        name: "get/gets/gat/gats with a key over 250 bytes",
+        reason: "deliberate: memcached runs the keys before the bad one (gat touches \
+                 them) and then discards every reply it has not yet written, earlier \
+                 requests' included, so what it answers depends on how the bytes \
+                 arrived; torsion refuses the command before doing anything and \
+                 answers every request",
+        tag: Some("get-long-key"),
+        isolate: false,
+        claims: |d| {
+            d.tags.contains(&"get-long-key")
+                && (lost_lines_before_errors(d)
+                    || differ_only_in_lines(d, |m, t| no_item_bits(&no_ttls(m)) == no_item_bits(&no_ttls(t))))
+        },
     },
     Known {
         name: "meta O token over 31 bytes with N, T or ma's auto-create",
         reason: "deliberate: memcached vivifies, touches or creates the item and then \
                  answers the error; torsion refuses before doing anything",
         tag: Some("meta-long-opaque"),
+        isolate: true,
         claims: |d| d.tags.contains(&"meta-long-opaque"),
     },
     Known {
@@ -56,43 +67,72 @@ pub const KNOWN: &[Known] = &[
         reason: "deliberate: memcached prints its expiry minus its clock as an unsigned \
                  32-bit number, which depends on how long its process has run",
         tag: None,
+        isolate: false,
         claims: |d| differ_only_in_lines(d, |m, t| past_ttls_hidden(m) == past_ttls_hidden(t)),
+    },
+    Known {
+        name: "ma with T on an existing counter",
+        reason: "deliberate: memcached answers with the new TTL but keeps it only when \
+                 it updates the counter in place, not when it replaces the item; \
+                 torsion always keeps it",
+        tag: Some("ma-ttl"),
+        isolate: false,
+        claims: |d| d.tags.contains(&"ma-ttl") && differ_only_in_lines(d, |m, t| no_ttls(m) == no_ttls(t)),
     },
     Known {
         name: "cas refused as too large deletes the item",
         reason: "pending: store (memcached deletes the item only when a set is too large)",
         tag: Some("cas-too-large"),
+        isolate: true,
         claims: |d| d.tags.contains(&"cas-too-large"),
     },
     Known {
         name: "an incr/decr result shorter than the stored number is padded with spaces",
         reason: "pending: store (memcached pads only when it rewrites the item in place)",
         tag: None,
+        isolate: false,
         claims: |d| unpad_numbers(d.memcached) == unpad_numbers(d.torsion),
     },
     Known {
-        name: "incr/decr/ma mark the item fetched",
-        reason: "pending: store (memcached leaves the fetched bit alone, so a later mg h shows h0)",
+        name: "incr/decr/ma keep or set the item's fetched, stale and win bits",
+        reason: "pending: store (memcached's counter is a new item: not fetched (mg h0), \
+                 not stale (no X), no win token sent (no Z))",
         tag: None,
-        claims: |d| {
-            differ_only_in_lines(d, |m, t| {
-                same_but_the_clock(m.replace(" h0", " h1").as_bytes(), t.as_bytes())
-            })
-        },
+        isolate: false,
+        claims: |d| differ_only_in_lines(d, |m, t| no_item_bits(m) == no_item_bits(t)),
     },
     Known {
         name: "incr/decr with a CAS on an empty value: EXISTS instead of non-numeric",
         reason: "pending: store (memcached refuses an empty or chunked value as non-numeric \
                  before it compares the CAS)",
         tag: None,
+        isolate: false,
         claims: |d| {
             differ_only_in_lines(d, |m, t| {
                 (m.contains("non-numeric") || m.contains("Non-numeric"))
-                    && (t == "EX\r" || t == "EXISTS\r" || t.contains("status=0002"))
+                    && (t.starts_with("EX") || t.contains("status=0002"))
             })
         },
     },
 ];
+
+/// A meta reply line without its `t` flag.
+fn no_ttls(line: &str) -> String {
+    line.trim_end()
+        .split(' ')
+        .filter(|w| !(w.starts_with('t') && w[1..].parse::<i64>().is_ok()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A meta reply line without the per-item flags `h`, `X`, `Z`, `W`.
+fn no_item_bits(line: &str) -> String {
+    line.trim_end()
+        .split(' ')
+        .filter(|w| !matches!(*w, "h0" | "h1" | "X" | "Z" | "W"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Whether the replies have the same lines but where `explained(memcached
 /// line, torsion line)` holds.
@@ -122,28 +162,73 @@ fn past_ttls_hidden(line: &str) -> String {
         .join(" ")
 }
 
-/// Whether memcached's reply is torsion's with some whole lines left out
-/// just before a `CLIENT_ERROR bad command line format`.
-fn lost_lines_before_an_error(d: &Diff<'_>) -> bool {
-    const ERROR: &[u8] = b"CLIENT_ERROR bad command line format\r\n";
-    let (m, t) = (d.memcached, d.torsion);
-    (0..=m.len()).any(|i| {
-        (i == 0 || m[i - 1] == b'\n')
-            && m[i..].starts_with(ERROR)
-            && t.starts_with(&m[..i])
-            && t.ends_with(&m[i..])
-            && t.len() > m.len()
-            && t[t.len() - (m.len() - i) - 1] == b'\n'
-    })
+/// Whether memcached's reply is torsion's with some runs of whole lines
+/// left out, each just before a `CLIENT_ERROR bad command line format`.
+fn lost_lines_before_errors(d: &Diff<'_>) -> bool {
+    let lines = |s: &'_ [u8]| -> Vec<Vec<u8>> { s.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect() };
+    let (m, t) = (lines(d.memcached), lines(d.torsion));
+    let mut failed = std::collections::HashSet::new();
+    m != t && fits(&m, &t, 0, 0, false, &mut failed)
 }
 
-/// Whether a request of kind `tag` goes in a batch of its own, followed by
-/// a probe and a flush.
+/// Whether `m[i..]` is `t[j..]` with runs of lines left out, each run
+/// followed by the refusal (`gap`: a run is open).
+fn fits(
+    m: &[Vec<u8>],
+    t: &[Vec<u8>],
+    i: usize,
+    j: usize,
+    gap: bool,
+    failed: &mut std::collections::HashSet<(usize, usize, bool)>,
+) -> bool {
+    const ERROR: &[u8] = b"CLIENT_ERROR bad command line format\r";
+    if i == m.len() || j == t.len() {
+        return i == m.len() && j == t.len() && !gap;
+    }
+    if failed.contains(&(i, j, gap)) {
+        return false;
+    }
+    let ok = (t[j] == m[i] && (!gap || m[i] == ERROR) && fits(m, t, i + 1, j + 1, false, failed))
+        || fits(m, t, i, j + 1, true, failed);
+    if !ok {
+        failed.insert((i, j, gap));
+    }
+    ok
+}
+
+/// Whether a request of kind `tag` goes in a batch of its own.
 pub fn isolated(tag: &str) -> bool {
-    KNOWN.iter().any(|k| k.tag == Some(tag))
+    KNOWN.iter().any(|k| k.isolate && k.tag == Some(tag))
 }
 
 /// The entry that claims a differing batch.
 pub fn classify(diff: &Diff<'_>) -> Option<usize> {
     KNOWN.iter().position(|k| (k.claims)(diff))
+}
+
+#[test]
+fn lost_replies_are_recognised() {
+    let d = |m: &'static [u8], t: &'static [u8]| Diff {
+        tags: &["get-long-key"],
+        memcached: m,
+        torsion: t,
+    };
+    let e = b"CLIENT_ERROR bad command line format\r\n";
+    let m = [&e[..], b"END\r\n", e, b"MN\r\n"].concat();
+    let t = [
+        &b"ERROR\r\nSTORED\r\n"[..],
+        e,
+        b"END\r\nDELETED\r\n",
+        e,
+        b"MN\r\n",
+    ]
+    .concat();
+    let leak = |v: Vec<u8>| -> &'static [u8] { Vec::leak(v) };
+    assert!(lost_lines_before_errors(&d(leak(m.clone()), leak(t))));
+    let t2 = [&b"ERROR\r\n"[..], e, b"END\r\n", e, b"MN\r\nEXTRA\r\n"].concat();
+    assert!(!lost_lines_before_errors(&d(leak(m), leak(t2))));
+    // The first refusal in torsion's reply is not the one memcached kept.
+    let m3 = [e, &b"MN\r\n"[..]].concat();
+    let t3 = [e, &b"ERROR\r\n"[..], e, b"MN\r\n"].concat();
+    assert!(lost_lines_before_errors(&d(leak(m3), leak(t3))));
 }

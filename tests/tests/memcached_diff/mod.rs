@@ -351,27 +351,48 @@ fn run(seed: u64, memcached: SocketAddr, torsion: SocketAddr) -> Outcome {
             .position(|k| k.tag.is_some_and(|t| tags.contains(&t)))
         {
             out.known[k].0 += 1;
-            if probe(&mut peers).is_some() {
-                out.known[k].1 += 1;
+            if let Some((a, b)) = probe(&mut peers) {
+                let diff = Diff {
+                    tags: &tags,
+                    memcached: &a,
+                    torsion: &b,
+                };
+                match known::classify(&diff) {
+                    Some(k) => out.known[k].1 += 1,
+                    None => out.unexpected.push(format!(
+                        "seed {seed}, batch {} ({d:?}): the stores differ after\n  sent:      {}\n  probe, memcached: {}\n  probe, torsion:   {}",
+                        out.batches,
+                        show(&described),
+                        show(&a),
+                        show(&b)
+                    )),
+                }
             }
             resync(&mut peers, &mut g);
         } else if !same {
             resync(&mut peers, &mut g);
         } else if probe_every && same {
             if let Some((a, b)) = probe(&mut peers) {
-                out.unexpected.push(format!(
-                "seed {seed}, batch {} ({d:?}): the stores differ after\n  sent:      {}\n  memcached: {}",
-                out.batches,
-                show(&described),
-                show(&normal[0])
-            ));
-                out.unexpected.push(format!(
-                    "  probe, memcached: {}\n  probe, torsion:   {}",
-                    show(&a),
-                    show(&b)
-                ));
-                if !keep_going {
-                    break;
+                let diff = Diff {
+                    tags: &tags,
+                    memcached: &a,
+                    torsion: &b,
+                };
+                match known::classify(&diff) {
+                    Some(k) => out.known[k].1 += 1,
+                    None => {
+                        out.unexpected.push(format!(
+                            "seed {seed}, batch {} ({d:?}): the stores differ after\n  sent:      {}\n  memcached: {}\n  probe, memcached: {}\n  probe, torsion:   {}",
+                            out.batches,
+                            show(&described),
+                            show(&normal[0]),
+                            show(&a),
+                            show(&b)
+                        ));
+                        if !keep_going {
+                            break;
+                        }
+                    }
                 }
                 resync(&mut peers, &mut g);
             }

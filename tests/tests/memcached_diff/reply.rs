@@ -171,6 +171,9 @@ pub fn unpad_numbers(reply: &[u8]) -> Vec<u8> {
             }
             if i == length_at {
                 out.extend_from_slice(data.len().to_string().as_bytes());
+            } else if length_at == 1 && word.first() == Some(&b's') && parse(&word[1..]) == Some(n as u64) {
+                // The meta size flag says the same as the length.
+                out.extend_from_slice(format!("s{}", data.len()).as_bytes());
             } else {
                 out.extend_from_slice(word);
             }
@@ -272,8 +275,8 @@ fn text_cas_ids_and_versions_are_normalised() {
 #[test]
 fn padded_numbers_are_undone() {
     assert_eq!(
-        unpad_numbers(b"VALUE n 0 3 #1\r\n26 \r\nVA 2 c#1\r\n9 \r\nEND\r\n"),
-        b"VALUE n 0 2 #1\r\n26\r\nVA 1 c#1\r\n9\r\nEND\r\n"
+        unpad_numbers(b"VALUE n 0 3 #1\r\n26 \r\nVA 2 c#1 s2\r\n9 \r\nEND\r\n"),
+        b"VALUE n 0 2 #1\r\n26\r\nVA 1 c#1 s1\r\n9\r\nEND\r\n"
     );
     assert_eq!(unpad_numbers(b"op=00 key= value=17 \n"), b"op=00 key= value=17\n");
 }
