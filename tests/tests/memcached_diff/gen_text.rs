@@ -281,7 +281,18 @@ fn mg(g: &mut Gen) -> Request {
 fn ms(g: &mut Gen) -> Request {
     let mut r = Request::new("ms");
     let b = meta_key(g, &mut r, "ms");
-    let value = if g.rng.percent(2) {
+    // After a refused key the block is read as a command line: keep it
+    // short (over 2048 bytes both servers close, and memcached then drops
+    // the replies it has not written yet, which depends on timing).
+    let long_key = r
+        .describe()
+        .split(|&b| b == b' ')
+        .nth(1)
+        .is_some_and(|k| k.len() > KEY_LIMIT);
+    let value = if long_key {
+        let n = 1 + g.rng.below(40);
+        g.letters(n)
+    } else if g.rng.percent(2) {
         g.too_large_value()
     } else {
         g.value()
@@ -333,6 +344,9 @@ fn ma(g: &mut Gen) -> Request {
         20,
     );
     r.push(b"\r\n");
+    if r.tag == "ma" && r.describe().windows(2).any(|w| w == b" T") {
+        r.tag = "ma-ttl";
+    }
     r
 }
 
