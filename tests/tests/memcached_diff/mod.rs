@@ -406,6 +406,24 @@ fn run(seed: u64, memcached: SocketAddr, torsion: SocketAddr) -> Outcome {
     out
 }
 
+/// Some of a server's `stats` figures, as `name=value` pairs.
+fn figures(addr: &str, names: &[&str]) -> String {
+    let s = connect(addr.parse().unwrap());
+    let (reply, _) = exchange(&s, b"stats\r\nmn\r\n", Dialect::Text, 1);
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    names
+        .iter()
+        .map(|name| {
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("STAT {name} ")))
+                .unwrap_or("?");
+            format!("{name}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A batch's tags, how many `mn` it holds, and its bytes for a report.
 fn describe(batch: &[Request]) -> (Vec<&'static str>, usize, Vec<u8>) {
     let tags = batch.iter().map(|r| r.tag).collect();
@@ -435,6 +453,15 @@ fn random_traffic_gets_the_same_replies_as_memcached() {
             ""
         }
     );
+    for (name, addr) in [
+        ("memcached", reference.addr()),
+        ("torsion-memcached", torsion.addr().to_string()),
+    ] {
+        eprintln!(
+            "{name}: {}",
+            figures(&addr, &["evictions", "curr_items", "bytes", "total_items"])
+        );
+    }
     for (k, (covered, differed)) in KNOWN.iter().zip(&out.known) {
         eprintln!(
             "KNOWN {:?} ({}): {covered} batches, {differed} differed",
