@@ -174,7 +174,12 @@ pub fn binary(g: &mut Gen) -> Request {
         89 => {
             let opcode = g.rng.pick(&[op::FLUSH, op::FLUSHQ]);
             let extras: &[u8] = g.rng.pick(&[&[][..], &[0, 0, 0, 0], &[0, 1, 0x51, 0x80]]);
-            packet(g, "bin-flush", opcode, extras, &[], &[], Cas::Literal(0))
+            let tag = if extras.iter().any(|&b| b != 0) {
+                "flush-delayed"
+            } else {
+                "bin-flush"
+            };
+            packet(g, tag, opcode, extras, &[], &[], Cas::Literal(0))
         }
         90 if g.rng.percent(30) => {
             let opcode = g.rng.pick(&[op::QUIT, op::QUITQ]);

@@ -158,7 +158,11 @@ fn flush(g: &mut Gen) -> Request {
         "flush_all 86400",
         "flush_all abc",
     ]);
-    line("flush", format!("{variant}\r\n").as_bytes())
+    let mut r = line("flush", format!("{variant}\r\n").as_bytes());
+    if variant == "flush_all 86400" {
+        r.tag = "flush-delayed";
+    }
+    r
 }
 
 fn bad(g: &mut Gen) -> Request {

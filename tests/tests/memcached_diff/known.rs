@@ -63,6 +63,15 @@ pub const KNOWN: &[Known] = &[
         claims: |d| d.tags.contains(&"meta-long-opaque"),
     },
     Known {
+        name: "a delayed flush_all after an earlier flush_all",
+        reason: "deliberate: memcached keeps one flush time, so a delayed flush replaces \
+                 an earlier immediate one and the items that one flushed are visible \
+                 again until the delay passes; torsion keeps them flushed",
+        tag: Some("flush-delayed"),
+        isolate: true,
+        claims: |d| d.tags.contains(&"flush-delayed"),
+    },
+    Known {
         name: "meta t of an item whose expiry is already past",
         reason: "deliberate: memcached prints its expiry minus its clock as an unsigned \
                  32-bit number, which depends on how long its process has run",
