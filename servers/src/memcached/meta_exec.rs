@@ -249,7 +249,9 @@ fn meta_set(
         // still stores, keeping the old TTL, marked stale (and still holding a
         // token already sent). A CAS of 0 is no CAS there, so never stale:
         // `C0` with `I` is refused as a plain mismatch (EX).
-        Some((old_cas, old_expiry, old_token)) if flags.compare_cas.is_some_and(|c| c != 0 && c < old_cas) => {
+        Some((old_cas, old_expiry, old_token))
+            if flags.compare_cas.is_some_and(|c| c != 0 && c < old_cas) =>
+        {
             extra = ItemBits::STALE;
             if old_token {
                 extra = extra.union(ItemBits::TOKEN_SENT);

@@ -167,6 +167,8 @@ pub fn describe_fds(pid: u32) -> String {
     out
 }
 
+// The seeded generator lives in the library (the differential test uses it too).
+#[allow(unused_imports)] // each test file uses the part it needs
 pub use torsion_tests::rng::{seed, Rng};
 
 /// Waits until `stream` is closed by the server (end-of-file or a reset),
