@@ -91,12 +91,13 @@ fn bad_chunk(g: &mut Gen) -> Request {
     r
 }
 
-/// Appends one to four keys; a key over the limit marks the request.
-fn keys(g: &mut Gen, r: &mut Request) {
+/// Appends one to four keys; a key over the limit marks the request
+/// `long_tag`.
+fn keys(g: &mut Gen, r: &mut Request, long_tag: &'static str) {
     for _ in 0..1 + g.rng.below(4) {
         let key = g.key();
         if key.len() > KEY_LIMIT {
-            r.tag = "get-long-key";
+            r.tag = long_tag;
         }
         r.push(b" ").push(&key);
     }
@@ -106,7 +107,7 @@ fn retrieval(g: &mut Gen) -> Request {
     let command = g.rng.pick(&["get", "gets"]);
     let mut r = Request::new("get");
     r.push(command.as_bytes());
-    keys(g, &mut r);
+    keys(g, &mut r, "get-long-key");
     r.push(b"\r\n");
     r
 }
@@ -115,7 +116,7 @@ fn gat(g: &mut Gen) -> Request {
     let command = g.rng.pick(&["gat", "gats"]);
     let mut r = Request::new("gat");
     r.push(format!("{command} {}", g.ttl()).as_bytes());
-    keys(g, &mut r);
+    keys(g, &mut r, "gat-long-key");
     r.push(b"\r\n");
     r
 }
