@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 pub mod origin;
 pub use origin::Origin;
+pub mod rng;
+pub use rng::Rng;
 
 /// How long any single wait in a test may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(30);

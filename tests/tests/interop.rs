@@ -304,6 +304,9 @@ fn torsion_amp_client_pipelines_against_a_twisted_amp_server() {
 
 mod memcache_suite;
 
+// Random traffic, the same bytes to memcached and to torsion-memcached.
+mod memcached_diff;
+
 /// The client suite that `tests/memcache_client.rs` runs against
 /// torsion-memcached, run against Debian's memcached 1.6.
 mod memcache_client_against_memcached {

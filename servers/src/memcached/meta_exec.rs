@@ -247,8 +247,11 @@ fn meta_set(
     let outcome = match old {
         // do_store_item, NREAD_CAS with set_stale: a CAS older than the item's
         // still stores, keeping the old TTL, marked stale (and still holding a
-        // token already sent).
-        Some((old_cas, old_expiry, old_token)) if flags.compare_cas.is_some_and(|c| c < old_cas) => {
+        // token already sent). A CAS of 0 is no CAS there, so never stale:
+        // `C0` with `I` is refused as a plain mismatch (EX).
+        Some((old_cas, old_expiry, old_token))
+            if flags.compare_cas.is_some_and(|c| c != 0 && c < old_cas) =>
+        {
             extra = ItemBits::STALE;
             if old_token {
                 extra = extra.union(ItemBits::TOKEN_SENT);
@@ -268,7 +271,9 @@ fn meta_set(
         Err(StoreError::KeyTooLong) => return Reply::BadFormat.write(out),
     };
     if code == Code::Hd {
-        if request.key.is_binary() {
+        // An append or prepend makes a new item of the joined value, with
+        // none of the per-item bits of either: never a binary key.
+        if request.key.is_binary() && !matches!(mode, SetMode::Append | SetMode::Prepend) {
             extra = extra.union(ItemBits::KEY_BINARY);
         }
         if extra != ItemBits::NONE {

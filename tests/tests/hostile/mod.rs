@@ -167,43 +167,9 @@ pub fn describe_fds(pid: u32) -> String {
     out
 }
 
-/// A small seeded generator (splitmix64): the hostile runs are random but
-/// reproducible; a failure prints its seed.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// `n` random bytes.
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next_u64() as u8).collect()
-    }
-}
-
-/// The seed for a hostile run: `TORSION_SEED` if set (to replay a failure),
-/// otherwise `default`.
-pub fn seed(default: u64) -> u64 {
-    std::env::var("TORSION_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
+// The seeded generator lives in the library (the differential test uses it too).
+#[allow(unused_imports)] // each test file uses the part it needs
+pub use torsion_tests::rng::{seed, Rng};
 
 /// Waits until `stream` is closed by the server (end-of-file or a reset),
 /// discarding what it sends, and returns how long that took; `None` if it
