@@ -20,6 +20,7 @@ use torsion_servers::memcached::settings::{
     self, parse_extended, BindingProtocol, Options, DEFAULT_REQS_PER_EVENT, DEFAULT_TCP_BACKLOG,
     DEFAULT_THREADS,
 };
+use torsion_servers::memcached::slab_admin::Automove;
 use torsion_servers::memcached::store::StoreConfig;
 
 /// The smallest item size limit memcached accepts (`-I`).
@@ -277,6 +278,11 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
     let mut reactor = cli::reactor()?;
     let factory = MemcacheFactory::new(&reactor, settings);
     let shared = factory.shared();
+    {
+        let mut shared = shared.borrow_mut();
+        let (level, ratio) = (shared.stats.options.slab_automove, shared.stats.options.slab_automove_ratio);
+        shared.store.set_automove(Automove { level, ratio });
+    }
     // -U: UDP on the -l address (not with -s, which turns the network off,
     // as in memcached); -U -1 lets the OS choose the port.
     let mut udp_addrs = Vec::new();

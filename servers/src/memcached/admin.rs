@@ -15,6 +15,7 @@ use torsion_protocols::memcache::text::{DebugTime, Reply, Request, ShutdownMode,
 use super::dialect::{Effect, ExecCtx};
 use super::exec::{reset_stats, write_stats_group, ServerStats, StatSink, StatsGroup, MAX_VERBOSITY};
 use super::settings::Options;
+use super::slab_admin::{self, Reassign};
 use super::store::{Store, StoreConfig};
 
 /// Seconds up to which an expiration time (or a `flush_all` delay) is
@@ -205,7 +206,7 @@ pub fn execute(request: &Request<'_>, cx: &mut ExecCtx<'_>) -> Option<Effect> {
             }
         }
         Request::Slabs { command, noreply } => {
-            let r = slabs(command, &mut server.options);
+            let r = slabs(command, store, &mut server.options, now);
             if !noreply {
                 out.extend_from_slice(r);
             }
@@ -237,39 +238,33 @@ fn flush_all(store: &mut Store, server: &ServerStats, delay: i64, now: u32) -> R
     Reply::Ok
 }
 
-/// memcached's `MAX_NUMBER_OF_SLAB_CLASSES`: class ids `slabs reassign` takes
-/// are below it (0 is the global page pool).
-pub const MAX_SLAB_CLASSES: i32 = 64;
-
-/// `slabs reassign|automove`. Torsion has no slab pages to move, so a
-/// reassignment that memcached would attempt finds no spare page; the
-/// automove settings are kept and reported.
-fn slabs(command: SlabsCommand<'_>, options: &mut Options) -> &'static [u8] {
+/// `slabs reassign|automove`: a reassignment moves a page at once
+/// ([`slab_admin::reassign`]); the automove settings go to the store, which
+/// rebalances by them, and to `stats settings`.
+fn slabs(command: SlabsCommand<'_>, store: &mut Store, options: &mut Options, now: u32) -> &'static [u8] {
     match command {
         SlabsCommand::Reassign { src, dst } => {
-            if !options.slab_reassign {
-                return b"CLIENT_ERROR slab reassignment disabled\r\n";
+            if !store.config().slab_reassign {
+                return Reassign::Disabled.reply();
             }
             let (Some(src), Some(dst)) = (src, dst) else {
                 return b"CLIENT_ERROR bad command line format\r\n";
             };
-            // memcached's -1 ("any class with a spare page") finds none either.
-            let classes = 0..MAX_SLAB_CLASSES;
-            if src == dst {
-                b"SAME src and dst class are identical\r\n"
-            } else if !classes.contains(&src) || !classes.contains(&dst) {
-                b"BADCLASS invalid src or dst class id\r\n"
-            } else {
-                b"NOSPARE source class has no spare pages\r\n"
-            }
+            slab_admin::reassign(store, src, dst, now).reply()
         }
         SlabsCommand::Automove(level) => {
             options.slab_automove = level;
+            let mut automove = store.automove();
+            automove.level = level;
+            store.set_automove(automove);
             b"OK\r\n"
         }
         SlabsCommand::AutomoveRatio(ratio) => {
             let ratio = std::str::from_utf8(ratio).ok().and_then(|r| r.parse().ok());
             options.slab_automove_ratio = ratio.unwrap_or(options.slab_automove_ratio);
+            let mut automove = store.automove();
+            automove.ratio = options.slab_automove_ratio;
+            store.set_automove(automove);
             b"OK\r\n"
         }
     }

@@ -354,7 +354,6 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
         | Request::Shutdown { .. }
         | Request::Slabs { .. }
         | Request::DebugTime(_) => {}
-        Request::Slabs { args } => super::slab_admin::slabs(args, store, now, out),
         Request::Version => write_version(out, server.version),
         Request::Quit => return Effect::Close,
         Request::CacheMemlimit { megabytes, noreply } => {

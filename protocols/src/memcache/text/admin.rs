@@ -98,9 +98,6 @@ pub(super) fn parse<'a>(t: &Tokens<'a>, command: &[u8]) -> Option<Result<Request
                     .ok_or(error(ErrorKind::UnknownCommand, noreply))
             }
         }
-        b"slabs" => Ok(Request::Slabs {
-            args: super::tokens::Words::new(t.after(0)),
-        }),
         b"shutdown" => Ok(Request::Shutdown {
             mode: match n {
                 2 => ShutdownMode::Now,

@@ -183,12 +183,6 @@ pub enum Request<'a> {
     },
     /// `quit`: close the connection after the replies already queued.
     Quit,
-    /// `slabs <args>` (`slabs reassign SRC DST`, `slabs automove N`): what
-    /// the arguments mean is the server's business.
-    Slabs {
-        /// The words after `slabs`.
-        args: Words<'a>,
-    },
     /// `cache_memlimit <megabytes> [noreply]`: change the memory limit.
     CacheMemlimit {
         /// The new limit in megabytes (memcached refuses less than 8).
@@ -384,14 +378,6 @@ impl Request<'_> {
             Request::Verbosity { level, noreply } => write_verbosity(out, level, noreply),
             Request::Quit => out.extend_from_slice(b"quit\r\n"),
             Request::CacheMemlimit { megabytes, noreply } => write_cache_memlimit(out, megabytes, noreply),
-            Request::Slabs { args } => {
-                out.extend_from_slice(b"slabs");
-                for arg in args.iter() {
-                    out.push(b' ');
-                    out.extend_from_slice(arg);
-                }
-                out.extend_from_slice(b"\r\n");
-            }
             Request::Shutdown { mode } => write_shutdown(out, mode),
             Request::DebugTime(time) => write_debugtime(out, time),
             Request::Slabs { command, noreply } => write_slabs(out, command, noreply),
