@@ -350,6 +350,8 @@ pub struct Store {
     /// An item allocation must not evict (the one it replaces), or `NIL`.
     pinned: u32,
     automove: Automove,
+    /// Records whose value a reply of the current batch holds (`HELD`).
+    held: Vec<u32>,
     /// `stats sizes_enable`: items with a CAS unique from this one on are
     /// counted by `stats sizes`.
     sizes_from: Option<u64>,
@@ -395,6 +397,7 @@ impl Store {
             pinned: NIL,
             automove: Automove::default(),
             sizes_from: None,
+            held: Vec::new(),
             stats: StoreStats::default(),
         }
     }
@@ -610,6 +613,31 @@ impl Store {
     /// moves it to the LRU head.
     pub fn get(&mut self, key: &[u8], now: u32) -> Option<Item<'_>> {
         self.read(key, ReadOptions::GET, now).map(|r| r.item)
+    }
+
+    /// Marks the live item under `key` as held by a reply not yet written
+    /// (memcached's `mg` keeps a reference to its item until the batch's
+    /// replies are written, and `incr`/`decr`/`ma` then replace the item instead
+    /// of rewriting it in place: no space padding; its text `get` does not).
+    /// [`release`](Store::release) ends it.
+    pub fn hold(&mut self, key: &[u8], now: u32) {
+        if let Some(i) = self.find(key).filter(|&i| self.gone(i, now).is_none()) {
+            let rec = &mut self.records[i as usize];
+            if !rec.bits.contains(ItemBits::HELD) {
+                rec.bits = rec.bits.union(ItemBits::HELD);
+                self.held.push(i);
+            }
+        }
+    }
+
+    /// The replies of the batch were written: nothing is held any more. The
+    /// connection layer calls it after each batch it answers.
+    pub fn release(&mut self) {
+        for i in self.held.drain(..) {
+            if let Some(rec) = self.records.get_mut(i as usize) {
+                rec.bits = rec.bits.without(ItemBits::HELD);
+            }
+        }
     }
 
     /// Reads an item and sets its expiry, as `gat`/`gats` do (counted as touches,
@@ -944,7 +972,8 @@ impl Store {
             }
         };
         let old_len = old_value.len();
-        if decimal_len(value) <= old_len {
+        let held = rec.bits.contains(ItemBits::HELD);
+        if decimal_len(value) <= old_len && !held {
             let cas = self.take_cas();
             let rec = &mut self.records[i as usize];
             let key_len = usize::from(rec.key_len);
@@ -1368,8 +1397,11 @@ mod tests {
         }
     }
 
+    /// A `get` whose reply is written at once (nothing stays held).
     fn value(s: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
-        s.get(key, now).map(|i| i.value().to_vec())
+        let got = s.get(key, now).map(|i| i.value().to_vec());
+        s.release();
+        got
     }
 
     #[test]
@@ -1629,6 +1661,14 @@ mod tests {
         assert_eq!(s.peek(b"w", NOW).unwrap().value(), b"1                   ");
         assert_eq!(s.class_stats(1).incr_hits, 1);
         assert_eq!(s.class_stats(1).decr_hits, 1);
+        // While a pending reply holds the item, a shorter result replaces it.
+        set(&mut s, b"h", b"100", 0, NOW);
+        s.hold(b"h", NOW);
+        let _ = s.incr_decr(b"h", delta(DeltaOp::Decr, 1), NOW).unwrap();
+        assert_eq!(s.peek(b"h", NOW).unwrap().value(), b"99");
+        s.release();
+        let _ = s.incr_decr(b"h", delta(DeltaOp::Decr, 90), NOW).unwrap();
+        assert_eq!(s.peek(b"h", NOW).unwrap().value(), b"9 ");
     }
 
     #[test]
