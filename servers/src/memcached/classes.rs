@@ -313,8 +313,13 @@ impl Slabs {
 
     /// Returns one chunk of `class`.
     pub fn free(&mut self, class: u8) {
+        self.free_n(class, 1);
+    }
+
+    /// Returns `n` chunks of `class`.
+    pub fn free_n(&mut self, class: u8, n: u32) {
         if let Some(c) = self.classes.get_mut(usize::from(class)) {
-            c.free += 1;
+            c.free += u64::from(n);
         }
     }
 

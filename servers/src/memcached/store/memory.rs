@@ -210,17 +210,13 @@ impl Store {
         for taken in 0..layout.full {
             if !self.pull(largest, now) {
                 self.slabs.free(layout.header);
-                for _ in 0..taken {
-                    self.slabs.free(largest);
-                }
+                self.slabs.free_n(largest, taken);
                 return None;
             }
         }
         let give_back = |slabs: &mut Slabs| {
             slabs.free(layout.header);
-            for _ in 0..layout.full {
-                slabs.free(largest);
-            }
+            slabs.free_n(largest, layout.full);
         };
         match layout.tail {
             0 => Some(0),
@@ -359,18 +355,20 @@ impl Store {
         }
         let rec = &self.records[i as usize];
         let (class, tail, size) = (rec.class, rec.tail, rec.size());
-        let layout = self
-            .slabs
-            .table()
-            .layout(usize::from(rec.key_len), rec.flags, rec.value().len());
+        // Only a chunked item needs its layout worked out again.
+        let layout = (size > self.slabs.table().chunk_max())
+            .then(|| {
+                self.slabs
+                    .table()
+                    .layout(usize::from(rec.key_len), rec.flags, rec.value().len())
+            })
+            .flatten();
         self.lrus[usize::from(class)].unlink(&mut self.records, i);
         match layout {
             Some(l) if l.chunked() => {
                 let largest = self.slabs.table().largest();
                 self.slabs.free(l.header);
-                for _ in 0..l.full {
-                    self.slabs.free(largest);
-                }
+                self.slabs.free_n(largest, l.full);
                 if tail != 0 {
                     self.slabs.free(tail);
                 }
