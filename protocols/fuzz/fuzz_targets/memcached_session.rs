@@ -34,6 +34,7 @@ fn run(stream: &[u8], item_size_max: usize, read: usize) -> (Vec<u8>, bool) {
         max_bytes: 2 * 1024 * 1024,
         item_size_max,
         evict: true,
+        ..StoreConfig::default()
     });
     let mut stats = ServerStats::new(NOW - 100);
     let mut session = match stream.first() {

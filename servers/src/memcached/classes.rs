@@ -50,6 +50,9 @@ pub const PAGE_SIZE: usize = 1024 * 1024;
 pub const MAX_CLASS: usize = 63;
 /// The smallest class id (`POWER_SMALLEST`).
 pub const SMALLEST_CLASS: u8 = 1;
+/// The smallest `slab_chunk_max` the table accepts (a chunk must hold its
+/// header and some data); smaller values are raised to it.
+pub const MIN_CHUNK_MAX: usize = 2 * CHUNK_HEADER;
 
 /// memcached's total size of an item: header, key and its terminating NUL,
 /// flags if non-zero, the value with its `\r\n`, and the CAS unique.
@@ -84,7 +87,7 @@ impl ClassTable {
     /// and `-I item_size_max`. Out-of-range inputs are clamped so that the table
     /// always has at least one class and at most [`MAX_CLASS`].
     pub fn new(chunk_size: usize, growth_factor: f64, chunk_max: usize, item_size_max: usize) -> Self {
-        let chunk_max = chunk_max.clamp(CHUNK_ALIGN, PAGE_SIZE);
+        let chunk_max = chunk_max.clamp(MIN_CHUNK_MAX, PAGE_SIZE);
         let factor = if growth_factor.is_finite() && growth_factor > 1.0 {
             growth_factor
         } else {
@@ -310,8 +313,13 @@ impl Slabs {
 
     /// Returns one chunk of `class`.
     pub fn free(&mut self, class: u8) {
+        self.free_n(class, 1);
+    }
+
+    /// Returns `n` chunks of `class`.
+    pub fn free_n(&mut self, class: u8, n: u32) {
         if let Some(c) = self.classes.get_mut(usize::from(class)) {
-            c.free += 1;
+            c.free += u64::from(n);
         }
     }
 
@@ -415,6 +423,29 @@ mod tests {
         assert!(t.layout(1, 0, 1_048_517).is_none());
         assert!(t.layout(1, 5, 1_048_513).is_none());
         assert_eq!(t.class_for(0), None);
+    }
+
+    #[test]
+    fn odd_settings_make_a_usable_table() {
+        for (n, f, max, item_max) in [
+            (0, 1.25, 0, MB),
+            (5 * MB, 1.25, MB / 2, MB),
+            (48, 1.0, MB / 2, MB),
+            (48, f64::NAN, MB / 2, MB),
+            (48, 100.0, 1024, 1024),
+            (48, 1.25, 8 * MB, 64 * MB),
+        ] {
+            let t = ClassTable::new(n, f, max, item_max);
+            assert!(t.largest() >= 1 && usize::from(t.largest()) <= MAX_CLASS);
+            for size in [1, 100, 1000, 100_000, item_max]
+                .into_iter()
+                .filter(|&s| s <= item_max)
+            {
+                let l = t.layout(10, 1, size.saturating_sub(80)).expect("fits");
+                assert!(l.class >= 1 && l.class <= t.largest());
+            }
+            assert!(t.layout(10, 0, item_max).is_none());
+        }
     }
 
     #[test]

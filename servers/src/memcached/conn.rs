@@ -130,6 +130,8 @@ impl MemcacheConnection {
         if !out.is_empty() {
             ctx.write(&out);
         }
+        // The batch's replies are written: they hold no item any more.
+        shared.store.release();
         out.clear();
         shared.scratch = out;
         if let Some(row) = self.row {

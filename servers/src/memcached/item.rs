@@ -96,6 +96,9 @@ impl ItemBits {
     pub const KEY_BINARY: ItemBits = ItemBits(8);
     /// Internal: the slab slot holds an item.
     pub(crate) const LIVE: ItemBits = ItemBits(0x80);
+    /// Internal: a reply not yet written out holds the item's value (a
+    /// reference in memcached: `incr` then cannot rewrite it in place).
+    pub(crate) const HELD: ItemBits = ItemBits(0x40);
     /// The bits callers may set or clear.
     pub(crate) const PUBLIC: ItemBits = ItemBits(0x0f);
 

@@ -138,6 +138,8 @@ fn meta_get(request: &Request<'_>, store: &mut Store, now: u32, out: &mut Vec<u8
         touch: flags.ttl.map(i64::from),
         vivify: flags.vivify_exptime().map(i64::from),
     };
+    // The reply holds the item until it is written (see Store::hold).
+    store.hold(request.key.bytes(), now);
     let Some(read) = store.read(request.key.bytes(), options, now) else {
         // "This gets elided in noreply mode."
         if !flags.quiet {
@@ -478,6 +480,24 @@ mod tests {
         c.expect(b"ms n 2\r\n10\r\nma n MD\r\n", b"HD\r\nHD\r\n");
         c.expect(b"me n\r\n", b"ME n exp=-1 la=0 cas=3 fetch=no cls=1 size=62\r\n");
         c.expect(b"mg n v\r\n", b"VA 2\r\n9 \r\n");
+        // A reply of the same batch holds the value: memcached replaces the
+        // item then (no padding); once written, it rewrites in place again.
+        c.expect(
+            b"mg n v\r\nma n MD D5 v\r\nmg n v\r\n",
+            b"VA 2\r\n9 \r\nVA 1\r\n4\r\nVA 1\r\n4\r\n",
+        );
+        c.expect(b"ms n 2\r\n10\r\n", b"HD\r\n");
+        c.expect(b"ma n MD D5\r\n", b"HD\r\n");
+        c.expect(b"mg n v\r\n", b"VA 2\r\n5 \r\n");
+        // Even an mg without flags holds it; a text get does not (as memcached).
+        c.expect(
+            b"ms n 3\r\n100\r\nmg n\r\nma n MD\r\nmg n v\r\n",
+            b"HD\r\nHD\r\nHD\r\nVA 2\r\n99\r\n",
+        );
+        c.expect(
+            b"ms n 3\r\n100\r\nget n\r\nma n MD\r\nmg n v\r\n",
+            b"HD\r\nVALUE n 0 3\r\n100\r\nEND\r\nHD\r\nVA 3\r\n99 \r\n",
+        );
     }
 
     #[test]

@@ -26,28 +26,23 @@
 //!   evicts from that class's own LRU, as in memcached. `bytes` is the sum of
 //!   memcached's item sizes ([`item_total`]).
 //! - Each class has its own LRU list; the record's `class` names it.
+//!   The allocation, eviction, page-moving and per-class reading code is in
+//!   the `memory` submodule (`store/memory.rs`).
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
 use torsion_protocols::memcache::number::{decimal_len, push_u64, safe_strtoull};
 
-use super::classes::{item_total, ClassTable, Layout, Slabs};
+use super::classes::{ClassTable, Slabs};
 use super::item::{expires_at, Item, ItemBits, Record, MAX_KEY_LEN};
 use super::lru::{Lru, NIL};
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
 
-/// Times an allocation evicts and retries before giving up (memcached's
-/// `do_item_alloc_pull` loop).
-const ALLOC_TRIES: usize = 10;
+mod memory;
 
-/// Items an LRU tail pull looks at (memcached's `lru_pull_tail` `tries`).
-const TAIL_SEARCH: usize = 5;
-
-/// A class with more free chunks than this many pages' worth gives a page
-/// back (memcached's automover, `MIN_PAGES_FOR_RECLAIM`).
-pub const RECLAIM_PAGES: f64 = 2.5;
+pub use memory::RECLAIM_PAGES;
 
 /// The crawler leaves an item alone until it has been expired this many
 /// seconds, so that the LRU tail (memcached's maintainer) reclaims it first.
@@ -350,6 +345,8 @@ pub struct Store {
     /// An item allocation must not evict (the one it replaces), or `NIL`.
     pinned: u32,
     automove: Automove,
+    /// Records whose value a reply of the current batch holds (`HELD`).
+    held: Vec<u32>,
     /// `stats sizes_enable`: items with a CAS unique from this one on are
     /// counted by `stats sizes`.
     sizes_from: Option<u64>,
@@ -395,6 +392,7 @@ impl Store {
             pinned: NIL,
             automove: Automove::default(),
             sizes_from: None,
+            held: Vec::new(),
             stats: StoreStats::default(),
         }
     }
@@ -412,115 +410,6 @@ impl Store {
         if self.config.slab_reassign {
             self.slabs.release();
         }
-    }
-
-    /// memcached's background page mover, one step: with `slab_reassign` and
-    /// automove on, each class holding more than [`RECLAIM_PAGES`] pages of
-    /// free chunks gives one free page to the global pool, and pool pages
-    /// beyond the memory limit are released. O(classes); the server runs it
-    /// with the crawler. Returns how many pages moved.
-    pub fn rebalance(&mut self) -> usize {
-        if !self.config.slab_reassign || self.automove.level == 0 {
-            return 0;
-        }
-        let mut moved = 0;
-        for class in 1..=self.slabs.table().largest() {
-            let per_page = f64::from(self.slabs.table().per_page(class));
-            let c = self.slabs.class(class);
-            if c.pages > 1 && c.free as f64 > per_page * RECLAIM_PAGES && self.slabs.move_page(class, 0) {
-                moved += 1;
-            }
-        }
-        self.slabs.release();
-        moved
-    }
-
-    /// The page accounting and its class table.
-    pub fn slabs(&self) -> &Slabs {
-        &self.slabs
-    }
-
-    /// One class's figures (class ids start at 1; a class that does not
-    /// exist has all zeros).
-    pub fn class_stats(&self, class: u8) -> ClassStats {
-        self.classes.get(usize::from(class)).cloned().unwrap_or_default()
-    }
-
-    /// Seconds since the least recently used item of `class` was last
-    /// accessed (`items:N:age`), `None` when the class holds nothing.
-    pub fn class_age(&self, class: u8, now: u32) -> Option<u32> {
-        self.lrus
-            .get(usize::from(class))?
-            .back()
-            .map(|t| now.saturating_sub(self.records[t as usize].atime))
-    }
-
-    /// Turns the `stats sizes` histogram on (counting items stored from now
-    /// on, as memcached does) or off.
-    pub fn set_sizes_enabled(&mut self, on: bool) {
-        self.sizes_from = match (on, self.sizes_from) {
-            (true, Some(from)) => Some(from),
-            (true, None) => Some(self.next_cas),
-            (false, _) => None,
-        };
-    }
-
-    /// The `stats sizes` histogram: item counts by memcached size rounded up
-    /// to 32 bytes, smallest first; `None` when disabled. A scan of every
-    /// record (O(n)): a debugging command, as in memcached.
-    pub fn sizes(&self) -> Option<Vec<(usize, u64)>> {
-        let from = self.sizes_from?;
-        let mut buckets = std::collections::BTreeMap::new();
-        for rec in self.records.iter().filter(|r| r.is_live() && r.cas >= from) {
-            *buckets.entry(rec.size().div_ceil(32) * 32).or_insert(0u64) += 1;
-        }
-        Some(buckets.into_iter().collect())
-    }
-
-    /// The `slabs automove` settings (`stats settings` reports them).
-    pub fn automove(&self) -> Automove {
-        self.automove
-    }
-
-    /// Changes the `slabs automove` settings.
-    pub fn set_automove(&mut self, automove: Automove) {
-        self.automove = automove;
-    }
-
-    /// Moves a page from class `src` to class `dst` (0: the global page pool),
-    /// as memcached's slab mover does: items of `src` are evicted from its LRU
-    /// tail until a page's worth of its chunks is free. Returns whether a page
-    /// moved (the caller checks the classes first).
-    pub fn reassign_page(&mut self, src: u8, dst: u8, now: u32) -> bool {
-        let per_page = u64::from(self.slabs.table().per_page(src));
-        while self.slabs.class(src).free < per_page {
-            let Some(tail) = self.lrus.get(usize::from(src)).and_then(|l| l.back()) else {
-                break;
-            };
-            if self.gone(tail, now).is_none() {
-                self.stats.slab_reassign_evictions += 1;
-            }
-            self.unlink(tail);
-        }
-        self.slabs.move_page(src, dst)
-    }
-
-    /// Up to `limit` items of `class` (0: all), most recently used first, for
-    /// `stats cachedump`: key, value length, absolute expiry (0: never).
-    pub fn class_items(&self, class: u8, limit: usize) -> Vec<(&[u8], usize, u32)> {
-        let mut out = Vec::new();
-        let Some(lru) = self.lrus.get(usize::from(class)) else {
-            return out;
-        };
-        let mut i = lru.front().unwrap_or(NIL);
-        while i != NIL && (limit == 0 || out.len() < limit) {
-            let rec = &self.records[i as usize];
-            if !rec.bits.contains(ItemBits::KEY_BINARY) {
-                out.push((rec.key(), rec.value().len(), rec.expires));
-            }
-            i = rec.next;
-        }
-        out
     }
 
     /// The counters.
@@ -944,7 +833,8 @@ impl Store {
             }
         };
         let old_len = old_value.len();
-        if decimal_len(value) <= old_len {
+        let held = rec.bits.contains(ItemBits::HELD);
+        if decimal_len(value) <= old_len && !held {
             let cas = self.take_cas();
             let rec = &mut self.records[i as usize];
             let key_len = usize::from(rec.key_len);
@@ -1107,236 +997,11 @@ impl Store {
         self.next_cas += 1;
         cas
     }
-
-    /// Replaces `old` (if any) with a new item. As in memcached, the new
-    /// item's chunks are found first (evicting from their classes' LRU tails,
-    /// `old` too unless `pin`); only then is `old` unlinked. Fails without
-    /// changing anything but the evictions when there is no room.
-    #[allow(clippy::too_many_arguments)]
-    fn write(
-        &mut self,
-        old: Option<u32>,
-        pin: bool,
-        data: Box<[u8]>,
-        key_len: usize,
-        flags: u32,
-        expires: u32,
-        now: u32,
-    ) -> Result<u64, ()> {
-        let layout = self.slabs.table().layout(key_len, flags, data.len() - key_len);
-        let slab_full = self.free == NIL && self.records.len() >= NIL as usize;
-        let Some(layout) = layout.filter(|_| !slab_full) else {
-            self.stats.outofmemory += 1;
-            return Err(());
-        };
-        self.pinned = old.filter(|_| pin).unwrap_or(NIL);
-        let tail = self.allocate(layout, now);
-        self.pinned = NIL;
-        // Evicted meanwhile? (allocating only frees slots, never reuses one.)
-        let old = old.filter(|&i| self.records[i as usize].is_live());
-        let Some(tail) = tail else {
-            self.stats.outofmemory += 1;
-            self.classes[usize::from(layout.class)].outofmemory += 1;
-            return Err(());
-        };
-        if let Some(i) = old {
-            self.unlink(i);
-        }
-        Ok(self.link(data, key_len, flags, expires, now, layout.class, tail))
-    }
-
-    /// Takes the chunks of `layout` (memcached's `do_item_alloc` and
-    /// `do_item_alloc_chunk`): the first chunk, full chunks, then the last
-    /// one, which falls back to a largest-class chunk when its own class has
-    /// no room. Returns the last chunk's class (0: none), or `None` with
-    /// everything taken given back.
-    fn allocate(&mut self, layout: Layout, now: u32) -> Option<u8> {
-        let largest = self.slabs.table().largest();
-        if !self.pull(layout.header, now) {
-            return None;
-        }
-        for taken in 0..layout.full {
-            if !self.pull(largest, now) {
-                self.slabs.free(layout.header);
-                for _ in 0..taken {
-                    self.slabs.free(largest);
-                }
-                return None;
-            }
-        }
-        let give_back = |slabs: &mut Slabs| {
-            slabs.free(layout.header);
-            for _ in 0..layout.full {
-                slabs.free(largest);
-            }
-        };
-        match layout.tail {
-            0 => Some(0),
-            tail if self.pull(tail, now) => Some(tail),
-            tail if tail != largest && self.pull(largest, now) => Some(largest),
-            _ => {
-                give_back(&mut self.slabs);
-                None
-            }
-        }
-    }
-
-    /// Takes one chunk of `class`, evicting from the class's LRU tail while
-    /// there is no room (memcached's `do_item_alloc_pull`).
-    fn pull(&mut self, class: u8, now: u32) -> bool {
-        for tries in 0..ALLOC_TRIES {
-            if !self.config.lru_segmented {
-                self.pull_tail(class, now, false);
-            }
-            if self.slabs.alloc(class) {
-                self.classes[usize::from(class)].direct_reclaims += tries as u64;
-                return true;
-            }
-            if self.pull_tail(class, now, true) == 0 {
-                self.classes[usize::from(class)].direct_reclaims += tries as u64 + 1;
-                return false;
-            }
-        }
-        false
-    }
-
-    /// Looks at up to [`TAIL_SEARCH`] items from the LRU tail of `class`: frees
-    /// expired or flushed ones (`reclaimed`), and stops at the first live one,
-    /// evicting it if `evict` and the store evicts (memcached's
-    /// `lru_pull_tail`). Returns how many items were freed.
-    fn pull_tail(&mut self, class: u8, now: u32, evict: bool) -> usize {
-        let c = usize::from(class);
-        let mut removed = 0;
-        let mut cur = self.lrus.get(c).and_then(|l| l.back()).unwrap_or(NIL);
-        for _ in 0..TAIL_SEARCH {
-            if cur == NIL {
-                break;
-            }
-            let i = cur;
-            let rec = &self.records[i as usize];
-            cur = rec.prev;
-            if i == self.pinned {
-                continue;
-            }
-            let fetched = rec.bits.contains(ItemBits::FETCHED);
-            let (atime, expires) = (rec.atime, rec.expires);
-            if self.gone(i, now).is_some() {
-                self.stats.reclaimed += 1;
-                self.classes[c].reclaimed += 1;
-                if !fetched {
-                    self.stats.expired_unfetched += 1;
-                    self.classes[c].expired_unfetched += 1;
-                }
-                self.unlink(i);
-                removed += 1;
-                continue;
-            }
-            if evict && self.config.evict {
-                let age = u64::from(now.saturating_sub(atime));
-                let st = &mut self.classes[c];
-                st.evicted += 1;
-                st.evicted_time = age;
-                if expires != super::item::NEVER {
-                    st.evicted_nonzero += 1;
-                }
-                self.stats.evictions += 1;
-                self.stats.evicted_time = age;
-                if !fetched {
-                    self.stats.evicted_unfetched += 1;
-                    self.classes[c].evicted_unfetched += 1;
-                }
-                self.unlink(i);
-                removed += 1;
-            }
-            break;
-        }
-        removed
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn link(
-        &mut self,
-        data: Box<[u8]>,
-        key_len: usize,
-        flags: u32,
-        expires: u32,
-        now: u32,
-        class: u8,
-        tail: u8,
-    ) -> u64 {
-        let cas = self.take_cas();
-        let i = if self.free != NIL {
-            let i = self.free;
-            self.free = self.records[i as usize].next;
-            i
-        } else {
-            self.records.push(Record::empty(NIL));
-            (self.records.len() - 1) as u32
-        };
-        let size = item_total(key_len, flags, data.len() - key_len);
-        {
-            let rec = &mut self.records[i as usize];
-            rec.data = data;
-            rec.cas = cas;
-            rec.expires = expires;
-            rec.atime = now;
-            rec.flags = flags;
-            rec.key_len = key_len as u8;
-            rec.bits = ItemBits::LIVE;
-            rec.class = class;
-            rec.tail = tail;
-        }
-        let hash = self.hash(self.records[i as usize].key());
-        let (records, hasher) = (&self.records, &self.hasher);
-        self.table
-            .insert_unique(hash, i, |&j| hasher.hash_one(records[j as usize].key()));
-        self.lrus[usize::from(class)].push_front(&mut self.records, i);
-        let st = &mut self.classes[usize::from(class)];
-        st.number += 1;
-        st.mem_requested += size as u64;
-        self.bytes += size;
-        self.curr_items += 1;
-        self.stats.total_items += 1;
-        cas
-    }
-
-    fn unlink(&mut self, i: u32) {
-        let hash = self.hash(self.records[i as usize].key());
-        if let Ok(entry) = self.table.find_entry(hash, |&j| j == i) {
-            entry.remove();
-        }
-        let rec = &self.records[i as usize];
-        let (class, tail, size) = (rec.class, rec.tail, rec.size());
-        let layout = self
-            .slabs
-            .table()
-            .layout(usize::from(rec.key_len), rec.flags, rec.value().len());
-        self.lrus[usize::from(class)].unlink(&mut self.records, i);
-        match layout {
-            Some(l) if l.chunked() => {
-                let largest = self.slabs.table().largest();
-                self.slabs.free(l.header);
-                for _ in 0..l.full {
-                    self.slabs.free(largest);
-                }
-                if tail != 0 {
-                    self.slabs.free(tail);
-                }
-            }
-            _ => self.slabs.free(class),
-        }
-        let st = &mut self.classes[usize::from(class)];
-        st.number -= 1;
-        st.mem_requested -= size as u64;
-        self.records[i as usize] = Record::empty(self.free);
-        self.free = i;
-        self.bytes -= size;
-        self.curr_items -= 1;
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::classes::item_total;
     use super::*;
 
     const MB: usize = 1024 * 1024;
@@ -1368,8 +1033,11 @@ mod tests {
         }
     }
 
+    /// A `get` whose reply is written at once (nothing stays held).
     fn value(s: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
-        s.get(key, now).map(|i| i.value().to_vec())
+        let got = s.get(key, now).map(|i| i.value().to_vec());
+        s.release();
+        got
     }
 
     #[test]
@@ -1629,6 +1297,14 @@ mod tests {
         assert_eq!(s.peek(b"w", NOW).unwrap().value(), b"1                   ");
         assert_eq!(s.class_stats(1).incr_hits, 1);
         assert_eq!(s.class_stats(1).decr_hits, 1);
+        // While a pending reply holds the item, a shorter result replaces it.
+        set(&mut s, b"h", b"100", 0, NOW);
+        s.hold(b"h", NOW);
+        let _ = s.incr_decr(b"h", delta(DeltaOp::Decr, 1), NOW).unwrap();
+        assert_eq!(s.peek(b"h", NOW).unwrap().value(), b"99");
+        s.release();
+        let _ = s.incr_decr(b"h", delta(DeltaOp::Decr, 90), NOW).unwrap();
+        assert_eq!(s.peek(b"h", NOW).unwrap().value(), b"9 ");
     }
 
     #[test]
@@ -1651,131 +1327,6 @@ mod tests {
         ));
         assert_eq!(s.peek(b"c", NOW).unwrap().ttl(NOW), Some(10));
         assert!(s.peek(b"c", NOW + 10).is_none());
-    }
-
-    #[test]
-    fn lru_eviction_order() {
-        // Two pages of class 38: four items.
-        let mut s = pages(2, true);
-        set(&mut s, b"k1", &big(1), 0, NOW);
-        set(&mut s, b"k2", &big(2), 0, NOW);
-        set(&mut s, b"k3", &big(3), 0, NOW);
-        set(&mut s, b"k4", &big(4), 0, NOW);
-        assert!(s.get(b"k1", NOW + 1).is_some()); // k2 is now the least recently used
-        set(&mut s, b"k5", &big(5), 0, NOW + 2);
-        assert!(s.peek(b"k2", NOW).is_none());
-        assert_eq!(s.stats().evictions, 1);
-        assert_eq!(s.stats().evicted_unfetched, 1);
-        assert_eq!(s.stats().evicted_time, 2);
-        set(&mut s, b"k6", &big(6), 0, NOW + 3);
-        assert!(s.peek(b"k3", NOW).is_none());
-        for k in [b"k1", b"k4", b"k5", b"k6"] {
-            assert!(s.peek(k, NOW).is_some());
-        }
-        assert_eq!(s.bytes(), 4 * item_total(2, 0, 350_000));
-        assert_eq!(s.stats().evictions, 2);
-        assert_eq!(s.slabs().malloced(), 2 * MB as u64);
-        set(&mut s, b"k7", &big(7), 0, NOW + 4);
-        set(&mut s, b"k8", &big(8), 0, NOW + 4);
-        // k1 was fetched before: its eviction is not "unfetched".
-        assert!(s.peek(b"k1", NOW).is_none());
-        assert_eq!(s.stats().evicted_unfetched, 3);
-        assert_eq!(s.oldest_age(NOW + 10), Some(8));
-        let c = s.class_stats(38);
-        assert_eq!((c.number, c.evicted, c.evicted_unfetched), (4, 4, 3));
-    }
-
-    #[test]
-    fn eviction_is_per_class() {
-        // One page each: class 38 is full, small items still have their own page.
-        let mut s = pages(1, true);
-        set(&mut s, b"a", &big(1), 0, NOW);
-        set(&mut s, b"b", &big(2), 0, NOW);
-        for i in 0..1000u32 {
-            set(&mut s, format!("small{i}").as_bytes(), b"v", 0, NOW);
-        }
-        // Over the limit by one page (every class gets its first page), and
-        // nothing evicted: each class fits in its page.
-        assert_eq!(s.slabs().malloced(), 2 * MB as u64);
-        assert_eq!(s.stats().evictions, 0);
-        // A third big item evicts the oldest big one, not a small one.
-        set(&mut s, b"c", &big(3), 0, NOW);
-        assert!(s.peek(b"a", NOW).is_none());
-        assert!(s.peek(b"small0", NOW).is_some());
-        assert_eq!(s.class_stats(38).evicted, 1);
-        assert_eq!(s.class_stats(1).evicted, 0);
-    }
-
-    #[test]
-    fn free_pages_go_back_when_the_limit_drops() {
-        // dyn-maxbytes.t: fill 16 MB of class 31, lower the limit to 8 MB,
-        // delete everything; the page mover gives pages back.
-        let mut s = pages(16, true);
-        let value = vec![b'B'; 66560];
-        for i in 0..150 {
-            set(&mut s, format!("key{i}").as_bytes(), &value, 0, NOW);
-        }
-        assert_eq!(s.slabs().malloced(), 13 * MB as u64); // 12 a page
-        s.set_max_bytes(8 * MB);
-        assert_eq!(s.rebalance(), 0); // nothing free yet
-        for i in 0..150 {
-            let _ = s.delete(format!("key{i}").as_bytes(), None, NOW);
-        }
-        let mut moved = 0;
-        while let n @ 1.. = s.rebalance() {
-            moved += n;
-        }
-        // Class 31 keeps what 2.5 pages of free chunks allow: 2 pages.
-        assert_eq!(s.slabs().class(31).pages, 2);
-        assert_eq!(moved, 11);
-        assert_eq!(s.slabs().malloced(), 8 * MB as u64);
-        assert_eq!(s.slabs().class(0).pages, 6);
-        // The pool's pages serve any class first.
-        set(&mut s, b"a", b"1", 0, NOW);
-        assert_eq!(s.slabs().class(0).pages, 5);
-        // No automove: nothing moves.
-        let mut a = s.automove();
-        a.level = 0;
-        s.set_automove(a);
-        assert_eq!(s.rebalance(), 0);
-    }
-
-    #[test]
-    fn chunked_items_take_pages_of_several_classes() {
-        let mut s = pages(64, true);
-        let value = vec![b'x'; 600_000];
-        set(&mut s, b"big", &value, 0, NOW);
-        // Header in class 2 (120 bytes), a full 512 KiB chunk (class 39) and
-        // the rest in class 31.
-        for class in [2, 31, 39] {
-            assert_eq!(s.slabs().class(class).pages, 1, "class {class}");
-        }
-        assert_eq!(s.class_stats(39).number, 1);
-        assert_eq!(value_of(&mut s, b"big"), value);
-        assert_eq!(s.delete(b"big", None, NOW), DeleteOutcome::Deleted);
-        for class in [2, 31, 39] {
-            let c = s.slabs().class(class);
-            assert_eq!(
-                u64::from(s.slabs().table().per_page(class)),
-                c.free,
-                "class {class}"
-            );
-        }
-    }
-
-    fn value_of(s: &mut Store, key: &[u8]) -> Vec<u8> {
-        value(s, key, NOW).unwrap()
-    }
-
-    #[test]
-    fn expired_tail_items_are_reclaimed_before_evicting() {
-        let mut s = pages(1, true);
-        set(&mut s, b"k1", &big(1), 5, NOW);
-        set(&mut s, b"k2", &big(2), 0, NOW);
-        set(&mut s, b"k3", &big(3), 0, NOW + 10);
-        let st = s.stats();
-        assert_eq!((st.reclaimed, st.expired_unfetched, st.evictions), (1, 1, 0));
-        assert_eq!(s.class_stats(38).reclaimed, 1);
     }
 
     #[test]
@@ -1837,39 +1388,6 @@ mod tests {
         );
         s.refuse_too_large(StoreMode::Set, b"k", NOW);
         assert!(s.peek(b"k", NOW).is_none());
-    }
-
-    #[test]
-    fn out_of_memory_without_eviction() {
-        let mut s = pages(1, false);
-        set(&mut s, b"k1", &big(1), 0, NOW);
-        set(&mut s, b"k2", &big(2), 0, NOW);
-        assert_eq!(
-            s.store(StoreMode::Set, b"k3", 0, 0, &big(3), None, NOW),
-            Err(StoreError::OutOfMemory)
-        );
-        // As in memcached, the new item is allocated before the old one goes:
-        // even a same-size replace fails, and a failed set drops the old value.
-        assert_eq!(
-            s.store(StoreMode::Set, b"k1", 0, 0, &big(4), None, NOW),
-            Err(StoreError::OutOfMemory)
-        );
-        assert!(s.peek(b"k1", NOW).is_none());
-        // Now there is room.
-        set(&mut s, b"k1", &big(5), 0, NOW);
-        // A failed append keeps the old value.
-        assert_eq!(
-            s.store(StoreMode::Append, b"k2", 0, 0, b"more", None, NOW),
-            Ok(StoreOutcome::NotStored)
-        );
-        assert!(s.peek(b"k2", NOW).is_some());
-        assert_eq!(s.stats().store_no_memory, 3);
-        assert_eq!(s.stats().evictions, 0);
-        assert_eq!(s.class_stats(38).outofmemory, 3);
-        // memcached counts a set once its item is allocated: the two refused
-        // sets are not counted, the refused append is.
-        assert_eq!(s.stats().cmd_set, 4);
-        assert_eq!(s.class_stats(38).cmd_set, 3);
     }
 
     #[test]

@@ -53,6 +53,8 @@ impl<D: Dialect> Conversation<D> {
                 out: &mut out,
             };
             let fed = self.session.feed(&self.buffer, &mut cx);
+            // As the connection does once the batch's replies are written.
+            self.store.release();
             self.buffer.drain(..fed.consumed);
             match fed.next {
                 Next::Close => self.closed = true,
