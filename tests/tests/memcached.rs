@@ -323,7 +323,6 @@ fn unix_socket_and_sigterm() {
 #[test]
 fn bad_command_lines_are_refused_with_a_message() {
     for (args, message) in [
-        (&["-U", "11211"][..], "UDP is not supported"),
         (&["-I", "2m", "-m", "2"][..], "half the memory limit"),
         (&["-I", "12q"][..], "invalid size"),
     ] {
