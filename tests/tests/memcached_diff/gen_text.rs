@@ -225,8 +225,11 @@ fn some_flags(g: &mut Gen, r: &mut Request, flags: &[&str], percent: usize) {
                         r.tag = "meta-long-opaque";
                     }
                 }
-                "N" | "R" | "T" => {
+                "N" | "T" => {
                     r.push(format!("{flag}{}", g.ttl()).as_bytes());
+                }
+                "R" => {
+                    r.push(format!("R{}", g.recache_threshold()).as_bytes());
                 }
                 "F" => {
                     r.push(format!("F{}", g.flags()).as_bytes());

@@ -132,7 +132,71 @@ pub const KNOWN: &[Known] = &[
             })
         },
     },
+    Known {
+        name: "memcached now and then finds a number just stored non-numeric",
+        reason: "unexplained, in memcached: about one run in 30 (never when the same \
+                 requests are replayed alone), memcached answers an incr, decr or ma on \
+                 a key that was just set to a number as if the value were not a number \
+                 (as if it read the key's previous value); torsion counts. Under \
+                 investigation; the entry keeps the test from flaking meanwhile",
+        tag: None,
+        isolate: false,
+        claims: memcached_saw_no_number,
+    },
 ];
+
+/// Whether the one difference is memcached refusing a counter as
+/// non-numeric where torsion counted (a number, `HD`, a binary success,
+/// or nothing for a quiet request).
+fn memcached_saw_no_number(d: &Diff<'_>) -> bool {
+    // The counted request took a CAS id that the refused one did not: the
+    // later ids are numbered one apart.
+    let (m, t) = (without_cas_numbers(d.memcached), without_cas_numbers(d.torsion));
+    let (m, t): (Vec<&str>, Vec<&str>) = (m.split('\n').collect(), t.split('\n').collect());
+    let refused = |l: &str| l.contains("non-numeric") || l.contains("status=0006");
+    let counted = |l: &str| {
+        let l = l.trim_end();
+        l.starts_with("HD")
+            || (!l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+            || l.contains("status=0000")
+    };
+    (0..m.len()).filter(|&i| refused(m[i])).any(|i| {
+        let rest: Vec<&str> = m
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != i)
+            .map(|(_, l)| *l)
+            .collect();
+        rest == t
+            || (0..t.len()).any(|j| {
+                counted(t[j]) && {
+                    let other: Vec<&str> = t
+                        .iter()
+                        .enumerate()
+                        .filter(|&(k, _)| k != j)
+                        .map(|(_, l)| *l)
+                        .collect();
+                    other == rest
+                }
+            })
+    })
+}
+
+/// A normalised reply with the numbers of its CAS ids (`#n`) left out.
+fn without_cas_numbers(reply: &[u8]) -> String {
+    let text = String::from_utf8_lossy(reply);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '#' {
+            while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                chars.next();
+            }
+        }
+    }
+    out
+}
 
 /// A meta reply line without its `t` flag.
 fn no_ttls(line: &str) -> String {
@@ -249,4 +313,32 @@ fn lost_replies_are_recognised() {
     let m3 = [e, &b"MN\r\n"[..]].concat();
     let t3 = [e, &b"ERROR\r\n"[..], e, b"MN\r\n"].concat();
     assert!(lost_lines_before_errors(&d(leak(m3), leak(t3))));
+}
+
+#[test]
+fn a_counter_memcached_refused_is_recognised() {
+    let d = |m: &'static [u8], t: &'static [u8]| Diff {
+        tags: &[],
+        memcached: m,
+        torsion: t,
+    };
+    let refused =
+        b"CE invalid flag\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\nNF\r\nMN\r\n";
+    assert!(memcached_saw_no_number(&d(
+        refused,
+        b"CE invalid flag\r\nNF\r\nMN\r\n"
+    )));
+    assert!(memcached_saw_no_number(&d(
+        refused,
+        b"CE invalid flag\r\n10\r\nNF\r\nMN\r\n"
+    )));
+    assert!(!memcached_saw_no_number(&d(
+        refused,
+        b"CE invalid flag\r\nNOT_FOUND\r\nNF\r\nMN\r\n"
+    )));
+    assert!(!memcached_saw_no_number(&d(b"NF\r\n", b"HD\r\n")));
+    assert!(memcached_saw_no_number(&d(
+        b"op=05 status=0006 value=Non-numeric\nop=01 status=0000 cas=#2\n",
+        b"op=05 status=0000 cas=#2 value=1\nop=01 status=0000 cas=#3\n"
+    )));
 }

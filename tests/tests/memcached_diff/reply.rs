@@ -98,7 +98,8 @@ pub fn normalise_text(reply: &[u8], ids: &mut CasIds) -> Vec<u8> {
                         out.push(b' ');
                     }
                     match word.split_first() {
-                        Some((b'c', digits)) if i > 0 && parse(digits).is_some() => {
+                        // c0 (NS, EX...) is no CAS id.
+                        Some((b'c', digits)) if i > 0 && parse(digits).is_some_and(|c| c != 0) => {
                             let cas = parse(digits).unwrap();
                             out.extend_from_slice(format!("c#{}", ids.index(cas)).as_bytes());
                         }
@@ -263,10 +264,10 @@ pub fn normalise_binary(reply: &[u8], ids: &mut CasIds) -> Vec<u8> {
 #[test]
 fn text_cas_ids_and_versions_are_normalised() {
     let mut ids = CasIds::default();
-    let reply = b"VALUE a 0 2 77\r\nc5\r\nVALUE b 1 0 9\r\n\r\nVA 2 c9 t-1\r\nc7\r\nHD c77\r\nVERSION 1.6.18\r\nEND\r\n";
+    let reply = b"VALUE a 0 2 77\r\nc5\r\nVALUE b 1 0 9\r\n\r\nVA 2 c9 t-1\r\nc7\r\nHD c77\r\nNS c0\r\nVERSION 1.6.18\r\nEND\r\n";
     assert_eq!(
         normalise_text(reply, &mut ids),
-        b"VALUE a 0 2 #0\r\nc5\r\nVALUE b 1 0 #1\r\n\r\nVA 2 c#1 t-1\r\nc7\r\nHD c#0\r\nVERSION <version>\r\nEND\r\n"
+        b"VALUE a 0 2 #0\r\nc5\r\nVALUE b 1 0 #1\r\n\r\nVA 2 c#1 t-1\r\nc7\r\nHD c#0\r\nNS c0\r\nVERSION <version>\r\nEND\r\n"
     );
     assert!(text_complete(b"VA 2\r\nMN\r\nMN\r\n", 2));
     assert!(!text_complete(b"VA 4\r\nxxMN\r\n", 1));

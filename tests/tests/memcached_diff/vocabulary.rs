@@ -142,6 +142,14 @@ impl Gen {
         }
     }
 
+    /// A meta `R` threshold (win the recache when fewer seconds are left):
+    /// never one of the expiry times above, so that the seconds passing
+    /// during a run cannot move an item across it.
+    pub fn recache_threshold(&mut self) -> &'static str {
+        self.rng
+            .pick(&["0", "500", "1500", "90000", "3000000", "-1", "abc"])
+    }
+
     /// A binary expiry time (the text ones, as 32 bits).
     pub fn binary_ttl(&mut self) -> u32 {
         self.rng.pick(&[
