@@ -45,6 +45,7 @@ use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute};
 use super::item::RECORD_BYTES;
 use super::settings::Options;
+use super::stats_report;
 use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
     TouchOutcome,
@@ -436,8 +437,8 @@ pub fn write_stats_group(
     sink: &mut dyn StatSink,
 ) {
     match group {
-        StatsGroup::General => admin::write_general_stats(store, server, now, sink),
-        StatsGroup::Settings => admin::write_settings(store.config(), server, sink),
+        StatsGroup::General => stats_report::write_general_stats(store, server, now, sink),
+        StatsGroup::Settings => stats_report::write_settings(store.config(), server, sink),
         StatsGroup::Items => write_items(store, now, sink),
         StatsGroup::Slabs => write_slabs(store, sink),
         StatsGroup::Sizes => sink.stat("sizes_status", &"disabled"),
