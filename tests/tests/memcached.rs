@@ -499,3 +499,13 @@ fn stats_conns_lists_the_listener_and_each_client() {
         thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn the_unix_socket_gets_the_dash_a_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = torsion_tests::Scratch::new("memcached-mask");
+    let path = scratch.path("sock");
+    let server = Server::start("torsion-memcached", &["-s", path.to_str().unwrap(), "-a", "600"]);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", server.addr());
+}
