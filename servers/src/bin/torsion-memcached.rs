@@ -44,8 +44,8 @@ const DEFAULT_PORT: i32 = 11211;
 #[derive(Parser, Debug)]
 #[command(name = "torsion-memcached", version)]
 struct Args {
-    /// TCP port to listen on (-1 or 0: one the OS chooses) [default: 11211,
-    /// or the UDP port when only -U is given, as memcached]
+    /// TCP port to listen on (-1 or 0: one the OS chooses; when only -U is
+    /// given, the UDP port, as memcached) [default: 11211]
     #[arg(short = 'p', long = "port", allow_negative_numbers = true)]
     port: Option<i32>,
     /// Address to listen on
