@@ -140,7 +140,7 @@ impl MemcacheConnection {
             let state = match fed.next {
                 Next::Wait { needed: Some(_) } => ConnState::NRead,
                 _ if self.is_swallowing() => ConnState::Swallow,
-                _ => ConnState::Waiting,
+                _ => ConnState::Read,
             };
             let command_at = (fed.consumed > 0).then_some(now);
             shared.stats.conns.update(row, state, command_at);
