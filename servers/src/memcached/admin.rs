@@ -265,6 +265,22 @@ mod tests {
     }
 
     #[test]
+    fn without_cas_binary_responses_carry_zero() {
+        // A binary set of k = v: header, 8 bytes of extras (flags, exptime), key, value.
+        let mut set = vec![0x80, 0x01, 0, 1, 8, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0];
+        set.extend([0; 8]);
+        set.extend([0; 8]);
+        set.extend(b"kv");
+        for (enabled, nonzero) in [(true, true), (false, false)] {
+            let mut c = testkit::Conversation::<crate::memcached::dialect::Binary>::new();
+            c.server.options.cas_enabled = enabled;
+            let reply = c.send(&set);
+            assert_eq!(reply.len(), 24);
+            assert_eq!(reply[16..24].iter().any(|&b| b != 0), nonzero);
+        }
+    }
+
+    #[test]
     fn slabs_commands() {
         let mut c = Conversation::new();
         c.expect(
