@@ -45,8 +45,8 @@ const DEFAULT_PORT: i32 = 11211;
 #[derive(Parser, Debug)]
 #[command(name = "torsion-memcached", version)]
 struct Args {
-    /// TCP port to listen on (-1 or 0: one the OS chooses) [default: 11211,
-    /// or the UDP port when only -U is given, as memcached]
+    /// TCP port to listen on (-1 or 0: one the OS chooses; when only -U is
+    /// given, the UDP port, as memcached) [default: 11211]
     #[arg(short = 'p', long = "port", allow_negative_numbers = true)]
     port: Option<i32>,
     /// Address to listen on
@@ -299,9 +299,16 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
         ..ListenOptions::default()
     };
     let listener = match &args.unix_socket {
-        Some(path) => reactor
-            .listen_unix_with(path, factory, options)
-            .map_err(|e| ListenError::new(path.display(), e))?,
+        Some(path) => {
+            let listener = reactor
+                .listen_unix_with(path, factory, options)
+                .map_err(|e| ListenError::new(path.display(), e))?;
+            // -a: the socket's permissions (memcached's default 0700).
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(args.unix_mask))
+                .map_err(|e| format!("cannot set the permissions of {}: {e}", path.display()))?;
+            listener
+        }
         None => {
             // -p -1 (memcached's "any port") and 0 (Torsion's) both let the OS choose.
             let port = tcp_port(args.port, args.udp_port);

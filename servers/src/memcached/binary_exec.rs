@@ -51,6 +51,8 @@ struct Reply<'a> {
     out: &'a mut Vec<u8>,
     opcode: u8,
     opaque: u32,
+    /// `-C` clears it: every CAS unique in a response reads 0.
+    cas_enabled: bool,
 }
 
 impl Reply<'_> {
@@ -60,7 +62,7 @@ impl Reply<'_> {
             self.opcode,
             Status::Success,
             self.opaque,
-            cas,
+            if self.cas_enabled { cas } else { 0 },
             extras,
             key,
             value,
@@ -160,6 +162,7 @@ fn execute(request: &Request<'_>, value: &[u8], cx: &mut ExecCtx<'_>) -> Effect 
         out,
         opcode: header.opcode,
         opaque: header.opaque,
+        cas_enabled: server.options.cas_enabled,
     };
     // The header's CAS, 0 meaning "no CAS".
     let cas = Some(header.cas).filter(|&c| c != 0);

@@ -10,9 +10,8 @@
 //! Which protocol a connection speaks is decided by its first byte, as in
 //! memcached: 0x80 (the binary request magic) selects the binary protocol,
 //! anything else the text protocol (classic and meta commands). With `-B
-//! binary` every connection speaks binary (text is closed at the first
-//! 24-byte header, whose magic is wrong); with `-B ascii` every connection
-//! speaks text.
+//! binary` every connection speaks binary (text is closed at its first
+//! byte, a bad magic); with `-B ascii` every connection speaks text.
 //!
 //! A connection serves at most `-R` requests (default 20) per read before
 //! letting the others run: it yields ([`Next::Yield`]), counts it in
@@ -60,6 +59,10 @@ pub struct MemcacheConnection {
     session: Conversation,
     /// The unconsumed bytes of an incomplete request.
     pending: Vec<u8>,
+    /// Where the unconsumed bytes of `pending` start: a yield every `-R`
+    /// requests consumes a little at a time, so the consumed prefix is
+    /// dropped only once it is half the buffer (amortized O(1) a byte).
+    start: usize,
     /// Closes the connection after a while without a complete request.
     idle: Option<IdleTimer>,
     /// Its row in `stats conns`.
@@ -76,6 +79,7 @@ impl MemcacheConnection {
             shared,
             session: Conversation::Undecided,
             pending: Vec::new(),
+            start: 0,
             idle: None,
             row: None,
             paused: false,
@@ -138,7 +142,7 @@ impl MemcacheConnection {
             let state = match fed.next {
                 Next::Wait { needed: Some(_) } => ConnState::NRead,
                 _ if self.is_swallowing() => ConnState::Swallow,
-                _ => ConnState::Waiting,
+                _ => ConnState::Read,
             };
             let command_at = (fed.consumed > 0).then_some(now);
             shared.stats.conns.update(row, state, command_at);
@@ -163,27 +167,43 @@ impl MemcacheConnection {
     /// Goes on with the requests left after a yield, unless the peer is not
     /// reading (then `resume_producing` will).
     fn continue_after_yield(&mut self, ctx: &mut Ctx<'_>) {
-        if !self.paused && !self.pending.is_empty() && ctx.is_open() && !ctx.is_closing() {
+        if !self.paused && self.has_pending() && ctx.is_open() && !ctx.is_closing() {
             self.process(ctx, &[]);
         }
     }
 }
 
 impl MemcacheConnection {
+    /// Whether bytes of an unfinished request (or requests left by a
+    /// yield) are buffered.
+    fn has_pending(&self) -> bool {
+        self.start < self.pending.len()
+    }
+
     /// Handles `data` after whatever was pending.
     fn process(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
-        let fed = if self.pending.is_empty() {
+        let fed = if !self.has_pending() {
             // The common case: parse straight from the read buffer.
+            self.pending.clear();
+            self.start = 0;
             let fed = self.feed(ctx, data);
             self.pending
                 .extend_from_slice(&data[fed.consumed.min(data.len())..]);
             fed
         } else {
+            if self.start >= self.pending.len() / 2 {
+                self.pending.drain(..self.start);
+                self.start = 0;
+            }
             self.pending.extend_from_slice(data);
             let pending = std::mem::take(&mut self.pending);
-            let fed = self.feed(ctx, &pending);
+            let fed = self.feed(ctx, &pending[self.start..]);
             self.pending = pending;
-            self.pending.drain(..fed.consumed.min(self.pending.len()));
+            self.start = (self.start + fed.consumed).min(self.pending.len());
+            if !self.has_pending() {
+                self.pending.clear();
+                self.start = 0;
+            }
             fed
         };
         // Progress: at least one request was answered (bytes consumed that
@@ -196,6 +216,7 @@ impl MemcacheConnection {
         match fed.next {
             Next::Close => {
                 self.pending = Vec::new();
+                self.start = 0;
                 ctx.lose_connection();
             }
             // The request budget (-R) or the output budget is spent: let the
@@ -212,7 +233,7 @@ impl MemcacheConnection {
             // A large value is on its way: make room for it once.
             Next::Wait { needed: Some(needed) } => self.pending.reserve(needed),
             Next::Wait { needed: None } => {
-                if self.pending.is_empty() && self.pending.capacity() > 64 * 1024 {
+                if !self.has_pending() && self.pending.capacity() > 64 * 1024 {
                     self.pending = Vec::new();
                 }
             }
@@ -266,7 +287,7 @@ impl Protocol for MemcacheConnection {
             idle.reset(ctx);
         }
         ctx.resume_reading();
-        if !self.pending.is_empty() {
+        if self.has_pending() {
             self.process(ctx, &[]);
         }
     }
@@ -420,6 +441,43 @@ mod tests {
         let mut t = connect();
         t.advance(std::time::Duration::from_secs(24 * 3600));
         assert!(!t.disconnected());
+    }
+
+    #[test]
+    fn past_the_requests_per_event_it_yields_and_goes_on_later() {
+        use crate::memcached::settings::Options;
+        let reactor = torsion::Reactor::new().unwrap();
+        let settings = Settings {
+            options: Options {
+                reqs_per_event: 2,
+                ..Options::default()
+            },
+            ..Settings::default()
+        };
+        let mut factory = MemcacheFactory::new(&reactor, settings);
+        let shared = factory.shared();
+        let mut t = StringTransport::from_factory(&mut factory);
+        // receive() runs the reactor until idle: the yields' continuations too.
+        t.receive(&b"set k 0 0 1\r\nv\r\n".repeat(5));
+        assert_eq!(t.text(), "STORED\r\n".repeat(5));
+        assert_eq!(shared.borrow().stats.conn_yields, 2, "after 2 and after 4");
+    }
+
+    #[test]
+    fn a_binary_only_server_reads_text_as_a_bad_header() {
+        use crate::memcached::settings::{BindingProtocol, Options};
+        let reactor = torsion::Reactor::new().unwrap();
+        let settings = Settings {
+            options: Options {
+                binding_protocol: BindingProtocol::Binary,
+                ..Options::default()
+            },
+            ..Settings::default()
+        };
+        let mut t = StringTransport::from_factory(&mut MemcacheFactory::new(&reactor, settings));
+        t.receive(b"version\r\n");
+        assert!(t.disconnected(), "closed at the bad magic");
+        assert_eq!(t.text(), "");
     }
 
     #[test]

@@ -28,8 +28,8 @@ use super::exec::StatSink;
 pub enum ConnState {
     /// A listening socket.
     Listening,
-    /// Waiting for the next request.
-    Waiting,
+    /// Waiting for (reading) the next request.
+    Read,
     /// Executing a request (the connection asking for `stats conns`).
     ParseCmd,
     /// Waiting for the rest of a value.
@@ -43,7 +43,7 @@ impl ConnState {
     pub fn name(self) -> &'static str {
         match self {
             ConnState::Listening => "conn_listening",
-            ConnState::Waiting => "conn_waiting",
+            ConnState::Read => "conn_read",
             ConnState::ParseCmd => "conn_parse_cmd",
             ConnState::NRead => "conn_nread",
             ConnState::Swallow => "conn_swallow",
@@ -98,7 +98,7 @@ impl ConnTable {
         self.insert(Row {
             addr,
             listen_addr: Some(listen_addr),
-            state: ConnState::Waiting,
+            state: ConnState::Read,
             last_cmd: now,
         })
     }

@@ -44,6 +44,7 @@ use super::conn_table::ConnTable;
 use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
 use super::settings::Options;
+use super::stats_report;
 use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
     TouchOutcome,
@@ -464,8 +465,8 @@ pub fn write_stats_group(
     sink: &mut dyn StatSink,
 ) {
     match group {
-        StatsGroup::General => admin::write_general_stats(store, server, now, sink),
-        StatsGroup::Settings => admin::write_settings(store.config(), server, sink),
+        StatsGroup::General => stats_report::write_general_stats(store, server, now, sink),
+        StatsGroup::Settings => stats_report::write_settings(store.config(), server, sink),
         StatsGroup::Items => super::class_report::write_items(store, now, sink),
         StatsGroup::Slabs => super::class_report::write_slabs(store, sink),
         StatsGroup::Sizes => super::class_report::write_sizes(store, sink),

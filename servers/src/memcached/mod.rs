@@ -21,6 +21,8 @@
 //! - [`admin`]: the commands about the server (`flush_all`, `shutdown`,
 //!   `verbosity`, `debugtime`, `stats` and its groups).
 //! - [`settings`]: the command line's settings and `stats settings`' keys.
+//! - [`stats_report`]: what `stats` and `stats settings` print, in
+//!   memcached's order.
 //! - [`detail`]: `stats detail`'s per-prefix counters.
 //! - [`conn_table`]: `stats conns`' table of listeners and connections.
 //! - [`port_file`]: the file `MEMCACHED_PORT_FILENAME` names, with the ports.
@@ -71,6 +73,7 @@ pub mod session;
 pub mod slab_admin;
 pub mod settings;
 pub mod stats;
+pub mod stats_report;
 pub mod store;
 #[cfg(test)]
 mod testkit;

@@ -28,6 +28,9 @@ use super::store::StoreConfig;
 /// memcached's slab page size: `no_modern` raises `slab_chunk_max` to it.
 pub const SLAB_PAGE_SIZE: usize = 1024 * 1024;
 
+/// The smallest `-o hashpower` memcached accepts.
+pub const MIN_HASHPOWER: u32 = 12;
+
 /// The largest `-o hashpower` memcached accepts.
 pub const MAX_HASHPOWER: u32 = 32;
 
@@ -318,10 +321,12 @@ pub fn parse_extended<S: AsRef<str>>(
             "no_maxconns_fast" => options.maxconns_fast = false,
             "hashpower" => {
                 let power = number("hashpower")?;
-                if !(12..=MAX_HASHPOWER).contains(&power) {
+                if power < MIN_HASHPOWER {
+                    return Err(format!("Initial hashtable multiplier of {power} is too low"));
+                }
+                if power > MAX_HASHPOWER {
                     return Err(format!(
-                        "Initial hashtable multiplier of {power} is too {}\nChoose a value based on \"STAT hash_power_level\" from a running instance",
-                        if power < 12 { "low" } else { "high" }
+                        "Initial hashtable multiplier of {power} is too high\nChoose a value based on \"STAT hash_power_level\" from a running instance"
                     ));
                 }
                 options.hashpower_init = power;
@@ -562,6 +567,10 @@ mod tests {
         assert!(parse(&["hashpower=99"])
             .unwrap_err()
             .starts_with("Initial hashtable multiplier of 99 is too high"));
+        assert_eq!(
+            parse(&["hashpower=11"]).unwrap_err(),
+            "Initial hashtable multiplier of 11 is too low"
+        );
         assert!(parse(&["idle_timeout=x"]).unwrap_err().contains("idle_timeout"));
         assert!(parse(&["idle_timeout"]).unwrap_err().contains("Missing"));
         assert!(parse(&["slab_automove=3"]).is_err());

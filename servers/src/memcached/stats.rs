@@ -68,6 +68,9 @@ pub struct StoreStats {
     pub outofmemory: u64,
     /// Live items evicted to move their page to another class (`slabs reassign`).
     pub slab_reassign_evictions: u64,
+    /// Pages moved between classes or to the global pool (memcached's
+    /// `slabs_moved`).
+    pub slabs_moved: u64,
 }
 
 /// One size class's figures: memcached's `stats items` (`items:N:...`) and

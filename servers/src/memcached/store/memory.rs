@@ -43,6 +43,7 @@ impl Store {
                 moved += 1;
             }
         }
+        self.stats.slabs_moved += moved as u64;
         self.slabs.release();
         moved
     }
@@ -114,7 +115,9 @@ impl Store {
             }
             self.unlink(tail);
         }
-        self.slabs.move_page(src, dst)
+        let moved = self.slabs.move_page(src, dst);
+        self.stats.slabs_moved += u64::from(moved);
+        moved
     }
 
     /// Up to `limit` items of `class` (0: all), most recently used first, for
