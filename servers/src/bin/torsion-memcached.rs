@@ -243,6 +243,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
     parse_extended(&args.extended, &mut options, &mut store)?;
     store.slab_reassign = options.slab_reassign;
     store.lru_segmented = options.lru_segmented;
+    store.cas_enabled = options.cas_enabled;
     // memcached's test hook: pages counted as allocated at start.
     store.initial_malloced = std::env::var("T_MEMD_INITIAL_MALLOC")
         .ok()

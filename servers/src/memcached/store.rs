@@ -77,6 +77,11 @@ pub struct StoreConfig {
     /// Bytes counted as already allocated at start (memcached's test hook,
     /// the `T_MEMD_INITIAL_MALLOC` environment variable).
     pub initial_malloced: u64,
+    /// CAS uniques are kept (memcached without `-C`). Without them, as in
+    /// memcached, `flush_all` cuts by the second: an item last stored or
+    /// touched in the flush's second or before it is flushed, even one stored
+    /// just after the flush in that same second.
+    pub cas_enabled: bool,
 }
 
 impl Default for StoreConfig {
@@ -91,6 +96,7 @@ impl Default for StoreConfig {
             slab_reassign: true,
             lru_segmented: true,
             initial_malloced: 0,
+            cas_enabled: true,
         }
     }
 }
@@ -341,6 +347,9 @@ pub struct Store {
     flush_cas: u64,
     /// A delayed `flush_all` that takes effect at this unix second.
     pending_flush: Option<u32>,
+    /// The second of the last flush that took effect (memcached's
+    /// `oldest_live`), which decides what is flushed without CAS uniques.
+    flush_time: Option<u32>,
     crawl_cursor: usize,
     /// An item allocation must not evict (the one it replaces), or `NIL`.
     pinned: u32,
@@ -388,6 +397,7 @@ impl Store {
             next_cas: 1,
             flush_cas: 0,
             pending_flush: None,
+            flush_time: None,
             crawl_cursor: 0,
             pinned: NIL,
             automove: Automove::default(),
@@ -882,6 +892,7 @@ impl Store {
             self.flush_cas = self.next_cas;
             self.next_cas += 1;
             self.pending_flush = None;
+            self.flush_time = Some(now);
         } else {
             self.pending_flush = Some(at);
         }
@@ -948,15 +959,21 @@ impl Store {
     /// Applies a delayed flush whose time has come: every item existing now
     /// (CAS below the next one) becomes invisible.
     fn resolve_flush(&mut self, now: u32) {
-        if self.pending_flush.is_some_and(|at| now >= at) {
+        if let Some(at) = self.pending_flush.filter(|&at| now >= at) {
             self.flush_cas = self.next_cas;
             self.pending_flush = None;
+            self.flush_time = Some(at);
         }
     }
 
     fn gone(&self, i: u32, now: u32) -> Option<Gone> {
         let rec = &self.records[i as usize];
-        if rec.cas < self.flush_cas {
+        let flushed = if self.config.cas_enabled {
+            rec.cas < self.flush_cas
+        } else {
+            self.flush_time.is_some_and(|at| at <= now && rec.atime <= at)
+        };
+        if flushed {
             Some(Gone::Flushed)
         } else if rec.is_expired(now) {
             Some(Gone::Expired)
@@ -1388,6 +1405,28 @@ mod tests {
         );
         s.refuse_too_large(StoreMode::Set, b"k", NOW);
         assert!(s.peek(b"k", NOW).is_none());
+    }
+
+    #[test]
+    fn without_cas_a_flush_cuts_by_the_second() {
+        let mut s = Store::new(StoreConfig {
+            cas_enabled: false,
+            ..StoreConfig::default()
+        });
+        set(&mut s, b"old", b"1", 0, NOW - 1);
+        s.flush_all(0, NOW);
+        // Stored in the flush's second: flushed too, as memcached -C does.
+        set(&mut s, b"same", b"2", 0, NOW);
+        assert!(s.get(b"old", NOW).is_none());
+        assert!(s.get(b"same", NOW).is_none());
+        // A second later, a store is visible.
+        set(&mut s, b"next", b"3", 0, NOW + 1);
+        assert!(s.get(b"next", NOW + 1).is_some());
+        // With CAS uniques the cliff is exact.
+        let mut s = store();
+        s.flush_all(0, NOW);
+        set(&mut s, b"same", b"2", 0, NOW);
+        assert!(s.get(b"same", NOW).is_some());
     }
 
     #[test]
