@@ -108,7 +108,7 @@ fn flush_all(store: &mut Store, server: &ServerStats, delay: i64, now: u32) -> R
 fn slabs(command: SlabsCommand<'_>, store: &mut Store, options: &mut Options, now: u32) -> &'static [u8] {
     match command {
         SlabsCommand::Reassign { src, dst } => {
-            if !store.config().slab_reassign {
+            if !options.slab_reassign {
                 return Reassign::Disabled.reply();
             }
             let (Some(src), Some(dst)) = (src, dst) else {
