@@ -373,7 +373,7 @@ fn random_traffic_gets_the_same_replies_as_memcached() {
     }
     for (k, (covered, differed)) in KNOWN.iter().zip(&out.known) {
         eprintln!(
-            "KNOWN {:?} ({}): {covered} batches, {differed} differed",
+            "KNOWN {:?} ({}): {covered} tagged batches, {differed} differences claimed",
             k.name, k.reason
         );
     }
