@@ -818,17 +818,17 @@ impl Store {
             return Ok(DeltaOutcome::NotFound);
         };
         let rec = &self.records[i as usize];
-        if delta.cas.is_some_and(|c| c != rec.cas) {
+        let old_value = rec.value();
+        // memcached's order: an empty or chunked value is not a number
+        // before any CAS is compared; a CAS of 0 compares nothing; then the
+        // digits are read.
+        if old_value.is_empty() || rec.tail != 0 {
+            return Err(DeltaError::NonNumeric);
+        }
+        if delta.cas.is_some_and(|c| c != 0 && c != rec.cas) {
             return Ok(DeltaOutcome::Exists);
         }
-        let old_value = rec.value();
-        // "Can't delta zero byte values", nor chunked ones.
-        let current = match old_value {
-            [] => None,
-            _ if rec.tail != 0 => None,
-            v => safe_strtoull(v),
-        }
-        .ok_or(DeltaError::NonNumeric)?;
+        let current = safe_strtoull(old_value).ok_or(DeltaError::NonNumeric)?;
         let class = &mut self.classes[usize::from(rec.class)];
         let value = match delta.op {
             DeltaOp::Incr => {
