@@ -260,7 +260,13 @@ fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bo
         }
         if let Some(item) = item {
             // -C: no CAS uniques; they read 0.
-            let unique = cas.then(|| if cx.server.options.cas_enabled { item.cas() } else { 0 });
+            let unique = cas.then(|| {
+                if cx.server.options.cas_enabled {
+                    item.cas()
+                } else {
+                    0
+                }
+            });
             write_value(cx.out, key, item.flags(), item.value(), unique);
         }
         done += 1;
