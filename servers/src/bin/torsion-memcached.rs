@@ -41,7 +41,7 @@ const DEFAULT_PORT: i32 = 11211;
 /// `debugtime` (memcached's debug-build clock control) is off unless
 /// `-o debug_time` is given or TORSION_MEMCACHED_DEBUG_TIME=1 is set.
 /// With MEMCACHED_PORT_FILENAME set, the bound ports are written to that
-/// file ("TCP INET: <port>"), as memcached does.
+/// file (`TCP INET: <port>`), as memcached does.
 #[derive(Parser, Debug)]
 #[command(name = "torsion-memcached", version)]
 struct Args {

@@ -24,7 +24,7 @@
 //!   (or a header and data chunks when larger than `slab_chunk_max`), classes
 //!   take 1 MiB pages up to `-m`, and when a class can take no page the item
 //!   evicts from that class's own LRU, as in memcached. `bytes` is the sum of
-//!   memcached's item sizes ([`item_total`]).
+//!   memcached's item sizes ([`item_total`](super::classes::item_total)).
 //! - Each class has its own LRU list; the record's `class` names it.
 //!   The allocation, eviction, page-moving and per-class reading code is in
 //!   the `memory` submodule (`store/memory.rs`).
@@ -471,7 +471,7 @@ impl Store {
 
     /// Whether an item with a key and value of these lengths (and zero flags)
     /// is within the item size limit, counted as memcached counts it
-    /// ([`item_total`]). The text protocol asks this before reading a data block.
+    /// ([`item_total`](super::classes::item_total)). The text protocol asks this before reading a data block.
     pub fn fits(&self, key_len: usize, value_len: usize) -> bool {
         self.fits_item(key_len, 0, value_len)
     }
