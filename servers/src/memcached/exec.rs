@@ -40,6 +40,7 @@ use torsion_protocols::memcache::text::{
 };
 
 use super::admin::{self, DebugClock};
+use super::auth::AuthCounts;
 use super::conn_table::ConnTable;
 use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
@@ -116,6 +117,8 @@ pub struct ServerStats {
     pub shutdown: Option<ShutdownMode>,
     /// The clock as `debugtime` moved it.
     pub clock: DebugClock,
+    /// `auth_cmds` and `auth_errors` (with `-Y`).
+    pub auth_counts: AuthCounts,
 }
 
 impl ServerStats {
@@ -147,6 +150,7 @@ impl ServerStats {
             conns: ConnTable::default(),
             shutdown: None,
             clock: DebugClock::default(),
+            auth_counts: AuthCounts::default(),
         }
     }
 
@@ -173,6 +177,7 @@ impl ServerStats {
         }
         self.conn_yields = 0;
         self.detail.clear();
+        self.auth_counts = AuthCounts::default();
     }
 }
 
@@ -260,7 +265,13 @@ fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bo
         }
         if let Some(item) = item {
             // -C: no CAS uniques; they read 0.
-            let unique = cas.then(|| if cx.server.options.cas_enabled { item.cas() } else { 0 });
+            let unique = cas.then(|| {
+                if cx.server.options.cas_enabled {
+                    item.cas()
+                } else {
+                    0
+                }
+            });
             write_value(cx.out, key, item.flags(), item.value(), unique);
         }
         done += 1;

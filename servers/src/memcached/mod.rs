@@ -20,6 +20,8 @@
 //! - [`binary_exec`]: executes a parsed binary-protocol request.
 //! - [`admin`]: the commands about the server (`flush_all`, `shutdown`,
 //!   `verbosity`, `debugtime`, `stats` and its groups).
+//! - [`auth`]: text-protocol authentication (`-Y`), the dialect of a
+//!   connection that has not authenticated yet.
 //! - [`settings`]: the command line's settings and `stats settings`' keys.
 //! - [`stats_report`]: what `stats` and `stats settings` print, in
 //!   memcached's order.
@@ -56,6 +58,7 @@
 //! ```
 
 pub mod admin;
+pub mod auth;
 pub mod binary_exec;
 pub mod class_report;
 pub mod classes;
@@ -70,8 +73,8 @@ pub mod meta_exec;
 pub mod port_file;
 pub mod server;
 pub mod session;
-pub mod slab_admin;
 pub mod settings;
+pub mod slab_admin;
 pub mod stats;
 pub mod stats_report;
 pub mod store;

@@ -96,6 +96,9 @@ pub enum Next {
     /// Write the replies, then close the connection; the rest of the input
     /// is ignored.
     Close,
+    /// The executor asked for another dialect ([`Effect::Upgrade`]): the
+    /// rest of the input belongs to a new session.
+    Upgrade,
     /// The replies reached [`OUTPUT_BUDGET`] with whole requests still
     /// unprocessed: write them, and call again (with the unconsumed input)
     /// once the peer has read them.
@@ -114,6 +117,13 @@ impl Feed {
         Feed {
             consumed,
             next: Next::Close,
+        }
+    }
+
+    fn upgrade(consumed: usize) -> Self {
+        Feed {
+            consumed,
+            next: Next::Upgrade,
         }
     }
 
@@ -244,8 +254,10 @@ impl<D: Dialect> Session<D> {
                 Parsed::Error(error) => {
                     served += 1;
                     pos += error.consumed();
-                    if self.executor.refuse(cx, &error) == Effect::Close {
-                        return Feed::close(pos);
+                    match self.executor.refuse(cx, &error) {
+                        Effect::Close => return Feed::close(pos),
+                        Effect::Upgrade => return Feed::upgrade(pos),
+                        Effect::Continue => {}
                     }
                     if error.swallow() > 0 {
                         self.state = State::Swallow {
@@ -315,8 +327,10 @@ impl<D: Dialect> Session<D> {
                     }
                 }
             };
-            if effect == Effect::Close {
-                return Feed::close(pos);
+            match effect {
+                Effect::Close => return Feed::close(pos),
+                Effect::Upgrade => return Feed::upgrade(pos),
+                Effect::Continue => {}
             }
         }
     }
