@@ -119,6 +119,8 @@ pub struct ServerStats {
     pub clock: DebugClock,
     /// `auth_cmds` and `auth_errors` (with `-Y`).
     pub auth_counts: AuthCounts,
+    /// Replies refused for the connection memory limit (`response_obj_oom`).
+    pub response_obj_oom: u64,
 }
 
 impl ServerStats {
@@ -151,6 +153,7 @@ impl ServerStats {
             shutdown: None,
             clock: DebugClock::default(),
             auth_counts: AuthCounts::default(),
+            response_obj_oom: 0,
         }
     }
 
@@ -253,6 +256,17 @@ impl Execute for TextExec {
 /// `VALUE` per hit, and `END` after the last; stops between keys once `out`
 /// reaches `part.budget`.
 fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bool, part: Part) -> Step {
+    // -o read_buf_mem_limit: more keys than reply parts allowed.
+    if part.done == 0 {
+        if let Some(max) = super::limits::response_parts(&cx.server.options) {
+            if keys.iter().nth(max).is_some() {
+                cx.server.response_obj_oom += 1;
+                cx.out
+                    .extend_from_slice(b"SERVER_ERROR out of memory writing get response\r\n");
+                return Step::Done(Effect::Continue);
+            }
+        }
+    }
     let mut done = part.done;
     let mut keys = keys.iter().skip(done).peekable();
     while let Some(key) = keys.next() {

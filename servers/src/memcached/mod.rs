@@ -22,6 +22,7 @@
 //!   `verbosity`, `debugtime`, `stats` and its groups).
 //! - [`auth`]: text-protocol authentication (`-Y`), the dialect of a
 //!   connection that has not authenticated yet.
+//! - [`limits`]: connection memory limits (`-o read_buf_mem_limit`).
 //! - [`settings`]: the command line's settings and `stats settings`' keys.
 //! - [`stats_report`]: what `stats` and `stats settings` print, in
 //!   memcached's order.
@@ -68,6 +69,7 @@ pub mod detail;
 pub mod dialect;
 pub mod exec;
 pub mod item;
+pub mod limits;
 mod lru;
 pub mod meta_exec;
 pub mod port_file;

@@ -211,6 +211,9 @@ impl<D: Dialect> Session<D> {
         let mut pos = 0;
         let mut served = 0;
         let per_event = cx.server.options.reqs_per_event as usize;
+        // -o read_buf_mem_limit: the reply parts one call may hold.
+        let max_parts = super::limits::response_parts(&cx.server.options);
+        let replies_from = cx.out.len();
         // Whether a request (or a part of one) was answered in this call:
         // every call answers at least one, whatever the budget.
         let mut stepped = false;
@@ -222,6 +225,13 @@ impl<D: Dialect> Session<D> {
                 };
             }
             stepped = true;
+            if max_parts.is_some_and(|max| served >= max) && pos < input.len() {
+                // As memcached: the connection closes without the replies
+                // it could not hold.
+                cx.server.response_obj_oom += 1;
+                cx.out.truncate(replies_from);
+                return Feed::close(pos);
+            }
             let rest = &input[pos..];
             match self.state {
                 State::Swallow { remaining } => {

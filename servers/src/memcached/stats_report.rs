@@ -183,6 +183,7 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "total_connections" => &server.total_connections,
             "rejected_connections" => &server.rejected_connections,
             "connection_structures" => &server.connection_structures,
+            "response_obj_oom" => &server.response_obj_oom,
             "cmd_get" => &s.cmd_get,
             "cmd_set" => &s.cmd_set,
             "cmd_flush" => &s.cmd_flush,
