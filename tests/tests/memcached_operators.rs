@@ -1,5 +1,6 @@
 //! torsion-memcached's operator features over real sockets: text-protocol
-//! authentication (`-Y`).
+//! authentication (`-Y`) and connection memory limits (`-o
+//! read_buf_mem_limit`).
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -107,4 +108,45 @@ fn dash_y_refuses_binary_and_udp_and_a_missing_file() {
     let ran = run("torsion-memcached", &["-p", "0", "-Y", missing.to_str().unwrap()]);
     assert_ne!(ran.code, Some(0));
     assert!(ran.stderr.contains("Could not open authfile"), "{}", ran.stderr);
+}
+
+/// The value of one `stats` field.
+fn stat(stream: &mut TcpStream, name: &str) -> u64 {
+    let text = stats(stream, b"stats\r\n");
+    let prefix = format!("STAT {name} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no stat {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_starved_server_refuses_a_huge_multiget_and_closes_a_huge_pipeline() {
+    // 1 MiB shared by 32 workers: 32 reply parts per read.
+    let server = Server::start(
+        "torsion-memcached",
+        &["-p", "0", "-o", "read_buf_mem_limit=1", "-t", "32", "-R", "500"],
+    );
+    let mut c = server.connect();
+    let line = format!("get{}\r\n", " foo".repeat(500));
+    expect(
+        &mut c,
+        line.as_bytes(),
+        b"SERVER_ERROR out of memory writing get response\r\n",
+    );
+    assert_eq!(stat(&mut c, "response_obj_oom"), 1);
+    // Within the share, the same get is answered.
+    let line = format!("get{}\r\n", " foo".repeat(20));
+    expect(&mut c, line.as_bytes(), b"END\r\n");
+
+    let mut c2 = server.connect();
+    send(&mut c2, &b"mg foo v\r\n".repeat(500));
+    // Closed without a reply (a reset, if the server closed with some of
+    // the pipeline unread, is a close too).
+    let mut got = Vec::new();
+    let _ = c2.read_to_end(&mut got);
+    assert!(got.is_empty(), "{}", got.escape_ascii());
+    assert!(stat(&mut c, "response_obj_oom") >= 2);
+    expect(&mut c, b"version\r\n", b"VERSION ");
 }
