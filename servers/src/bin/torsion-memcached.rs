@@ -105,6 +105,10 @@ struct Args {
     /// Requests served per event before letting other connections run
     #[arg(short = 'R', long = "max-reqs-per-event", default_value_t = DEFAULT_REQS_PER_EVENT as i64, allow_negative_numbers = true)]
     reqs_per_event: i64,
+    /// Require text-protocol authentication against this file of
+    /// user:password lines (memcached's -Y)
+    #[arg(short = 'Y', long = "auth-file")]
+    auth_file: Option<String>,
     /// Listen backlog
     #[arg(short = 'b', long = "listen-backlog", default_value_t = DEFAULT_TCP_BACKLOG)]
     backlog: u32,
@@ -203,6 +207,18 @@ fn settings(args: &Args) -> Result<Settings, String> {
     if !(-1..=i32::from(u16::MAX)).contains(&args.udp_port) {
         return Err(format!("invalid UDP port (-U): {}", args.udp_port));
     }
+    if args.auth_file.is_some() {
+        // memcached's rules for -Y: tokens are text, so no binary protocol
+        // and no UDP (which has no connection to authenticate).
+        if BindingProtocol::parse(&args.protocol)? == BindingProtocol::Binary {
+            return Err(
+                "You cannot allow the BINARY protocol while using ascii authentication tokens.".into(),
+            );
+        }
+        if args.udp_port != 0 {
+            return Err("Cannot use UDP with ascii authentication enabled (-U 0 to disable)".into());
+        }
+    }
     let delimiter = match args.delimiter.as_deref().map(str::as_bytes) {
         None => b':',
         Some([]) => return Err("No delimiter specified".into()),
@@ -239,10 +255,18 @@ fn settings(args: &Args) -> Result<Settings, String> {
         reqs_per_event: u32::try_from(args.reqs_per_event).unwrap_or(u32::MAX),
         cas_enabled: !args.disable_cas,
         tcp_backlog: args.backlog,
-        binding_protocol: BindingProtocol::parse(&args.protocol)?,
+        binding_protocol: match args.auth_file {
+            Some(_) => BindingProtocol::Ascii,
+            None => BindingProtocol::parse(&args.protocol)?,
+        },
         flush_enabled: !args.disable_flush_all,
         dump_enabled: !args.disable_dumping,
         debug_time: std::env::var(DEBUG_TIME_ENV).is_ok_and(|v| v == "1"),
+        auth: args
+            .auth_file
+            .as_deref()
+            .map(torsion_servers::memcached::auth::Credentials::load)
+            .transpose()?,
         ..Options::default()
     };
     parse_extended(&args.extended, &mut options, &mut store)?;

@@ -36,6 +36,7 @@ use torsion::{CloseReason, Ctx, Protocol};
 use torsion_protocols::memcache::text::ShutdownMode;
 use torsion_protocols::policies::IdleTimer;
 
+use super::auth::AuthText;
 use super::conn_table::{address_name, ConnState};
 use super::dialect::{Ascii, Binary, ExecCtx};
 use super::server::Shared;
@@ -51,6 +52,8 @@ enum Conversation {
     Undecided,
     Text(Session<Ascii>),
     Binary(Session<Binary>),
+    /// With `-Y`, until the connection authenticates.
+    Auth(Session<AuthText>),
 }
 
 /// A memcached client connection (see the module docs).
@@ -99,6 +102,7 @@ impl MemcacheConnection {
         match &self.session {
             Conversation::Text(session) => session.is_swallowing(),
             Conversation::Binary(session) => session.is_swallowing(),
+            Conversation::Auth(session) => session.is_swallowing(),
             Conversation::Undecided => false,
         }
     }
@@ -124,6 +128,7 @@ impl MemcacheConnection {
         let fed = match &mut self.session {
             Conversation::Text(session) => session.feed(input, &mut cx),
             Conversation::Binary(session) => session.feed(input, &mut cx),
+            Conversation::Auth(session) => session.feed(input, &mut cx),
             // data_received decides before the first feed.
             Conversation::Undecided => Feed {
                 consumed: 0,
@@ -230,6 +235,13 @@ impl MemcacheConnection {
                         .with_protocol::<MemcacheConnection, _>(id, |c, ctx| c.continue_after_yield(ctx));
                 });
             }
+            // Authenticated: the rest is a text connection's.
+            Next::Upgrade => {
+                self.session = Conversation::Text(Session::new());
+                if self.has_pending() && ctx.is_open() && !ctx.is_closing() {
+                    self.process(ctx, &[]);
+                }
+            }
             // A large value is on its way: make room for it once.
             Next::Wait { needed: Some(needed) } => self.pending.reserve(needed),
             Next::Wait { needed: None } => {
@@ -262,8 +274,16 @@ impl Protocol for MemcacheConnection {
 
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         if let Conversation::Undecided = self.session {
-            let binding = self.shared.borrow().stats.options.binding_protocol;
+            let (binding, auth) = {
+                let shared = self.shared.borrow();
+                let options = &shared.stats.options;
+                (options.binding_protocol, options.auth.is_some())
+            };
             self.session = match (data.first(), binding) {
+                // With -Y every connection authenticates in text first,
+                // whatever its first byte (memcached reads a binary
+                // header as a text line, and refuses it).
+                _ if auth => Conversation::Auth(Session::new()),
                 // A binary-only server reads every connection as binary,
                 // so a text one is closed at its first header's bad magic.
                 (Some(&BINARY_MAGIC), BindingProtocol::Auto) | (_, BindingProtocol::Binary) => {

@@ -39,6 +39,10 @@ pub enum Effect {
     /// Write what is queued, then close (`quit`, a line too long, a packet
     /// refused for its lengths).
     Close,
+    /// The conversation changes dialect (a connection that authenticated,
+    /// see [`super::auth`]): stop, and let the connection read the rest of
+    /// the input as a text connection.
+    Upgrade,
 }
 
 /// How far a request that answers in parts (the keys of a multi-key `get`)

@@ -40,6 +40,7 @@ use torsion_protocols::memcache::text::{
 };
 
 use super::admin::{self, DebugClock};
+use super::auth::AuthCounts;
 use super::conn_table::ConnTable;
 use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
@@ -116,6 +117,10 @@ pub struct ServerStats {
     pub shutdown: Option<ShutdownMode>,
     /// The clock as `debugtime` moved it.
     pub clock: DebugClock,
+    /// `auth_cmds` and `auth_errors` (with `-Y`).
+    pub auth_counts: AuthCounts,
+    /// Replies refused for the connection memory limit (`response_obj_oom`).
+    pub response_obj_oom: u64,
 }
 
 impl ServerStats {
@@ -147,6 +152,8 @@ impl ServerStats {
             conns: ConnTable::default(),
             shutdown: None,
             clock: DebugClock::default(),
+            auth_counts: AuthCounts::default(),
+            response_obj_oom: 0,
         }
     }
 
@@ -173,6 +180,7 @@ impl ServerStats {
         }
         self.conn_yields = 0;
         self.detail.clear();
+        self.auth_counts = AuthCounts::default();
     }
 }
 
@@ -248,6 +256,17 @@ impl Execute for TextExec {
 /// `VALUE` per hit, and `END` after the last; stops between keys once `out`
 /// reaches `part.budget`.
 fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bool, part: Part) -> Step {
+    // -o read_buf_mem_limit: more keys than reply parts allowed.
+    if part.done == 0 {
+        if let Some(max) = super::limits::response_parts(&cx.server.options) {
+            if keys.iter().nth(max).is_some() {
+                cx.server.response_obj_oom += 1;
+                cx.out
+                    .extend_from_slice(b"SERVER_ERROR out of memory writing get response\r\n");
+                return Step::Done(Effect::Continue);
+            }
+        }
+    }
     let mut done = part.done;
     let mut keys = keys.iter().skip(done).peekable();
     while let Some(key) = keys.next() {

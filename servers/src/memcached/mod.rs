@@ -20,6 +20,9 @@
 //! - [`binary_exec`]: executes a parsed binary-protocol request.
 //! - [`admin`]: the commands about the server (`flush_all`, `shutdown`,
 //!   `verbosity`, `debugtime`, `stats` and its groups).
+//! - [`auth`]: text-protocol authentication (`-Y`), the dialect of a
+//!   connection that has not authenticated yet.
+//! - [`limits`]: connection memory limits (`-o read_buf_mem_limit`).
 //! - [`settings`]: the command line's settings and `stats settings`' keys.
 //! - [`stats_report`]: what `stats` and `stats settings` print, in
 //!   memcached's order.
@@ -56,6 +59,7 @@
 //! ```
 
 pub mod admin;
+pub mod auth;
 pub mod binary_exec;
 pub mod class_report;
 pub mod classes;
@@ -65,6 +69,7 @@ pub mod detail;
 pub mod dialect;
 pub mod exec;
 pub mod item;
+pub mod limits;
 mod lru;
 pub mod meta_exec;
 pub mod port_file;

@@ -96,6 +96,9 @@ pub enum Next {
     /// Write the replies, then close the connection; the rest of the input
     /// is ignored.
     Close,
+    /// The executor asked for another dialect ([`Effect::Upgrade`]): the
+    /// rest of the input belongs to a new session.
+    Upgrade,
     /// The replies reached [`OUTPUT_BUDGET`] with whole requests still
     /// unprocessed: write them, and call again (with the unconsumed input)
     /// once the peer has read them.
@@ -114,6 +117,13 @@ impl Feed {
         Feed {
             consumed,
             next: Next::Close,
+        }
+    }
+
+    fn upgrade(consumed: usize) -> Self {
+        Feed {
+            consumed,
+            next: Next::Upgrade,
         }
     }
 
@@ -201,6 +211,9 @@ impl<D: Dialect> Session<D> {
         let mut pos = 0;
         let mut served = 0;
         let per_event = cx.server.options.reqs_per_event as usize;
+        // -o read_buf_mem_limit: the reply parts one call may hold.
+        let max_parts = super::limits::response_parts(&cx.server.options);
+        let replies_from = cx.out.len();
         // Whether a request (or a part of one) was answered in this call:
         // every call answers at least one, whatever the budget.
         let mut stepped = false;
@@ -212,6 +225,13 @@ impl<D: Dialect> Session<D> {
                 };
             }
             stepped = true;
+            if max_parts.is_some_and(|max| served >= max) && pos < input.len() {
+                // As memcached: the connection closes without the replies
+                // it could not hold.
+                cx.server.response_obj_oom += 1;
+                cx.out.truncate(replies_from);
+                return Feed::close(pos);
+            }
             let rest = &input[pos..];
             match self.state {
                 State::Swallow { remaining } => {
@@ -244,8 +264,10 @@ impl<D: Dialect> Session<D> {
                 Parsed::Error(error) => {
                     served += 1;
                     pos += error.consumed();
-                    if self.executor.refuse(cx, &error) == Effect::Close {
-                        return Feed::close(pos);
+                    match self.executor.refuse(cx, &error) {
+                        Effect::Close => return Feed::close(pos),
+                        Effect::Upgrade => return Feed::upgrade(pos),
+                        Effect::Continue => {}
                     }
                     if error.swallow() > 0 {
                         self.state = State::Swallow {
@@ -315,8 +337,10 @@ impl<D: Dialect> Session<D> {
                     }
                 }
             };
-            if effect == Effect::Close {
-                return Feed::close(pos);
+            match effect {
+                Effect::Close => return Feed::close(pos),
+                Effect::Upgrade => return Feed::upgrade(pos),
+                Effect::Continue => {}
             }
         }
     }

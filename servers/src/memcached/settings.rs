@@ -241,6 +241,9 @@ pub struct Options {
     pub read_buf_mem_limit: u32,
     /// `-o track_sizes` (reported).
     pub track_sizes: bool,
+    /// `-Y`: the text-protocol authentication file's users; with it, a
+    /// connection must authenticate first (see [`super::auth`]).
+    pub auth: Option<super::auth::Credentials>,
     /// `-o debug_time`: accept memcached's debug-build `debugtime`
     /// command, which moves the server's clock. Off by default.
     pub debug_time: bool,
@@ -286,6 +289,7 @@ impl Default for Options {
             worker_logbuf_size: 64 * 1024,
             read_buf_mem_limit: 0,
             track_sizes: false,
+            auth: None,
             debug_time: false,
         }
     }

@@ -183,6 +183,7 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "total_connections" => &server.total_connections,
             "rejected_connections" => &server.rejected_connections,
             "connection_structures" => &server.connection_structures,
+            "response_obj_oom" => &server.response_obj_oom,
             "cmd_get" => &s.cmd_get,
             "cmd_set" => &s.cmd_set,
             "cmd_flush" => &s.cmd_flush,
@@ -204,6 +205,8 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "touch_misses" => &s.touch_misses,
             "store_too_large" => &s.store_too_large,
             "store_no_memory" => &s.store_no_memory,
+            "auth_cmds" => &server.auth_counts.cmds,
+            "auth_errors" => &server.auth_counts.errors,
             "idle_kicks" => &idle_kicks,
             "bytes_read" => &server.bytes_read,
             "bytes_written" => &server.bytes_written,
@@ -257,6 +260,7 @@ pub fn write_settings(config: &StoreConfig, server: &ServerStats, out: &mut dyn 
         two(o.warm_max_factor),
     );
     let growth = two(config.growth_factor);
+    let auth_file = o.auth.as_ref().map_or("no", |file| file.path.as_str());
     for key in super::settings::SETTINGS_KEYS {
         let value: &dyn std::fmt::Display = match key {
             "maxbytes" => &config.max_bytes,
@@ -280,7 +284,8 @@ pub fn write_settings(config: &StoreConfig, server: &ServerStats, out: &mut dyn 
             "cas_enabled" => &yes_no(o.cas_enabled),
             "tcp_backlog" => &o.tcp_backlog,
             "binding_protocol" => &o.binding_protocol.name(),
-            "auth_enabled_sasl" | "auth_enabled_ascii" => &"no",
+            "auth_enabled_sasl" => &"no",
+            "auth_enabled_ascii" => &auth_file,
             "item_size_max" => &config.item_size_max,
             "maxconns_fast" => &yes_no(o.maxconns_fast),
             "hashpower_init" => &o.hashpower_init,

@@ -59,7 +59,7 @@ impl<D: Dialect> Conversation<D> {
             match fed.next {
                 Next::Close => self.closed = true,
                 Next::Yield => continue,
-                Next::Wait { .. } => {}
+                Next::Wait { .. } | Next::Upgrade => {}
             }
             return out;
         }

@@ -159,7 +159,8 @@ fn converse<D: Dialect>(
         answer.ending = match fed.next {
             Next::Yield if answer.bytes < MAX_REPLY => continue,
             Next::Yield => Ending::ReplyLimit,
-            Next::Close => Ending::Closed,
+            // UDP speaks the text dialect, which never changes.
+            Next::Close | Next::Upgrade => Ending::Closed,
             Next::Wait { .. } if input.is_empty() && !session.is_swallowing() => Ending::Answered,
             Next::Wait { .. } => Ending::CutShort,
         };

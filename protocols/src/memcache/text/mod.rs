@@ -79,6 +79,7 @@
 
 mod admin;
 mod arith;
+pub mod auth;
 mod delete;
 mod get;
 pub(super) mod response;
