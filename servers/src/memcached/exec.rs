@@ -41,6 +41,7 @@ use torsion_protocols::memcache::text::{
 
 use super::admin::{self, DebugClock};
 use super::conn_table::ConnTable;
+use super::crawler::{self, Crawler};
 use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
 use super::settings::Options;
@@ -116,6 +117,8 @@ pub struct ServerStats {
     pub shutdown: Option<ShutdownMode>,
     /// The clock as `debugtime` moved it.
     pub clock: DebugClock,
+    /// The LRU crawler's state (`lru_crawler ...`).
+    pub crawler: Crawler,
 }
 
 impl ServerStats {
@@ -147,6 +150,7 @@ impl ServerStats {
             conns: ConnTable::default(),
             shutdown: None,
             clock: DebugClock::default(),
+            crawler: Crawler::default(),
         }
     }
 
@@ -203,6 +207,7 @@ impl Execute for TextExec {
             Request::GetAndTouch { exptime, keys, cas } => {
                 get_values(cx, keys, Some(i64::from(exptime)), cas, part)
             }
+            Request::LruCrawler(command) => crawler::execute(command, cx, part.done),
             _ => Step::Done(execute(request, data, cx)),
         }
     }
@@ -260,7 +265,13 @@ fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bo
         }
         if let Some(item) = item {
             // -C: no CAS uniques; they read 0.
-            let unique = cas.then(|| if cx.server.options.cas_enabled { item.cas() } else { 0 });
+            let unique = cas.then(|| {
+                if cx.server.options.cas_enabled {
+                    item.cas()
+                } else {
+                    0
+                }
+            });
             write_value(cx.out, key, item.flags(), item.value(), unique);
         }
         done += 1;
@@ -282,6 +293,15 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
             // Never: an unlimited budget does not suspend.
             Step::Suspended { .. } => Effect::Continue,
         };
+    }
+    if let Request::LruCrawler(command) = *request {
+        // Run whole, without a connection to stream a dump: refused.
+        if let Step::Suspended { .. } = crawler::execute(command, cx, 0) {
+            let _ = cx.server.crawler.take_dump();
+            cx.out
+                .extend_from_slice(b"SERVER_ERROR dump needs a stream connection\r\n");
+        }
+        return Effect::Continue;
     }
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     // -C: no CAS uniques; they read 0.
@@ -354,7 +374,8 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
         | Request::Verbosity { .. }
         | Request::Shutdown { .. }
         | Request::Slabs { .. }
-        | Request::DebugTime(_) => {}
+        | Request::DebugTime(_)
+        | Request::LruCrawler(_) => {}
         Request::Version => write_version(out, server.version),
         Request::Quit => return Effect::Close,
         Request::CacheMemlimit { megabytes, noreply } => {

@@ -79,6 +79,7 @@
 
 mod admin;
 mod arith;
+mod crawler;
 mod delete;
 mod get;
 pub(super) mod response;
@@ -92,6 +93,7 @@ pub use admin::{
     write_version, DebugTime, ShutdownMode, SlabsCommand,
 };
 pub use arith::{write_arith, write_number, ArithOp};
+pub use crawler::{write_lru_crawler, LruCrawlerCommand};
 pub use delete::write_delete;
 pub use get::{write_get, write_value};
 pub use response::{
@@ -205,6 +207,8 @@ pub enum Request<'a> {
     /// `debugtime <seconds>|p|r`: move the server's clock (a testing aid,
     /// refused unless the server enables it).
     DebugTime(DebugTime),
+    /// `lru_crawler ...`: the LRU crawler's controls and dumps.
+    LruCrawler(LruCrawlerCommand<'a>),
 }
 
 /// Why a command line was refused.
@@ -315,6 +319,7 @@ pub fn parse_line(line: &[u8]) -> Result<Request<'_>, RequestError> {
         b"delete" => delete::parse(&t),
         b"touch" => touch::parse(&t),
         b"stats" => Ok(stats::parse(&t)),
+        b"lru_crawler" => crawler::parse(&t),
         _ => store::parse(&t, command)
             .or_else(|| admin::parse(&t, command))
             .unwrap_or_else(|| Err(unknown_command(&t))),
@@ -381,6 +386,7 @@ impl Request<'_> {
             Request::Shutdown { mode } => write_shutdown(out, mode),
             Request::DebugTime(time) => write_debugtime(out, time),
             Request::Slabs { command, noreply } => write_slabs(out, command, noreply),
+            Request::LruCrawler(command) => write_lru_crawler(out, command),
         }
     }
 }
