@@ -31,6 +31,9 @@ pub const CRAWL_SLICE: usize = 20_000;
 /// byte budget).
 pub const DUMP_SLICE: usize = 4_096;
 
+/// The reply to a dump asked where no stream can carry it (a UDP datagram).
+pub const DUMP_NEEDS_STREAM: &[u8] = b"SERVER_ERROR dump needs a stream connection\r\n";
+
 /// A set of class ids, one bit each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClassSet(u64);

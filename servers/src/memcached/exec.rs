@@ -298,8 +298,7 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
         // Run whole, without a connection to stream a dump: refused.
         if let Step::Suspended { .. } = crawler::execute(command, cx, 0) {
             let _ = cx.server.crawler.take_dump();
-            cx.out
-                .extend_from_slice(b"SERVER_ERROR dump needs a stream connection\r\n");
+            cx.out.extend_from_slice(crawler::DUMP_NEEDS_STREAM);
         }
         return Effect::Continue;
     }
