@@ -159,6 +159,77 @@ fn byte_for_byte_the_same_replies_as_memcached() {
     assert!(report.contains("103/103 identical"), "{report}");
 }
 
+/// Debian's memcached-tool (perl) against `addr`, within 20 s.
+fn memcached_tool(addr: &str, mode: &str) -> String {
+    let mut command = Command::new("perl");
+    command.args(["/usr/share/memcached/scripts/memcached-tool", addr, mode]);
+    let ran = torsion_tests::run_bounded(command, std::time::Duration::from_secs(20));
+    assert_eq!(ran.code, Some(0), "memcached-tool {mode}: {}", ran.stderr);
+    ran.stdout
+}
+
+/// Stores one small and one 600-byte item at `addr`.
+fn two_items(addr: &str) {
+    use std::io::{Read as _, Write as _};
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    let big = "x".repeat(600);
+    let request = format!("set small 0 0 2\r\nok\r\nset big 0 3600 600\r\n{big}\r\n");
+    c.write_all(request.as_bytes()).unwrap();
+    let mut reply = [0; 16];
+    c.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"STORED\r\nSTORED\r\n");
+}
+
+/// memcached-tool's `display`, `stats`, `settings` and `dump` work against
+/// torsion-memcached: `display` shows the same size classes, pages and
+/// counts as against memcached, and `dump` (which reads `lru_crawler
+/// metadump all`) lists both keys and ends.
+#[test]
+fn memcached_tool_display_stats_settings_dump() {
+    let reference = Reference::memcached(&[]);
+    let server = torsion_memcached();
+    two_items(&reference.addr());
+    two_items(server.addr());
+    let rows = |addr: &str| -> Vec<Vec<String>> {
+        memcached_tool(addr, "display")
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                [0, 1, 3, 4].iter().map(|&i| cols[i].to_string()).collect()
+            })
+            .collect()
+    };
+    let ours = rows(server.addr());
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours, rows(&reference.addr()));
+
+    let stats = memcached_tool(server.addr(), "stats");
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["curr_items", "2"]),
+        "{stats}"
+    );
+    let settings = memcached_tool(server.addr(), "settings");
+    assert!(
+        settings
+            .lines()
+            .any(|l| l.trim_start().starts_with("lru_crawler ")),
+        "{settings}"
+    );
+    assert!(
+        settings
+            .lines()
+            .any(|l| l.trim_start().starts_with("item_size_max ")),
+        "{settings}"
+    );
+
+    let dump = memcached_tool(server.addr(), "dump");
+    assert!(dump.contains("add small 0 0 2\r\nok\r\n"), "{dump}");
+    assert!(dump.contains("add big 0 "), "{dump}");
+}
+
 // ----- the key-value store over AMP, against Twisted itself ---------------------
 
 /// torsion-kv's AMP address, from its second announcement line.

@@ -38,10 +38,15 @@ use torsion_protocols::policies::IdleTimer;
 
 use super::auth::AuthText;
 use super::conn_table::{address_name, ConnState};
+use super::crawler::Dump;
 use super::dialect::{Ascii, Binary, ExecCtx};
 use super::server::Shared;
 use super::session::{Feed, Next, Session};
 use super::settings::BindingProtocol;
+
+/// Bytes of a metadump composed per slice: a slow reader holds about this
+/// much (plus the transport's buffer) while a dump waits for it.
+const DUMP_CHUNK: usize = 64 * 1024;
 
 /// The first byte of every binary-protocol request.
 const BINARY_MAGIC: u8 = 0x80;
@@ -73,6 +78,8 @@ pub struct MemcacheConnection {
     /// Whether the transport asked it to stop producing (its peer is not
     /// reading); `resume_producing` clears it.
     paused: bool,
+    /// An `lru_crawler metadump` being streamed; requests wait until it ends.
+    dump: Option<Dump>,
 }
 
 impl MemcacheConnection {
@@ -86,6 +93,7 @@ impl MemcacheConnection {
             idle: None,
             row: None,
             paused: false,
+            dump: None,
         }
     }
 
@@ -135,6 +143,9 @@ impl MemcacheConnection {
                 next: Next::Wait { needed: None },
             },
         };
+        if let Some(dump) = shared.stats.crawler.take_dump() {
+            self.dump = Some(dump);
+        }
         shared.stats.bytes_written += out.len() as u64;
         if !out.is_empty() {
             ctx.write(&out);
@@ -172,7 +183,7 @@ impl MemcacheConnection {
     /// Goes on with the requests left after a yield, unless the peer is not
     /// reading (then `resume_producing` will).
     fn continue_after_yield(&mut self, ctx: &mut Ctx<'_>) {
-        if !self.paused && self.has_pending() && ctx.is_open() && !ctx.is_closing() {
+        if self.dump.is_none() && !self.paused && self.has_pending() && ctx.is_open() && !ctx.is_closing() {
             self.process(ctx, &[]);
         }
     }
@@ -185,8 +196,52 @@ impl MemcacheConnection {
         self.start < self.pending.len()
     }
 
+    /// Writes the next slice of the dump under way; then goes on at the
+    /// reactor's next turn, or once the peer reads (`resume_producing`)
+    /// when it is not reading. After the dump, the requests left run.
+    fn pump_dump(&mut self, ctx: &mut Ctx<'_>) {
+        if self.paused || !ctx.is_open() || ctx.is_closing() {
+            return;
+        }
+        let Some(dump) = &mut self.dump else {
+            return;
+        };
+        let over = {
+            let mut guard = self.shared.borrow_mut();
+            let shared = &mut *guard;
+            let now = shared.now(ctx);
+            let mut out = std::mem::take(&mut shared.scratch);
+            let over = dump.fill(&shared.store, now, &mut out, DUMP_CHUNK);
+            shared.stats.bytes_written += out.len() as u64;
+            if !out.is_empty() {
+                ctx.write(&out);
+            }
+            out.clear();
+            shared.scratch = out;
+            over
+        };
+        if over {
+            self.dump = None;
+        }
+        let id = ctx.id();
+        ctx.call_soon(move |reactor| {
+            let _ = reactor.with_protocol::<MemcacheConnection, _>(id, |c, ctx| {
+                if c.dump.is_some() {
+                    c.pump_dump(ctx);
+                } else {
+                    c.continue_after_yield(ctx);
+                }
+            });
+        });
+    }
+
     /// Handles `data` after whatever was pending.
     fn process(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        if self.dump.is_some() {
+            // A dump is streaming: the requests wait for its end.
+            self.pending.extend_from_slice(data);
+            return;
+        }
         let fed = if !self.has_pending() {
             // The common case: parse straight from the read buffer.
             self.pending.clear();
@@ -228,6 +283,7 @@ impl MemcacheConnection {
             // other connections run, then go on. When the replies are over
             // the write buffer's high-water mark, pause_producing comes
             // first, and resume_producing picks up the requests left.
+            Next::Yield if self.dump.is_some() => self.pump_dump(ctx),
             Next::Yield => {
                 let id = ctx.id();
                 ctx.call_soon(move |reactor| {
@@ -307,7 +363,9 @@ impl Protocol for MemcacheConnection {
             idle.reset(ctx);
         }
         ctx.resume_reading();
-        if self.has_pending() {
+        if self.dump.is_some() {
+            self.pump_dump(ctx);
+        } else if self.has_pending() {
             self.process(ctx, &[]);
         }
     }

@@ -42,6 +42,7 @@ use torsion_protocols::memcache::text::{
 use super::admin::{self, DebugClock};
 use super::auth::AuthCounts;
 use super::conn_table::ConnTable;
+use super::crawler::{self, Crawler};
 use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
 use super::settings::Options;
@@ -121,6 +122,8 @@ pub struct ServerStats {
     pub auth_counts: AuthCounts,
     /// Replies refused for the connection memory limit (`response_obj_oom`).
     pub response_obj_oom: u64,
+    /// The LRU crawler's state (`lru_crawler ...`).
+    pub crawler: Crawler,
 }
 
 impl ServerStats {
@@ -154,6 +157,7 @@ impl ServerStats {
             clock: DebugClock::default(),
             auth_counts: AuthCounts::default(),
             response_obj_oom: 0,
+            crawler: Crawler::default(),
         }
     }
 
@@ -211,6 +215,7 @@ impl Execute for TextExec {
             Request::GetAndTouch { exptime, keys, cas } => {
                 get_values(cx, keys, Some(i64::from(exptime)), cas, part)
             }
+            Request::LruCrawler(command) => crawler::execute(command, cx, part.done),
             _ => Step::Done(execute(request, data, cx)),
         }
     }
@@ -308,6 +313,14 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
             Step::Suspended { .. } => Effect::Continue,
         };
     }
+    if let Request::LruCrawler(command) = *request {
+        // Run whole, without a connection to stream a dump: refused.
+        if let Step::Suspended { .. } = crawler::execute(command, cx, 0) {
+            let _ = cx.server.crawler.take_dump();
+            cx.out.extend_from_slice(crawler::DUMP_NEEDS_STREAM);
+        }
+        return Effect::Continue;
+    }
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     // -C: no CAS uniques; they read 0.
     let cas_on = server.options.cas_enabled;
@@ -379,7 +392,8 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
         | Request::Verbosity { .. }
         | Request::Shutdown { .. }
         | Request::Slabs { .. }
-        | Request::DebugTime(_) => {}
+        | Request::DebugTime(_)
+        | Request::LruCrawler(_) => {}
         Request::Version => write_version(out, server.version),
         Request::Quit => return Effect::Close,
         Request::CacheMemlimit { megabytes, noreply } => {

@@ -6,6 +6,7 @@
 //! - [`stats`]: the store's counters, overall and per size class.
 //! - [`classes`]: memcached's size classes and page accounting.
 //! - [`class_report`]: `stats items`, `stats slabs`, `stats sizes`, `stats cachedump`.
+//! - [`crawler`]: `lru_crawler ...`: crawls and dumps in bounded slices.
 //! - [`slab_admin`]: `slabs reassign` and `slabs automove`.
 //! - [`session`]: one conversation, bytes in, replies out, in any dialect:
 //!   the output budget, waiting for a value, skipping a refused one, closing.
@@ -65,6 +66,7 @@ pub mod class_report;
 pub mod classes;
 pub mod conn;
 pub mod conn_table;
+pub mod crawler;
 pub mod detail;
 pub mod dialect;
 pub mod exec;

@@ -188,7 +188,10 @@ impl Factory for MemcacheFactory {
         let crawler = LoopingCall::new(move |r| {
             let mut shared = shared.borrow_mut();
             let now = shared.now(r);
-            let reclaimed = shared.store.crawl(now, CRAWL_BUDGET);
+            let shared = &mut *shared;
+            // An `lru_crawler crawl` under way: one bounded slice.
+            let asked = shared.stats.crawler.tick(&mut shared.store, now);
+            let reclaimed = asked + shared.store.crawl(now, CRAWL_BUDGET);
             if reclaimed > 0 {
                 log::debug!("crawler reclaimed {reclaimed} expired items");
             }

@@ -56,6 +56,8 @@ pub struct StoreStats {
     pub reclaimed: u64,
     /// Expired or flushed items freed by [`Store::crawl`](super::Store::crawl).
     pub crawler_reclaimed: u64,
+    /// Items the crawler looked at.
+    pub crawler_items_checked: u64,
     /// Items that expired (or were flushed) and were reclaimed by the crawler or
     /// the LRU tail without ever having been read.
     pub expired_unfetched: u64,

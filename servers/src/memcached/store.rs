@@ -924,6 +924,7 @@ impl Store {
             }
             let c = usize::from(rec.class);
             self.classes[c].crawler_items_checked += 1;
+            self.stats.crawler_items_checked += 1;
             let ripe = match self.gone(i, now) {
                 Some(Gone::Flushed) => true,
                 Some(Gone::Expired) => rec.expires.saturating_add(CRAWL_GRACE) <= now,
@@ -941,6 +942,67 @@ impl Store {
             }
         }
         reclaimed
+    }
+
+    /// One slice of an `lru_crawler crawl`: looks at the slots from `cursor`
+    /// on, at most `budget` of them, and frees the expired or flushed items
+    /// of the classes in `classes` (bit N for class N) at once, without the
+    /// background crawl's grace. Returns where the next slice starts (`None`:
+    /// the pass is over) and how many items were reclaimed.
+    pub fn crawl_classes(
+        &mut self,
+        now: u32,
+        classes: u64,
+        cursor: usize,
+        budget: usize,
+    ) -> (Option<usize>, usize) {
+        self.resolve_flush(now);
+        let len = self.records.len();
+        let end = cursor.saturating_add(budget).min(len);
+        let mut reclaimed = 0;
+        for i in cursor.min(end)..end {
+            let rec = &self.records[i];
+            if !rec.is_live() || rec.class >= 64 || classes & (1 << rec.class) == 0 {
+                continue;
+            }
+            let c = usize::from(rec.class);
+            let fetched = rec.bits.contains(ItemBits::FETCHED);
+            self.classes[c].crawler_items_checked += 1;
+            self.stats.crawler_items_checked += 1;
+            if self.gone(i as u32, now).is_some() {
+                if !fetched {
+                    self.stats.expired_unfetched += 1;
+                    self.classes[c].expired_unfetched += 1;
+                }
+                self.stats.crawler_reclaimed += 1;
+                self.classes[c].crawler_reclaimed += 1;
+                self.unlink(i as u32);
+                reclaimed += 1;
+            }
+        }
+        ((end < len).then_some(end), reclaimed)
+    }
+
+    /// One slice of a dump: calls `f` with each live, visible item in the
+    /// slots from `cursor` on (at most `budget` slots), stopping after the
+    /// item for which `f` returns false. Returns where the next slice
+    /// starts, `None` once every slot was seen.
+    pub(crate) fn dump_slice(
+        &self,
+        cursor: usize,
+        budget: usize,
+        now: u32,
+        mut f: impl FnMut(&Record) -> bool,
+    ) -> Option<usize> {
+        let len = self.records.len();
+        let end = cursor.saturating_add(budget).min(len);
+        for i in cursor.min(end)..end {
+            let rec = &self.records[i];
+            if rec.is_live() && self.gone(i as u32, now).is_none() && !f(rec) {
+                return Some(i + 1);
+            }
+        }
+        (end < len).then_some(end)
     }
 
     // ----- internals ---------------------------------------------------------

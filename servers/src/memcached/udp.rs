@@ -136,6 +136,11 @@ fn converse<D: Dialect>(
         cx.out.clear();
         let fed = session.feed(input, cx);
         input = &input[fed.consumed.min(input.len())..];
+        if cx.server.crawler.take_dump().is_some() {
+            // A metadump streams over a connection; a datagram has none.
+            cx.out
+                .extend_from_slice(crate::memcached::crawler::DUMP_NEEDS_STREAM);
+        }
         if !cx.out.is_empty() {
             let Ok(mut frames) = Frames::new(id, cx.out) else {
                 log::debug!(

@@ -80,6 +80,7 @@
 mod admin;
 mod arith;
 pub mod auth;
+mod crawler;
 mod delete;
 mod get;
 pub(super) mod response;
@@ -93,6 +94,7 @@ pub use admin::{
     write_version, DebugTime, ShutdownMode, SlabsCommand,
 };
 pub use arith::{write_arith, write_number, ArithOp};
+pub use crawler::{write_lru_crawler, LruCrawlerCommand};
 pub use delete::write_delete;
 pub use get::{write_get, write_value};
 pub use response::{
@@ -206,6 +208,8 @@ pub enum Request<'a> {
     /// `debugtime <seconds>|p|r`: move the server's clock (a testing aid,
     /// refused unless the server enables it).
     DebugTime(DebugTime),
+    /// `lru_crawler ...`: the LRU crawler's controls and dumps.
+    LruCrawler(LruCrawlerCommand<'a>),
 }
 
 /// Why a command line was refused.
@@ -316,6 +320,7 @@ pub fn parse_line(line: &[u8]) -> Result<Request<'_>, RequestError> {
         b"delete" => delete::parse(&t),
         b"touch" => touch::parse(&t),
         b"stats" => Ok(stats::parse(&t)),
+        b"lru_crawler" => crawler::parse(&t),
         _ => store::parse(&t, command)
             .or_else(|| admin::parse(&t, command))
             .unwrap_or_else(|| Err(unknown_command(&t))),
@@ -382,6 +387,7 @@ impl Request<'_> {
             Request::Shutdown { mode } => write_shutdown(out, mode),
             Request::DebugTime(time) => write_debugtime(out, time),
             Request::Slabs { command, noreply } => write_slabs(out, command, noreply),
+            Request::LruCrawler(command) => write_lru_crawler(out, command),
         }
     }
 }
