@@ -74,7 +74,12 @@ struct Args {
     #[arg(short = 'v', action = ArgAction::Count)]
     verbose: u8,
     /// UDP port on the -l address (0, the default: no UDP, as memcached 1.6)
-    #[arg(short = 'U', long = "udp-port", default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(
+        short = 'U',
+        long = "udp-port",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     udp_port: i32,
     /// Worker threads: reported; Torsion serves every connection from one reactor thread
     #[arg(short = 't', long = "threads", default_value_t = DEFAULT_THREADS as i64, allow_negative_numbers = true)]
@@ -88,6 +93,9 @@ struct Args {
     /// Disable CAS (every CAS unique reads 0)
     #[arg(short = 'C', long = "disable-cas")]
     disable_cas: bool,
+    /// Refuse `watch` (log watcher) commands
+    #[arg(short = 'W', long = "disable-watch")]
+    disable_watch: bool,
     /// Character ending a key's prefix for stats detail (turns stats detail on)
     #[arg(short = 'D')]
     delimiter: Option<String>,
@@ -233,6 +241,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         detail_enabled: args.delimiter.is_some(),
         reqs_per_event: u32::try_from(args.reqs_per_event).unwrap_or(u32::MAX),
         cas_enabled: !args.disable_cas,
+        watch_enabled: !args.disable_watch,
         tcp_backlog: args.backlog,
         binding_protocol: BindingProtocol::parse(&args.protocol)?,
         flush_enabled: !args.disable_flush_all,
@@ -281,7 +290,10 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
     let shared = factory.shared();
     {
         let mut shared = shared.borrow_mut();
-        let (level, ratio) = (shared.stats.options.slab_automove, shared.stats.options.slab_automove_ratio);
+        let (level, ratio) = (
+            shared.stats.options.slab_automove,
+            shared.stats.options.slab_automove_ratio,
+        );
         shared.store.set_automove(Automove { level, ratio });
     }
     // -U: UDP on the -l address (not with -s, which turns the network off,

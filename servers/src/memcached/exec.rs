@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use torsion_protocols::memcache::text::{
     write_number, write_stat, write_value, write_version, ArithOp, ErrorKind, Reply, Request, RequestError,
-    ShutdownMode, StorageCommand, StorageHeader, Words,
+    ShutdownMode, StorageCommand, StorageHeader, WatchKinds, Words,
 };
 
 use super::admin::{self, DebugClock};
@@ -49,6 +49,7 @@ use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
     TouchOutcome,
 };
+use super::watch::{Event, Watchers, DEFAULT_WATCHER_BUFFER};
 
 /// The version `version` and `stats` report. libmemcached reads it with `strtol`
 /// per component (so the suffix after `1.6.38` is ignored and it sees 1.6.38);
@@ -116,6 +117,8 @@ pub struct ServerStats {
     pub shutdown: Option<ShutdownMode>,
     /// The clock as `debugtime` moved it.
     pub clock: DebugClock,
+    /// The log watchers (`watch`).
+    pub watch: Watchers,
 }
 
 impl ServerStats {
@@ -147,6 +150,7 @@ impl ServerStats {
             conns: ConnTable::default(),
             shutdown: None,
             clock: DebugClock::default(),
+            watch: Watchers::new(DEFAULT_WATCHER_BUFFER),
         }
     }
 
@@ -155,6 +159,7 @@ impl ServerStats {
         let mut stats = ServerStats::new(started);
         stats.detail = PrefixStats::new(options.prefix_delimiter);
         stats.detail.set_enabled(options.detail_enabled);
+        stats.watch = Watchers::new(options.watcher_logbuf_size as usize);
         stats.options = options;
         stats
     }
@@ -258,9 +263,19 @@ fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bo
         if cx.server.detail.enabled() {
             cx.server.detail.record_get(key, item.is_some());
         }
+        if cx.server.watch.wants(WatchKinds::FETCHERS) {
+            let found = item.as_ref().map(|i| (i.class(), i.value().len()));
+            cx.server.watch.log(Event::ItemGet { key, found });
+        }
         if let Some(item) = item {
             // -C: no CAS uniques; they read 0.
-            let unique = cas.then(|| if cx.server.options.cas_enabled { item.cas() } else { 0 });
+            let unique = cas.then(|| {
+                if cx.server.options.cas_enabled {
+                    item.cas()
+                } else {
+                    0
+                }
+            });
             write_value(cx.out, key, item.flags(), item.value(), unique);
         }
         done += 1;
@@ -298,7 +313,34 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
                 // memcached (internal uniques never reach u64::MAX).
                 header.cas_unique = u64::MAX;
             }
-            execute_storage(&header, data, store, now, out)
+            if server.watch.wants(WatchKinds::FETCHERS) {
+                // memcached looks the key up before storing: watchers see it.
+                let found = store.peek(header.key, now).map(|i| (i.class(), i.value().len()));
+                server.watch.log(Event::ItemGet {
+                    key: header.key,
+                    found,
+                });
+            }
+            let status = execute_storage(&header, data, store, now, out);
+            if server.watch.wants(WatchKinds::MUTATIONS) {
+                let clsid = store.peek(header.key, now).map_or(0, |i| i.class());
+                server.watch.log(Event::ItemStore {
+                    key: header.key,
+                    status,
+                    cmd: storage_name(header.command),
+                    ttl: i64::from(header.exptime),
+                    clsid,
+                    size: data.len(),
+                });
+            }
+        }
+        Request::Watch { kinds } => {
+            if server.options.watch_enabled {
+                server.watch.requested = Some(kinds);
+                Reply::Ok.write(out);
+            } else {
+                out.extend_from_slice(b"CLIENT_ERROR watch commands not allowed\r\n");
+            }
         }
         Request::Delete { key, noreply } => {
             if server.detail.enabled() {
@@ -373,7 +415,14 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
     Effect::Continue
 }
 
-fn execute_storage(header: &StorageHeader<'_>, data: &[u8], store: &mut Store, now: u32, out: &mut Vec<u8>) {
+/// Runs a storage command; returns its outcome as log lines name it.
+fn execute_storage(
+    header: &StorageHeader<'_>,
+    data: &[u8],
+    store: &mut Store,
+    now: u32,
+    out: &mut Vec<u8>,
+) -> &'static str {
     let (mode, cas) = storage_mode(header);
     let r = match store.store(
         mode,
@@ -393,6 +442,24 @@ fn execute_storage(header: &StorageHeader<'_>, data: &[u8], store: &mut Store, n
         Err(StoreError::KeyTooLong) => Reply::BadFormat,
     };
     reply(out, header.noreply, r);
+    match r {
+        Reply::Stored => "stored",
+        Reply::Exists => "exists",
+        Reply::NotFound => "not_found",
+        _ => "not_stored",
+    }
+}
+
+/// A storage command's name in log lines.
+fn storage_name(command: StorageCommand) -> &'static str {
+    match command {
+        StorageCommand::Set => "set",
+        StorageCommand::Add => "add",
+        StorageCommand::Replace => "replace",
+        StorageCommand::Append => "append",
+        StorageCommand::Prepend => "prepend",
+        StorageCommand::Cas => "cas",
+    }
 }
 
 fn storage_mode(header: &StorageHeader<'_>) -> (StoreMode, Option<u64>) {
