@@ -321,7 +321,17 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
                     found,
                 });
             }
+            store.record_evictions(server.watch.wants(WatchKinds::EVICTIONS));
             let status = execute_storage(&header, data, store, now, out);
+            for gone in store.take_evictions() {
+                server.watch.log(Event::Eviction {
+                    key: &gone.key,
+                    fetched: gone.fetched,
+                    ttl: gone.ttl,
+                    last_access: gone.last_access,
+                    clsid: gone.class,
+                });
+            }
             if server.watch.wants(WatchKinds::MUTATIONS) {
                 let clsid = store.peek(header.key, now).map_or(0, |i| i.class());
                 server.watch.log(Event::ItemStore {

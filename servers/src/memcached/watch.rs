@@ -45,6 +45,19 @@ pub enum Event<'a> {
         /// The value's size.
         size: usize,
     },
+    /// An item evicted to make room.
+    Eviction {
+        /// The key.
+        key: &'a [u8],
+        /// Whether it was ever read.
+        fetched: bool,
+        /// Seconds it had left (-1: no expiry).
+        ttl: i64,
+        /// Seconds since its last access.
+        last_access: u32,
+        /// Its size class.
+        clsid: u8,
+    },
     /// A connection opened.
     ConnNew {
         /// Peer address and port.
@@ -68,6 +81,7 @@ impl Event<'_> {
         match self {
             Event::ItemGet { .. } => WatchKinds::FETCHERS,
             Event::ItemStore { .. } => WatchKinds::MUTATIONS,
+            Event::Eviction { .. } => WatchKinds::EVICTIONS,
             Event::ConnNew { .. } | Event::ConnClose { .. } => WatchKinds::CONNEVENTS,
         }
     }
@@ -99,6 +113,18 @@ impl Event<'_> {
                     out,
                     " status={status} cmd={cmd} ttl={ttl} clsid={clsid} cfd={cfd} size={size}"
                 );
+            }
+            Event::Eviction {
+                key,
+                fetched,
+                ttl,
+                last_access,
+                clsid,
+            } => {
+                out.extend_from_slice(b"eviction key=");
+                url_encode(key, out);
+                let fetch = if fetched { "yes" } else { "no" };
+                let _ = write!(out, " fetch={fetch} ttl={ttl} la={last_access} clsid={clsid}");
             }
             Event::ConnNew { peer, cfd } => {
                 let _ = write!(
