@@ -72,7 +72,13 @@ fn watchers_see_gets_and_stores_in_memcacheds_format() {
     let store = line(&mut watcher);
     assert_eq!(
         fields(&store)[..5],
-        ["type=item_store", "key=a%23b", "status=stored", "cmd=set", "ttl=0"]
+        [
+            "type=item_store",
+            "key=a%23b",
+            "status=stored",
+            "cmd=set",
+            "ttl=0"
+        ]
     );
     assert!(store.ends_with(" size=5\n"), "{store}");
     let get = line(&mut watcher);
@@ -126,7 +132,10 @@ fn connection_events_and_the_w_flag() {
     let opened = line(&mut watcher);
     assert!(opened.contains(" type=conn_new rip=127.0.0.1 "), "{opened}");
     let closed = line(&mut watcher);
-    assert!(closed.contains(" type=conn_close ") && closed.contains(" reason=normal "), "{closed}");
+    assert!(
+        closed.contains(" type=conn_close ") && closed.contains(" reason=normal "),
+        "{closed}"
+    );
 
     let refusing = start(&["-W"]);
     let mut conn = refusing.connect();

@@ -263,6 +263,13 @@ mod tests {
     #[test]
     fn version_quit_verbosity_memlimit_shutdown() {
         assert_eq!(complete(b"version\r\n").0, Request::Version);
+        let kinds = WatchKinds::FETCHERS.with(WatchKinds::EVICTIONS);
+        assert_eq!(
+            complete(b"watch fetchers evictions\r\n").0,
+            Request::Watch { kinds }
+        );
+        let bare = WatchKinds::default();
+        assert_eq!(complete(b"watch\r\n").0, Request::Watch { kinds: bare });
         assert_eq!(complete(b"version extra\r\n").0, Request::Version);
         let many = format!("version{}\r\n", " x".repeat(30));
         assert_eq!(complete(many.as_bytes()).0, Request::Version);
