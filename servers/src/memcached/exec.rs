@@ -301,6 +301,13 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     // -C: no CAS uniques; they read 0.
     let cas_on = server.options.cas_enabled;
+    if let Request::Delete { key, .. } | Request::Arith { key, .. } | Request::Touch { key, .. } = *request {
+        // memcached looks the item up first: fetchers watchers see it.
+        if server.watch.wants(WatchKinds::FETCHERS) {
+            let found = store.peek(key, now).map(|i| (i.class(), i.value().len()));
+            server.watch.log(Event::ItemGet { key, found });
+        }
+    }
     match *request {
         Request::Get { .. } | Request::GetAndTouch { .. } => {}
         Request::Storage(mut header) => {
@@ -333,14 +340,19 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
                 });
             }
             if server.watch.wants(WatchKinds::MUTATIONS) {
-                let clsid = store.peek(header.key, now).map_or(0, |i| i.class());
+                // After an append the item is the whole new value.
+                let (clsid, size) = match store.peek(header.key, now) {
+                    Some(i) if status == "stored" => (i.class(), i.value().len()),
+                    Some(i) => (i.class(), data.len()),
+                    None => (0, data.len()),
+                };
                 server.watch.log(Event::ItemStore {
                     key: header.key,
                     status,
                     cmd: storage_name(header.command),
                     ttl: i64::from(header.exptime),
                     clsid,
-                    size: data.len(),
+                    size,
                 });
             }
         }
