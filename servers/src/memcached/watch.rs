@@ -2,13 +2,14 @@
 //! event (an item read or stored, a connection opened or closed) in
 //! memcached's format, `ts=SECS.MICROS gid=N type=KIND key=value ...`.
 //!
-//! Events are formatted once per interested watcher into that watcher's
+//! An event is formatted once, then copied into each interested watcher's
 //! bounded buffer ([`DEFAULT_WATCHER_BUFFER`], `-o watcher_logbuf_size`).
 //! The connection layer drains the buffers into the watchers' transports
 //! on the reactor's next turn, and stops while a watcher's peer is not
 //! reading. A line that does not fit is dropped and counted; the next line
 //! that fits is preceded by `skipped=N` (memcached 1.6.18's bare line).
-//! So a slow watcher costs the loop at most one formatted line per event, never a block.
+//! So a slow watcher costs the loop at most one formatted line per event,
+//! never a block.
 //!
 //! Keys are URL-encoded as memcached does (every byte outside
 //! `A-Za-z0-9-_.~` becomes `%XX`).
