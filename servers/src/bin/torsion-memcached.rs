@@ -74,12 +74,7 @@ struct Args {
     #[arg(short = 'v', action = ArgAction::Count)]
     verbose: u8,
     /// UDP port on the -l address (0, the default: no UDP, as memcached 1.6)
-    #[arg(
-        short = 'U',
-        long = "udp-port",
-        default_value_t = 0,
-        allow_negative_numbers = true
-    )]
+    #[arg(short = 'U', long = "udp-port", default_value_t = 0, allow_negative_numbers = true)]
     udp_port: i32,
     /// Worker threads: reported; Torsion serves every connection from one reactor thread
     #[arg(short = 't', long = "threads", default_value_t = DEFAULT_THREADS as i64, allow_negative_numbers = true)]
@@ -290,10 +285,7 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
     let shared = factory.shared();
     {
         let mut shared = shared.borrow_mut();
-        let (level, ratio) = (
-            shared.stats.options.slab_automove,
-            shared.stats.options.slab_automove_ratio,
-        );
+        let (level, ratio) = (shared.stats.options.slab_automove, shared.stats.options.slab_automove_ratio);
         shared.store.set_automove(Automove { level, ratio });
     }
     // -U: UDP on the -l address (not with -s, which turns the network off,

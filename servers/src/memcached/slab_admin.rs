@@ -14,6 +14,7 @@
 //! any class takes its next page from). With automove on, the store's
 //! `rebalance` step (run with the crawler) hands free pages back to the pool.
 
+
 use super::store::Store;
 
 /// The automove settings `slabs automove` changes (memcached's
@@ -112,9 +113,18 @@ mod tests {
             let key = format!("key{i}");
             let _ = s.store(StoreMode::Set, key.as_bytes(), 0, 0, &value, None, NOW);
         }
-        assert_eq!(run(&mut s, 1, 1), "SAME src and dst class are identical\r\n");
-        assert_eq!(run(&mut s, 1, 99), "BADCLASS invalid src or dst class id\r\n");
-        assert_eq!(run(&mut s, 2, 1), "NOSPARE source class has no spare pages\r\n");
+        assert_eq!(
+            run(&mut s, 1, 1),
+            "SAME src and dst class are identical\r\n"
+        );
+        assert_eq!(
+            run(&mut s, 1, 99),
+            "BADCLASS invalid src or dst class id\r\n"
+        );
+        assert_eq!(
+            run(&mut s, 2, 1),
+            "NOSPARE source class has no spare pages\r\n"
+        );
         // Class 31 has three pages: one goes to class 1, its 12 oldest items evicted.
         assert_eq!(run(&mut s, 31, 1), "OK\r\n");
         assert_eq!(s.slabs().class(31).pages, 2);
@@ -123,11 +133,17 @@ mod tests {
         assert_eq!(s.stats().slab_reassign_evictions, 12);
         assert_eq!(run(&mut s, -1, 0), "OK\r\n");
         assert_eq!(s.slabs().class(0).pages, 1);
-        assert_eq!(run(&mut s, -1, 0), "BADCLASS invalid src or dst class id\r\n");
+        assert_eq!(
+            run(&mut s, -1, 0),
+            "BADCLASS invalid src or dst class id\r\n"
+        );
         let mut off = Store::new(StoreConfig {
             slab_reassign: false,
             ..StoreConfig::default()
         });
-        assert_eq!(run(&mut off, 1, 2), "CLIENT_ERROR slab reassignment disabled\r\n");
+        assert_eq!(
+            run(&mut off, 1, 2),
+            "CLIENT_ERROR slab reassignment disabled\r\n"
+        );
     }
 }
