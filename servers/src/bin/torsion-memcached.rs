@@ -93,6 +93,9 @@ struct Args {
     /// Disable CAS (every CAS unique reads 0)
     #[arg(short = 'C', long = "disable-cas")]
     disable_cas: bool,
+    /// Refuse `watch` (log watcher) commands
+    #[arg(short = 'W', long = "disable-watch")]
+    disable_watch: bool,
     /// Character ending a key's prefix for stats detail (turns stats detail on)
     #[arg(short = 'D')]
     delimiter: Option<String>,
@@ -254,6 +257,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         detail_enabled: args.delimiter.is_some(),
         reqs_per_event: u32::try_from(args.reqs_per_event).unwrap_or(u32::MAX),
         cas_enabled: !args.disable_cas,
+        watch_enabled: !args.disable_watch,
         tcp_backlog: args.backlog,
         binding_protocol: match args.auth_file {
             Some(_) => BindingProtocol::Ascii,

@@ -33,7 +33,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use torsion::{CloseReason, Ctx, Protocol};
-use torsion_protocols::memcache::text::ShutdownMode;
+use torsion_protocols::memcache::text::{ShutdownMode, WatchKinds};
 use torsion_protocols::policies::IdleTimer;
 
 use super::auth::AuthText;
@@ -43,6 +43,7 @@ use super::dialect::{Ascii, Binary, ExecCtx};
 use super::server::Shared;
 use super::session::{Feed, Next, Session};
 use super::settings::BindingProtocol;
+use super::watch::Event;
 
 /// Bytes of a metadump composed per slice: a slow reader holds about this
 /// much (plus the transport's buffer) while a dump waits for it.
@@ -59,6 +60,8 @@ enum Conversation {
     Binary(Session<Binary>),
     /// With `-Y`, until the connection authenticates.
     Auth(Session<AuthText>),
+    /// After `watch`: a log stream; what the peer sends is ignored.
+    Watching,
 }
 
 /// A memcached client connection (see the module docs).
@@ -80,6 +83,17 @@ pub struct MemcacheConnection {
     paused: bool,
     /// An `lru_crawler metadump` being streamed; requests wait until it ends.
     dump: Option<Dump>,
+    /// How it closes, for the `connevents` watchers.
+    ending: Ending,
+}
+
+/// Why a connection closes, as `conn_close` lines say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The peer left or said `quit`.
+    Normal,
+    /// The server closed it for a protocol error.
+    Error,
 }
 
 impl MemcacheConnection {
@@ -94,6 +108,7 @@ impl MemcacheConnection {
             row: None,
             paused: false,
             dump: None,
+            ending: Ending::Normal,
         }
     }
 
@@ -111,7 +126,7 @@ impl MemcacheConnection {
             Conversation::Text(session) => session.is_swallowing(),
             Conversation::Binary(session) => session.is_swallowing(),
             Conversation::Auth(session) => session.is_swallowing(),
-            Conversation::Undecided => false,
+            Conversation::Undecided | Conversation::Watching => false,
         }
     }
 
@@ -126,6 +141,9 @@ impl MemcacheConnection {
         if let Some(row) = self.row {
             shared.stats.conns.update(row, ConnState::ParseCmd, None);
         }
+        let now_us = shared.now_micros(ctx);
+        shared.stats.watch.set_clock(now_us);
+        shared.stats.watch.cfd = self.row.unwrap_or(0);
         let mut out = std::mem::take(&mut shared.scratch);
         let mut cx = ExecCtx {
             store: &mut shared.store,
@@ -137,6 +155,11 @@ impl MemcacheConnection {
             Conversation::Text(session) => session.feed(input, &mut cx),
             Conversation::Binary(session) => session.feed(input, &mut cx),
             Conversation::Auth(session) => session.feed(input, &mut cx),
+            // A watcher reads nothing more.
+            Conversation::Watching => Feed {
+                consumed: input.len(),
+                next: Next::Wait { needed: None },
+            },
             // data_received decides before the first feed.
             Conversation::Undecided => Feed {
                 consumed: 0,
@@ -166,6 +189,16 @@ impl MemcacheConnection {
         if fed.next == Next::Yield {
             shared.stats.conn_yields += 1;
         }
+        if fed.next == Next::Close {
+            let done = input[..fed.consumed.min(input.len())].trim_ascii_end();
+            if !done.ends_with(b"quit") {
+                self.ending = Ending::Error;
+            }
+        }
+        if let Some(kinds) = shared.stats.watch.requested.take() {
+            self.session = Conversation::Watching;
+            shared.stats.watch.add(ctx.id(), kinds);
+        }
         if let Some(mode) = shared.stats.shutdown.take() {
             log::info!(
                 "shutdown{} requested by a client",
@@ -177,7 +210,21 @@ impl MemcacheConnection {
             );
             ctx.stop();
         }
+        drop(guard);
+        schedule_watch_flush(&self.shared, ctx);
         fed
+    }
+
+    /// Writes the lines waiting for this watcher, unless its peer is not
+    /// reading (then `resume_producing` will).
+    fn flush_watch(&mut self, ctx: &mut Ctx<'_>) {
+        if self.paused || !ctx.is_open() || ctx.is_closing() {
+            return;
+        }
+        let lines = self.shared.borrow_mut().stats.watch.take(ctx.id());
+        if !lines.is_empty() {
+            ctx.write(&lines);
+        }
     }
 
     /// Goes on with the requests left after a yield, unless the peer is not
@@ -187,6 +234,33 @@ impl MemcacheConnection {
             self.process(ctx, &[]);
         }
     }
+}
+
+/// Queues one drain of the watchers' buffers on the reactor's next turn
+/// (at most one queued at a time).
+fn schedule_watch_flush(shared: &Rc<RefCell<Shared>>, ctx: &mut Ctx<'_>) {
+    {
+        let mut guard = shared.borrow_mut();
+        let watch = &mut guard.stats.watch;
+        if watch.flush_queued || !watch.has_pending() {
+            return;
+        }
+        watch.flush_queued = true;
+    }
+    let shared = shared.clone();
+    ctx.call_soon(move |reactor| {
+        let ids = {
+            let mut guard = shared.borrow_mut();
+            guard.stats.watch.flush_queued = false;
+            guard.stats.watch.pending()
+        };
+        for id in ids {
+            let flushed = reactor.with_protocol::<MemcacheConnection, _>(id, |c, ctx| c.flush_watch(ctx));
+            if flushed.is_err() {
+                shared.borrow_mut().stats.watch.remove(id);
+            }
+        }
+    });
 }
 
 impl MemcacheConnection {
@@ -325,7 +399,21 @@ impl Protocol for MemcacheConnection {
                 .host()
                 .map_or_else(|| "unknown".to_string(), |a| address_name(&a, false)),
         };
-        self.row = Some(shared.stats.conns.add_client(peer, listen, now));
+        let row = shared.stats.conns.add_client(peer, listen, now);
+        self.row = Some(row);
+        if shared.stats.watch.wants(WatchKinds::CONNEVENTS) {
+            let now_us = shared.now_micros(ctx);
+            let watch = &mut shared.stats.watch;
+            watch.set_clock(now_us);
+            watch.cfd = row;
+            let (ip, port) = peer_parts(ctx);
+            watch.log(Event::ConnNew {
+                peer: (&ip, port),
+                cfd: row,
+            });
+        }
+        drop(shared);
+        schedule_watch_flush(&self.shared, ctx);
     }
 
     fn data_received(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
@@ -363,6 +451,9 @@ impl Protocol for MemcacheConnection {
             idle.reset(ctx);
         }
         ctx.resume_reading();
+        if let Conversation::Watching = self.session {
+            self.flush_watch(ctx);
+        }
         if self.dump.is_some() {
             self.pump_dump(ctx);
         } else if self.has_pending() {
@@ -378,13 +469,36 @@ impl Protocol for MemcacheConnection {
             log::debug!("client connection ended: {reason}");
         }
         let mut shared = self.shared.borrow_mut();
+        shared.stats.watch.remove(ctx.id());
         if let Some(row) = self.row.take() {
             shared.stats.conns.remove(row);
+            if shared.stats.watch.wants(WatchKinds::CONNEVENTS) {
+                let now_us = shared.now_micros(ctx);
+                let watch = &mut shared.stats.watch;
+                watch.set_clock(now_us);
+                watch.cfd = row;
+                let (ip, port) = peer_parts(ctx);
+                watch.log(Event::ConnClose {
+                    peer: (&ip, port),
+                    error: self.ending == Ending::Error,
+                    cfd: row,
+                });
+            }
         }
         if let (CloseReason::TimedOut, Some(kicks)) = (&reason, &mut shared.stats.idle_kicks) {
             *kicks += 1;
         }
         shared.connection_closed();
+        drop(shared);
+        schedule_watch_flush(&self.shared, ctx);
+    }
+}
+
+/// The peer's address and port, as `conn_new` lines print them.
+fn peer_parts(ctx: &Ctx<'_>) -> (String, u16) {
+    match ctx.peer() {
+        Some(torsion::Address::Tcp(addr)) => (addr.ip().to_string(), addr.port()),
+        _ => ("unknown".to_string(), 0),
     }
 }
 

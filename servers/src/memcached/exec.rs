@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use torsion_protocols::memcache::text::{
     write_number, write_stat, write_value, write_version, ArithOp, ErrorKind, Reply, Request, RequestError,
-    ShutdownMode, StorageCommand, StorageHeader, Words,
+    ShutdownMode, StorageCommand, StorageHeader, WatchKinds, Words,
 };
 
 use super::admin::{self, DebugClock};
@@ -51,6 +51,7 @@ use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
     TouchOutcome,
 };
+use super::watch::{Event, Watchers, DEFAULT_WATCHER_BUFFER};
 
 /// The version `version` and `stats` report. libmemcached reads it with `strtol`
 /// per component (so the suffix after `1.6.38` is ignored and it sees 1.6.38);
@@ -124,6 +125,8 @@ pub struct ServerStats {
     pub response_obj_oom: u64,
     /// The LRU crawler's state (`lru_crawler ...`).
     pub crawler: Crawler,
+    /// The log watchers (`watch`).
+    pub watch: Watchers,
 }
 
 impl ServerStats {
@@ -158,6 +161,7 @@ impl ServerStats {
             auth_counts: AuthCounts::default(),
             response_obj_oom: 0,
             crawler: Crawler::default(),
+            watch: Watchers::new(DEFAULT_WATCHER_BUFFER),
         }
     }
 
@@ -166,6 +170,7 @@ impl ServerStats {
         let mut stats = ServerStats::new(started);
         stats.detail = PrefixStats::new(options.prefix_delimiter);
         stats.detail.set_enabled(options.detail_enabled);
+        stats.watch = Watchers::new(options.watcher_logbuf_size as usize);
         stats.options = options;
         stats
     }
@@ -282,6 +287,10 @@ fn get_values(cx: &mut ExecCtx<'_>, keys: Words<'_>, touch: Option<i64>, cas: bo
         if cx.server.detail.enabled() {
             cx.server.detail.record_get(key, item.is_some());
         }
+        if cx.server.watch.wants(WatchKinds::FETCHERS) {
+            let found = item.as_ref().map(|i| (i.class(), i.value().len()));
+            cx.server.watch.log(Event::ItemGet { key, found });
+        }
         if let Some(item) = item {
             // -C: no CAS uniques; they read 0.
             let unique = cas.then(|| {
@@ -324,6 +333,13 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     // -C: no CAS uniques; they read 0.
     let cas_on = server.options.cas_enabled;
+    if let Request::Delete { key, .. } | Request::Arith { key, .. } | Request::Touch { key, .. } = *request {
+        // memcached looks the item up first: fetchers watchers see it.
+        if server.watch.wants(WatchKinds::FETCHERS) {
+            let found = store.peek(key, now).map(|i| (i.class(), i.value().len()));
+            server.watch.log(Event::ItemGet { key, found });
+        }
+    }
     match *request {
         Request::Get { .. } | Request::GetAndTouch { .. } => {}
         Request::Storage(mut header) => {
@@ -336,7 +352,49 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
                 // memcached (internal uniques never reach u64::MAX).
                 header.cas_unique = u64::MAX;
             }
-            execute_storage(&header, data, store, now, out)
+            if server.watch.wants(WatchKinds::FETCHERS) {
+                // memcached looks the key up before storing: watchers see it.
+                let found = store.peek(header.key, now).map(|i| (i.class(), i.value().len()));
+                server.watch.log(Event::ItemGet {
+                    key: header.key,
+                    found,
+                });
+            }
+            store.record_evictions(server.watch.wants(WatchKinds::EVICTIONS));
+            let status = execute_storage(&header, data, store, now, out);
+            for gone in store.take_evictions() {
+                server.watch.log(Event::Eviction {
+                    key: &gone.key,
+                    fetched: gone.fetched,
+                    ttl: gone.ttl,
+                    last_access: gone.last_access,
+                    clsid: gone.class,
+                });
+            }
+            if server.watch.wants(WatchKinds::MUTATIONS) {
+                // After an append the item is the whole new value.
+                let (clsid, size) = match store.peek(header.key, now) {
+                    Some(i) if status == "stored" => (i.class(), i.value().len()),
+                    Some(i) => (i.class(), data.len()),
+                    None => (0, data.len()),
+                };
+                server.watch.log(Event::ItemStore {
+                    key: header.key,
+                    status,
+                    cmd: storage_name(header.command),
+                    ttl: i64::from(header.exptime),
+                    clsid,
+                    size,
+                });
+            }
+        }
+        Request::Watch { kinds } => {
+            if server.options.watch_enabled {
+                server.watch.requested = Some(kinds);
+                Reply::Ok.write(out);
+            } else {
+                out.extend_from_slice(b"CLIENT_ERROR watch commands not allowed\r\n");
+            }
         }
         Request::Delete { key, noreply } => {
             if server.detail.enabled() {
@@ -412,7 +470,14 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
     Effect::Continue
 }
 
-fn execute_storage(header: &StorageHeader<'_>, data: &[u8], store: &mut Store, now: u32, out: &mut Vec<u8>) {
+/// Runs a storage command; returns its outcome as log lines name it.
+fn execute_storage(
+    header: &StorageHeader<'_>,
+    data: &[u8],
+    store: &mut Store,
+    now: u32,
+    out: &mut Vec<u8>,
+) -> &'static str {
     let (mode, cas) = storage_mode(header);
     let r = match store.store(
         mode,
@@ -432,6 +497,24 @@ fn execute_storage(header: &StorageHeader<'_>, data: &[u8], store: &mut Store, n
         Err(StoreError::KeyTooLong) => Reply::BadFormat,
     };
     reply(out, header.noreply, r);
+    match r {
+        Reply::Stored => "stored",
+        Reply::Exists => "exists",
+        Reply::NotFound => "not_found",
+        _ => "not_stored",
+    }
+}
+
+/// A storage command's name in log lines.
+fn storage_name(command: StorageCommand) -> &'static str {
+    match command {
+        StorageCommand::Set => "set",
+        StorageCommand::Add => "add",
+        StorageCommand::Replace => "replace",
+        StorageCommand::Append => "append",
+        StorageCommand::Prepend => "prepend",
+        StorageCommand::Cas => "cas",
+    }
 }
 
 fn storage_mode(header: &StorageHeader<'_>) -> (StoreMode, Option<u64>) {

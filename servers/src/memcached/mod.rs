@@ -29,6 +29,7 @@
 //!   memcached's order.
 //! - [`detail`]: `stats detail`'s per-prefix counters.
 //! - [`conn_table`]: `stats conns`' table of listeners and connections.
+//! - [`watch`]: the log watchers (`watch`), their bounded buffers.
 //! - [`port_file`]: the file `MEMCACHED_PORT_FILENAME` names, with the ports.
 //!
 //! Nothing above reads a clock or touches a socket: `now` (unix seconds) is an
@@ -85,5 +86,6 @@ pub mod store;
 #[cfg(test)]
 mod testkit;
 pub mod udp;
+pub mod watch;
 
 pub use store::Store;

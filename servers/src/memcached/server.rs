@@ -87,6 +87,14 @@ impl Shared {
         self.stats.clock.apply(real)
     }
 
+    /// The current unix time in microseconds, from the reactor's clock
+    /// (log watchers' time stamps).
+    pub fn now_micros(&self, reactor: &Reactor) -> u64 {
+        let elapsed = reactor.now().saturating_sub(self.origin);
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        (self.unix_base * 1_000_000).saturating_add(micros)
+    }
+
     /// Records a listening socket for `stats conns` (`udp`: a datagram
     /// socket, which memcached lists as `udp:ADDR`).
     pub fn add_listener(&mut self, addr: &Address, udp: bool) {

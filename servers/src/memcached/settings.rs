@@ -184,6 +184,8 @@ pub struct Options {
     pub reqs_per_event: u32,
     /// `-C` clears it: no CAS uniques (they read 0).
     pub cas_enabled: bool,
+    /// `-W` clears it: `watch` is refused.
+    pub watch_enabled: bool,
     /// `-b`: the listen backlog.
     pub tcp_backlog: u32,
     /// `-B`.
@@ -261,6 +263,7 @@ impl Default for Options {
             detail_enabled: false,
             reqs_per_event: DEFAULT_REQS_PER_EVENT,
             cas_enabled: true,
+            watch_enabled: true,
             tcp_backlog: DEFAULT_TCP_BACKLOG,
             binding_protocol: BindingProtocol::Auto,
             flush_enabled: true,

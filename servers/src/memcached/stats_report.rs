@@ -165,6 +165,7 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
     let zero = 0u64;
     let idle_kicks = server.idle_kicks.unwrap_or(0);
     let global_pool = store.slabs().class(0).pages;
+    let watchers = server.watch.count();
     for (key, shown) in GENERAL_KEYS {
         if !shown.under(&server.options) {
             continue;
@@ -179,6 +180,10 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "rusage_user" => &Seconds(server.rusage_user),
             "rusage_system" => &Seconds(server.rusage_system),
             "max_connections" => &server.max_connections,
+            "log_watchers" => &watchers,
+            "log_watcher_sent" => &server.watch.sent,
+            "log_watcher_skipped" => &server.watch.skipped,
+            "log_worker_written" => &server.watch.written,
             "curr_connections" => &server.curr_connections,
             "total_connections" => &server.total_connections,
             "rejected_connections" => &server.rejected_connections,

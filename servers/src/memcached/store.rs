@@ -360,6 +360,24 @@ pub struct Store {
     /// counted by `stats sizes`.
     sizes_from: Option<u64>,
     stats: StoreStats,
+    /// Items evicted since the last [`Store::take_evictions`], while a log
+    /// watcher wants them (`None`: not recorded).
+    evicted_log: Option<Vec<Evicted>>,
+}
+
+/// An item the store evicted, as `watch evictions` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evicted {
+    /// Its key.
+    pub key: Vec<u8>,
+    /// Whether it was ever read.
+    pub fetched: bool,
+    /// Seconds it had left to live (-1: no expiry).
+    pub ttl: i64,
+    /// Seconds since it was last accessed.
+    pub last_access: u32,
+    /// Its size class.
+    pub class: u8,
 }
 
 impl std::fmt::Debug for Store {
@@ -373,6 +391,19 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// Starts (`true`) or stops recording evicted items for the log
+    /// watchers.
+    pub fn record_evictions(&mut self, on: bool) {
+        if on != self.evicted_log.is_some() {
+            self.evicted_log = on.then(Vec::new);
+        }
+    }
+
+    /// The items evicted since the last call (while recording).
+    pub fn take_evictions(&mut self) -> Vec<Evicted> {
+        self.evicted_log.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// An empty store.
     pub fn new(config: StoreConfig) -> Self {
         let table = config.class_table();
@@ -402,6 +433,7 @@ impl Store {
             pinned: NIL,
             automove: Automove::default(),
             sizes_from: None,
+            evicted_log: None,
             held: Vec::new(),
             stats: StoreStats::default(),
         }

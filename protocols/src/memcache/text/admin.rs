@@ -16,7 +16,7 @@
 //! server's setting, so the parser accepts them and the server decides.
 
 use super::tokens::Tokens;
-use super::{end_line, error, ErrorKind, Request, RequestError};
+use super::{end_line, error, ErrorKind, Request, RequestError, WatchKinds};
 use crate::memcache::number::{push_i64, push_u64, safe_strtol, safe_strtoul};
 
 /// What `shutdown` asked for (memcached acts on it only when started with `-A`).
@@ -80,6 +80,16 @@ pub(super) fn parse<'a>(t: &Tokens<'a>, command: &[u8]) -> Option<Result<Request
             Ok(Request::FlushAll { delay, noreply })
         }
         b"version" => Ok(Request::Version),
+        b"watch" => {
+            let mut kinds = WatchKinds::default();
+            for i in 1..n.saturating_sub(1) {
+                match WatchKinds::from_word(t.get(i)) {
+                    Some(kind) => kinds = kinds.with(kind),
+                    None => return Some(Err(unknown)),
+                }
+            }
+            Ok(Request::Watch { kinds })
+        }
         b"quit" => Ok(Request::Quit),
         b"verbosity" | b"cache_memlimit" => {
             if n != 3 && n != 4 {
@@ -253,6 +263,13 @@ mod tests {
     #[test]
     fn version_quit_verbosity_memlimit_shutdown() {
         assert_eq!(complete(b"version\r\n").0, Request::Version);
+        let kinds = WatchKinds::FETCHERS.with(WatchKinds::EVICTIONS);
+        assert_eq!(
+            complete(b"watch fetchers evictions\r\n").0,
+            Request::Watch { kinds }
+        );
+        let bare = WatchKinds::default();
+        assert_eq!(complete(b"watch\r\n").0, Request::Watch { kinds: bare });
         assert_eq!(complete(b"version extra\r\n").0, Request::Version);
         let many = format!("version{}\r\n", " x".repeat(30));
         assert_eq!(complete(many.as_bytes()).0, Request::Version);

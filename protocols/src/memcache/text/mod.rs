@@ -88,6 +88,7 @@ mod stats;
 mod store;
 mod tokens;
 mod touch;
+mod watch;
 
 pub use admin::{
     write_cache_memlimit, write_debugtime, write_flush_all, write_shutdown, write_slabs, write_verbosity,
@@ -104,6 +105,7 @@ pub use stats::{write_stat, write_stats};
 pub use store::{write_block, write_line, StorageCommand, StorageHeader};
 pub use tokens::Words;
 pub use touch::write_touch;
+pub use watch::WatchKinds;
 
 pub use super::line::{LineError, MAX_GET_LINE, MAX_LINE_LEN};
 
@@ -210,6 +212,12 @@ pub enum Request<'a> {
     DebugTime(DebugTime),
     /// `lru_crawler ...`: the LRU crawler's controls and dumps.
     LruCrawler(LruCrawlerCommand<'a>),
+    /// `watch [fetchers|mutations|evictions|connevents|deletions ...]`:
+    /// turn the connection into a log stream.
+    Watch {
+        /// The streams asked for (empty: a bare `watch`).
+        kinds: WatchKinds,
+    },
 }
 
 /// Why a command line was refused.
@@ -383,6 +391,11 @@ impl Request<'_> {
             Request::Version => out.extend_from_slice(b"version\r\n"),
             Request::Verbosity { level, noreply } => write_verbosity(out, level, noreply),
             Request::Quit => out.extend_from_slice(b"quit\r\n"),
+            Request::Watch { kinds } => {
+                out.extend_from_slice(b"watch");
+                kinds.write(out);
+                out.extend_from_slice(b"\r\n");
+            }
             Request::CacheMemlimit { megabytes, noreply } => write_cache_memlimit(out, megabytes, noreply),
             Request::Shutdown { mode } => write_shutdown(out, mode),
             Request::DebugTime(time) => write_debugtime(out, time),

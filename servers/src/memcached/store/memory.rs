@@ -296,6 +296,20 @@ impl Store {
                     self.stats.evicted_unfetched += 1;
                     self.classes[c].evicted_unfetched += 1;
                 }
+                if let Some(log) = &mut self.evicted_log {
+                    let rec = &self.records[i as usize];
+                    log.push(super::Evicted {
+                        key: rec.data[..usize::from(rec.key_len)].to_vec(),
+                        fetched,
+                        ttl: if expires == NEVER {
+                            -1
+                        } else {
+                            i64::from(expires) - i64::from(now)
+                        },
+                        last_access: now.saturating_sub(atime),
+                        class,
+                    });
+                }
                 self.unlink(i);
                 removed += 1;
             }
