@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub mod origin;
 pub use origin::Origin;
+pub mod memcache;
 pub mod rng;
 pub use rng::Rng;
 

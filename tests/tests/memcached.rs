@@ -7,54 +7,13 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use torsion_tests::memcache::{expect, rss_kib, stat};
 use torsion_tests::{read_all, send, Server, TIMEOUT};
 
 fn start(args: &[&str]) -> Server {
     let mut all = vec!["-p", "0"];
     all.extend_from_slice(args);
     Server::start("torsion-memcached", &all)
-}
-
-/// Sends `request` and asserts the reply is exactly `reply`.
-fn expect(stream: &mut TcpStream, request: &[u8], reply: &[u8]) {
-    send(stream, request);
-    let mut got = vec![0; reply.len()];
-    stream
-        .read_exact(&mut got)
-        .unwrap_or_else(|e| panic!("reading the reply to {:?}: {e}", String::from_utf8_lossy(request)));
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(reply),
-        "request {:?}",
-        String::from_utf8_lossy(request)
-    );
-}
-
-/// The value of one `stats` field.
-fn stat(stream: &mut TcpStream, name: &str) -> u64 {
-    send(stream, b"stats\r\n");
-    let mut text = String::new();
-    while !text.ends_with("END\r\n") {
-        let mut buf = [0; 4096];
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "connection closed during stats");
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    let prefix = format!("STAT {name} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no stat {name} in {text}"))
-        .parse()
-        .unwrap()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 #[test]

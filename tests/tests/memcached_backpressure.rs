@@ -7,19 +7,11 @@ use std::io::Read;
 use std::thread;
 use std::time::Duration;
 
+use torsion_tests::memcache::rss_kib;
 use torsion_tests::{send, Server};
 
 const VALUE_LEN: usize = 1_000_000;
 const KEYS: usize = 68;
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
 
 #[test]
 fn one_get_of_68_megabytes_streams_to_a_slow_reader() {

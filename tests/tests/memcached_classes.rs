@@ -4,9 +4,9 @@
 //! as memcached 1.6 does for the same traffic.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::TcpStream;
 
+use torsion_tests::memcache::expect;
 use torsion_tests::{read_line, send, Server};
 
 fn start(args: &[&str]) -> Server {
@@ -30,14 +30,6 @@ fn stats(stream: &mut TcpStream, group: &str) -> HashMap<String, String> {
         let (name, value) = (words.next().unwrap(), words.next().unwrap_or(""));
         out.insert(name.to_string(), value.to_string());
     }
-}
-
-/// Sends `request` and reads exactly `reply.len()` bytes, which must equal it.
-fn expect(stream: &mut TcpStream, request: &[u8], reply: &[u8]) {
-    send(stream, request);
-    let mut got = vec![0; reply.len()];
-    stream.read_exact(&mut got).unwrap();
-    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(reply));
 }
 
 #[test]

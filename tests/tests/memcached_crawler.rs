@@ -4,62 +4,16 @@
 //! clients are served.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use torsion_tests::memcache::{expect, read_until, rss_kib, stat};
 use torsion_tests::{send, Server};
 
 fn start(args: &[&str]) -> Server {
     let mut all = vec!["-p", "0"];
     all.extend_from_slice(args);
     Server::start("torsion-memcached", &all)
-}
-
-/// Sends `request` and asserts the reply is exactly `reply`.
-fn expect(stream: &mut TcpStream, request: &[u8], reply: &[u8]) {
-    send(stream, request);
-    let mut got = vec![0; reply.len()];
-    stream.read_exact(&mut got).expect("reading a reply");
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(reply),
-        "request {:?}",
-        String::from_utf8_lossy(request)
-    );
-}
-
-/// Reads until the reply ends with `end`.
-fn read_until(stream: &mut TcpStream, end: &[u8]) -> Vec<u8> {
-    let mut all = Vec::new();
-    let mut buf = [0; 65536];
-    while !all.ends_with(end) {
-        let n = stream.read(&mut buf).expect("read");
-        assert!(n > 0, "connection closed");
-        all.extend_from_slice(&buf[..n]);
-    }
-    all
-}
-
-/// The value of one `stats` field.
-fn stat(stream: &mut TcpStream, name: &str) -> u64 {
-    send(stream, b"stats\r\n");
-    let text = String::from_utf8(read_until(stream, b"END\r\n")).unwrap();
-    let prefix = format!("STAT {name} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no stat {name} in {text}"))
-        .parse()
-        .unwrap()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 #[test]

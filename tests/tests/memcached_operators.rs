@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::net::TcpStream;
 
+use torsion_tests::memcache::expect;
 use torsion_tests::{read_all, run, send, Scratch, Server};
 
 /// A server requiring the users of `users` (`user:password` lines).
@@ -15,16 +16,6 @@ fn start_with_users(scratch: &Scratch, users: &str) -> Server {
         "torsion-memcached",
         &["-p", "0", "-U", "0", "-Y", file.to_str().unwrap()],
     )
-}
-
-/// Sends `request` and asserts the reply is exactly `reply`.
-fn expect(stream: &mut TcpStream, request: &[u8], reply: &[u8]) {
-    send(stream, request);
-    let mut got = vec![0; reply.len()];
-    stream
-        .read_exact(&mut got)
-        .unwrap_or_else(|e| panic!("reading the reply to {}: {e}", request.escape_ascii()));
-    assert_eq!(got.escape_ascii().to_string(), reply.escape_ascii().to_string());
 }
 
 /// `stats` (or `stats GROUP`) as text.

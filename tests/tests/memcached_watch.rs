@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use torsion_tests::memcache::stat;
 use torsion_tests::{send, Server, TIMEOUT};
 
 fn start(args: &[&str]) -> Server {
@@ -18,24 +19,6 @@ fn line(reader: &mut BufReader<TcpStream>) -> String {
     let mut text = String::new();
     reader.read_line(&mut text).expect("a line");
     text
-}
-
-/// The value of one `stats` field.
-fn stat(stream: &mut TcpStream, name: &str) -> u64 {
-    send(stream, b"stats\r\n");
-    let mut text = String::new();
-    while !text.ends_with("END\r\n") {
-        let mut buf = [0; 4096];
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "connection closed during stats");
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    let prefix = format!("STAT {name} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no stat {name} in {text}"))
-        .parse()
-        .unwrap()
 }
 
 /// Polls `stat` until it reads `want` (the server sees a close a little
