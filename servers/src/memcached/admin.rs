@@ -213,16 +213,6 @@ mod tests {
 
     type Conversation = testkit::Conversation<Ascii>;
 
-    fn setting(c: &mut Conversation, name: &str) -> String {
-        let reply = String::from_utf8(c.send(b"stats settings\r\n")).unwrap();
-        let prefix = format!("STAT {name} ");
-        reply
-            .lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .unwrap_or_else(|| panic!("no {name}"))
-            .to_string()
-    }
-
     #[test]
     fn flush_all_refused_with_dash_f_and_ignored_before_the_start() {
         let mut c = Conversation::new();
@@ -293,9 +283,9 @@ mod tests {
             b"CLIENT_ERROR bad command line format\r\n",
         );
         c.expect(b"slabs automove 2\r\n", b"OK\r\n");
-        assert_eq!(setting(&mut c, "slab_automove"), "2");
+        assert_eq!(c.setting("slab_automove"), "2");
         c.expect(b"slabs automove ratio 0.5\r\n", b"OK\r\n");
-        assert_eq!(setting(&mut c, "slab_automove_ratio"), "0.50");
+        assert_eq!(c.setting("slab_automove_ratio"), "0.50");
         c.expect(
             b"slabs reassign 1 x\r\n",
             b"CLIENT_ERROR bad command line format\r\n",
@@ -339,7 +329,7 @@ mod tests {
             b"stats detail dump\r\n",
             b"PREFIX foo get 2 hit 1 set 1 del 1\r\nEND\r\n",
         );
-        assert_eq!(setting(&mut c, "detail_enabled"), "yes");
+        assert_eq!(c.setting("detail_enabled"), "yes");
         c.expect(b"stats reset\r\n", b"RESET\r\n");
         c.expect(b"stats detail dump\r\n", b"END\r\n");
         c.expect(b"stats detail off\r\n", b"OK\r\n");

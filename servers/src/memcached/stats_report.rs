@@ -360,16 +360,6 @@ mod tests {
             .collect()
     }
 
-    fn setting(c: &mut Conversation, name: &str) -> String {
-        let reply = String::from_utf8(c.send(b"stats settings\r\n")).unwrap();
-        let prefix = format!("STAT {name} ");
-        reply
-            .lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .unwrap_or_else(|| panic!("no {name}"))
-            .to_string()
-    }
-
     #[test]
     fn general_stats_print_memcacheds_keys_in_order() {
         let mut c = Conversation::new();
@@ -413,7 +403,7 @@ mod tests {
         }
         c.server.options.cas_enabled = false;
         c.server.options.tcp_backlog = 8675;
-        assert_eq!(setting(&mut c, "cas_enabled"), "no");
-        assert_eq!(setting(&mut c, "tcp_backlog"), "8675");
+        assert_eq!(c.setting("cas_enabled"), "no");
+        assert_eq!(c.setting("tcp_backlog"), "8675");
     }
 }

@@ -101,7 +101,17 @@ impl<D: Dialect> Conversation<D> {
 impl Conversation<Ascii> {
     /// The value of one `stats` field, as text.
     pub(crate) fn stat(&mut self, name: &str) -> String {
-        let out = String::from_utf8(self.send(b"stats\r\n")).unwrap();
+        self.stat_in(b"stats\r\n", name)
+    }
+
+    /// The value of one `stats settings` field, as text.
+    pub(crate) fn setting(&mut self, name: &str) -> String {
+        self.stat_in(b"stats settings\r\n", name)
+    }
+
+    /// The value of field `name` in the reply to the stats `request`.
+    fn stat_in(&mut self, request: &[u8], name: &str) -> String {
+        let out = String::from_utf8(self.send(request)).unwrap();
         let prefix = format!("STAT {name} ");
         out.lines()
             .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
