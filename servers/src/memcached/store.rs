@@ -1115,15 +1115,15 @@ mod tests {
     use super::super::classes::item_total;
     use super::*;
 
-    const MB: usize = 1024 * 1024;
+    pub(super) const MB: usize = 1024 * 1024;
 
     /// A value of class 38 (394,840-byte chunks, two per page).
-    fn big(fill: u8) -> Vec<u8> {
+    pub(super) fn big(fill: u8) -> Vec<u8> {
         vec![fill; 350_000]
     }
 
     /// A store of `pages` 1 MiB pages.
-    fn pages(pages: usize, evict: bool) -> Store {
+    pub(super) fn pages(pages: usize, evict: bool) -> Store {
         Store::new(StoreConfig {
             max_bytes: pages * MB,
             evict,
@@ -1131,13 +1131,13 @@ mod tests {
         })
     }
 
-    const NOW: u32 = 1_700_000_000;
+    pub(super) const NOW: u32 = 1_700_000_000;
 
     fn store() -> Store {
         Store::new(StoreConfig::default())
     }
 
-    fn set(s: &mut Store, key: &[u8], value: &[u8], exptime: i64, now: u32) -> u64 {
+    pub(super) fn set(s: &mut Store, key: &[u8], value: &[u8], exptime: i64, now: u32) -> u64 {
         match s.store(StoreMode::Set, key, 0, exptime, value, None, now) {
             Ok(StoreOutcome::Stored { cas }) => cas,
             other => panic!("set failed: {other:?}"),
@@ -1145,7 +1145,7 @@ mod tests {
     }
 
     /// A `get` whose reply is written at once (nothing stays held).
-    fn value(s: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
+    pub(super) fn value(s: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
         let got = s.get(key, now).map(|i| i.value().to_vec());
         s.release();
         got

@@ -404,39 +404,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{DeleteOutcome, StoreConfig, StoreError, StoreMode, StoreOutcome};
+    use super::super::{DeleteOutcome, StoreError, StoreMode, StoreOutcome};
     use super::*;
 
-    const MB: usize = 1024 * 1024;
-
-    /// A value of class 38 (394,840-byte chunks, two per page).
-    fn big(fill: u8) -> Vec<u8> {
-        vec![fill; 350_000]
-    }
-
-    /// A store of `pages` 1 MiB pages.
-    fn pages(pages: usize, evict: bool) -> Store {
-        Store::new(StoreConfig {
-            max_bytes: pages * MB,
-            evict,
-            ..StoreConfig::default()
-        })
-    }
-
-    const NOW: u32 = 1_700_000_000;
-
-    fn set(s: &mut Store, key: &[u8], value: &[u8], exptime: i64, now: u32) -> u64 {
-        match s.store(StoreMode::Set, key, 0, exptime, value, None, now) {
-            Ok(StoreOutcome::Stored { cas }) => cas,
-            other => panic!("set failed: {other:?}"),
-        }
-    }
-
-    fn value(s: &mut Store, key: &[u8], now: u32) -> Option<Vec<u8>> {
-        let got = s.get(key, now).map(|i| i.value().to_vec());
-        s.release();
-        got
-    }
+    use super::super::tests::{big, pages, set, value, MB, NOW};
 
     #[test]
     fn lru_eviction_order() {
