@@ -1,6 +1,7 @@
 //! torsion-memcached's log watchers (`watch`) over real sockets: the line
-//! format, a watcher that does not read (lines dropped and counted, the
-//! clients never slowed), the watcher count, and `-W`.
+//! format (for text, meta and binary commands alike), a watcher that does
+//! not read (lines dropped and counted, the clients never slowed), the
+//! watcher count, and `-W`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -67,6 +68,74 @@ fn watchers_see_gets_and_stores_in_memcacheds_format() {
     let get = line(&mut watcher);
     assert_eq!(fields(&get)[..3], ["type=item_get", "key=a%23b", "status=found"]);
     assert_eq!(stat(&mut client, "log_watchers"), 1);
+}
+
+/// The fields of a watcher line after `ts=` and `gid=`, up to `cfd=`.
+fn event(reader: &mut BufReader<TcpStream>) -> String {
+    let text = line(reader);
+    let fields: Vec<&str> = text
+        .split_whitespace()
+        .skip(2)
+        .filter(|f| !f.starts_with("cfd="))
+        .collect();
+    fields.join(" ")
+}
+
+#[test]
+fn meta_and_binary_commands_are_logged_as_memcached_logs_them() {
+    let server = start(&[]);
+    let mut watcher = BufReader::new(server.connect());
+    send(watcher.get_mut(), b"watch fetchers mutations\r\n");
+    assert_eq!(line(&mut watcher), "OK\r\n");
+    let mut meta = server.connect();
+    send(
+        &mut meta,
+        b"ms m 2 T0\r\nhi\r\nms m 1 MA\r\n!\r\nmg m v\r\nmg none v\r\nma m\r\nmd m\r\nmn\r\n",
+    );
+    let want = b"HD\r\nHD\r\nVA 3\r\nhi!\r\nEN\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\nHD\r\nMN\r\n";
+    let mut reply = vec![0; want.len()];
+    meta.read_exact(&mut reply).unwrap();
+    assert_eq!(String::from_utf8_lossy(&reply), String::from_utf8_lossy(want));
+    // Every meta command but mn is a lookup first; ms is then a store.
+    for expected in [
+        "type=item_get key=m status=not_found clsid=0 size=0",
+        "type=item_store key=m status=stored cmd=set ttl=0 clsid=1 size=2",
+        "type=item_get key=m status=found clsid=1 size=2",
+        "type=item_store key=m status=stored cmd=append ttl=0 clsid=1 size=3",
+        "type=item_get key=m status=found clsid=1 size=3",
+        "type=item_get key=none status=not_found clsid=0 size=0",
+        "type=item_get key=m status=found clsid=1 size=3",
+        "type=item_get key=m status=found clsid=1 size=3",
+    ] {
+        assert_eq!(event(&mut watcher), expected);
+    }
+    // Binary: a SET of "bk" and a GET of it.
+    let mut binary = server.connect();
+    let packet = |opcode: u8, extras: &[u8], key: &[u8], value: &[u8]| {
+        let body = extras.len() + key.len() + value.len();
+        let mut p = vec![0x80, opcode];
+        p.extend_from_slice(&(key.len() as u16).to_be_bytes());
+        p.extend_from_slice(&[extras.len() as u8, 0, 0, 0]);
+        p.extend_from_slice(&(body as u32).to_be_bytes());
+        p.extend_from_slice(&[0; 12]);
+        p.extend_from_slice(extras);
+        p.extend_from_slice(key);
+        p.extend_from_slice(value);
+        p
+    };
+    send(&mut binary, &packet(0x01, &[0; 8], b"bk", b"val"));
+    send(&mut binary, &packet(0x00, &[], b"bk", &[]));
+    // SET's 24-byte header, then GET's header, 4 bytes of flags and the value.
+    let mut reply = vec![0; 24 + 24 + 4 + 3];
+    binary.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply[reply.len() - 3..], b"val");
+    for expected in [
+        "type=item_get key=bk status=not_found clsid=0 size=0",
+        "type=item_store key=bk status=stored cmd=set ttl=0 clsid=1 size=3",
+        "type=item_get key=bk status=found clsid=1 size=3",
+    ] {
+        assert_eq!(event(&mut watcher), expected);
+    }
 }
 
 #[test]

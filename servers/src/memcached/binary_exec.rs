@@ -45,6 +45,7 @@ use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Initial, Store, StoreError, StoreMode,
     StoreOutcome,
 };
+use super::watch::{store_status, StoreLog};
 
 /// Where responses go, with the request's opcode and opaque at hand.
 struct Reply<'a> {
@@ -155,6 +156,35 @@ impl Execute for BinaryExec {
 }
 
 fn execute(request: &Request<'_>, value: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
+    // memcached looks the item up before every keyed command, and that
+    // lookup is what fetchers watchers see.
+    let keyed = matches!(
+        request.command,
+        Command::Get { .. }
+            | Command::GetAndTouch { .. }
+            | Command::Touch { .. }
+            | Command::Store { .. }
+            | Command::Concat { .. }
+            | Command::Delete { .. }
+            | Command::Arith { .. }
+    );
+    if keyed {
+        cx.watch_lookup(request.key);
+    }
+    let storing = matches!(request.command, Command::Store { .. } | Command::Concat { .. });
+    if storing {
+        cx.watch_store_begin();
+    }
+    let mut stored_log = None;
+    let effect = run(request, value, cx, &mut stored_log);
+    if let Some(log) = stored_log {
+        cx.watch_store_end(request.key, log);
+    }
+    effect
+}
+
+/// Runs `request`; a store or concat leaves what it did in `log`.
+fn run(request: &Request<'_>, value: &[u8], cx: &mut ExecCtx<'_>, log: &mut Option<StoreLog>) -> Effect {
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     let header = &request.header;
     let key = request.key;
@@ -198,6 +228,17 @@ fn execute(request: &Request<'_>, value: &[u8], cx: &mut ExecCtx<'_>) -> Effect 
                 (StoreOp::Replace, None) => StoreMode::Replace,
             };
             let outcome = store.store(mode, key, flags, i64::from(exptime), value, cas, now);
+            *log = Some(StoreLog {
+                status: store_status(&outcome),
+                cmd: match (op, cas) {
+                    (_, Some(_)) => "cas",
+                    (StoreOp::Set, None) => "set",
+                    (StoreOp::Add, None) => "add",
+                    (StoreOp::Replace, None) => "replace",
+                },
+                ttl: i64::from(exptime),
+                size: value.len(),
+            });
             let not_stored = match (op, cas) {
                 (StoreOp::Add, None) => Status::KeyExists,
                 (StoreOp::Replace, None) => Status::KeyNotFound,
@@ -213,6 +254,12 @@ fn execute(request: &Request<'_>, value: &[u8], cx: &mut ExecCtx<'_>) -> Effect 
                 StoreMode::Prepend
             };
             let outcome = store.store(mode, key, 0, 0, value, cas, now);
+            *log = Some(StoreLog {
+                status: store_status(&outcome),
+                cmd: if append { "append" } else { "prepend" },
+                ttl: 0,
+                size: value.len(),
+            });
             stored(&mut reply, outcome, quiet, Status::NotStored);
         }
         // process_bin_delete

@@ -51,7 +51,7 @@ use super::store::{
     DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Store, StoreError, StoreMode, StoreOutcome,
     TouchOutcome,
 };
-use super::watch::{Event, Watchers, DEFAULT_WATCHER_BUFFER};
+use super::watch::{store_status, Event, StoreLog, Watchers, DEFAULT_WATCHER_BUFFER};
 
 /// The version `version` and `stats` report. libmemcached reads it with `strtol`
 /// per component (so the suffix after `1.6.38` is ignored and it sees 1.6.38);
@@ -330,16 +330,17 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
         }
         return Effect::Continue;
     }
+    if let Request::Delete { key, .. } | Request::Arith { key, .. } | Request::Touch { key, .. } = *request {
+        cx.watch_lookup(key);
+    }
+    if let Request::Storage(header) = *request {
+        cx.watch_lookup(header.key);
+        cx.watch_store_begin();
+    }
     let (store, server, now, out) = (&mut *cx.store, &mut *cx.server, cx.now, &mut *cx.out);
     // -C: no CAS uniques; they read 0.
     let cas_on = server.options.cas_enabled;
-    if let Request::Delete { key, .. } | Request::Arith { key, .. } | Request::Touch { key, .. } = *request {
-        // memcached looks the item up first: fetchers watchers see it.
-        if server.watch.wants(WatchKinds::FETCHERS) {
-            let found = store.peek(key, now).map(|i| (i.class(), i.value().len()));
-            server.watch.log(Event::ItemGet { key, found });
-        }
-    }
+    let mut stored = None;
     match *request {
         Request::Get { .. } | Request::GetAndTouch { .. } => {}
         Request::Storage(mut header) => {
@@ -352,41 +353,16 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
                 // memcached (internal uniques never reach u64::MAX).
                 header.cas_unique = u64::MAX;
             }
-            if server.watch.wants(WatchKinds::FETCHERS) {
-                // memcached looks the key up before storing: watchers see it.
-                let found = store.peek(header.key, now).map(|i| (i.class(), i.value().len()));
-                server.watch.log(Event::ItemGet {
-                    key: header.key,
-                    found,
-                });
-            }
-            store.record_evictions(server.watch.wants(WatchKinds::EVICTIONS));
             let status = execute_storage(&header, data, store, now, out);
-            for gone in store.take_evictions() {
-                server.watch.log(Event::Eviction {
-                    key: &gone.key,
-                    fetched: gone.fetched,
-                    ttl: gone.ttl,
-                    last_access: gone.last_access,
-                    clsid: gone.class,
-                });
-            }
-            if server.watch.wants(WatchKinds::MUTATIONS) {
-                // After an append the item is the whole new value.
-                let (clsid, size) = match store.peek(header.key, now) {
-                    Some(i) if status == "stored" => (i.class(), i.value().len()),
-                    Some(i) => (i.class(), data.len()),
-                    None => (0, data.len()),
-                };
-                server.watch.log(Event::ItemStore {
-                    key: header.key,
+            stored = Some((
+                header.key,
+                StoreLog {
                     status,
                     cmd: storage_name(header.command),
                     ttl: i64::from(header.exptime),
-                    clsid,
-                    size,
-                });
-            }
+                    size: data.len(),
+                },
+            ));
         }
         Request::Watch { kinds } => {
             if server.options.watch_enabled {
@@ -467,6 +443,9 @@ fn execute(request: &Request<'_>, data: &[u8], cx: &mut ExecCtx<'_>) -> Effect {
             reply(out, noreply, answer);
         }
     }
+    if let Some((key, log)) = stored {
+        cx.watch_store_end(key, log);
+    }
     Effect::Continue
 }
 
@@ -479,7 +458,7 @@ fn execute_storage(
     out: &mut Vec<u8>,
 ) -> &'static str {
     let (mode, cas) = storage_mode(header);
-    let r = match store.store(
+    let outcome = store.store(
         mode,
         header.key,
         header.flags,
@@ -487,7 +466,8 @@ fn execute_storage(
         data,
         cas,
         now,
-    ) {
+    );
+    let r = match outcome {
         Ok(StoreOutcome::Stored { .. }) => Reply::Stored,
         Ok(StoreOutcome::NotStored) => Reply::NotStored,
         Ok(StoreOutcome::Exists) => Reply::Exists,
@@ -497,12 +477,7 @@ fn execute_storage(
         Err(StoreError::KeyTooLong) => Reply::BadFormat,
     };
     reply(out, header.noreply, r);
-    match r {
-        Reply::Stored => "stored",
-        Reply::Exists => "exists",
-        Reply::NotFound => "not_found",
-        _ => "not_stored",
-    }
+    store_status(&outcome)
 }
 
 /// A storage command's name in log lines.

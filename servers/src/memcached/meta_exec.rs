@@ -49,6 +49,7 @@ use super::store::{
     Adjust, DeleteOutcome, Delta, DeltaError, DeltaOp, DeltaOutcome, Initial, ReadOptions, Store, StoreError,
     StoreMode, StoreOutcome,
 };
+use super::watch::{store_status, StoreLog};
 
 /// An absolute expiry as the meta flags see it (`None`: never).
 fn expiry(exptime: i32, now: u32) -> Option<u32> {
@@ -91,10 +92,21 @@ impl Execute for MetaExec {
     /// Runs one meta request; `data` is `ms`'s data block (the session read
     /// it after the store said it [`fits`](Store::fits)).
     fn execute(&mut self, cx: &mut ExecCtx<'_>, request: &Request<'_>, data: &[u8]) -> Effect {
+        // memcached looks the item up before every meta command but mn and
+        // me, and that lookup is what fetchers watchers see.
+        if !matches!(request.command, Command::Noop | Command::Debug) {
+            cx.watch_lookup(request.key.bytes());
+        }
+        if let Command::Set { mode, .. } = request.command {
+            cx.watch_store_begin();
+            let log = meta_set(request, mode, data, cx.store, cx.now, cx.out);
+            cx.watch_store_end(request.key.bytes(), log);
+            return Effect::Continue;
+        }
         let (store, now, out) = (&mut *cx.store, cx.now, &mut *cx.out);
         match request.command {
             Command::Get => meta_get(request, store, now, out),
-            Command::Set { mode, .. } => meta_set(request, mode, data, store, now, out),
+            Command::Set { .. } => {}
             Command::Delete => meta_delete(request, store, now, out),
             Command::Arithmetic { mode } => meta_arithmetic(request, mode, store, now, out),
             Command::Debug => meta_debug(request, store, now, out),
@@ -218,7 +230,7 @@ fn meta_set(
     store: &mut Store,
     now: u32,
     out: &mut Vec<u8>,
-) {
+) -> StoreLog {
     let flags = &request.flags;
     let key = request.key.bytes();
     let client_flags = flags.client_flags.unwrap_or(0);
@@ -263,14 +275,36 @@ fn meta_set(
         }
         _ => store.store(store_mode, key, client_flags, exptime, data, cas, now),
     };
+    let log = StoreLog {
+        status: store_status(&outcome),
+        cmd: match mode {
+            _ if cas_mode => "cas",
+            SetMode::Set => "set",
+            SetMode::Add => "add",
+            SetMode::Replace => "replace",
+            SetMode::Append => "append",
+            SetMode::Prepend => "prepend",
+        },
+        ttl: exptime,
+        size: data.len(),
+    };
     let (code, stored_cas) = match outcome {
         Ok(StoreOutcome::Stored { cas }) => (Code::Hd, cas),
         Ok(StoreOutcome::NotStored) => (Code::Ns, 0),
         Ok(StoreOutcome::Exists) => (Code::Ex, 0),
         Ok(StoreOutcome::NotFound) => (Code::Nf, 0),
-        Err(StoreError::TooLarge) => return Reply::TooLarge.write(out),
-        Err(StoreError::OutOfMemory) => return Reply::OutOfMemoryStoring.write(out),
-        Err(StoreError::KeyTooLong) => return Reply::BadFormat.write(out),
+        Err(StoreError::TooLarge) => {
+            Reply::TooLarge.write(out);
+            return log;
+        }
+        Err(StoreError::OutOfMemory) => {
+            Reply::OutOfMemoryStoring.write(out);
+            return log;
+        }
+        Err(StoreError::KeyTooLong) => {
+            Reply::BadFormat.write(out);
+            return log;
+        }
     };
     if code == Code::Hd {
         // An append or prepend makes a new item of the joined value, with
@@ -287,7 +321,7 @@ fn meta_set(
         }
         // "Only place noreply is used for meta cmds is a nominal response."
         if flags.quiet {
-            return;
+            return log;
         }
     }
     // _finalize_mset: the status, then O, k and c in request order.
@@ -301,6 +335,7 @@ fn meta_set(
         }
     }
     end_line(out);
+    log
 }
 
 /// `md`: memcached's `process_mdelete_command`.

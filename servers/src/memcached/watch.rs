@@ -17,6 +17,9 @@
 use torsion::ConnectionId;
 use torsion_protocols::memcache::text::WatchKinds;
 
+use super::dialect::ExecCtx;
+use super::store::{StoreError, StoreOutcome};
+
 /// A watcher's buffer when `-o watcher_logbuf_size` does not set it
 /// (memcached's default, 256 KB).
 pub const DEFAULT_WATCHER_BUFFER: usize = 256 * 1024;
@@ -143,6 +146,85 @@ impl Event<'_> {
                 );
             }
         }
+    }
+}
+
+/// The hooks every executor (text, meta and binary) calls, so that a watcher
+/// sees the same lines whatever protocol a client speaks: memcached logs
+/// from its item layer, below the protocols.
+impl ExecCtx<'_> {
+    /// Logs a lookup of `key` (`item_get`) as the store holds it now:
+    /// memcached looks the item up before every read, store, delete, touch
+    /// and arithmetic, and that lookup is what fetchers watchers see.
+    pub fn watch_lookup(&mut self, key: &[u8]) {
+        if self.server.watch.wants(WatchKinds::FETCHERS) {
+            let found = self
+                .store
+                .peek(key, self.now)
+                .map(|i| (i.class(), i.value().len()));
+            self.server.watch.log(Event::ItemGet { key, found });
+        }
+    }
+
+    /// Before a command that may store: the store keeps what it evicts
+    /// while an evictions watcher is attached.
+    pub fn watch_store_begin(&mut self) {
+        let wanted = self.server.watch.wants(WatchKinds::EVICTIONS);
+        self.store.record_evictions(wanted);
+    }
+
+    /// After a command that may store: logs what it evicted, then the
+    /// store's outcome (`item_store`) for `cmd` (`set`, `add`, `cas`, ...)
+    /// with the exptime asked for and the size of the data sent.
+    pub fn watch_store_end(&mut self, key: &[u8], store: StoreLog) {
+        for gone in self.store.take_evictions() {
+            self.server.watch.log(Event::Eviction {
+                key: &gone.key,
+                fetched: gone.fetched,
+                ttl: gone.ttl,
+                last_access: gone.last_access,
+                clsid: gone.class,
+            });
+        }
+        if self.server.watch.wants(WatchKinds::MUTATIONS) {
+            // After an append the item is the whole new value.
+            let (clsid, size) = match self.store.peek(key, self.now) {
+                Some(i) if store.status == "stored" => (i.class(), i.value().len()),
+                Some(i) => (i.class(), store.size),
+                None => (0, store.size),
+            };
+            self.server.watch.log(Event::ItemStore {
+                key,
+                status: store.status,
+                cmd: store.cmd,
+                ttl: store.ttl,
+                clsid,
+                size,
+            });
+        }
+    }
+}
+
+/// What a storage command did, for [`ExecCtx::watch_store_end`].
+#[derive(Debug, Clone, Copy)]
+pub struct StoreLog {
+    /// `stored`, `not_stored`, `exists` or `not_found` ([`store_status`]).
+    pub status: &'static str,
+    /// `set`, `add`, `replace`, `append`, `prepend` or `cas`.
+    pub cmd: &'static str,
+    /// The exptime asked for.
+    pub ttl: i64,
+    /// The size of the data sent.
+    pub size: usize,
+}
+
+/// A store outcome as log lines name it.
+pub fn store_status(outcome: &Result<StoreOutcome, StoreError>) -> &'static str {
+    match outcome {
+        Ok(StoreOutcome::Stored { .. }) => "stored",
+        Ok(StoreOutcome::Exists) => "exists",
+        Ok(StoreOutcome::NotFound) => "not_found",
+        Ok(StoreOutcome::NotStored) | Err(_) => "not_stored",
     }
 }
 
