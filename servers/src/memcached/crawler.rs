@@ -17,6 +17,7 @@ use torsion_protocols::memcache::text::LruCrawlerCommand;
 use super::dialect::{ExecCtx, Step};
 use super::item::{ItemBits, Record, NEVER};
 use super::store::Store;
+use super::watch::url_encode;
 
 /// Class ids a crawl or dump may name: 1 to 62, as memcached.
 pub const MAX_CRAWL_CLASS: u32 = 62;
@@ -24,8 +25,12 @@ pub const MAX_CRAWL_CLASS: u32 = 62;
 /// memcached's limit for `lru_crawler sleep` (microseconds).
 pub const MAX_CRAWLER_SLEEP: u32 = 1_000_000;
 
-/// Item slots one [`Crawler::tick`] looks at.
+/// Item slots one [`Crawler::tick`] looks at, at most.
 pub const CRAWL_SLICE: usize = 20_000;
+
+/// Items memcached's crawler examines between two sleeps of `lru_crawler
+/// sleep` microseconds.
+pub const ITEMS_PER_SLEEP: usize = 1_000;
 
 /// Item slots one [`Dump::fill`] looks at, at most (it also stops at its
 /// byte budget).
@@ -173,17 +178,14 @@ fn write_line(kind: DumpKind, rec: &Record, out: &mut Vec<u8>) {
     }
 }
 
-/// Percent-encodes every byte outside `A-Z a-z 0-9 - . _ ~`, as memcached
-/// writes keys in a metadump.
-fn url_encode(key: &[u8], out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in key {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
-    }
+/// Slots one tick of an `lru_crawler crawl` examines when the crawler
+/// sleeps `sleep_us` microseconds per [`ITEMS_PER_SLEEP`] items, as
+/// memcached's does: at 100 µs (the default) a tick's [`CRAWL_SLICE`]
+/// bounds it; at the longest sleep, 1 s, it crawls a thousand items a second.
+pub fn slice_for(sleep_us: u32) -> usize {
+    let tick_us = super::server::CRAWL_INTERVAL.as_micros() as u64;
+    let paced = ITEMS_PER_SLEEP as u64 * tick_us / u64::from(sleep_us.max(1));
+    (paced as usize).clamp(1, CRAWL_SLICE)
 }
 
 /// The crawler's state and counters (part of the server's figures).
@@ -219,13 +221,14 @@ impl Crawler {
         self.dump.take()
     }
 
-    /// One slice of the crawl under way: at most [`CRAWL_SLICE`] slots.
-    /// Returns the items reclaimed.
-    pub fn tick(&mut self, store: &mut Store, now: u32) -> usize {
+    /// One slice of the crawl under way, paced by `sleep_us` (`lru_crawler
+    /// sleep`, see [`slice_for`]). Returns the items reclaimed.
+    pub fn tick(&mut self, store: &mut Store, now: u32, sleep_us: u32) -> usize {
         let CrawlState::Crawling { classes, cursor } = self.state else {
             return 0;
         };
-        let (next, reclaimed) = store.crawl_classes(now, classes.mask(), cursor, CRAWL_SLICE);
+        let slice = slice_for(sleep_us);
+        let (next, reclaimed) = store.crawl_classes(now, classes.mask(), cursor, slice);
         self.state = match next {
             Some(cursor) => CrawlState::Crawling { classes, cursor },
             None => CrawlState::Idle,
@@ -339,6 +342,17 @@ mod tests {
     }
 
     #[test]
+    fn sleep_paces_the_crawl() {
+        // The default sleep: the slice bound, not the pacing, limits a tick.
+        assert_eq!(slice_for(100), CRAWL_SLICE);
+        // The longest sleep: a thousand items a second, 100 per 100 ms tick.
+        assert_eq!(slice_for(MAX_CRAWLER_SLEEP), 100);
+        assert_eq!(slice_for(10_000), 10_000);
+        // No sleep at all is bounded by the slice too.
+        assert_eq!(slice_for(0), CRAWL_SLICE);
+    }
+
+    #[test]
     fn crawl_reclaims_only_expired_of_its_classes() {
         let mut store = Store::new(StoreConfig::default());
         for i in 0..10 {
@@ -358,13 +372,13 @@ mod tests {
             },
             ..Crawler::default()
         };
-        assert_eq!(crawler.tick(&mut store, NOW + 3), 0);
+        assert_eq!(crawler.tick(&mut store, NOW + 3, 100), 0);
         assert!(!crawler.running());
         crawler.state = CrawlState::Crawling {
             classes: ClassSet::ALL,
             cursor: 0,
         };
-        assert_eq!(crawler.tick(&mut store, NOW + 3), 10);
+        assert_eq!(crawler.tick(&mut store, NOW + 3, 100), 10);
         assert!(!crawler.running());
         assert_eq!(store.curr_items(), 10);
         assert_eq!(store.stats().crawler_reclaimed, 10);

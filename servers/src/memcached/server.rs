@@ -197,9 +197,17 @@ impl Factory for MemcacheFactory {
             let mut shared = shared.borrow_mut();
             let now = shared.now(r);
             let shared = &mut *shared;
-            // An `lru_crawler crawl` under way: one bounded slice.
-            let asked = shared.stats.crawler.tick(&mut shared.store, now);
-            let reclaimed = asked + shared.store.crawl(now, CRAWL_BUDGET);
+            // An `lru_crawler crawl` under way: one bounded slice; and,
+            // while the crawler is enabled, the background expiry pass.
+            let options = &shared.stats.options;
+            let (sleep, enabled) = (options.lru_crawler_sleep, options.lru_crawler);
+            let asked = shared.stats.crawler.tick(&mut shared.store, now, sleep);
+            let background = if enabled {
+                shared.store.crawl(now, CRAWL_BUDGET)
+            } else {
+                0
+            };
+            let reclaimed = asked + background;
             if reclaimed > 0 {
                 log::debug!("crawler reclaimed {reclaimed} expired items");
             }
