@@ -200,6 +200,7 @@ impl Factory for MemcacheFactory {
             // An `lru_crawler crawl` under way: one bounded slice.
             let asked = shared.stats.crawler.tick(&mut shared.store, now);
             let reclaimed = asked + shared.store.crawl(now, CRAWL_BUDGET);
+            shared.stats.hash_power.observe(shared.store.curr_items());
             if reclaimed > 0 {
                 log::debug!("crawler reclaimed {reclaimed} expired items");
             }
