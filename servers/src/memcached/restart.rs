@@ -387,18 +387,26 @@ pub fn save(path: &Path, store: &Store, extras: Extras, now: u32) -> io::Result<
 
 fn write_file(tmp: &Path, store: &Store, extras: Extras, now: u32) -> io::Result<SaveReport> {
     let file = File::create(tmp)?;
+    let (buffered, report) = write_to(BufWriter::with_capacity(IO_BUFFER, file), store, extras, now)?;
+    let file = buffered.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(report)
+}
+
+/// Writes the whole snapshot, checksum included, to `out`, and hands `out`
+/// back (flushed).
+pub fn write_to<W: Write>(out: W, store: &Store, extras: Extras, now: u32) -> io::Result<(W, SaveReport)> {
     let mut w = Summing {
-        inner: BufWriter::with_capacity(IO_BUFFER, file),
+        inner: out,
         sum: Fnv::new(),
         written: 0,
     };
     let items = write_snapshot(&mut w, store, extras, now)?;
     let checksum = w.sum.0;
     w.inner.write_all(&checksum.to_le_bytes())?;
+    w.inner.flush()?;
     let bytes = w.written + 8;
-    let file = w.inner.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok(SaveReport { items, bytes })
+    Ok((w.inner, SaveReport { items, bytes }))
 }
 
 /// The item bits as the file stores them (independent of the store's own
@@ -639,4 +647,258 @@ pub fn start(path: &Path, config: &StoreConfig, now: u32) -> Result<Option<Loade
         );
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::{Adjust, StoreMode};
+    use super::*;
+
+    const NOW: u32 = 1_700_000_000;
+    const EXTRAS: Extras = Extras { hash_power: 17 };
+
+    fn config() -> StoreConfig {
+        StoreConfig {
+            max_bytes: 16 << 20,
+            item_size_max: 2 << 20,
+            slab_chunk_max: 512 << 10,
+            ..StoreConfig::default()
+        }
+    }
+
+    fn set(s: &mut Store, key: &str, flags: u32, exptime: i64, value: &[u8]) -> u64 {
+        match s.store(StoreMode::Set, key.as_bytes(), flags, exptime, value, None, NOW) {
+            Ok(super::super::store::StoreOutcome::Stored { cas }) => cas,
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+
+    /// A store with small, large and chunked items, flags, TTLs, bits, and
+    /// a read that changed the LRU order.
+    fn sample() -> Store {
+        let mut s = Store::new(config());
+        set(&mut s, "small", 5, 0, b"hi");
+        set(&mut s, "ttl", 0, 100, b"lives 100 s");
+        set(&mut s, "short", 0, 3, b"expires soon");
+        set(&mut s, "big", 1, 0, &vec![b'b'; 100_000]);
+        set(&mut s, "chunked", 2, 0, &vec![b'c'; 768_050]);
+        for i in 0..20 {
+            set(&mut s, &format!("k{i}"), i, 0, format!("value {i}").as_bytes());
+        }
+        assert!(s.get(b"k3", NOW).is_some()); // k3 is now the most recent
+        let stale = Adjust {
+            set: ItemBits::STALE,
+            ..Adjust::default()
+        };
+        assert!(s.adjust(b"k7", stale, NOW).is_some());
+        assert_eq!(
+            s.delete(b"k9", None, NOW),
+            super::super::store::DeleteOutcome::Deleted
+        );
+        s
+    }
+
+    fn snapshot(s: &Store, now: u32) -> Vec<u8> {
+        write_to(Vec::new(), s, EXTRAS, now).unwrap().0
+    }
+
+    /// Everything about the items a restart must keep, per class in LRU order.
+    fn picture(s: &Store) -> Vec<(u8, Vec<(Vec<u8>, u32, Option<u32>, u64, u32, ItemBits, Vec<u8>)>)> {
+        let mut out: Vec<(u8, Vec<_>)> = Vec::new();
+        s.for_each_oldest_first(NOW, |item| {
+            let row = (
+                item.key().to_vec(),
+                item.flags(),
+                item.expires_at(),
+                item.cas(),
+                item.last_access(),
+                item.bits(),
+                item.value().to_vec(),
+            );
+            match out.last_mut() {
+                Some((class, rows)) if *class == item.class() => rows.push(row),
+                _ => out.push((item.class(), vec![row])),
+            }
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn round_trip_keeps_items_order_cas_and_accounting() {
+        let original = sample();
+        let bytes = snapshot(&original, NOW);
+        let loaded = read_snapshot(&bytes[..], &config(), NOW).unwrap();
+        assert_eq!(loaded.extras, EXTRAS);
+        assert_eq!(loaded.saved_at, NOW);
+        assert_eq!((loaded.restored, loaded.expired, loaded.no_room), (24, 0, 0));
+        let mut restored = loaded.store;
+        assert_eq!(picture(&restored), picture(&original));
+        assert_eq!(restored.curr_items(), original.curr_items());
+        assert_eq!(restored.bytes(), original.bytes());
+        for class in 0..=restored.slabs().table().largest() {
+            let (a, b) = (restored.class_stats(class), original.class_stats(class));
+            assert_eq!(
+                (a.number, a.mem_requested),
+                (b.number, b.mem_requested),
+                "class {class}"
+            );
+            assert_eq!(
+                restored.slabs().class(class),
+                original.slabs().class(class),
+                "class {class}"
+            );
+        }
+        // The CAS counter continues above the restored ones.
+        let next = original.next_cas();
+        assert_eq!(restored.next_cas(), next);
+        assert_eq!(set(&mut restored, "new", 0, 0, b"n"), next);
+        // Counters start afresh.
+        assert_eq!(restored.stats().cmd_set, 1);
+    }
+
+    #[test]
+    fn items_that_expired_while_down_stay_gone() {
+        let bytes = snapshot(&sample(), NOW);
+        let later = NOW + 10;
+        let loaded = read_snapshot(&bytes[..], &config(), later).unwrap();
+        assert_eq!((loaded.restored, loaded.expired), (23, 1));
+        let mut s = loaded.store;
+        assert!(s.get(b"short", later).is_none());
+        assert_eq!(s.get(b"ttl", later).unwrap().ttl(later), Some(90));
+    }
+
+    #[test]
+    fn only_live_items_are_saved_and_a_pending_flush_survives() {
+        let mut s = sample();
+        s.flush_all(0, NOW);
+        set(&mut s, "after", 0, 0, b"a");
+        s.flush_all(60, NOW);
+        let bytes = snapshot(&s, NOW);
+        let loaded = read_snapshot(&bytes[..], &config(), NOW).unwrap();
+        assert_eq!(loaded.restored, 1);
+        let mut s = loaded.store;
+        assert!(s.get(b"after", NOW + 59).is_some());
+        assert!(s.get(b"after", NOW + 60).is_none());
+    }
+
+    #[test]
+    fn every_truncation_is_refused() {
+        let mut s = Store::new(config());
+        set(&mut s, "a", 1, 0, b"one");
+        set(&mut s, "b", 2, 0, b"two");
+        let bytes = snapshot(&s, NOW);
+        for len in 0..bytes.len() {
+            match read_snapshot(&bytes[..len], &config(), NOW) {
+                Err(LoadError::Truncated) => {}
+                other => panic!("{len} of {} bytes: {other:?}", bytes.len()),
+            }
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            read_snapshot(&longer[..], &config(), NOW),
+            Err(LoadError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_changed_byte_fails_the_checksum() {
+        let bytes = snapshot(&sample(), NOW);
+        let at = bytes.windows(8).position(|w| w == b"value 12").unwrap();
+        let mut bad = bytes.clone();
+        bad[at] ^= 1;
+        assert!(matches!(
+            read_snapshot(&bad[..], &config(), NOW),
+            Err(LoadError::Checksum)
+        ));
+        let mut bad = bytes;
+        let last = bad.len() - 1;
+        bad[last] ^= 0x80;
+        assert!(matches!(
+            read_snapshot(&bad[..], &config(), NOW),
+            Err(LoadError::Checksum)
+        ));
+    }
+
+    #[test]
+    fn wrong_magic_or_version() {
+        let bytes = snapshot(&sample(), NOW);
+        let mut bad = bytes.clone();
+        bad[0] = b'X';
+        assert!(matches!(
+            read_snapshot(&bad[..], &config(), NOW),
+            Err(LoadError::BadMagic)
+        ));
+        let mut bad = bytes;
+        bad[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let error = read_snapshot(&bad[..], &config(), NOW).unwrap_err();
+        assert!(matches!(error, LoadError::Version(2)));
+        assert_eq!(error.to_string(), "format version 2, this server reads 1");
+    }
+
+    #[test]
+    fn a_setting_mismatch_names_the_setting() {
+        let bytes = snapshot(&sample(), NOW);
+        let cases: [(fn(&mut StoreConfig), &str); 6] = [
+            (|c| c.max_bytes = 64 << 20, "-m"),
+            (|c| c.item_size_max = 1 << 20, "-I"),
+            (|c| c.chunk_size = 96, "-n"),
+            (|c| c.growth_factor = 1.5, "-f"),
+            (|c| c.slab_chunk_max = 256 << 10, "slab_chunk_max"),
+            (|c| c.cas_enabled = false, "-C"),
+        ];
+        for (change, name) in cases {
+            let mut other = config();
+            change(&mut other);
+            match read_snapshot(&bytes[..], &other, NOW) {
+                Err(LoadError::Mismatch(why)) => assert!(why.contains(name), "{name}: {why}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        // Settings that do not decide where items go may change.
+        let mut other = config();
+        other.evict = false;
+        assert!(read_snapshot(&bytes[..], &other, NOW).is_ok());
+    }
+
+    #[test]
+    fn bits_encode_and_decode() {
+        for byte in 0..16u8 {
+            assert_eq!(encode_bits(decode_bits(byte)), byte);
+        }
+    }
+
+    /// A fresh directory under the system's temporary one.
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("torsion-restart-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn start_uses_a_snapshot_once_and_ignores_a_bad_one() {
+        let dir = temp_dir("start");
+        let path = dir.join("cache");
+        assert!(start(&path, &config(), NOW).unwrap().is_none());
+        let report = save(&path, &sample(), EXTRAS, NOW).unwrap();
+        assert_eq!(report.items, 24);
+        assert_eq!(report.bytes, fs::metadata(&path).unwrap().len());
+        assert!(!with_suffix(&path, TMP_SUFFIX).exists());
+        let loaded = start(&path, &config(), NOW).unwrap().unwrap();
+        assert_eq!(loaded.restored, 24);
+        assert!(!path.exists(), "a used snapshot is removed");
+        assert!(start(&path, &config(), NOW).unwrap().is_none());
+        // A damaged file: start empty, and the file is gone.
+        fs::write(&path, b"TRSNMCWR\x01\0").unwrap();
+        assert!(start(&path, &config(), NOW).unwrap().is_none());
+        assert!(!path.exists());
+        // memcached's metadata file next to it: refuse to start.
+        fs::write(with_suffix(&path, MEMCACHED_META_SUFFIX), b"").unwrap();
+        let refused = start(&path, &config(), NOW).unwrap_err();
+        assert!(refused.to_string().contains("cache.meta exists"), "{refused}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -86,6 +86,9 @@ impl Store {
         key[..key_len].copy_from_slice(&item.data[..key_len]);
         let key = &key[..key_len];
         let old = self.find(key);
+        // `write` takes a CAS unique for the new item; the saved one replaces
+        // it, so the counter is left where it was.
+        let next_cas = self.next_cas;
         self.write(old, false, item.data, key_len, item.flags, item.expires, now)
             .map_err(|()| Skipped::NoRoom)?;
         let Some(i) = self.find(key) else {
@@ -95,7 +98,7 @@ impl Store {
         rec.cas = item.cas;
         rec.atime = item.last_access;
         rec.bits = ItemBits::LIVE.union(item.bits.intersection(ItemBits::PUBLIC));
-        self.next_cas = self.next_cas.max(item.cas.saturating_add(1));
+        self.next_cas = next_cas.max(item.cas.saturating_add(1));
         Ok(())
     }
 }
