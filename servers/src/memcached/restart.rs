@@ -702,9 +702,12 @@ mod tests {
         write_to(Vec::new(), s, EXTRAS, now).unwrap().0
     }
 
+    /// Key, flags, expiry, CAS, last access, bits and value of one item.
+    type Row = (Vec<u8>, u32, Option<u32>, u64, u32, ItemBits, Vec<u8>);
+
     /// Everything about the items a restart must keep, per class in LRU order.
-    fn picture(s: &Store) -> Vec<(u8, Vec<(Vec<u8>, u32, Option<u32>, u64, u32, ItemBits, Vec<u8>)>)> {
-        let mut out: Vec<(u8, Vec<_>)> = Vec::new();
+    fn picture(s: &Store) -> Vec<(u8, Vec<Row>)> {
+        let mut out: Vec<(u8, Vec<Row>)> = Vec::new();
         s.for_each_oldest_first(NOW, |item| {
             let row = (
                 item.key().to_vec(),
@@ -841,7 +844,8 @@ mod tests {
     #[test]
     fn a_setting_mismatch_names_the_setting() {
         let bytes = snapshot(&sample(), NOW);
-        let cases: [(fn(&mut StoreConfig), &str); 6] = [
+        type Change = fn(&mut StoreConfig);
+        let cases: [(Change, &str); 6] = [
             (|c| c.max_bytes = 64 << 20, "-m"),
             (|c| c.item_size_max = 1 << 20, "-I"),
             (|c| c.chunk_size = 96, "-n"),
