@@ -1,11 +1,15 @@
 //! torsion-memcached: a memcached server on the Torsion reactor.
 //!
 //! The command line is memcached 1.6.18's (`-p -l -s -a -m -c -I -M -v -U
-//! -t -A -B -C -D -F -X -R -b -n -f`, and every `-o` option it knows), so
+//! -t -A -B -C -D -F -X -R -b -n -f -e`, and every `-o` option it knows), so
 //! scripts and test suites written for memcached start it unchanged; the
 //! settings are checked with memcached's messages and reported by `stats
 //! settings` (see `torsion_servers::memcached::settings`). `-d`, `-P` and
 //! `--logfile` are every Torsion server's (`torsion_servers::cli`).
+//!
+//! SIGINT and SIGTERM close the connections and exit 0. SIGUSR1 (or
+//! `shutdown graceful` with `-A`) does too, and with `-e FILE` saves the
+//! cache there first for the next start (`torsion_servers::memcached::restart`).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
