@@ -41,7 +41,7 @@
 //!
 //! | part | contents |
 //! |---|---|
-//! | header | [`MAGIC`] (8 bytes), [`VERSION`] (u32), the settings (`-m` u64, `-I` u64, `-n` u64, `-f` as f64 bits u64, `slab_chunk_max` u64, `slab_reassign` u8, CAS enabled u8), save time (u32 unix seconds), next CAS (u64), hash power (u8), pending flush time (u32, 0: none) |
+//! | header | [`MAGIC`] (8 bytes), [`VERSION`] (u32), the settings (`-m` u64, `-I` u64, `-n` u64, `-f` as f64 bits u64, `slab_chunk_max` u64, `slab_reassign` u8, CAS enabled u8), save time (u32 unix seconds), next CAS (u64), hash power (u8), pending flush time (u32, 0: none), items held at the save (u64: an upper bound of the items that follow, to size the index) |
 //! | items | per item: [`ITEM_TAG`] (u8), key length (u8), bits (u8), flags (u32), expiry (u32, 0: never), last access (u32), CAS (u64), value length (u32), key, value |
 //! | trailer | [`END_TAG`] (u8), item count (u64), checksum (u64: 64-bit FNV-1a of every byte before it) |
 //!
@@ -442,6 +442,9 @@ fn write_snapshot<W: Write>(w: &mut W, store: &Store, extras: Extras, now: u32) 
     w.write_all(&store.next_cas().to_le_bytes())?;
     w.write_all(&[extras.hash_power])?;
     w.write_all(&store.pending_flush().unwrap_or(0).to_le_bytes())?;
+    // An upper bound (it counts expired items not yet reclaimed), for the
+    // reader to size its index once.
+    w.write_all(&(store.curr_items() as u64).to_le_bytes())?;
     let mut count = 0u64;
     store.for_each_oldest_first(now, |item| {
         let key = item.key();
@@ -514,6 +517,7 @@ pub fn read_snapshot(input: impl Read, config: &StoreConfig, now: u32) -> Result
         return Err(LoadError::Corrupt("hash power"));
     }
     let pending_flush = read_u32(&mut r)?;
+    let expected_items = read_u64(&mut r)?;
     let mut loaded = Loaded {
         store: Store::new(config.clone()),
         extras: Extras { hash_power },
@@ -522,6 +526,7 @@ pub fn read_snapshot(input: impl Read, config: &StoreConfig, now: u32) -> Result
         expired: 0,
         no_room: 0,
     };
+    loaded.store.reserve_items(expected_items);
     let max_value = config.item_size_max;
     let mut count = 0u64;
     loop {

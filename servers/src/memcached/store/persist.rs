@@ -19,6 +19,8 @@
 use super::super::item::{Item, ItemBits, NEVER};
 use super::super::lru::NIL;
 use super::super::restart::{SavedItem, Skipped};
+use std::hash::BuildHasher;
+
 use super::Store;
 
 impl Store {
@@ -41,6 +43,21 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Makes room in the index for `items` more items up front (a restore
+    /// knows how many are coming; growing the table step by step would
+    /// rehash it about 20 times for a million items). At most as many as
+    /// the memory limit could hold in the smallest chunks are reserved, so
+    /// a wrong count cannot take much more memory than `-m`'s items would.
+    pub fn reserve_items(&mut self, items: u64) {
+        let smallest = self.slabs.table().chunk_size(1).max(1);
+        let most = self.config.max_bytes / smallest;
+        let items = usize::try_from(items).unwrap_or(usize::MAX).min(most);
+        let (records, hasher) = (&self.records, &self.hasher);
+        self.table
+            .reserve(items, |&j| hasher.hash_one(records[j as usize].key()));
+        self.records.reserve(items);
     }
 
     /// The CAS unique the next stored item will get.
@@ -73,25 +90,17 @@ impl Store {
             return Err(Skipped::Invalid);
         }
         let value_len = item.data.len() - key_len;
-        if self
-            .slabs
-            .table()
-            .layout(key_len, item.flags, value_len)
-            .is_none()
-        {
+        let Some(layout) = self.slabs.table().layout(key_len, item.flags, value_len) else {
             return Err(Skipped::Invalid);
-        }
-        // The data moves into the store: keep a copy of the key to find it.
-        let mut key = [0u8; super::MAX_KEY_LEN];
-        key[..key_len].copy_from_slice(&item.data[..key_len]);
-        let key = &key[..key_len];
-        let old = self.find(key);
+        };
+        let old = self.find(&item.data[..key_len]);
         // `write` takes a CAS unique for the new item; the saved one replaces
         // it, so the counter is left where it was.
         let next_cas = self.next_cas;
         self.write(old, false, item.data, key_len, item.flags, item.expires, now)
             .map_err(|()| Skipped::NoRoom)?;
-        let Some(i) = self.find(key) else {
+        // `write` linked the new item at the head of its class's LRU.
+        let Some(i) = self.lrus[usize::from(layout.class)].front() else {
             return Err(Skipped::NoRoom);
         };
         let rec = &mut self.records[i as usize];
