@@ -1,21 +1,30 @@
 //! torsion-memcached: a memcached server on the Torsion reactor.
 //!
 //! The command line is memcached 1.6.18's (`-p -l -s -a -m -c -I -M -v -U
-//! -t -A -B -C -D -F -X -R -b -n -f`, and every `-o` option it knows), so
+//! -t -A -B -C -D -F -X -R -b -n -f -e`, and every `-o` option it knows), so
 //! scripts and test suites written for memcached start it unchanged; the
 //! settings are checked with memcached's messages and reported by `stats
 //! settings` (see `torsion_servers::memcached::settings`). `-d`, `-P` and
 //! `--logfile` are every Torsion server's (`torsion_servers::cli`).
+//!
+//! SIGINT and SIGTERM close the connections and exit 0. SIGUSR1 (or
+//! `shutdown graceful` with `-A`) does too, and with `-e FILE` saves the
+//! cache there first for the next start (`torsion_servers::memcached::restart`).
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::{ArgAction, Parser};
-use torsion::ListenOptions;
+use torsion::{ListenOptions, LoopingCall, Reactor};
 use torsion_servers::cli::{self, ListenError};
 use torsion_servers::memcached::port_file;
-use torsion_servers::memcached::server::{MemcacheFactory, Settings, DEFAULT_MAX_CONNECTIONS};
+use torsion_servers::memcached::restart::{self, Extras};
+use torsion_servers::memcached::server::{MemcacheFactory, Settings, Shared, DEFAULT_MAX_CONNECTIONS};
 use torsion_servers::memcached::settings::{
     self, parse_extended, BindingProtocol, Options, DEFAULT_REQS_PER_EVENT, DEFAULT_TCP_BACKLOG,
     DEFAULT_THREADS,
@@ -34,6 +43,9 @@ const DEBUG_TIME_ENV: &str = "TORSION_MEMCACHED_DEBUG_TIME";
 
 /// The default TCP port.
 const DEFAULT_PORT: i32 = 11211;
+
+/// How often the server looks whether SIGUSR1 arrived.
+const GRACEFUL_POLL: Duration = Duration::from_millis(100);
 
 /// A memcached server: text (classic and meta) and binary protocols, an LRU
 /// store bounded in memory.
@@ -137,6 +149,11 @@ struct Args {
     /// debugtime command); the others are accepted and reported.
     #[arg(short = 'o', long = "extended", value_delimiter = ',')]
     extended: Vec<String>,
+    /// Warm restart: a graceful stop (SIGUSR1, or `shutdown graceful`
+    /// with -A) saves the cache to this file, and the next start with the
+    /// same settings loads it (memcached's --memory-file)
+    #[arg(short = 'e', long = "memory-file")]
+    memory_file: Option<PathBuf>,
     #[command(flatten)]
     process: cli::ProcessArgs,
 }
@@ -266,6 +283,7 @@ fn settings(args: &Args) -> Result<Settings, String> {
         flush_enabled: !args.disable_flush_all,
         dump_enabled: !args.disable_dumping,
         debug_time: std::env::var(DEBUG_TIME_ENV).is_ok_and(|v| v == "1"),
+        memory_file: args.memory_file.as_ref().map(|p| p.display().to_string()),
         auth: args
             .auth_file
             .as_deref()
@@ -309,9 +327,21 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
     let settings = settings(&args)?;
     let backlog = settings.options.tcp_backlog;
 
+    let store_config = settings.store.clone();
+
     let mut reactor = cli::reactor()?;
     let factory = MemcacheFactory::new(&reactor, settings);
     let shared = factory.shared();
+    if let Some(path) = &args.memory_file {
+        let now = shared.borrow().now(&reactor);
+        let loaded = restart::start(path, &store_config, now).map_err(|e| e.to_string())?;
+        if let Some(loaded) = loaded {
+            let mut shared = shared.borrow_mut();
+            shared.store = loaded.store;
+            shared.stats.hash_power.restore(loaded.extras.hash_power);
+        }
+    }
+    let graceful = watch_graceful_stop(&mut reactor, &shared)?;
     {
         let mut shared = shared.borrow_mut();
         let (level, ratio) = (
@@ -373,7 +403,45 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
         shared.add_listener(&torsion::Address::Tcp(*bound), true);
     }
     startup.ready(&mut reactor, &[("torsion-memcached", listener)])?;
-    cli::run(&mut reactor)
+    let served = cli::run(&mut reactor);
+    graceful.stop(&mut reactor);
+    let shared = shared.borrow();
+    if let (Some(path), true) = (&args.memory_file, shared.stats.graceful_stop) {
+        let started = Instant::now();
+        let extras = Extras {
+            hash_power: shared.stats.hash_power.level(),
+        };
+        let report = restart::save(path, &shared.store, extras, shared.now(&reactor))
+            .map_err(|e| format!("cannot save the cache to {}: {e}", path.display()))?;
+        log::info!(
+            "[restart] saved {} items ({} bytes) to {} in {:.3} s",
+            report.items,
+            report.bytes,
+            path.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    served
+}
+
+/// Makes SIGUSR1 stop the server gracefully, as in memcached: connections
+/// close, and with `-e` the cache is saved. The signal handler only sets a
+/// flag, which a timer looks at every [`GRACEFUL_POLL`] (memcached's main
+/// loop checks its own once a second).
+fn watch_graceful_stop(reactor: &mut Reactor, shared: &Rc<RefCell<Shared>>) -> Result<LoopingCall, String> {
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, flag.clone())
+        .map_err(|e| format!("cannot watch SIGUSR1: {e}"))?;
+    let shared = shared.clone();
+    let poll = LoopingCall::new(move |r| {
+        if flag.swap(false, Ordering::Relaxed) {
+            log::info!("received SIGUSR1, stopping gracefully");
+            shared.borrow_mut().stats.graceful_stop = true;
+            r.stop();
+        }
+    });
+    poll.start(reactor, GRACEFUL_POLL, false);
+    Ok(poll)
 }
 
 #[cfg(test)]

@@ -66,6 +66,7 @@ pub fn execute(request: &Request<'_>, cx: &mut ExecCtx<'_>) -> Option<Effect> {
                 Reply::InvalidShutdownMode.write(out);
             } else {
                 server.shutdown = Some(mode);
+                server.graceful_stop |= mode == ShutdownMode::Graceful;
                 return Some(Effect::Close);
             }
         }

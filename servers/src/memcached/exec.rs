@@ -45,6 +45,7 @@ use super::conn_table::ConnTable;
 use super::crawler::{self, Crawler};
 use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
+use super::hash_power::HashPower;
 use super::settings::Options;
 use super::stats_report;
 use super::store::{
@@ -127,6 +128,11 @@ pub struct ServerStats {
     pub crawler: Crawler,
     /// The log watchers (`watch`).
     pub watch: Watchers,
+    /// memcached's hash table size (`hash_power_level`).
+    pub hash_power: HashPower,
+    /// A graceful stop was asked (`shutdown graceful`, SIGUSR1): with `-e`,
+    /// the cache is saved on the way out.
+    pub graceful_stop: bool,
 }
 
 impl ServerStats {
@@ -162,6 +168,8 @@ impl ServerStats {
             response_obj_oom: 0,
             crawler: Crawler::default(),
             watch: Watchers::new(DEFAULT_WATCHER_BUFFER),
+            hash_power: HashPower::new(0),
+            graceful_stop: false,
         }
     }
 
@@ -171,6 +179,7 @@ impl ServerStats {
         stats.detail = PrefixStats::new(options.prefix_delimiter);
         stats.detail.set_enabled(options.detail_enabled);
         stats.watch = Watchers::new(options.watcher_logbuf_size as usize);
+        stats.hash_power = HashPower::new(options.hashpower_init);
         stats.options = options;
         stats
     }

@@ -31,6 +31,8 @@
 //! - [`conn_table`]: `stats conns`' table of listeners and connections.
 //! - [`watch`]: the log watchers (`watch`), their bounded buffers.
 //! - [`port_file`]: the file `MEMCACHED_PORT_FILENAME` names, with the ports.
+//! - [`hash_power`]: memcached's hash table size (`hash_power_level`).
+//! - [`restart`]: warm restart, the snapshot file `-e` names.
 //!
 //! Nothing above reads a clock or touches a socket: `now` (unix seconds) is an
 //! argument everywhere, and replies are appended to a `Vec<u8>`. On top of
@@ -71,11 +73,13 @@ pub mod crawler;
 pub mod detail;
 pub mod dialect;
 pub mod exec;
+pub mod hash_power;
 pub mod item;
 pub mod limits;
 mod lru;
 pub mod meta_exec;
 pub mod port_file;
+pub mod restart;
 pub mod server;
 pub mod session;
 pub mod settings;

@@ -208,6 +208,7 @@ impl Factory for MemcacheFactory {
                 0
             };
             let reclaimed = asked + background;
+            shared.stats.hash_power.observe(shared.store.curr_items());
             if reclaimed > 0 {
                 log::debug!("crawler reclaimed {reclaimed} expired items");
             }

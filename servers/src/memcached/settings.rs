@@ -249,6 +249,8 @@ pub struct Options {
     /// `-o debug_time`: accept memcached's debug-build `debugtime`
     /// command, which moves the server's clock. Off by default.
     pub debug_time: bool,
+    /// `-e FILE`: the warm-restart snapshot (see [`super::restart`]).
+    pub memory_file: Option<String>,
 }
 
 impl Default for Options {
@@ -294,6 +296,7 @@ impl Default for Options {
             track_sizes: false,
             auth: None,
             debug_time: false,
+            memory_file: None,
         }
     }
 }

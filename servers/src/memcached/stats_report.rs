@@ -160,8 +160,7 @@ impl std::fmt::Display for Seconds {
 /// NAPI) are 0.
 pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &mut dyn StatSink) {
     let s = store.stats();
-    let capacity = store.hash_capacity().max(1);
-    let hash_power = usize::BITS - 1 - capacity.leading_zeros();
+    let hash_power = server.hash_power.level();
     let zero = 0u64;
     let idle_kicks = server.idle_kicks.unwrap_or(0);
     let global_pool = store.slabs().class(0).pages;
@@ -259,6 +258,7 @@ pub fn write_settings(config: &StoreConfig, server: &ServerStats, out: &mut dyn 
     let null = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".to_string());
     let inter = null(&o.inter);
     let domain_socket = null(&o.domain_socket);
+    let memory_file = o.memory_file.clone().unwrap_or_else(|| "(null)".to_string());
     let umask = format!("{:o}", o.umask);
     let prefix = char::from(o.prefix_delimiter);
     let two = |f: f64| format!("{f:.2}");
@@ -332,7 +332,8 @@ pub fn write_settings(config: &StoreConfig, server: &ServerStats, out: &mut dyn 
             "ext_max_frag" => &"0.80",
             "slab_automove_freeratio" => &"0.010",
             "ext_drop_unread" | "ssl_enabled" | "ssl_session_cache" | "ssl_kernel_tls" => &"no",
-            "ssl_chain_cert" | "ssl_key" | "num_napi_ids" | "memory_file" => &"(null)",
+            "memory_file" => &memory_file,
+            "ssl_chain_cert" | "ssl_key" | "num_napi_ids" => &"(null)",
             "ssl_verify_mode" => &0,
             "ssl_keyformat" => &1,
             "ssl_ciphers" | "ssl_ca_cert" => &"NULL",

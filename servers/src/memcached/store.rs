@@ -41,6 +41,7 @@ use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
 
 mod memory;
+mod persist;
 
 pub use memory::RECLAIM_PAGES;
 
