@@ -73,6 +73,7 @@ pub mod dialect;
 pub mod exec;
 pub mod item;
 pub mod limits;
+pub mod maintainer;
 mod lru;
 pub mod meta_exec;
 pub mod port_file;

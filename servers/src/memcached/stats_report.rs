@@ -166,6 +166,14 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
     let idle_kicks = server.idle_kicks.unwrap_or(0);
     let global_pool = store.slabs().class(0).pages;
     let watchers = server.watch.count();
+    let classes = (1..=store.slabs().table().largest()).map(|c| store.class_stats(c));
+    let (mut to_cold, mut to_warm, mut within, mut direct) = (0u64, 0u64, 0u64, 0u64);
+    for c in classes {
+        to_cold += c.moves_to_cold;
+        to_warm += c.moves_to_warm;
+        within += c.moves_within_lru;
+        direct += c.direct_reclaims;
+    }
     for (key, shown) in GENERAL_KEYS {
         if !shown.under(&server.options) {
             continue;
@@ -235,6 +243,11 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "lru_crawler_running" => &u8::from(server.crawler.running()),
             "lru_crawler_starts" => &server.crawler.starts,
             "slabs_moved" => &s.slabs_moved,
+            "lru_maintainer_juggles" => &s.lru_maintainer_juggles,
+            "moves_to_cold" => &to_cold,
+            "moves_to_warm" => &to_warm,
+            "moves_within_lru" => &within,
+            "direct_reclaims" => &direct,
             "slab_global_page_pool" => &global_pool,
             _ => &zero,
         };

@@ -37,12 +37,15 @@ use torsion_protocols::memcache::number::{decimal_len, push_u64, safe_strtoull};
 use super::classes::{ClassTable, Slabs};
 use super::item::{expires_at, Item, ItemBits, Record, MAX_KEY_LEN};
 use super::lru::{Lru, NIL};
+use segments::ClassLists;
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
 
 mod memory;
+mod segments;
 
 pub use memory::RECLAIM_PAGES;
+pub use segments::{LruPolicy, Segment, JUGGLE_ROUNDS};
 
 /// The crawler leaves an item alone until it has been expired this many
 /// seconds, so that the LRU tail (memcached's maintainer) reclaims it first.
@@ -71,9 +74,11 @@ pub struct StoreConfig {
     /// Pages may move between classes (memcached's `slab_reassign`, on unless
     /// `-o no_modern`). Off with whole-page chunks, a page is exactly its chunks.
     pub slab_reassign: bool,
-    /// memcached's segmented LRU (`-o no_modern` turns it off): only changes
-    /// which keys `stats items` prints.
+    /// memcached's segmented LRU (`-o no_modern` turns it off): HOT, WARM,
+    /// COLD (and TEMP) lists per class; see the `segments` module.
     pub lru_segmented: bool,
+    /// The segmented LRU's shares, ages and `temporary_ttl`.
+    pub lru: LruPolicy,
     /// Bytes counted as already allocated at start (memcached's test hook,
     /// the `T_MEMD_INITIAL_MALLOC` environment variable).
     pub initial_malloced: u64,
@@ -95,6 +100,7 @@ impl Default for StoreConfig {
             slab_chunk_max: 512 * 1024,
             slab_reassign: true,
             lru_segmented: true,
+            lru: LruPolicy::default(),
             initial_malloced: 0,
             cas_enabled: true,
         }
@@ -334,8 +340,9 @@ pub struct Store {
     free: u32,
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
-    /// One LRU per size class, indexed by class id.
-    lrus: Vec<Lru>,
+    /// The sub-LRUs of each size class, indexed by class id then
+    /// [`Segment::index`] (one list, COLD, without segments).
+    lrus: Vec<ClassLists>,
     /// Page accounting per class.
     slabs: Slabs,
     /// Per-class figures, indexed by class id.
@@ -420,7 +427,7 @@ impl Store {
             free: NIL,
             table: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
-            lrus: (0..n).map(|_| Lru::new()).collect(),
+            lrus: (0..n).map(|_| std::array::from_fn(|_| Lru::new())).collect(),
             slabs,
             classes: vec![ClassStats::default(); n],
             bytes: 0,
@@ -574,11 +581,13 @@ impl Store {
             (None, _) => return self.count_read(options, false),
         };
         let _ = self.count_read(options, true);
-        let class = &mut self.classes[usize::from(self.records[i as usize].class)];
+        let rec = &self.records[i as usize];
+        let class = &mut self.classes[usize::from(rec.class())];
         if options.touch.is_some() {
             class.touch_hits += 1;
         } else {
             class.get_hits += 1;
+            class.lru_hits[rec.segment().index()] += 1;
         }
         let rec = &self.records[i as usize];
         let (was_fetched, last_access, expires_before) = if created {
@@ -591,7 +600,7 @@ impl Store {
             self.records[i as usize].expires = expires_at(exptime, now);
         }
         if options.bump {
-            self.access(i, now);
+            self.bump(i, now);
         }
         Some(Read {
             item: Item::new(&self.records[i as usize]),
@@ -701,9 +710,7 @@ impl Store {
         match (mode, old) {
             (StoreMode::Add, Some(i)) => {
                 // "add only adds a nonexistent item, but promote to head of LRU"
-                self.records[i as usize].atime = now;
-                let class = usize::from(self.records[i as usize].class);
-                self.lrus[class].move_to_front(&mut self.records, i);
+                self.refresh(i, now);
                 return Ok(StoreOutcome::NotStored);
             }
             (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, None) => {
@@ -793,7 +800,7 @@ impl Store {
             return DeleteOutcome::Exists;
         }
         self.stats.delete_hits += 1;
-        self.classes[usize::from(self.records[i as usize].class)].delete_hits += 1;
+        self.classes[usize::from(self.records[i as usize].class())].delete_hits += 1;
         self.unlink(i);
         DeleteOutcome::Deleted
     }
@@ -811,9 +818,9 @@ impl Store {
             return TouchOutcome::Exists;
         }
         self.stats.touch_hits += 1;
-        self.classes[usize::from(self.records[i as usize].class)].touch_hits += 1;
+        self.classes[usize::from(self.records[i as usize].class())].touch_hits += 1;
         self.records[i as usize].expires = expires_at(exptime, now);
-        self.access(i, now);
+        self.bump(i, now);
         TouchOutcome::Touched {
             cas: self.records[i as usize].cas,
         }
@@ -861,7 +868,7 @@ impl Store {
             return Ok(DeltaOutcome::Exists);
         }
         let current = safe_strtoull(old_value).ok_or(DeltaError::NonNumeric)?;
-        let class = &mut self.classes[usize::from(rec.class)];
+        let class = &mut self.classes[usize::from(rec.class())];
         let value = match delta.op {
             DeltaOp::Incr => {
                 self.stats.incr_hits += 1;
@@ -954,7 +961,7 @@ impl Store {
             if !rec.is_live() {
                 continue;
             }
-            let c = usize::from(rec.class);
+            let c = usize::from(rec.class());
             self.classes[c].crawler_items_checked += 1;
             self.stats.crawler_items_checked += 1;
             let ripe = match self.gone(i, now) {
@@ -994,10 +1001,10 @@ impl Store {
         let mut reclaimed = 0;
         for i in cursor.min(end)..end {
             let rec = &self.records[i];
-            if !rec.is_live() || rec.class >= 64 || classes & (1 << rec.class) == 0 {
+            if !rec.is_live() || rec.class() >= 64 || classes & (1 << rec.class()) == 0 {
                 continue;
             }
-            let c = usize::from(rec.class);
+            let c = usize::from(rec.class());
             let fetched = rec.bits.contains(ItemBits::FETCHED);
             self.classes[c].crawler_items_checked += 1;
             self.stats.crawler_items_checked += 1;
@@ -1093,14 +1100,6 @@ impl Store {
                 None
             }
         }
-    }
-
-    fn access(&mut self, i: u32, now: u32) {
-        let rec = &mut self.records[i as usize];
-        rec.atime = now;
-        rec.bits = rec.bits.union(ItemBits::FETCHED);
-        let class = usize::from(rec.class);
-        self.lrus[class].move_to_front(&mut self.records, i);
     }
 
     fn take_cas(&mut self) -> u64 {
