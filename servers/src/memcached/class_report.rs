@@ -183,8 +183,12 @@ mod tests {
                 .store(StoreMode::Set, key.as_bytes(), 0, 0, &value, None, NOW)
                 .unwrap();
         }
+        // The maintainer moves HOT's tail to COLD until HOT holds 20%.
+        assert!(s.maintain(NOW) > 0);
         let items = stats(|o| write_items(&s, NOW + 2, o));
         assert!(items.contains("STAT items:31:number 36\r\n"), "{items}");
+        assert!(items.contains("STAT items:31:number_hot 7\r\nSTAT items:31:number_warm 0\r\nSTAT items:31:number_cold 29\r\n"), "{items}");
+        assert!(items.contains("STAT items:31:moves_to_cold 33\r\n"), "{items}");
         assert!(items.contains("STAT items:31:evicted 4\r\n"));
         assert!(items.contains("STAT items:31:age 2\r\n"));
         assert!(!items.contains("items:1:"));

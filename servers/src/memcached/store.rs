@@ -37,9 +37,9 @@ use torsion_protocols::memcache::number::{decimal_len, push_u64, safe_strtoull};
 use super::classes::{ClassTable, Slabs};
 use super::item::{expires_at, Item, ItemBits, Record, MAX_KEY_LEN};
 use super::lru::{Lru, NIL};
-use segments::ClassLists;
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
+use segments::ClassLists;
 
 mod memory;
 mod segments;
@@ -1605,7 +1605,10 @@ mod tests {
         assert!(!item.fetched());
         assert_eq!(item.last_access(), NOW);
         assert!(s.get(b"k", NOW + 7).unwrap().fetched());
-        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW + 7);
+        // A first hit only marks the item fetched; the second refreshes it.
+        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW);
+        assert!(s.get(b"k", NOW + 8).is_some());
+        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW + 8);
         assert_eq!(
             s.update_bits(
                 b"k",
@@ -1619,7 +1622,7 @@ mod tests {
         assert!(item.stale() && item.token_sent() && !item.fetched());
         assert_eq!((item.size(), item.class()), (61, 1));
         assert_eq!(s.update_bits(b"nope", ItemBits::STALE, ItemBits::NONE, NOW), None);
-        assert_eq!(s.stats().get_hits, 1);
+        assert_eq!(s.stats().get_hits, 2);
         s.reset_stats();
         assert_eq!(s.stats(), &StoreStats::default());
         assert_eq!(s.curr_items(), 1);
@@ -1648,7 +1651,8 @@ mod tests {
         assert_eq!(r.last_access, NOW);
         assert_eq!(r.expires_before, Some(NOW + 100));
         assert_eq!(r.item.expires_at(), Some(NOW + 15));
-        assert_eq!(r.item.last_access(), NOW + 5);
+        // A first hit marks the item fetched without refreshing its access.
+        assert_eq!(r.item.last_access(), NOW);
         assert!(s.read(b"k", no_bump, NOW + 6).unwrap().was_fetched);
         let st = s.stats();
         assert_eq!(

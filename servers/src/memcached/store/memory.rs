@@ -10,9 +10,9 @@ use std::hash::BuildHasher;
 use super::super::classes::{item_total, Layout, Slabs};
 use super::super::item::{ItemBits, Record};
 use super::super::lru::NIL;
-use super::segments::{Pull, Segment};
 use super::super::slab_admin::Automove;
 use super::super::stats::ClassStats;
+use super::segments::{Pull, Segment};
 use super::Store;
 
 /// Times an allocation evicts and retries before giving up (memcached's
@@ -355,15 +355,19 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{DeleteOutcome, StoreError, StoreMode, StoreOutcome};
+    use super::super::{DeleteOutcome, StoreConfig, StoreError, StoreMode, StoreOutcome};
     use super::*;
 
     use super::super::tests::{big, pages, set, value, MB, NOW};
 
     #[test]
     fn lru_eviction_order() {
-        // Two pages of class 38: four items.
-        let mut s = pages(2, true);
+        // Two pages of class 38: four items, in one list per class
+        // (`-o no_modern`; segments.rs tests the segmented order).
+        let mut s = Store::new(StoreConfig {
+            lru_segmented: false,
+            ..pages(2, true).config().clone()
+        });
         set(&mut s, b"k1", &big(1), 0, NOW);
         set(&mut s, b"k2", &big(2), 0, NOW);
         set(&mut s, b"k3", &big(3), 0, NOW);

@@ -332,7 +332,8 @@ impl Store {
         let hot_age = (f64::from(cold_age) * self.config.lru.hot_max_factor) as u32;
         let warm_age = (f64::from(cold_age) * self.config.lru.warm_max_factor) as u32;
         let bytes = &self.classes[usize::from(class)].lru_bytes;
-        let total_bytes = bytes[Segment::Hot.index()] + bytes[Segment::Warm.index()] + bytes[Segment::Cold.index()];
+        let total_bytes =
+            bytes[Segment::Hot.index()] + bytes[Segment::Warm.index()] + bytes[Segment::Cold.index()];
         for _ in 0..JUGGLE_ROUNDS {
             let hot = Pull::Juggle {
                 total_bytes,
@@ -425,5 +426,230 @@ impl Store {
             });
         }
         self.unlink(i);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{big, pages, set, value, NOW};
+    use super::super::{StoreConfig, StoreMode};
+    use super::*;
+
+    /// The items of class `class` in HOT, WARM, COLD and TEMP.
+    fn counts(s: &Store, class: u8) -> [u64; 4] {
+        s.class_stats(class).lru_items
+    }
+
+    fn segment_of(s: &mut Store, key: &[u8]) -> Segment {
+        let i = s.find(key).expect("stored");
+        s.records[i as usize].segment()
+    }
+
+    fn with_temp(ttl: u32) -> Store {
+        Store::new(StoreConfig {
+            lru: LruPolicy {
+                temporary_ttl: Some(ttl),
+                ..LruPolicy::default()
+            },
+            ..StoreConfig::default()
+        })
+    }
+
+    #[test]
+    fn new_items_go_hot_and_short_lived_ones_temp() {
+        let mut s = with_temp(61);
+        set(&mut s, b"forever", b"v", 0, NOW);
+        set(&mut s, b"short", b"v", 30, NOW);
+        set(&mut s, b"edge", b"v", 61, NOW);
+        set(&mut s, b"long", b"v", 62, NOW);
+        assert_eq!(segment_of(&mut s, b"forever"), Segment::Hot);
+        assert_eq!(segment_of(&mut s, b"short"), Segment::Temp);
+        assert_eq!(segment_of(&mut s, b"edge"), Segment::Temp);
+        assert_eq!(segment_of(&mut s, b"long"), Segment::Hot);
+        assert_eq!(counts(&s, 1), [2, 0, 0, 2]);
+        // Without temporary_ttl there is no TEMP list.
+        let mut plain = Store::new(StoreConfig::default());
+        set(&mut plain, b"short", b"v", 30, NOW);
+        assert_eq!(segment_of(&mut plain, b"short"), Segment::Hot);
+    }
+
+    #[test]
+    fn maintainer_moves_hot_tail_to_cold_down_to_its_share() {
+        let mut s = Store::new(StoreConfig::default());
+        for i in 0..10 {
+            set(&mut s, format!("k{i}").as_bytes(), b"v", 0, NOW);
+        }
+        assert_eq!(counts(&s, 1), [10, 0, 0, 0]);
+        assert!(s.maintain(NOW) > 0);
+        // 20% of ten equal items: two stay, the oldest eight went to COLD.
+        assert_eq!(counts(&s, 1), [2, 0, 8, 0]);
+        assert_eq!(s.class_stats(1).moves_to_cold, 8);
+        assert_eq!(segment_of(&mut s, b"k0"), Segment::Cold);
+        assert_eq!(segment_of(&mut s, b"k9"), Segment::Hot);
+        assert_eq!(s.stats().lru_maintainer_juggles, 1);
+        // Nothing more to do, but the pass is counted.
+        assert_eq!(s.maintain(NOW), 0);
+        assert_eq!(s.stats().lru_maintainer_juggles, 2);
+    }
+
+    #[test]
+    fn hits_mark_fetched_then_active_and_a_cold_item_moves_to_warm() {
+        let mut s = Store::new(StoreConfig::default());
+        for i in 0..10 {
+            set(&mut s, format!("k{i}").as_bytes(), b"v", 0, NOW);
+        }
+        let _ = s.maintain(NOW);
+        assert_eq!(value(&mut s, b"k0", NOW + 1), Some(b"v".to_vec()));
+        // One hit: fetched, still in COLD, last access unchanged.
+        assert_eq!(segment_of(&mut s, b"k0"), Segment::Cold);
+        assert_eq!(s.peek(b"k0", NOW).unwrap().last_access(), NOW);
+        assert!(value(&mut s, b"k0", NOW + 2).is_some());
+        // Two hits: active, so off to WARM's head, refreshed.
+        assert_eq!(segment_of(&mut s, b"k0"), Segment::Warm);
+        assert_eq!(s.peek(b"k0", NOW).unwrap().last_access(), NOW + 2);
+        let c = s.class_stats(1);
+        assert_eq!((c.moves_to_warm, c.lru_hits), (1, [0, 0, 2, 0]));
+        assert_eq!(counts(&s, 1), [2, 1, 7, 0]);
+        // Two hits on a HOT item: active, it stays in HOT until the
+        // maintainer finds it at the tail, then goes to WARM.
+        assert!(value(&mut s, b"k8", NOW + 3).is_some());
+        assert!(value(&mut s, b"k8", NOW + 3).is_some());
+        assert_eq!(segment_of(&mut s, b"k8"), Segment::Hot);
+        let _ = s.maintain(NOW + 3);
+        assert_eq!(segment_of(&mut s, b"k8"), Segment::Warm);
+        assert_eq!(s.class_stats(1).moves_to_warm, 2);
+    }
+
+    #[test]
+    fn warm_tail_ages_out_to_cold() {
+        let mut s = Store::new(StoreConfig::default());
+        for i in 0..10 {
+            set(&mut s, format!("k{i}").as_bytes(), b"v", 0, NOW);
+        }
+        let _ = s.maintain(NOW);
+        assert!(value(&mut s, b"k0", NOW).is_some());
+        assert!(value(&mut s, b"k0", NOW).is_some());
+        assert_eq!(segment_of(&mut s, b"k0"), Segment::Warm);
+        // COLD's tail is 10 s old, so WARM keeps items up to 20 s old.
+        let _ = s.maintain(NOW + 10);
+        assert_eq!(segment_of(&mut s, b"k0"), Segment::Warm);
+        // Refresh COLD (its items are read twice, so they go to WARM too,
+        // and the WARM list grows over its share): k0 is WARM's tail and
+        // goes back to COLD.
+        for i in 1..8 {
+            let key = format!("k{i}");
+            assert!(value(&mut s, key.as_bytes(), NOW + 30).is_some());
+            assert!(value(&mut s, key.as_bytes(), NOW + 30).is_some());
+        }
+        let _ = s.maintain(NOW + 30);
+        assert_eq!(segment_of(&mut s, b"k0"), Segment::Cold);
+    }
+
+    #[test]
+    fn expired_items_at_the_tails_are_reclaimed() {
+        let mut s = with_temp(61);
+        for i in 0..10 {
+            set(&mut s, format!("k{i}").as_bytes(), b"v", 1, NOW);
+        }
+        set(&mut s, b"t", b"v", 5, NOW);
+        let _ = s.maintain(NOW);
+        assert_eq!(s.curr_items(), 11);
+        let _ = s.maintain(NOW + 2);
+        // The TEMP item has not expired yet; the ten others went.
+        assert_eq!(s.curr_items(), 1);
+        assert_eq!((s.stats().reclaimed, s.class_stats(1).reclaimed), (10, 10));
+        let _ = s.maintain(NOW + 5);
+        assert_eq!(s.curr_items(), 0);
+        assert_eq!(s.stats().reclaimed, 11);
+        assert_eq!(counts(&s, 1), [0, 0, 0, 0]);
+        assert_eq!(s.class_stats(1).lru_bytes, [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn eviction_takes_cold_then_hot_and_spares_warm_and_temp() {
+        // Two pages of class 38: four items.
+        let mut s = Store::new(StoreConfig {
+            lru: LruPolicy {
+                temporary_ttl: Some(61),
+                ..LruPolicy::default()
+            },
+            ..pages(2, true).config().clone()
+        });
+        set(&mut s, b"temp", &big(0), 30, NOW);
+        set(&mut s, b"k1", &big(1), 0, NOW);
+        set(&mut s, b"k2", &big(2), 0, NOW);
+        set(&mut s, b"k3", &big(3), 0, NOW);
+        assert_eq!(counts(&s, 38), [3, 0, 0, 1]);
+        // COLD is empty: HOT's tail (k1) is pushed there, then evicted.
+        set(&mut s, b"k4", &big(4), 0, NOW + 1);
+        assert!(s.peek(b"k1", NOW).is_none());
+        assert_eq!(s.class_stats(38).moves_to_cold, 1);
+        // k2, made active in HOT, is rescued to WARM instead of evicted.
+        assert!(value(&mut s, b"k2", NOW + 1).is_some());
+        assert!(value(&mut s, b"k2", NOW + 1).is_some());
+        set(&mut s, b"k5", &big(5), 0, NOW + 2);
+        assert!(s.peek(b"k2", NOW).is_some());
+        assert!(s.peek(b"k3", NOW).is_none());
+        assert!(s.peek(b"temp", NOW).is_some());
+        assert_eq!(segment_of(&mut s, b"k2"), Segment::Warm);
+        assert_eq!(counts(&s, 38), [2, 1, 0, 1]);
+        assert_eq!(s.stats().evictions, 2);
+        // Only WARM and TEMP are left besides HOT's newest: a store still
+        // finds room by pushing HOT down.
+        set(&mut s, b"k6", &big(6), 0, NOW + 3);
+        assert_eq!(s.stats().evictions, 3);
+        assert!(s.peek(b"temp", NOW).is_some() && s.peek(b"k2", NOW).is_some());
+    }
+
+    #[test]
+    fn add_on_a_present_item_refreshes_it() {
+        let mut s = Store::new(StoreConfig::default());
+        set(&mut s, b"k", b"v", 0, NOW);
+        let _ = s.store(StoreMode::Add, b"k", 0, 0, b"x", None, NOW + 4);
+        assert_eq!(s.peek(b"k", NOW).unwrap().last_access(), NOW + 4);
+        assert_eq!(segment_of(&mut s, b"k"), Segment::Hot);
+    }
+
+    #[test]
+    fn without_segments_everything_is_one_cold_list() {
+        let mut s = Store::new(StoreConfig {
+            lru_segmented: false,
+            ..StoreConfig::default()
+        });
+        set(&mut s, b"a", b"v", 0, NOW);
+        set(&mut s, b"b", b"v", 0, NOW);
+        assert_eq!(counts(&s, 1), [0, 0, 2, 0]);
+        assert!(value(&mut s, b"a", NOW + 1).is_some());
+        // A single hit moves the item to the head and refreshes it.
+        assert_eq!(s.peek(b"a", NOW).unwrap().last_access(), NOW + 1);
+        assert_eq!(s.class_items(1, 0)[0].0, b"a");
+        assert_eq!(s.maintain(NOW + 100), 0);
+        assert_eq!(counts(&s, 1), [0, 0, 2, 0]);
+    }
+
+    #[test]
+    fn flushed_and_moved_pages_leave_the_lists_consistent() {
+        let mut s = Store::new(StoreConfig::default());
+        for i in 0..10 {
+            set(&mut s, format!("k{i}").as_bytes(), b"v", 0, NOW);
+        }
+        let _ = s.maintain(NOW);
+        assert!(value(&mut s, b"k0", NOW).is_some());
+        assert!(value(&mut s, b"k0", NOW).is_some());
+        s.flush_all(0, NOW + 1);
+        // The maintainer reclaims flushed items from every tail it visits.
+        let _ = s.maintain(NOW + 1);
+        assert_eq!(s.curr_items(), 0);
+        assert_eq!(counts(&s, 1), [0, 0, 0, 0]);
+        // A page mover empties a page whichever lists hold its items.
+        for i in 0..10 {
+            set(&mut s, format!("n{i}").as_bytes(), b"v", 0, NOW + 2);
+        }
+        let _ = s.maintain(NOW + 2);
+        assert!(value(&mut s, b"n0", NOW + 2).is_some());
+        assert!(value(&mut s, b"n0", NOW + 2).is_some());
+        let _ = s.reassign_page(1, 0, NOW + 2);
+        assert_eq!(counts(&s, 1), [0, 0, 0, 0]);
+        assert_eq!(s.class_stats(1).number, 0);
     }
 }
