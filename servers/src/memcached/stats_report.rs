@@ -1,7 +1,7 @@
 //! What `stats` and `stats settings` print: every key memcached 1.6.18
 //! prints, in its order, with Torsion's figures and settings. A figure of a
 //! part of memcached Torsion does not have (response objects, per-thread
-//! read buffers, the slab mover, the LRU maintainer, the log watchers,
+//! read buffers, the slab mover's rescues, the log watchers,
 //! NAPI) reads 0; a general key memcached prints only while such a part is
 //! on ([`Shown`]) is printed under the same settings, so a client counting
 //! the keys sees memcached's count.
@@ -156,7 +156,7 @@ impl std::fmt::Display for Seconds {
 
 /// The general `stats`: every key memcached 1.6.18 prints, in its order.
 /// Figures of parts Torsion does not have (response objects, per-thread
-/// read buffers, the slab mover, the LRU maintainer, the log watchers,
+/// read buffers, the slab mover's rescues, the log watchers,
 /// NAPI) are 0.
 pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &mut dyn StatSink) {
     let s = store.stats();
