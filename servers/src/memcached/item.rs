@@ -260,9 +260,10 @@ impl<'a> Item<'a> {
         self.expires_at().map(|e| e.saturating_sub(now))
     }
 
-    /// Unix second of the last store or access. An access that returns this view
-    /// has already set it to its `now`; use `Store::peek` first to see the
-    /// previous one (meta's `l` flag).
+    /// Unix second of the last store or access. An access that returns this
+    /// view has already applied its own bump (with the segmented LRU a first
+    /// hit only marks the item fetched; later hits set this to their `now`);
+    /// use `Store::peek` first to see the previous one (meta's `l` flag).
     pub fn last_access(&self) -> u32 {
         self.rec.atime
     }

@@ -14,8 +14,10 @@
 //!   allocation for key + value; free slots form a singly linked free list.
 //! - `table: HashTable<u32>` stores only record indices, hashed with a seeded
 //!   foldhash of the key; lookups compare keys in the records.
-//! - `lru` threads a `torsion::list::SlabList` through the records, most recently used
-//!   first. All of insert, lookup, delete, touch and eviction are O(1).
+//! - `lrus` thread `torsion::list::SlabList`s through the records, most recently
+//!   used first: four per size class (HOT, WARM, COLD, TEMP: memcached's
+//!   segmented LRU, see the `segments` submodule), or only COLD without
+//!   segments. All of insert, lookup, delete, touch and eviction are O(1).
 //! - `flush_all` is O(1): it records a CAS threshold (every item whose CAS is
 //!   below it is invisible), resolved lazily for a delayed flush; the flushed
 //!   items are reclaimed on access, from the LRU tail, or by [`Store::crawl`].
@@ -23,7 +25,7 @@
 //!   ([`classes`](super::classes)): an item takes a chunk of its size class
 //!   (or a header and data chunks when larger than `slab_chunk_max`), classes
 //!   take 1 MiB pages up to `-m`, and when a class can take no page the item
-//!   evicts from that class's own LRU, as in memcached. `bytes` is the sum of
+//!   evicts from that class's own COLD list, as in memcached. `bytes` is the sum of
 //!   memcached's item sizes ([`item_total`](super::classes::item_total)).
 //! - Each class has its own LRU list; the record's `class` names it.
 //!   The allocation, eviction, page-moving and per-class reading code is in
@@ -259,8 +261,11 @@ pub enum DeltaError {
 /// settings of it; the meta protocol's `mg` uses the others (`u`, `T`, `N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Mark the item fetched, set its last access to `now` and move it to the
-    /// LRU head (`false` is meta's `u` flag: memcached's `DONT_UPDATE`).
+    /// Bump the item as memcached does on a hit: with the segmented LRU, mark
+    /// it fetched, or on a later hit active (refreshing its last access; an
+    /// active COLD item moves to WARM); without segments, mark it fetched,
+    /// refresh it and move it to its LRU's head (`false` is meta's `u` flag:
+    /// memcached's `DONT_UPDATE`).
     pub bump: bool,
     /// Set this expiration time on a hit (`gat`, meta's `T`). The read then
     /// counts as a touch (`cmd_touch`, `touch_hits`/`touch_misses`) instead of
