@@ -125,7 +125,7 @@ impl Dump {
             let classes = self.classes;
             let kind = self.kind;
             let next = store.dump_slice(self.cursor, DUMP_SLICE, now, |rec| {
-                if classes.contains(rec.class) {
+                if classes.contains(rec.class()) {
                     write_line(kind, rec, out);
                 }
                 out.len() < budget
@@ -170,7 +170,7 @@ fn write_line(kind: DumpKind, rec: &Record, out: &mut Vec<u8>) {
                 " exp={exp} la={} cas={} fetch={fetched} cls={} size={}\r\n",
                 rec.atime,
                 rec.cas,
-                rec.class,
+                rec.class(),
                 rec.size()
             );
             out.extend_from_slice(line.as_bytes());

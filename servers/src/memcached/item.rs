@@ -77,6 +77,11 @@ pub fn expires_at(exptime: i64, now: u32) -> u32 {
     }
 }
 
+/// Bits of [`Record::clsid`] that hold the size class (ids below 64, as
+/// memcached's `MAX_NUMBER_OF_SLAB_CLASSES`); the two above hold the sub-LRU.
+const CLASS_BITS: u32 = 6;
+const CLASS_MASK: u8 = (1 << CLASS_BITS) - 1;
+
 /// Per-item flags a protocol may read or set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ItemBits(u8);
@@ -99,6 +104,9 @@ impl ItemBits {
     /// Internal: a reply not yet written out holds the item's value (a
     /// reference in memcached: `incr` then cannot rewrite it in place).
     pub(crate) const HELD: ItemBits = ItemBits(0x40);
+    /// Internal: the item was hit again after its first fetch (memcached's
+    /// `ITEM_ACTIVE`): the segmented LRU rescues it into WARM.
+    pub(crate) const ACTIVE: ItemBits = ItemBits(0x10);
     /// The bits callers may set or clear.
     pub(crate) const PUBLIC: ItemBits = ItemBits(0x0f);
 
@@ -145,8 +153,12 @@ pub(crate) struct Record {
     pub(crate) key_len: u8,
     /// `ItemBits`.
     pub(crate) bits: ItemBits,
-    /// The size class whose LRU holds the item (see [`classes`](super::classes)).
-    pub(crate) class: u8,
+    /// The size class (low 6 bits, see [`classes`](super::classes)) and
+    /// which of the class's sub-LRUs holds the item (high 2 bits, a
+    /// [`Segment`](super::store::Segment)), as memcached packs its
+    /// `slabs_clsid`. Read it through [`Record::class`] and
+    /// [`Record::segment`].
+    pub(crate) clsid: u8,
     /// A chunked item's last data chunk's class (0: none or not chunked).
     pub(crate) tail: u8,
 }
@@ -163,9 +175,24 @@ impl Record {
             flags: 0,
             key_len: 0,
             bits: ItemBits::NONE,
-            class: 0,
+            clsid: 0,
             tail: 0,
         }
+    }
+
+    /// The item's size class.
+    pub(crate) fn class(&self) -> u8 {
+        self.clsid & CLASS_MASK
+    }
+
+    /// The sub-LRU that holds the item.
+    pub(crate) fn segment(&self) -> super::store::Segment {
+        super::store::Segment::from_bits(self.clsid >> CLASS_BITS)
+    }
+
+    /// Records the item's size class and sub-LRU (the store links it there).
+    pub(crate) fn set_place(&mut self, class: u8, segment: super::store::Segment) {
+        self.clsid = (class & CLASS_MASK) | (segment.bits() << CLASS_BITS);
     }
 
     pub(crate) fn is_live(&self) -> bool {
@@ -233,9 +260,10 @@ impl<'a> Item<'a> {
         self.expires_at().map(|e| e.saturating_sub(now))
     }
 
-    /// Unix second of the last store or access. An access that returns this view
-    /// has already set it to its `now`; use `Store::peek` first to see the
-    /// previous one (meta's `l` flag).
+    /// Unix second of the last store or access. An access that returns this
+    /// view has already applied its own bump (with the segmented LRU a first
+    /// hit only marks the item fetched; later hits set this to their `now`);
+    /// use `Store::peek` first to see the previous one (meta's `l` flag).
     pub fn last_access(&self) -> u32 {
         self.rec.atime
     }
@@ -273,7 +301,7 @@ impl<'a> Item<'a> {
 
     /// The item's size class (meta's `me` prints it as `cls=`).
     pub fn class(&self) -> u8 {
-        self.rec.class
+        self.rec.class()
     }
 }
 

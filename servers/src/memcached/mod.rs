@@ -77,6 +77,7 @@ pub mod hash_power;
 pub mod item;
 pub mod limits;
 mod lru;
+pub mod maintainer;
 pub mod meta_exec;
 pub mod port_file;
 pub mod restart;

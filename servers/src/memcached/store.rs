@@ -14,8 +14,10 @@
 //!   allocation for key + value; free slots form a singly linked free list.
 //! - `table: HashTable<u32>` stores only record indices, hashed with a seeded
 //!   foldhash of the key; lookups compare keys in the records.
-//! - `lru` threads a `torsion::list::SlabList` through the records, most recently used
-//!   first. All of insert, lookup, delete, touch and eviction are O(1).
+//! - `lrus` thread `torsion::list::SlabList`s through the records, most recently
+//!   used first: four per size class (HOT, WARM, COLD, TEMP: memcached's
+//!   segmented LRU, see the `segments` submodule), or only COLD without
+//!   segments. All of insert, lookup, delete, touch and eviction are O(1).
 //! - `flush_all` is O(1): it records a CAS threshold (every item whose CAS is
 //!   below it is invisible), resolved lazily for a delayed flush; the flushed
 //!   items are reclaimed on access, from the LRU tail, or by [`Store::crawl`].
@@ -23,7 +25,7 @@
 //!   ([`classes`](super::classes)): an item takes a chunk of its size class
 //!   (or a header and data chunks when larger than `slab_chunk_max`), classes
 //!   take 1 MiB pages up to `-m`, and when a class can take no page the item
-//!   evicts from that class's own LRU, as in memcached. `bytes` is the sum of
+//!   evicts from that class's own COLD list, as in memcached. `bytes` is the sum of
 //!   memcached's item sizes ([`item_total`](super::classes::item_total)).
 //! - Each class has its own LRU list; the record's `class` names it.
 //!   The allocation, eviction, page-moving and per-class reading code is in
@@ -39,11 +41,14 @@ use super::item::{expires_at, Item, ItemBits, Record, MAX_KEY_LEN};
 use super::lru::{Lru, NIL};
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
+use segments::ClassLists;
 
 mod memory;
 mod persist;
+mod segments;
 
 pub use memory::RECLAIM_PAGES;
+pub use segments::{LruPolicy, Segment, JUGGLE_ROUNDS};
 
 /// The crawler leaves an item alone until it has been expired this many
 /// seconds, so that the LRU tail (memcached's maintainer) reclaims it first.
@@ -72,9 +77,11 @@ pub struct StoreConfig {
     /// Pages may move between classes (memcached's `slab_reassign`, on unless
     /// `-o no_modern`). Off with whole-page chunks, a page is exactly its chunks.
     pub slab_reassign: bool,
-    /// memcached's segmented LRU (`-o no_modern` turns it off): only changes
-    /// which keys `stats items` prints.
+    /// memcached's segmented LRU (`-o no_modern` turns it off): HOT, WARM,
+    /// COLD (and TEMP) lists per class; see the `segments` module.
     pub lru_segmented: bool,
+    /// The segmented LRU's shares, ages and `temporary_ttl`.
+    pub lru: LruPolicy,
     /// Bytes counted as already allocated at start (memcached's test hook,
     /// the `T_MEMD_INITIAL_MALLOC` environment variable).
     pub initial_malloced: u64,
@@ -96,6 +103,7 @@ impl Default for StoreConfig {
             slab_chunk_max: 512 * 1024,
             slab_reassign: true,
             lru_segmented: true,
+            lru: LruPolicy::default(),
             initial_malloced: 0,
             cas_enabled: true,
         }
@@ -254,8 +262,11 @@ pub enum DeltaError {
 /// settings of it; the meta protocol's `mg` uses the others (`u`, `T`, `N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Mark the item fetched, set its last access to `now` and move it to the
-    /// LRU head (`false` is meta's `u` flag: memcached's `DONT_UPDATE`).
+    /// Bump the item as memcached does on a hit: with the segmented LRU, mark
+    /// it fetched, or on a later hit active (refreshing its last access; an
+    /// active COLD item moves to WARM); without segments, mark it fetched,
+    /// refresh it and move it to its LRU's head (`false` is meta's `u` flag:
+    /// memcached's `DONT_UPDATE`).
     pub bump: bool,
     /// Set this expiration time on a hit (`gat`, meta's `T`). The read then
     /// counts as a touch (`cmd_touch`, `touch_hits`/`touch_misses`) instead of
@@ -335,8 +346,9 @@ pub struct Store {
     free: u32,
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
-    /// One LRU per size class, indexed by class id.
-    lrus: Vec<Lru>,
+    /// The sub-LRUs of each size class, indexed by class id then
+    /// [`Segment::index`] (one list, COLD, without segments).
+    lrus: Vec<ClassLists>,
     /// Page accounting per class.
     slabs: Slabs,
     /// Per-class figures, indexed by class id.
@@ -421,7 +433,7 @@ impl Store {
             free: NIL,
             table: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
-            lrus: (0..n).map(|_| Lru::new()).collect(),
+            lrus: (0..n).map(|_| std::array::from_fn(|_| Lru::new())).collect(),
             slabs,
             classes: vec![ClassStats::default(); n],
             bytes: 0,
@@ -575,11 +587,13 @@ impl Store {
             (None, _) => return self.count_read(options, false),
         };
         let _ = self.count_read(options, true);
-        let class = &mut self.classes[usize::from(self.records[i as usize].class)];
+        let rec = &self.records[i as usize];
+        let class = &mut self.classes[usize::from(rec.class())];
         if options.touch.is_some() {
             class.touch_hits += 1;
         } else {
             class.get_hits += 1;
+            class.lru_hits[rec.segment().index()] += 1;
         }
         let rec = &self.records[i as usize];
         let (was_fetched, last_access, expires_before) = if created {
@@ -592,7 +606,7 @@ impl Store {
             self.records[i as usize].expires = expires_at(exptime, now);
         }
         if options.bump {
-            self.access(i, now);
+            self.bump(i, now);
         }
         Some(Read {
             item: Item::new(&self.records[i as usize]),
@@ -702,9 +716,7 @@ impl Store {
         match (mode, old) {
             (StoreMode::Add, Some(i)) => {
                 // "add only adds a nonexistent item, but promote to head of LRU"
-                self.records[i as usize].atime = now;
-                let class = usize::from(self.records[i as usize].class);
-                self.lrus[class].move_to_front(&mut self.records, i);
+                self.refresh(i, now);
                 return Ok(StoreOutcome::NotStored);
             }
             (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, None) => {
@@ -794,7 +806,7 @@ impl Store {
             return DeleteOutcome::Exists;
         }
         self.stats.delete_hits += 1;
-        self.classes[usize::from(self.records[i as usize].class)].delete_hits += 1;
+        self.classes[usize::from(self.records[i as usize].class())].delete_hits += 1;
         self.unlink(i);
         DeleteOutcome::Deleted
     }
@@ -812,9 +824,9 @@ impl Store {
             return TouchOutcome::Exists;
         }
         self.stats.touch_hits += 1;
-        self.classes[usize::from(self.records[i as usize].class)].touch_hits += 1;
+        self.classes[usize::from(self.records[i as usize].class())].touch_hits += 1;
         self.records[i as usize].expires = expires_at(exptime, now);
-        self.access(i, now);
+        self.bump(i, now);
         TouchOutcome::Touched {
             cas: self.records[i as usize].cas,
         }
@@ -862,7 +874,7 @@ impl Store {
             return Ok(DeltaOutcome::Exists);
         }
         let current = safe_strtoull(old_value).ok_or(DeltaError::NonNumeric)?;
-        let class = &mut self.classes[usize::from(rec.class)];
+        let class = &mut self.classes[usize::from(rec.class())];
         let value = match delta.op {
             DeltaOp::Incr => {
                 self.stats.incr_hits += 1;
@@ -955,7 +967,7 @@ impl Store {
             if !rec.is_live() {
                 continue;
             }
-            let c = usize::from(rec.class);
+            let c = usize::from(rec.class());
             self.classes[c].crawler_items_checked += 1;
             self.stats.crawler_items_checked += 1;
             let ripe = match self.gone(i, now) {
@@ -995,10 +1007,10 @@ impl Store {
         let mut reclaimed = 0;
         for i in cursor.min(end)..end {
             let rec = &self.records[i];
-            if !rec.is_live() || rec.class >= 64 || classes & (1 << rec.class) == 0 {
+            if !rec.is_live() || rec.class() >= 64 || classes & (1 << rec.class()) == 0 {
                 continue;
             }
-            let c = usize::from(rec.class);
+            let c = usize::from(rec.class());
             let fetched = rec.bits.contains(ItemBits::FETCHED);
             self.classes[c].crawler_items_checked += 1;
             self.stats.crawler_items_checked += 1;
@@ -1094,14 +1106,6 @@ impl Store {
                 None
             }
         }
-    }
-
-    fn access(&mut self, i: u32, now: u32) {
-        let rec = &mut self.records[i as usize];
-        rec.atime = now;
-        rec.bits = rec.bits.union(ItemBits::FETCHED);
-        let class = usize::from(rec.class);
-        self.lrus[class].move_to_front(&mut self.records, i);
     }
 
     fn take_cas(&mut self) -> u64 {
@@ -1607,7 +1611,10 @@ mod tests {
         assert!(!item.fetched());
         assert_eq!(item.last_access(), NOW);
         assert!(s.get(b"k", NOW + 7).unwrap().fetched());
-        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW + 7);
+        // A first hit only marks the item fetched; the second refreshes it.
+        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW);
+        assert!(s.get(b"k", NOW + 8).is_some());
+        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW + 8);
         assert_eq!(
             s.update_bits(
                 b"k",
@@ -1621,7 +1628,7 @@ mod tests {
         assert!(item.stale() && item.token_sent() && !item.fetched());
         assert_eq!((item.size(), item.class()), (61, 1));
         assert_eq!(s.update_bits(b"nope", ItemBits::STALE, ItemBits::NONE, NOW), None);
-        assert_eq!(s.stats().get_hits, 1);
+        assert_eq!(s.stats().get_hits, 2);
         s.reset_stats();
         assert_eq!(s.stats(), &StoreStats::default());
         assert_eq!(s.curr_items(), 1);
@@ -1650,7 +1657,8 @@ mod tests {
         assert_eq!(r.last_access, NOW);
         assert_eq!(r.expires_before, Some(NOW + 100));
         assert_eq!(r.item.expires_at(), Some(NOW + 15));
-        assert_eq!(r.item.last_access(), NOW + 5);
+        // A first hit marks the item fetched without refreshing its access.
+        assert_eq!(r.item.last_access(), NOW);
         assert!(s.read(b"k", no_bump, NOW + 6).unwrap().was_fetched);
         let st = s.stats();
         assert_eq!(

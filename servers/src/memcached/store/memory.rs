@@ -8,18 +8,16 @@
 use std::hash::BuildHasher;
 
 use super::super::classes::{item_total, Layout, Slabs};
-use super::super::item::{ItemBits, Record, NEVER};
+use super::super::item::{ItemBits, Record};
 use super::super::lru::NIL;
 use super::super::slab_admin::Automove;
 use super::super::stats::ClassStats;
+use super::segments::{Pull, Segment};
 use super::Store;
 
 /// Times an allocation evicts and retries before giving up (memcached's
 /// `do_item_alloc_pull` loop).
 const ALLOC_TRIES: usize = 10;
-
-/// Items an LRU tail pull looks at (memcached's `lru_pull_tail` `tries`).
-const TAIL_SEARCH: usize = 5;
 
 /// A class with more free chunks than this many pages' worth gives a page
 /// back (memcached's automover, `MIN_PAGES_FOR_RECLAIM`).
@@ -59,13 +57,17 @@ impl Store {
         self.classes.get(usize::from(class)).cloned().unwrap_or_default()
     }
 
-    /// Seconds since the least recently used item of `class` was last
-    /// accessed (`items:N:age`), `None` when the class holds nothing.
+    /// Seconds since the least recently used item of `class`'s COLD list
+    /// (its only list without segments) was last accessed (`items:N:age`),
+    /// `None` when that list is empty.
     pub fn class_age(&self, class: u8, now: u32) -> Option<u32> {
-        self.lrus
-            .get(usize::from(class))?
-            .back()
-            .map(|t| now.saturating_sub(self.records[t as usize].atime))
+        self.tail_age(class, Segment::Cold, now)
+    }
+
+    /// Seconds since the tail item of `class`'s `segment` list was last
+    /// accessed (`items:N:age_hot`, `age_warm`), `None` when it is empty.
+    pub fn segment_age(&self, class: u8, segment: Segment, now: u32) -> Option<u32> {
+        self.tail_age(class, segment, now)
     }
 
     /// Turns the `stats sizes` histogram on (counting items stored from now
@@ -102,12 +104,14 @@ impl Store {
 
     /// Moves a page from class `src` to class `dst` (0: the global page pool),
     /// as memcached's slab mover does: items of `src` are evicted from its LRU
-    /// tail until a page's worth of its chunks is free. Returns whether a page
-    /// moved (the caller checks the classes first).
+    /// tails (COLD's first, then HOT's, WARM's and TEMP's) until a page's
+    /// worth of its chunks is free. Returns whether a page moved (the caller
+    /// checks the classes first).
     pub fn reassign_page(&mut self, src: u8, dst: u8, now: u32) -> bool {
         let per_page = u64::from(self.slabs.table().per_page(src));
+        let order = [Segment::Cold, Segment::Hot, Segment::Warm, Segment::Temp];
         while self.slabs.class(src).free < per_page {
-            let Some(tail) = self.lrus.get(usize::from(src)).and_then(|l| l.back()) else {
+            let Some(tail) = order.iter().find_map(|&seg| self.tail_of(src, seg)) else {
                 break;
             };
             if self.gone(tail, now).is_none() {
@@ -120,20 +124,20 @@ impl Store {
         moved
     }
 
-    /// Up to `limit` items of `class` (0: all), most recently used first, for
-    /// `stats cachedump`: key, value length, absolute expiry (0: never).
+    /// Up to `limit` items of `class` (0: all), most recently used first
+    /// in each list, HOT, WARM, COLD then TEMP, for `stats cachedump`: key,
+    /// value length, absolute expiry (0: never).
     pub fn class_items(&self, class: u8, limit: usize) -> Vec<(&[u8], usize, u32)> {
         let mut out = Vec::new();
-        let Some(lru) = self.lrus.get(usize::from(class)) else {
-            return out;
-        };
-        let mut i = lru.front().unwrap_or(NIL);
-        while i != NIL && (limit == 0 || out.len() < limit) {
-            let rec = &self.records[i as usize];
-            if !rec.bits.contains(ItemBits::KEY_BINARY) {
-                out.push((rec.key(), rec.value().len(), rec.expires));
+        for segment in Segment::ALL {
+            let mut i = self.head_of(class, segment).unwrap_or(NIL);
+            while i != NIL && (limit == 0 || out.len() < limit) {
+                let rec = &self.records[i as usize];
+                if !rec.bits.contains(ItemBits::KEY_BINARY) {
+                    out.push((rec.key(), rec.value().len(), rec.expires));
+                }
+                i = rec.next;
             }
-            i = rec.next;
         }
         out
     }
@@ -232,8 +236,9 @@ impl Store {
         }
     }
 
-    /// Takes one chunk of `class`, evicting from the class's LRU tail while
-    /// there is no room (memcached's `do_item_alloc_pull`).
+    /// Takes one chunk of `class`, evicting from the class's COLD tail while
+    /// there is no room, and pushing HOT's tail to COLD when COLD is empty
+    /// (memcached's `do_item_alloc_pull`).
     fn pull(&mut self, class: u8, now: u32) -> bool {
         for tries in 0..ALLOC_TRIES {
             if !self.config.lru_segmented {
@@ -243,7 +248,10 @@ impl Store {
                 self.classes[usize::from(class)].direct_reclaims += tries as u64;
                 return true;
             }
-            if self.pull_tail(class, now, true) == 0 {
+            if self.pull_tail(class, now, true) == 0
+                && !(self.config.lru_segmented
+                    && self.pull_segment(class, Segment::Hot, now, Pull::Evict) > 0)
+            {
                 self.classes[usize::from(class)].direct_reclaims += tries as u64 + 1;
                 return false;
             }
@@ -251,71 +259,13 @@ impl Store {
         false
     }
 
-    /// Looks at up to [`TAIL_SEARCH`] items from the LRU tail of `class`: frees
-    /// expired or flushed ones (`reclaimed`), and stops at the first live one,
-    /// evicting it if `evict` and the store evicts (memcached's
-    /// `lru_pull_tail`). Returns how many items were freed.
+    /// Looks at the COLD tail of `class` (the class's only list without
+    /// segments): frees expired or flushed items, and stops at the first
+    /// live one, evicting it if `evict` and the store evicts (memcached's
+    /// `lru_pull_tail` on COLD). Returns how many items were freed or moved.
     pub(super) fn pull_tail(&mut self, class: u8, now: u32, evict: bool) -> usize {
-        let c = usize::from(class);
-        let mut removed = 0;
-        let mut cur = self.lrus.get(c).and_then(|l| l.back()).unwrap_or(NIL);
-        for _ in 0..TAIL_SEARCH {
-            if cur == NIL {
-                break;
-            }
-            let i = cur;
-            let rec = &self.records[i as usize];
-            cur = rec.prev;
-            if i == self.pinned {
-                continue;
-            }
-            let fetched = rec.bits.contains(ItemBits::FETCHED);
-            let (atime, expires) = (rec.atime, rec.expires);
-            if self.gone(i, now).is_some() {
-                self.stats.reclaimed += 1;
-                self.classes[c].reclaimed += 1;
-                if !fetched {
-                    self.stats.expired_unfetched += 1;
-                    self.classes[c].expired_unfetched += 1;
-                }
-                self.unlink(i);
-                removed += 1;
-                continue;
-            }
-            if evict && self.config.evict {
-                let age = u64::from(now.saturating_sub(atime));
-                let st = &mut self.classes[c];
-                st.evicted += 1;
-                st.evicted_time = age;
-                if expires != NEVER {
-                    st.evicted_nonzero += 1;
-                }
-                self.stats.evictions += 1;
-                self.stats.evicted_time = age;
-                if !fetched {
-                    self.stats.evicted_unfetched += 1;
-                    self.classes[c].evicted_unfetched += 1;
-                }
-                if let Some(log) = &mut self.evicted_log {
-                    let rec = &self.records[i as usize];
-                    log.push(super::Evicted {
-                        key: rec.data[..usize::from(rec.key_len)].to_vec(),
-                        fetched,
-                        ttl: if expires == NEVER {
-                            -1
-                        } else {
-                            i64::from(expires) - i64::from(now)
-                        },
-                        last_access: now.saturating_sub(atime),
-                        class,
-                    });
-                }
-                self.unlink(i);
-                removed += 1;
-            }
-            break;
-        }
-        removed
+        let pull = if evict { Pull::Evict } else { Pull::Reclaim };
+        self.pull_segment(class, Segment::Cold, now, pull)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -348,14 +298,15 @@ impl Store {
             rec.flags = flags;
             rec.key_len = key_len as u8;
             rec.bits = ItemBits::LIVE;
-            rec.class = class;
+            rec.set_place(class, Segment::Cold);
             rec.tail = tail;
         }
         let hash = self.hash(self.records[i as usize].key());
         let (records, hasher) = (&self.records, &self.hasher);
         self.table
             .insert_unique(hash, i, |&j| hasher.hash_one(records[j as usize].key()));
-        self.lrus[usize::from(class)].push_front(&mut self.records, i);
+        let segment = self.first_segment(expires, now);
+        self.push(i, segment);
         let st = &mut self.classes[usize::from(class)];
         st.number += 1;
         st.mem_requested += size as u64;
@@ -371,7 +322,7 @@ impl Store {
             entry.remove();
         }
         let rec = &self.records[i as usize];
-        let (class, tail, size) = (rec.class, rec.tail, rec.size());
+        let (class, tail, size) = (rec.class(), rec.tail, rec.size());
         // Only a chunked item needs its layout worked out again.
         let layout = (size > self.slabs.table().chunk_max())
             .then(|| {
@@ -380,7 +331,7 @@ impl Store {
                     .layout(usize::from(rec.key_len), rec.flags, rec.value().len())
             })
             .flatten();
-        self.lrus[usize::from(class)].unlink(&mut self.records, i);
+        self.drop_from_list(i);
         match layout {
             Some(l) if l.chunked() => {
                 let largest = self.slabs.table().largest();
@@ -404,15 +355,19 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{DeleteOutcome, StoreError, StoreMode, StoreOutcome};
+    use super::super::{DeleteOutcome, StoreConfig, StoreError, StoreMode, StoreOutcome};
     use super::*;
 
     use super::super::tests::{big, pages, set, value, MB, NOW};
 
     #[test]
     fn lru_eviction_order() {
-        // Two pages of class 38: four items.
-        let mut s = pages(2, true);
+        // Two pages of class 38: four items, in one list per class
+        // (`-o no_modern`; segments.rs tests the segmented order).
+        let mut s = Store::new(StoreConfig {
+            lru_segmented: false,
+            ..pages(2, true).config().clone()
+        });
         set(&mut s, b"k1", &big(1), 0, NOW);
         set(&mut s, b"k2", &big(2), 0, NOW);
         set(&mut s, b"k3", &big(3), 0, NOW);

@@ -9,10 +9,13 @@
 //!
 //! # Implementation notes
 //!
-//! - Items are visited class by class, least recently used first. Restoring
-//!   them in that order (each restore goes to the head of its class's LRU)
-//!   gives every class its old order back; the order *between* classes
-//!   does not exist in the store (each class has its own LRU).
+//! - Items are visited class by class, least recently used first: the
+//!   cold list from its tail, then warm, hot and temp. A restore stores the
+//!   item afresh (to the head of hot, or temp for a short TTL), so a class
+//!   comes back with its old order in its hot list, the oldest at the tail,
+//!   and the LRU maintainer moves them down to warm and cold as it does
+//!   any new items; the order *between* classes does not exist in the store
+//!   (each class has its own lists).
 //! - Visiting walks the LRU lists through each record's `prev` link, the
 //!   same walk `class_items` does the other way.
 
@@ -21,7 +24,7 @@ use super::super::lru::NIL;
 use super::super::restart::{SavedItem, Skipped};
 use std::hash::BuildHasher;
 
-use super::Store;
+use super::{Segment, Store};
 
 impl Store {
     /// Calls `f` with every live, visible item (neither expired nor flushed
@@ -32,14 +35,18 @@ impl Store {
         now: u32,
         mut f: impl FnMut(Item<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        for lru in &self.lrus {
-            let mut i = lru.back().unwrap_or(NIL);
-            while i != NIL {
-                let rec = &self.records[i as usize];
-                if rec.is_live() && self.gone(i, now).is_none() {
-                    f(Item::new(rec))?;
+        // Cold, the oldest, first, then warm, hot, and the short-lived.
+        const OLDEST_FIRST: [Segment; 4] = [Segment::Cold, Segment::Warm, Segment::Hot, Segment::Temp];
+        for lists in &self.lrus {
+            for segment in OLDEST_FIRST {
+                let mut i = lists[segment.index()].back().unwrap_or(NIL);
+                while i != NIL {
+                    let rec = &self.records[i as usize];
+                    if rec.is_live() && self.gone(i, now).is_none() {
+                        f(Item::new(rec))?;
+                    }
+                    i = rec.prev;
                 }
-                i = rec.prev;
             }
         }
         Ok(())
@@ -90,17 +97,24 @@ impl Store {
             return Err(Skipped::Invalid);
         }
         let value_len = item.data.len() - key_len;
-        let Some(layout) = self.slabs.table().layout(key_len, item.flags, value_len) else {
+        if self
+            .slabs
+            .table()
+            .layout(key_len, item.flags, value_len)
+            .is_none()
+        {
             return Err(Skipped::Invalid);
-        };
-        let old = self.find(&item.data[..key_len]);
+        }
+        let mut key = [0; super::MAX_KEY_LEN];
+        key[..key_len].copy_from_slice(&item.data[..key_len]);
+        let key = &key[..key_len];
+        let old = self.find(key);
         // `write` takes a CAS unique for the new item; the saved one replaces
         // it, so the counter is left where it was.
         let next_cas = self.next_cas;
         self.write(old, false, item.data, key_len, item.flags, item.expires, now)
             .map_err(|()| Skipped::NoRoom)?;
-        // `write` linked the new item at the head of its class's LRU.
-        let Some(i) = self.lrus[usize::from(layout.class)].front() else {
+        let Some(i) = self.find(key) else {
             return Err(Skipped::NoRoom);
         };
         let rec = &mut self.records[i as usize];
