@@ -353,8 +353,25 @@ impl MemcacheConnection {
         });
     }
 
-    /// Handles `data` after whatever was pending.
+    /// The capacity of the input buffer, if it holds one.
+    fn input_held(&self) -> Option<usize> {
+        self.input.as_ref().map(|i| i.bytes.capacity())
+    }
+
+    /// Handles `data` after whatever was pending, and counts the input
+    /// buffer's change in `stats` (`read_buf_count`, `read_buf_bytes`).
     fn process(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        let before = self.input_held();
+        self.process_data(ctx, data);
+        let after = self.input_held();
+        if before != after {
+            let mut shared = self.shared.borrow_mut();
+            shared.stats.read_buffers.changed(before, after);
+        }
+    }
+
+    /// [`process`](Self::process), without the accounting.
+    fn process_data(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
         if self.dumping() {
             // A dump is streaming: the requests wait for its end.
             if !data.is_empty() {
@@ -424,7 +441,7 @@ impl MemcacheConnection {
             Next::Upgrade => {
                 self.session = Conversation::Text(Session::new());
                 if self.has_pending() && ctx.is_open() && !ctx.is_closing() {
-                    self.process(ctx, &[]);
+                    self.process_data(ctx, &[]);
                 }
             }
             // A large value is on its way: make room for it once.
@@ -515,6 +532,9 @@ impl Protocol for MemcacheConnection {
             log::debug!("client connection ended: {reason}");
         }
         let mut shared = self.shared.borrow_mut();
+        let held = self.input_held();
+        self.input = None;
+        shared.stats.read_buffers.changed(held, None);
         shared.stats.watch.remove(ctx.id());
         let row = std::mem::replace(&mut self.row, NO_ROW);
         if row != NO_ROW {
@@ -717,6 +737,28 @@ mod tests {
         t.receive(b"version\r\n");
         assert!(t.disconnected(), "closed at the bad magic");
         assert_eq!(t.text(), "");
+    }
+
+    #[test]
+    fn a_partial_request_holds_a_counted_buffer_until_it_completes() {
+        let reactor = torsion::Reactor::new().unwrap();
+        let mut factory = MemcacheFactory::new(&reactor, Settings::default());
+        let shared = factory.shared();
+        let mut t = StringTransport::from_factory(&mut factory);
+        let counts = || {
+            let r = shared.borrow().stats.read_buffers;
+            (r.count, r.bytes > 0)
+        };
+        t.receive(b"version\r\n");
+        assert_eq!(counts(), (0, false), "whole requests leave no buffer");
+        t.receive(b"set k 0 0 5\r\nhel");
+        assert_eq!(counts(), (1, true));
+        t.receive(b"lo\r\n");
+        assert_eq!(counts(), (0, false), "freed once consumed");
+        t.receive(b"get k");
+        assert_eq!(counts(), (1, true));
+        t.receive_reset();
+        assert_eq!(counts(), (0, false), "and when the connection closes");
     }
 
     #[test]
