@@ -22,9 +22,10 @@ const COPY_THRESHOLD: usize = 1024;
 /// connection does not keep the memory of its largest reply.
 const KEEP_CAPACITY: usize = 16 * 1024;
 
-/// Drained write buffers a [`WritePool`] keeps for reuse: enough for every
-/// connection that writes in one turn of the loop to find one, without
-/// holding much (at most this many times [`KEEP_CAPACITY`]).
+/// Drained write buffers a [`WritePool`] keeps for reuse by default
+/// (`Config::write_pool`): enough for every connection that writes in one
+/// turn of the loop to find one, without holding much (at most this many
+/// times [`KEEP_CAPACITY`]).
 pub(crate) const POOL_BUFFERS: usize = 16;
 
 #[derive(Default)]
@@ -153,6 +154,9 @@ impl WriteBuffer {
 /// one reply is the one it (or the next connection) takes for the next.
 #[derive(Default)]
 pub(crate) struct WritePool {
+    // Boxed on purpose: a connection holds a `Box<WriteBuffer>` (8 bytes,
+    // not 56), and the same box moves between it and the pool.
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<WriteBuffer>>,
 }
 
@@ -162,10 +166,11 @@ impl WritePool {
         self.spare.pop().unwrap_or_default()
     }
 
-    /// Takes back `buffer` (dropping what it holds), unless the pool is full.
-    pub(crate) fn give(&mut self, buffer: Option<Box<WriteBuffer>>) {
+    /// Takes back `buffer` (dropping what it holds), unless the pool
+    /// already keeps `keep` buffers.
+    pub(crate) fn give(&mut self, buffer: Option<Box<WriteBuffer>>, keep: usize) {
         if let Some(mut buffer) = buffer {
-            if self.spare.len() < POOL_BUFFERS {
+            if self.spare.len() < keep {
                 buffer.reset();
                 self.spare.push(buffer);
             }
@@ -262,16 +267,16 @@ mod tests {
         let mut buf = pool.take();
         buf.push_bytes(Bytes::from(vec![1; 5000]));
         buf.push_slice(b"hello");
-        pool.give(Some(buf));
+        pool.give(Some(buf), POOL_BUFFERS);
         assert_eq!(pool.len(), 1);
         let buf = pool.take();
         assert!(buf.is_empty() && buf.chunks.is_empty(), "given back empty");
         assert!(buf.tail.capacity() >= 5, "with its memory");
         assert_eq!(pool.len(), 0);
         for _ in 0..POOL_BUFFERS + 5 {
-            pool.give(Some(Box::default()));
+            pool.give(Some(Box::default()), POOL_BUFFERS);
         }
-        pool.give(None);
+        pool.give(None, POOL_BUFFERS);
         assert_eq!(pool.len(), POOL_BUFFERS);
     }
 

@@ -540,7 +540,7 @@ impl Reactor {
             if wbuf.is_empty() {
                 // Drained: the buffer goes back to the pool, so a connection
                 // with nothing to send holds none.
-                self.write_pool.give(conn.wbuf.take());
+                self.write_pool.give(conn.wbuf.take(), self.config.write_pool);
             }
         }
         let want_write = conn.wbuf.is_some();
@@ -612,7 +612,7 @@ impl Reactor {
         conn.phase = Phase::Lingering;
         conn.reading = Reading::Stopped;
         conn.write_interest = false;
-        self.write_pool.give(conn.wbuf.take());
+        self.write_pool.give(conn.wbuf.take(), self.config.write_pool);
         self.update_interest(id);
         self.schedule_linger(id, lingering);
         self.notices.push_back(Notice::Lost(id, CloseReason::Done));
@@ -629,7 +629,7 @@ impl Reactor {
         }
         conn.stream.close(registry, &reason);
         conn.phase = Phase::Closed;
-        self.write_pool.give(conn.wbuf.take());
+        self.write_pool.give(conn.wbuf.take(), self.config.write_pool);
         self.notices.push_back(Notice::Lost(id, reason));
     }
 
