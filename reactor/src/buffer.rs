@@ -22,6 +22,12 @@ const COPY_THRESHOLD: usize = 1024;
 /// connection does not keep the memory of its largest reply.
 const KEEP_CAPACITY: usize = 16 * 1024;
 
+/// Drained write buffers a [`WritePool`] keeps for reuse by default
+/// (`Config::write_pool`): enough for every connection that writes in one
+/// turn of the loop to find one, without holding much (at most this many
+/// times [`KEEP_CAPACITY`]).
+pub(crate) const POOL_BUFFERS: usize = 16;
+
 #[derive(Default)]
 pub(crate) struct WriteBuffer {
     /// Queued chunks, oldest first; all of them go before `tail`.
@@ -57,9 +63,15 @@ impl WriteBuffer {
         self.chunks.push_back(data);
     }
 
-    /// Drops everything queued.
-    pub(crate) fn clear(&mut self) {
-        *self = WriteBuffer::default();
+    /// Drops everything queued, keeping the tail's memory (at most
+    /// [`KEEP_CAPACITY`]) for the next writes.
+    fn reset(&mut self) {
+        self.chunks.clear();
+        self.tail.clear();
+        if self.tail.capacity() > KEEP_CAPACITY {
+            self.tail = BytesMut::new();
+        }
+        self.len = 0;
     }
 
     /// Writes as much as `sink` takes. Returns the bytes written, stopping at
@@ -130,6 +142,45 @@ impl WriteBuffer {
                 }
             }
         }
+    }
+}
+
+/// The reactor's drained write buffers, lent to connections as they write.
+///
+/// A connection holds a write buffer only while it has bytes the socket has
+/// not taken: it borrows one from the pool at its first write, and gives it
+/// back once a flush drains it. So an idle connection costs no buffer, and
+/// a busy one costs no allocation per reply: the buffer it gives back after
+/// one reply is the one it (or the next connection) takes for the next.
+#[derive(Default)]
+pub(crate) struct WritePool {
+    // Boxed on purpose: a connection holds a `Box<WriteBuffer>` (8 bytes,
+    // not 56), and the same box moves between it and the pool.
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<WriteBuffer>>,
+}
+
+impl WritePool {
+    /// An empty buffer: a spare one if there is one.
+    pub(crate) fn take(&mut self) -> Box<WriteBuffer> {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Takes back `buffer` (dropping what it holds), unless the pool
+    /// already keeps `keep` buffers.
+    pub(crate) fn give(&mut self, buffer: Option<Box<WriteBuffer>>, keep: usize) {
+        if let Some(mut buffer) = buffer {
+            if self.spare.len() < keep {
+                buffer.reset();
+                self.spare.push(buffer);
+            }
+        }
+    }
+
+    /// Buffers waiting in the pool.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.spare.len()
     }
 }
 
@@ -208,6 +259,25 @@ mod tests {
         };
         buf.flush_to(&mut sink).unwrap();
         assert_eq!(buf.tail.capacity(), 0);
+    }
+
+    #[test]
+    fn the_pool_lends_drained_buffers_and_keeps_a_bounded_number() {
+        let mut pool = WritePool::default();
+        let mut buf = pool.take();
+        buf.push_bytes(Bytes::from(vec![1; 5000]));
+        buf.push_slice(b"hello");
+        pool.give(Some(buf), POOL_BUFFERS);
+        assert_eq!(pool.len(), 1);
+        let buf = pool.take();
+        assert!(buf.is_empty() && buf.chunks.is_empty(), "given back empty");
+        assert!(buf.tail.capacity() >= 5, "with its memory");
+        assert_eq!(pool.len(), 0);
+        for _ in 0..POOL_BUFFERS + 5 {
+            pool.give(Some(Box::default()), POOL_BUFFERS);
+        }
+        pool.give(None, POOL_BUFFERS);
+        assert_eq!(pool.len(), POOL_BUFFERS);
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct Config {
     /// A connection whose write buffer would grow past this is aborted: its
     /// protocol ignored `pause_producing`.
     pub max_write_buffer: usize,
+    /// Drained write buffers kept for the next connections that write
+    /// (a connection holds one only while the socket has not taken its
+    /// bytes). 0 keeps none: every reply then allocates its buffer.
+    pub write_pool: usize,
     /// Readiness events fetched per poll.
     pub events_capacity: usize,
     /// Notice child exits through pidfds (Linux 5.3 and later); when false or
@@ -38,6 +42,7 @@ impl Default for Config {
             read_chunk: 64 * 1024,
             read_budget: 1024 * 1024,
             max_write_buffer: 64 * 1024 * 1024,
+            write_pool: crate::buffer::POOL_BUFFERS,
             events_capacity: 1024,
             pidfd: true,
         }

@@ -21,7 +21,7 @@ use crate::reactor::Reactor;
 use crate::source::Source;
 use crate::stream::Stream;
 use crate::timer::TimerTask;
-use crate::transport::{Connection, Phase, Role};
+use crate::transport::{ClientRole, Connection, Phase, Role};
 
 /// Options of an outgoing connection.
 #[derive(Clone, Debug)]
@@ -76,10 +76,10 @@ impl Reactor {
         factory: Box<dyn ClientFactory>,
         timeout: Option<Duration>,
     ) -> ConnectionId {
-        let role = Role::Client {
+        let role = Role::Client(Box::new(ClientRole {
             factory: Some(factory),
             timeout: None,
-        };
+        }));
         let (stream, failure) = match stream {
             Ok(stream) => (stream, None),
             Err(e) => (Stream::Closed, Some(ConnectError::from_io(e))),
@@ -91,7 +91,7 @@ impl Reactor {
         };
         let key = self
             .sources
-            .insert(Source::Connection(Box::new(Connection::new(stream, role, phase))));
+            .insert(Source::Connection(Connection::new(stream, role, phase)));
         let id = ConnectionId(key);
         if let Some(error) = failure {
             self.notices.push_back(Notice::ConnectFailed(id, error));
@@ -111,8 +111,8 @@ impl Reactor {
         }
         if let Some(after) = timeout {
             let timer = self.schedule_task(after, TimerTask::ConnectTimeout(id));
-            if let Some(Role::Client { timeout, .. }) = self.conn_mut(id).map(|c| &mut c.role) {
-                *timeout = Some(timer);
+            if let Some(Role::Client(client)) = self.conn_mut(id).map(|c| &mut c.role) {
+                client.timeout = Some(timer);
             }
         }
         id
@@ -133,7 +133,7 @@ impl Reactor {
         };
         conn.phase = Phase::Open;
         let (factory, timer) = match &mut conn.role {
-            Role::Client { factory, timeout } => (factory.take(), timeout.take()),
+            Role::Client(client) => (client.factory.take(), client.timeout.take()),
             _ => (None, None),
         };
         if let Some(timer) = timer {
@@ -155,8 +155,8 @@ impl Reactor {
             return;
         };
         conn.protocol = Some(protocol);
-        if let Role::Client { factory: slot, .. } = &mut conn.role {
-            *slot = Some(factory);
+        if let Role::Client(client) = &mut conn.role {
+            client.factory = Some(factory);
         }
         self.counters.connections_open += 1;
         self.counters.connections_total += 1;
@@ -183,8 +183,8 @@ impl Reactor {
     pub(crate) fn connect_timed_out(&mut self, id: ConnectionId) {
         if let Some(conn) = self.conn_mut(id) {
             if conn.phase == Phase::Connecting {
-                if let Role::Client { timeout, .. } = &mut conn.role {
-                    *timeout = None;
+                if let Role::Client(client) = &mut conn.role {
+                    client.timeout = None;
                 }
                 self.fail_connect(id, ConnectError::TimedOut);
             }
@@ -193,7 +193,7 @@ impl Reactor {
 
     pub(crate) fn deliver_connect_failed(&mut self, id: ConnectionId, error: ConnectError) {
         let factory = match self.conn_mut(id).map(|c| &mut c.role) {
-            Some(Role::Client { factory, .. }) => factory.take(),
+            Some(Role::Client(client)) => client.factory.take(),
             _ => None,
         };
         self.remove_connection(id);

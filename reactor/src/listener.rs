@@ -352,7 +352,7 @@ impl Reactor {
         protocol: Box<dyn Protocol>,
     ) -> ConnectionId {
         conn.protocol = Some(protocol);
-        let key = self.sources.insert(Source::Connection(Box::new(conn)));
+        let key = self.sources.insert(Source::Connection(conn));
         let id = ConnectionId(key);
         let registry = self.poll.registry();
         if let Some(conn) = self.sources.connection_mut(id) {

@@ -91,6 +91,7 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::{Events, Poll};
 
+use crate::buffer::WritePool;
 use crate::clock::{Clock, TimeSource};
 use crate::counters::Counters;
 use crate::id::{ConnectionId, DatagramId, Key, ListenerId};
@@ -149,6 +150,9 @@ pub struct Reactor {
     /// In-memory connections, checked each iteration for what tests fed them.
     pub(crate) memory: MemoryPipes,
     pub(crate) read_buf: Vec<u8>,
+    /// Drained write buffers, lent to connections while they have bytes
+    /// the socket has not taken (see `buffer.rs`).
+    pub(crate) write_pool: WritePool,
     clock: TimeSource,
     state: RunState,
     /// Depth of user code running now (run/iterate may not be re-entered).
@@ -203,6 +207,7 @@ impl Reactor {
             backlog: VecDeque::new(),
             memory: MemoryPipes::default(),
             read_buf: Vec::new(),
+            write_pool: WritePool::default(),
             clock,
             state: RunState::Idle,
             depth: 0,

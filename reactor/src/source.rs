@@ -38,7 +38,9 @@ use crate::udp::Datagram;
 /// One registered source. The reactor's dispatch is a `match` on this.
 pub(crate) enum Source {
     Listener(Box<Listener>),
-    Connection(Box<Connection>),
+    /// Inline, not boxed: a server holds thousands, and the slot is the
+    /// only memory the reactor spends on one (see `Connection`'s costs).
+    Connection(Connection),
     Datagram(Box<Datagram>),
     /// The `mio::Waker` behind `ReactorHandle`s (another thread queued calls).
     Waker,
@@ -54,6 +56,14 @@ struct Slot {
     generation: u32,
     source: Source,
 }
+
+/// The most bytes a slot may take: a connection (inline) and the
+/// generation. This is all the reactor spends on an idle connection; the
+/// slab grows by doubling, and the pages of its spare capacity are not
+/// touched until used.
+const SLOT_BYTES: usize = 80 + crate::transport::MIO_DEBUG_BYTES;
+
+const _: () = assert!(std::mem::size_of::<Slot>() <= SLOT_BYTES);
 
 /// The table of registered sources; a key's generation must match its slot's.
 #[derive(Default)]

@@ -278,7 +278,7 @@ impl StringTransport {
 
     /// Bytes the protocol wrote that the peer has not accepted yet.
     pub fn buffered(&self) -> usize {
-        self.reactor.conn(self.id).map_or(0, |c| c.wbuf.len())
+        self.reactor.conn(self.id).map_or(0, |c| c.buffered())
     }
 
     /// Limits the peer's receive window (see [`MemoryPeer::set_window`]).

@@ -32,6 +32,8 @@ use mio::Interest;
 
 use crate::address::Address;
 use crate::buffer::WriteBuffer;
+#[cfg(doc)]
+use crate::buffer::WritePool;
 use crate::id::ConnectionId;
 use crate::notice::Notice;
 use crate::protocol::{ClientFactory, CloseReason, Protocol, ProtocolAccessError};
@@ -97,15 +99,38 @@ pub(crate) enum Producer {
 pub(crate) enum Role {
     /// Accepted by this listener.
     Server(ListenerId),
-    /// Made by `connect_*`; the factory hears how it ends.
-    Client {
-        factory: Option<Box<dyn ClientFactory>>,
-        timeout: Option<TimerKey>,
-    },
+    /// Made by `connect_*`; the factory hears how it ends. Boxed: most
+    /// connections of a server are accepted ones, and pay nothing for it.
+    Client(Box<ClientRole>),
     /// Attached by hand (the in-memory test transport).
     Attached,
 }
 
+/// What a connection made by `connect_*` keeps about its making.
+pub(crate) struct ClientRole {
+    /// Hears how the connection ends (lent out while it is called).
+    pub(crate) factory: Option<Box<dyn ClientFactory>>,
+    /// The connect timeout, while the connect is in progress.
+    pub(crate) timeout: Option<TimerKey>,
+}
+
+/// One stream connection, in its slot of the source table.
+///
+/// # Cost
+///
+/// Every open connection holds one, inline in its slot of the source
+/// table (no allocation of its own), so it is kept small
+/// ([`CONNECTION_BYTES`], asserted below):
+///
+/// | field | bytes | |
+/// |-------|------:|-|
+/// | `stream` | 16 | a descriptor, or the test pipe's `Rc` (24 in a debug build: [`MIO_DEBUG_BYTES`]) |
+/// | `protocol` | 16 | a `Box<dyn Protocol>` |
+/// | `role` | 16 | a listener id; a client's factory and timer are boxed |
+/// | `wbuf` | 8 | `None` while nothing is buffered: a drained buffer goes back to the reactor's [`WritePool`] |
+/// | `tuning` | 8 | `None` unless watermarks or a write tap were set |
+/// | states and flags | 6 | `phase`, `reading`, `writing`, `producer`, `write_interest`, `dirty` |
+/// | padding | 2 | |
 pub(crate) struct Connection {
     pub(crate) stream: Stream,
     /// `None` while a callback of the protocol is running (it is lent out),
@@ -116,16 +141,44 @@ pub(crate) struct Connection {
     pub(crate) reading: Reading,
     pub(crate) writing: Writing,
     pub(crate) producer: Producer,
-    pub(crate) wbuf: WriteBuffer,
+    /// The bytes waiting for the socket; `None` when there are none (most
+    /// of the time: a reply is written at once). See [`WritePool`].
+    pub(crate) wbuf: Option<Box<WriteBuffer>>,
     /// Whether WRITABLE is part of the registration now.
     pub(crate) write_interest: bool,
     /// Whether the connection is on the reactor's dirty list.
     pub(crate) dirty: bool,
-    pub(crate) low_water: u32,
-    pub(crate) high_water: u32,
-    /// Sees every write accepted for this connection (see [`Ctx::set_write_tap`]).
-    pub(crate) write_tap: Option<WriteTap>,
+    /// Watermarks other than the defaults, and the write tap.
+    tuning: Option<Box<Tuning>>,
 }
+
+/// What few connections set: watermarks of their own, a write tap.
+struct Tuning {
+    low_water: u32,
+    high_water: u32,
+    /// Sees every write accepted for this connection (see [`Ctx::set_write_tap`]).
+    write_tap: Option<WriteTap>,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            low_water: DEFAULT_LOW_WATER as u32,
+            high_water: DEFAULT_HIGH_WATER as u32,
+            write_tap: None,
+        }
+    }
+}
+
+/// The most bytes a [`Connection`] may take (see its cost table).
+pub(crate) const CONNECTION_BYTES: usize = 72 + MIO_DEBUG_BYTES;
+
+/// What a debug build of mio adds to each socket (the id of the selector it
+/// is registered with, checked on every registration): 8 bytes with debug
+/// assertions, none in a release build.
+pub(crate) const MIO_DEBUG_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
+
+const _: () = assert!(std::mem::size_of::<Connection>() <= CONNECTION_BYTES);
 
 impl Connection {
     pub(crate) fn new(stream: Stream, role: Role, phase: Phase) -> Self {
@@ -137,13 +190,30 @@ impl Connection {
             reading: Reading::Active,
             writing: Writing::Open,
             producer: Producer::Streaming,
-            wbuf: WriteBuffer::default(),
+            wbuf: None,
             write_interest: false,
             dirty: false,
-            low_water: DEFAULT_LOW_WATER as u32,
-            high_water: DEFAULT_HIGH_WATER as u32,
-            write_tap: None,
+            tuning: None,
         }
+    }
+
+    /// Above this many buffered bytes the protocol is paused.
+    fn high_water(&self) -> usize {
+        self.tuning
+            .as_ref()
+            .map_or(DEFAULT_HIGH_WATER, |t| t.high_water as usize)
+    }
+
+    /// At or below this many buffered bytes a paused protocol is resumed.
+    fn low_water(&self) -> usize {
+        self.tuning
+            .as_ref()
+            .map_or(DEFAULT_LOW_WATER, |t| t.low_water as usize)
+    }
+
+    /// Bytes written but not yet accepted by the socket.
+    pub(crate) fn buffered(&self) -> usize {
+        self.wbuf.as_ref().map_or(0, |b| b.len())
     }
 
     /// Whether the protocol may still write.
@@ -294,13 +364,13 @@ impl<'r> Ctx<'r> {
     /// one replaces the old. Traffic logging uses this.
     pub fn set_write_tap(&mut self, tap: Option<WriteTap>) {
         if let Some(conn) = self.reactor.conn_mut(self.id) {
-            conn.write_tap = tap;
+            conn.tuning.get_or_insert_with(Box::default).write_tap = tap;
         }
     }
 
     /// Bytes written but not yet accepted by the socket.
     pub fn buffered(&self) -> usize {
-        self.reactor.conn(self.id).map_or(0, |c| c.wbuf.len())
+        self.reactor.conn(self.id).map_or(0, Connection::buffered)
     }
 
     /// The address of the other end.
@@ -335,8 +405,9 @@ impl<'r> Ctx<'r> {
     pub fn set_write_watermarks(&mut self, low: usize, high: usize) {
         if let Some(conn) = self.reactor.conn_mut(self.id) {
             let high = high.min(u32::MAX as usize) as u32;
-            conn.high_water = high;
-            conn.low_water = (low.min(u32::MAX as usize) as u32).min(high);
+            let tuning = conn.tuning.get_or_insert_with(Box::default);
+            tuning.high_water = high;
+            tuning.low_water = (low.min(u32::MAX as usize) as u32).min(high);
         }
     }
 }
@@ -368,13 +439,13 @@ impl Reactor {
     fn conn_write(&mut self, id: ConnectionId, parts: &[&[u8]], push: impl FnOnce(&mut WriteBuffer)) {
         let len = parts.iter().map(|p| p.len()).sum::<usize>();
         let limit = self.config.max_write_buffer;
-        let Some(conn) = self.conn_mut(id) else {
+        let Some(conn) = self.sources.connection_mut(id) else {
             return;
         };
         if !conn.accepts_writes() || len == 0 {
             return;
         }
-        if conn.wbuf.len().saturating_add(len) > limit {
+        if conn.buffered().saturating_add(len) > limit {
             log::warn!(
                 "{id}: write buffer would exceed its limit of {limit} bytes (the protocol ignored pause_producing); aborting"
             );
@@ -382,13 +453,14 @@ impl Reactor {
             self.conn_abort(id, CloseReason::Io(Arc::new(error)));
             return;
         }
-        if let Some(tap) = conn.write_tap.as_mut() {
+        if let Some(tap) = conn.tuning.as_mut().and_then(|t| t.write_tap.as_mut()) {
             for part in parts {
                 tap(part);
             }
         }
-        push(&mut conn.wbuf);
-        let over_high = conn.producer == Producer::Streaming && conn.wbuf.len() > conn.high_water as usize;
+        let wbuf = conn.wbuf.get_or_insert_with(|| self.write_pool.take());
+        push(wbuf);
+        let over_high = conn.producer == Producer::Streaming && wbuf.len() > conn.high_water();
         if over_high {
             conn.producer = Producer::Paused;
         }
@@ -449,7 +521,7 @@ impl Reactor {
     /// Writes what the socket takes, updates interest and watermarks, and
     /// finishes a requested close once the buffer is empty.
     pub(crate) fn flush(&mut self, id: ConnectionId) {
-        let Some(conn) = self.conn_mut(id) else {
+        let Some(conn) = self.sources.connection_mut(id) else {
             return;
         };
         conn.dirty = false;
@@ -457,17 +529,22 @@ impl Reactor {
             return;
         }
         let mut written = 0;
-        if !conn.wbuf.is_empty() {
-            match conn.wbuf.flush_to(&mut conn.stream) {
+        if let Some(wbuf) = conn.wbuf.as_mut() {
+            match wbuf.flush_to(&mut conn.stream) {
                 Ok(n) => written = n,
                 Err(e) => {
                     self.close_now(id, CloseReason::from_io(e));
                     return;
                 }
             }
+            if wbuf.is_empty() {
+                // Drained: the buffer goes back to the pool, so a connection
+                // with nothing to send holds none.
+                self.write_pool.give(conn.wbuf.take(), self.config.write_pool);
+            }
         }
-        let want_write = !conn.wbuf.is_empty();
-        let resume = conn.producer == Producer::Paused && conn.wbuf.len() <= conn.low_water as usize;
+        let want_write = conn.wbuf.is_some();
+        let resume = conn.producer == Producer::Paused && conn.buffered() <= conn.low_water();
         if resume {
             conn.producer = Producer::Streaming;
         }
@@ -520,7 +597,7 @@ impl Reactor {
     /// the peer has not read yet.
     fn finish_close(&mut self, id: ConnectionId) {
         let lingering = self.config.linger;
-        let Some(conn) = self.conn_mut(id) else {
+        let Some(conn) = self.sources.connection_mut(id) else {
             return;
         };
         let peer_done = conn.reading == Reading::Eof;
@@ -535,7 +612,7 @@ impl Reactor {
         conn.phase = Phase::Lingering;
         conn.reading = Reading::Stopped;
         conn.write_interest = false;
-        conn.wbuf.clear();
+        self.write_pool.give(conn.wbuf.take(), self.config.write_pool);
         self.update_interest(id);
         self.schedule_linger(id, lingering);
         self.notices.push_back(Notice::Lost(id, CloseReason::Done));
@@ -552,7 +629,7 @@ impl Reactor {
         }
         conn.stream.close(registry, &reason);
         conn.phase = Phase::Closed;
-        conn.wbuf.clear();
+        self.write_pool.give(conn.wbuf.take(), self.config.write_pool);
         self.notices.push_back(Notice::Lost(id, reason));
     }
 
@@ -743,7 +820,7 @@ impl Reactor {
         };
         conn.protocol = None;
         let factory = match &mut conn.role {
-            Role::Client { factory, .. } => factory.take(),
+            Role::Client(client) => client.factory.take(),
             _ => None,
         };
         if conn.phase != Phase::Lingering {
@@ -766,11 +843,10 @@ impl Reactor {
             conn.stream.deregister(registry);
         }
         if let Some(Source::Connection(conn)) = self.sources.remove(id.0) {
-            if let Role::Client {
-                timeout: Some(key), ..
-            } = conn.role
-            {
-                let _ = self.timers.remove(key);
+            if let Role::Client(client) = conn.role {
+                if let Some(key) = client.timeout {
+                    let _ = self.timers.remove(key);
+                }
             }
         }
     }

@@ -27,6 +27,28 @@
 //! from the last command: bytes that never make a request (a slowloris
 //! sending one byte now and then, a refused block trickling in) do not
 //! count, and neither does a peer that stopped reading its replies.
+//!
+//! # Memory per connection
+//!
+//! A server may hold tens of thousands of idle connections, so what one
+//! costs is budgeted, and each part is held by a `size_of` assertion. An
+//! idle connection costs 184 bytes of heap (`bench/memory.sh` measures 185
+//! bytes of RSS; memcached 1.6.18: 585):
+//!
+//! | where | bytes |
+//! |-------|------:|
+//! | the reactor's slot: its `Connection` inline (socket, boxed protocol, role, states) | 80 |
+//! | this [`MemcacheConnection`] ([`CONNECTION_BYTES`]), plus malloc's 8-byte header, rounded to 16 | 80 |
+//! | its `stats conns` row ([`ROW_BYTES`](super::conn_table::ROW_BYTES)) | 24 |
+//!
+//! Nothing else is held between requests. Reads land in the reactor's one
+//! shared buffer, and the requests they hold are parsed there; only an
+//! incomplete request's bytes are copied into a buffer of the connection's
+//! own, freed as soon as they are consumed (counted in `stats` as
+//! `read_buf_count` and `read_buf_bytes`). Replies go into the server's one
+//! scratch buffer, and the reactor lends the connection a write buffer only
+//! while the socket has not taken them. An idle timer (`-o idle_timeout`)
+//! or a metadump under way costs a connection one more allocation.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -37,7 +59,7 @@ use torsion_protocols::memcache::text::{ShutdownMode, WatchKinds};
 use torsion_protocols::policies::IdleTimer;
 
 use super::auth::AuthText;
-use super::conn_table::{address_name, ConnState};
+use super::conn_table::ConnState;
 use super::crawler::Dump;
 use super::dialect::{Ascii, Binary, ExecCtx};
 use super::server::Shared;
@@ -68,23 +90,55 @@ enum Conversation {
 pub struct MemcacheConnection {
     shared: Rc<RefCell<Shared>>,
     session: Conversation,
-    /// The unconsumed bytes of an incomplete request.
-    pending: Vec<u8>,
-    /// Where the unconsumed bytes of `pending` start: a yield every `-R`
-    /// requests consumes a little at a time, so the consumed prefix is
-    /// dropped only once it is half the buffer (amortized O(1) a byte).
-    start: usize,
-    /// Closes the connection after a while without a complete request.
-    idle: Option<IdleTimer>,
-    /// Its row in `stats conns`.
-    row: Option<u64>,
+    /// The unconsumed bytes of an incomplete request, or of requests left
+    /// by a yield; `None` (no memory) whenever nothing is left over.
+    input: Option<Box<Input>>,
+    /// What only some connections have: an idle timer, a dump under way.
+    rare: Option<Box<Rare>>,
+    /// Its row in `stats conns` ([`NO_ROW`] before `connection_made` and
+    /// after `connection_lost`).
+    row: u32,
     /// Whether the transport asked it to stop producing (its peer is not
     /// reading); `resume_producing` clears it.
     paused: bool,
-    /// An `lru_crawler metadump` being streamed; requests wait until it ends.
-    dump: Option<Dump>,
     /// How it closes, for the `connevents` watchers.
     ending: Ending,
+}
+
+/// Bytes of a [`MemcacheConnection`], the protocol half of a connection's
+/// cost (the reactor's half is its slot in the source table): 8 for the
+/// shared state, 40 for the conversation (a session: its parser's scan
+/// position, its state, its output budget; and the dialect), 8 each for the
+/// two pointers to what only some connections have (a partial request;
+/// an idle timer or a metadump), and 8 for the row, the flags and padding.
+/// The allocator adds 8 and rounds to 16: 80 bytes of heap.
+pub const CONNECTION_BYTES: usize = 72;
+
+const _: () = assert!(std::mem::size_of::<MemcacheConnection>() <= CONNECTION_BYTES);
+
+/// What a connection has only with `-o idle_timeout`, or while it streams
+/// a metadump: kept apart so that the others do not pay for it.
+#[derive(Default)]
+struct Rare {
+    /// Closes the connection after a while without a complete request.
+    idle: Option<IdleTimer>,
+    /// An `lru_crawler metadump` being streamed; requests wait until it ends.
+    dump: Option<Dump>,
+}
+
+/// `row` before the connection has one.
+const NO_ROW: u32 = 0;
+
+/// The bytes a connection keeps between reads. A read that holds whole
+/// requests leaves none, and the connection then holds no buffer at all;
+/// one that ends in an incomplete request (or a yield) copies the rest
+/// here, and the buffer is freed as soon as it is consumed.
+struct Input {
+    bytes: Vec<u8>,
+    /// Where the unconsumed bytes start: a yield every `-R` requests
+    /// consumes a little at a time, so the consumed prefix is dropped only
+    /// once it is half the buffer (amortized O(1) a byte).
+    start: usize,
 }
 
 /// Why a connection closes, as `conn_close` lines say.
@@ -102,12 +156,10 @@ impl MemcacheConnection {
         MemcacheConnection {
             shared,
             session: Conversation::Undecided,
-            pending: Vec::new(),
-            start: 0,
-            idle: None,
-            row: None,
+            input: None,
+            rare: None,
+            row: NO_ROW,
             paused: false,
-            dump: None,
             ending: Ending::Normal,
         }
     }
@@ -115,7 +167,9 @@ impl MemcacheConnection {
     /// Closes the connection once `period` passes without a complete
     /// request (`None`: never).
     pub fn with_idle_timeout(mut self, period: Option<Duration>) -> Self {
-        self.idle = period.map(IdleTimer::new);
+        if let Some(period) = period {
+            self.rare.get_or_insert_with(Box::default).idle = Some(IdleTimer::new(period));
+        }
         self
     }
 
@@ -138,12 +192,12 @@ impl MemcacheConnection {
         let now = shared.now(ctx);
         shared.refresh_counters(&ctx.counters());
         shared.stats.bytes_read += input.len() as u64;
-        if let Some(row) = self.row {
-            shared.stats.conns.update(row, ConnState::ParseCmd, None);
+        if self.row != NO_ROW {
+            shared.stats.conns.update(self.row, ConnState::ParseCmd, None);
         }
         let now_us = shared.now_micros(ctx);
         shared.stats.watch.set_clock(now_us);
-        shared.stats.watch.cfd = self.row.unwrap_or(0);
+        shared.stats.watch.cfd = u64::from(self.row);
         let mut out = std::mem::take(&mut shared.scratch);
         let mut cx = ExecCtx {
             store: &mut shared.store,
@@ -167,7 +221,7 @@ impl MemcacheConnection {
             },
         };
         if let Some(dump) = shared.stats.crawler.take_dump() {
-            self.dump = Some(dump);
+            self.rare.get_or_insert_with(Box::default).dump = Some(dump);
         }
         shared.stats.bytes_written += out.len() as u64;
         if !out.is_empty() {
@@ -177,14 +231,14 @@ impl MemcacheConnection {
         shared.store.release();
         out.clear();
         shared.scratch = out;
-        if let Some(row) = self.row {
+        if self.row != NO_ROW {
             let state = match fed.next {
                 Next::Wait { needed: Some(_) } => ConnState::NRead,
                 _ if self.is_swallowing() => ConnState::Swallow,
                 _ => ConnState::Read,
             };
             let command_at = (fed.consumed > 0).then_some(now);
-            shared.stats.conns.update(row, state, command_at);
+            shared.stats.conns.update(self.row, state, command_at);
         }
         if fed.next == Next::Yield {
             shared.stats.conn_yields += 1;
@@ -230,7 +284,7 @@ impl MemcacheConnection {
     /// Goes on with the requests left after a yield, unless the peer is not
     /// reading (then `resume_producing` will).
     fn continue_after_yield(&mut self, ctx: &mut Ctx<'_>) {
-        if self.dump.is_none() && !self.paused && self.has_pending() && ctx.is_open() && !ctx.is_closing() {
+        if !self.dumping() && !self.paused && self.has_pending() && ctx.is_open() && !ctx.is_closing() {
             self.process(ctx, &[]);
         }
     }
@@ -267,7 +321,17 @@ impl MemcacheConnection {
     /// Whether bytes of an unfinished request (or requests left by a
     /// yield) are buffered.
     fn has_pending(&self) -> bool {
-        self.start < self.pending.len()
+        self.input.is_some()
+    }
+
+    /// Whether a metadump is being streamed.
+    fn dumping(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| r.dump.is_some())
+    }
+
+    /// The idle timer, with `-o idle_timeout`.
+    fn idle(&mut self) -> Option<&mut IdleTimer> {
+        self.rare.as_mut().and_then(|r| r.idle.as_mut())
     }
 
     /// Writes the next slice of the dump under way; then goes on at the
@@ -277,7 +341,7 @@ impl MemcacheConnection {
         if self.paused || !ctx.is_open() || ctx.is_closing() {
             return;
         }
-        let Some(dump) = &mut self.dump else {
+        let Some(dump) = self.rare.as_mut().and_then(|r| r.dump.as_mut()) else {
             return;
         };
         let over = {
@@ -295,12 +359,14 @@ impl MemcacheConnection {
             over
         };
         if over {
-            self.dump = None;
+            if let Some(rare) = &mut self.rare {
+                rare.dump = None;
+            }
         }
         let id = ctx.id();
         ctx.call_soon(move |reactor| {
             let _ = reactor.with_protocol::<MemcacheConnection, _>(id, |c, ctx| {
-                if c.dump.is_some() {
+                if c.dumping() {
                     c.pump_dump(ctx);
                 } else {
                     c.continue_after_yield(ctx);
@@ -309,55 +375,83 @@ impl MemcacheConnection {
         });
     }
 
-    /// Handles `data` after whatever was pending.
+    /// The capacity of the input buffer, if it holds one.
+    fn input_held(&self) -> Option<usize> {
+        self.input.as_ref().map(|i| i.bytes.capacity())
+    }
+
+    /// Handles `data` after whatever was pending, and counts the input
+    /// buffer's change in `stats` (`read_buf_count`, `read_buf_bytes`).
     fn process(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
-        if self.dump.is_some() {
+        let before = self.input_held();
+        self.process_data(ctx, data);
+        let after = self.input_held();
+        if before != after {
+            let mut shared = self.shared.borrow_mut();
+            shared.stats.read_buffers.changed(before, after);
+        }
+    }
+
+    /// [`process`](Self::process), without the accounting.
+    fn process_data(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) {
+        if self.dumping() {
             // A dump is streaming: the requests wait for its end.
-            self.pending.extend_from_slice(data);
+            if !data.is_empty() {
+                let input = self.input.get_or_insert_with(|| {
+                    Box::new(Input {
+                        bytes: Vec::new(),
+                        start: 0,
+                    })
+                });
+                input.bytes.extend_from_slice(data);
+            }
             return;
         }
-        let fed = if !self.has_pending() {
-            // The common case: parse straight from the read buffer.
-            self.pending.clear();
-            self.start = 0;
-            let fed = self.feed(ctx, data);
-            self.pending
-                .extend_from_slice(&data[fed.consumed.min(data.len())..]);
-            fed
-        } else {
-            if self.start >= self.pending.len() / 2 {
-                self.pending.drain(..self.start);
-                self.start = 0;
+        let fed = match self.input.take() {
+            None => {
+                // The common case: parse straight from the reactor's read
+                // buffer, and keep only an incomplete request's bytes.
+                let fed = self.feed(ctx, data);
+                let rest = &data[fed.consumed.min(data.len())..];
+                if !rest.is_empty() {
+                    self.input = Some(Box::new(Input {
+                        bytes: rest.to_vec(),
+                        start: 0,
+                    }));
+                }
+                fed
             }
-            self.pending.extend_from_slice(data);
-            let pending = std::mem::take(&mut self.pending);
-            let fed = self.feed(ctx, &pending[self.start..]);
-            self.pending = pending;
-            self.start = (self.start + fed.consumed).min(self.pending.len());
-            if !self.has_pending() {
-                self.pending.clear();
-                self.start = 0;
+            Some(mut input) => {
+                if input.start >= input.bytes.len() / 2 {
+                    input.bytes.drain(..input.start);
+                    input.start = 0;
+                }
+                input.bytes.extend_from_slice(data);
+                let fed = self.feed(ctx, &input.bytes[input.start..]);
+                input.start = (input.start + fed.consumed).min(input.bytes.len());
+                if input.start < input.bytes.len() {
+                    self.input = Some(input);
+                }
+                fed
             }
-            fed
         };
         // Progress: at least one request was answered (bytes consumed that
         // were not a refused block being skipped).
         if fed.consumed > 0 && !self.is_swallowing() {
-            if let Some(idle) = &mut self.idle {
+            if let Some(idle) = self.idle() {
                 idle.reset(ctx);
             }
         }
         match fed.next {
             Next::Close => {
-                self.pending = Vec::new();
-                self.start = 0;
+                self.input = None;
                 ctx.lose_connection();
             }
             // The request budget (-R) or the output budget is spent: let the
             // other connections run, then go on. When the replies are over
             // the write buffer's high-water mark, pause_producing comes
             // first, and resume_producing picks up the requests left.
-            Next::Yield if self.dump.is_some() => self.pump_dump(ctx),
+            Next::Yield if self.dumping() => self.pump_dump(ctx),
             Next::Yield => {
                 let id = ctx.id();
                 ctx.call_soon(move |reactor| {
@@ -369,47 +463,38 @@ impl MemcacheConnection {
             Next::Upgrade => {
                 self.session = Conversation::Text(Session::new());
                 if self.has_pending() && ctx.is_open() && !ctx.is_closing() {
-                    self.process(ctx, &[]);
+                    self.process_data(ctx, &[]);
                 }
             }
             // A large value is on its way: make room for it once.
-            Next::Wait { needed: Some(needed) } => self.pending.reserve(needed),
-            Next::Wait { needed: None } => {
-                if !self.has_pending() && self.pending.capacity() > 64 * 1024 {
-                    self.pending = Vec::new();
+            Next::Wait { needed: Some(needed) } => {
+                if let Some(input) = &mut self.input {
+                    input.bytes.reserve(needed);
                 }
             }
+            Next::Wait { needed: None } => {}
         }
     }
 }
 
 impl Protocol for MemcacheConnection {
     fn connection_made(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(idle) = &mut self.idle {
+        if let Some(idle) = self.idle() {
             idle.start(ctx);
         }
         let mut shared = self.shared.borrow_mut();
         let now = shared.now(ctx);
-        let peer = ctx
-            .peer()
-            .map_or_else(|| "unknown".to_string(), |a| address_name(&a, false));
-        let listen = match shared.stats.conns.first_listener() {
-            Some(listen) => listen.to_string(),
-            None => ctx
-                .host()
-                .map_or_else(|| "unknown".to_string(), |a| address_name(&a, false)),
-        };
-        let row = shared.stats.conns.add_client(peer, listen, now);
-        self.row = Some(row);
+        let row = shared.stats.conns.add_client(ctx.peer().as_ref(), now);
+        self.row = row;
         if shared.stats.watch.wants(WatchKinds::CONNEVENTS) {
             let now_us = shared.now_micros(ctx);
             let watch = &mut shared.stats.watch;
             watch.set_clock(now_us);
-            watch.cfd = row;
+            watch.cfd = u64::from(row);
             let (ip, port) = peer_parts(ctx);
             watch.log(Event::ConnNew {
                 peer: (&ip, port),
-                cfd: row,
+                cfd: u64::from(row),
             });
         }
         drop(shared);
@@ -447,14 +532,14 @@ impl Protocol for MemcacheConnection {
     fn resume_producing(&mut self, ctx: &mut Ctx<'_>) {
         self.paused = false;
         // The peer is reading its replies: that is progress too.
-        if let Some(idle) = &mut self.idle {
+        if let Some(idle) = self.idle() {
             idle.reset(ctx);
         }
         ctx.resume_reading();
         if let Conversation::Watching = self.session {
             self.flush_watch(ctx);
         }
-        if self.dump.is_some() {
+        if self.dumping() {
             self.pump_dump(ctx);
         } else if self.has_pending() {
             self.process(ctx, &[]);
@@ -462,26 +547,30 @@ impl Protocol for MemcacheConnection {
     }
 
     fn connection_lost(&mut self, ctx: &mut Ctx<'_>, reason: CloseReason) {
-        if let Some(idle) = &mut self.idle {
+        if let Some(idle) = self.idle() {
             idle.cancel(ctx);
         }
         if !reason.is_clean() {
             log::debug!("client connection ended: {reason}");
         }
         let mut shared = self.shared.borrow_mut();
+        let held = self.input_held();
+        self.input = None;
+        shared.stats.read_buffers.changed(held, None);
         shared.stats.watch.remove(ctx.id());
-        if let Some(row) = self.row.take() {
+        let row = std::mem::replace(&mut self.row, NO_ROW);
+        if row != NO_ROW {
             shared.stats.conns.remove(row);
             if shared.stats.watch.wants(WatchKinds::CONNEVENTS) {
                 let now_us = shared.now_micros(ctx);
                 let watch = &mut shared.stats.watch;
                 watch.set_clock(now_us);
-                watch.cfd = row;
+                watch.cfd = u64::from(row);
                 let (ip, port) = peer_parts(ctx);
                 watch.log(Event::ConnClose {
                     peer: (&ip, port),
                     error: self.ending == Ending::Error,
-                    cfd: row,
+                    cfd: u64::from(row),
                 });
             }
         }
@@ -670,6 +759,28 @@ mod tests {
         t.receive(b"version\r\n");
         assert!(t.disconnected(), "closed at the bad magic");
         assert_eq!(t.text(), "");
+    }
+
+    #[test]
+    fn a_partial_request_holds_a_counted_buffer_until_it_completes() {
+        let reactor = torsion::Reactor::new().unwrap();
+        let mut factory = MemcacheFactory::new(&reactor, Settings::default());
+        let shared = factory.shared();
+        let mut t = StringTransport::from_factory(&mut factory);
+        let counts = || {
+            let r = shared.borrow().stats.read_buffers;
+            (r.count, r.bytes > 0)
+        };
+        t.receive(b"version\r\n");
+        assert_eq!(counts(), (0, false), "whole requests leave no buffer");
+        t.receive(b"set k 0 0 5\r\nhel");
+        assert_eq!(counts(), (1, true));
+        t.receive(b"lo\r\n");
+        assert_eq!(counts(), (0, false), "freed once consumed");
+        t.receive(b"get k");
+        assert_eq!(counts(), (1, true));
+        t.receive_reset();
+        assert_eq!(counts(), (0, false), "and when the connection closes");
     }
 
     #[test]

@@ -12,13 +12,25 @@
 //! END
 //! ```
 //!
-//! memcached numbers each line by file descriptor; Torsion by a serial
-//! number given when the listener or connection is registered (listeners
-//! first, so they come first as in memcached). The connection layer keeps the
-//! table up to date; the table is bounded by the connection limit.
+//! memcached numbers each line by file descriptor, and reuses a number once
+//! its descriptor is closed; Torsion numbers it by its slot in the table
+//! (plus one), reused the same way. Listeners are registered first, so they
+//! come first, as in memcached. The connection layer keeps the table up to
+//! date; the table is bounded by the connection limit.
+//!
+//! # Cost
+//!
+//! Every open connection holds a row, so a row is kept small
+//! ([`ROW_BYTES`]): a client's address is kept as its IPv4 address and port
+//! (any other address is boxed) and formatted only when `stats conns`
+//! asks; its `listen_addr` is not stored at all (a client came through the
+//! first listener, as in the rest of the server). Insert, update and remove
+//! are O(1): the rows are a slab, indexed by id.
 
-use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
 
+use slab::Slab;
 use torsion::Address;
 
 use super::exec::StatSink;
@@ -51,23 +63,83 @@ impl ConnState {
     }
 }
 
+/// A row's address, kept unformatted until `stats conns` prints it, in 16
+/// bytes: an IPv4 peer inline, anything else (rarer) boxed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RowAddr {
+    /// A TCP client over IPv4: `tcp:IP:PORT`.
+    V4([u8; 4], u16),
+    /// Any other TCP client: `tcp:[IP]:PORT`.
+    Tcp(Box<SocketAddr>),
+    /// An unnamed Unix client: `unix:`.
+    UnixUnnamed,
+    /// The test transport: `memory`.
+    Memory,
+    /// No address: `unknown`.
+    Unknown,
+    /// Spelled out once: a listener, a named Unix client. (A thin box: a
+    /// `String` or `Box<str>` here would make every row 8 bytes larger.)
+    #[allow(clippy::box_collection)]
+    Named(Box<String>),
+}
+
+impl RowAddr {
+    fn of_peer(addr: Option<&Address>) -> Self {
+        match addr {
+            Some(Address::Tcp(SocketAddr::V4(a))) => RowAddr::V4(a.ip().octets(), a.port()),
+            Some(Address::Tcp(a)) => RowAddr::Tcp(Box::new(*a)),
+            Some(Address::Unix(None)) => RowAddr::UnixUnnamed,
+            Some(Address::Memory) => RowAddr::Memory,
+            Some(named @ Address::Unix(Some(_))) => RowAddr::Named(Box::new(address_name(named, false))),
+            None => RowAddr::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for RowAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RowAddr::V4(ip, port) => write!(f, "tcp:{}:{port}", Ipv4Addr::from(*ip)),
+            RowAddr::Tcp(a) => write!(f, "tcp:{a}"),
+            RowAddr::UnixUnnamed => f.write_str("unix:"),
+            RowAddr::Memory => f.write_str("memory"),
+            RowAddr::Unknown => f.write_str("unknown"),
+            RowAddr::Named(name) => f.write_str(name),
+        }
+    }
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Row {
-    addr: String,
-    /// The listener a client came through (`None` for a listener).
-    listen_addr: Option<String>,
-    state: ConnState,
+    addr: RowAddr,
     /// Unix time of the last command (of the registration for a listener).
     last_cmd: u32,
+    state: ConnState,
 }
 
+/// Bytes of one row, and of its slot in the slab (whose tag fits in the
+/// state's spare values): what every open connection costs the table. The
+/// address is 16 bytes; the time and the state fill the next word.
+pub const ROW_BYTES: usize = 24;
+
+const _: () = assert!(std::mem::size_of::<Row>() <= ROW_BYTES);
+
 /// The table behind `stats conns` (see the module docs).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct ConnTable {
-    rows: BTreeMap<u64, Row>,
-    next_id: u64,
+    rows: Slab<Row>,
+    /// The row of the first listener: every client's `listen_addr`.
+    first_listener: Option<usize>,
 }
+
+impl PartialEq for ConnTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.first_listener == other.first_listener && self.rows.iter().eq(other.rows.iter())
+    }
+}
+
+impl Eq for ConnTable {}
 
 /// memcached's spelling of an address: `tcp:IP:PORT`, `udp:IP:PORT`, `unix:PATH`.
 pub fn address_name(addr: &Address, udp: bool) -> String {
@@ -83,38 +155,30 @@ pub fn address_name(addr: &Address, udp: bool) -> String {
 impl ConnTable {
     /// Adds a listening socket at `addr` (as [`address_name`] spells it);
     /// returns its id.
-    pub fn add_listener(&mut self, addr: String, now: u32) -> u64 {
-        self.insert(Row {
-            addr,
-            listen_addr: None,
+    pub fn add_listener(&mut self, addr: String, now: u32) -> u32 {
+        let key = self.rows.insert(Row {
+            addr: RowAddr::Named(Box::new(addr)),
+            last_cmd: now,
             state: ConnState::Listening,
-            last_cmd: now,
-        })
+        });
+        self.first_listener.get_or_insert(key);
+        id_of(key)
     }
 
-    /// Adds a client connection from `addr` that came through `listen_addr`;
-    /// returns its id.
-    pub fn add_client(&mut self, addr: String, listen_addr: String, now: u32) -> u64 {
-        self.insert(Row {
-            addr,
-            listen_addr: Some(listen_addr),
+    /// Adds a client connection from `peer` (`None`: unknown); returns its
+    /// id, never 0. Its `listen_addr` is the first listener's (`unknown`
+    /// without one).
+    pub fn add_client(&mut self, peer: Option<&Address>, now: u32) -> u32 {
+        id_of(self.rows.insert(Row {
+            addr: RowAddr::of_peer(peer),
+            last_cmd: now,
             state: ConnState::Read,
-            last_cmd: now,
-        })
-    }
-
-    /// The listen address of the first listener (what a client of a single
-    /// listener came through).
-    pub fn first_listener(&self) -> Option<&str> {
-        self.rows
-            .values()
-            .find(|r| r.state == ConnState::Listening)
-            .map(|r| r.addr.as_str())
+        }))
     }
 
     /// Connection `id` is now in `state`; with `command`, it just received one.
-    pub fn update(&mut self, id: u64, state: ConnState, command_at: Option<u32>) {
-        if let Some(row) = self.rows.get_mut(&id) {
+    pub fn update(&mut self, id: u32, state: ConnState, command_at: Option<u32>) {
+        if let Some(row) = self.rows.get_mut(key_of(id)) {
             row.state = state;
             if let Some(now) = command_at {
                 row.last_cmd = now;
@@ -122,17 +186,38 @@ impl ConnTable {
         }
     }
 
-    /// Connection `id` is gone.
-    pub fn remove(&mut self, id: u64) {
-        self.rows.remove(&id);
+    /// Connection `id` is gone (its id may be given again).
+    pub fn remove(&mut self, id: u32) {
+        let key = key_of(id);
+        if self.rows.contains(key) {
+            self.rows.remove(key);
+        }
+    }
+
+    /// Rows in the table.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 
     /// Emits the table, `now` giving `secs_since_last_cmd`.
     pub fn write(&self, now: u32, sink: &mut dyn StatSink) {
-        for (id, row) in &self.rows {
+        let listen = self
+            .first_listener
+            .and_then(|key| self.rows.get(key))
+            .map(|row| &row.addr);
+        for (key, row) in &self.rows {
+            let id = id_of(key);
             sink.stat(&format!("{id}:addr"), &row.addr);
-            if let Some(listen) = &row.listen_addr {
-                sink.stat(&format!("{id}:listen_addr"), listen);
+            if row.state != ConnState::Listening {
+                match listen {
+                    Some(listen) => sink.stat(&format!("{id}:listen_addr"), listen),
+                    None => sink.stat(&format!("{id}:listen_addr"), &"unknown"),
+                }
             }
             sink.stat(&format!("{id}:state"), &row.state.name());
             sink.stat(
@@ -141,12 +226,16 @@ impl ConnTable {
             );
         }
     }
+}
 
-    fn insert(&mut self, row: Row) -> u64 {
-        self.next_id += 1;
-        self.rows.insert(self.next_id, row);
-        self.next_id
-    }
+/// The id printed for the row in slot `key` (ids start at 1).
+fn id_of(key: usize) -> u32 {
+    u32::try_from(key).map_or(u32::MAX, |k| k.saturating_add(1))
+}
+
+/// The slot of the row with id `id`.
+fn key_of(id: u32) -> usize {
+    (id as usize).wrapping_sub(1)
 }
 
 #[cfg(test)]
@@ -157,8 +246,8 @@ mod tests {
     fn listeners_then_clients_in_memcacheds_words() {
         let mut t = ConnTable::default();
         let l = t.add_listener(address_name(&Address::Unix(Some("/tmp/s".into())), false), 100);
-        let c = t.add_client("unix:".into(), t.first_listener().unwrap().to_string(), 100);
-        let d = t.add_client("tcp:127.0.0.1:5000".into(), "tcp:127.0.0.1:11211".into(), 101);
+        let c = t.add_client(Some(&Address::Unix(None)), 100);
+        let d = t.add_client(Some(&Address::Tcp("127.0.0.1:5000".parse().unwrap())), 101);
         t.update(c, ConnState::NRead, None);
         t.update(d, ConnState::ParseCmd, Some(103));
         let mut out = Vec::new();
@@ -168,7 +257,7 @@ mod tests {
             format!(
                 "STAT {l}:addr unix:/tmp/s\r\nSTAT {l}:state conn_listening\r\nSTAT {l}:secs_since_last_cmd 3\r\n\
 STAT {c}:addr unix:\r\nSTAT {c}:listen_addr unix:/tmp/s\r\nSTAT {c}:state conn_nread\r\nSTAT {c}:secs_since_last_cmd 3\r\n\
-STAT {d}:addr tcp:127.0.0.1:5000\r\nSTAT {d}:listen_addr tcp:127.0.0.1:11211\r\nSTAT {d}:state conn_parse_cmd\r\nSTAT {d}:secs_since_last_cmd 0\r\n"
+STAT {d}:addr tcp:127.0.0.1:5000\r\nSTAT {d}:listen_addr unix:/tmp/s\r\nSTAT {d}:state conn_parse_cmd\r\nSTAT {d}:secs_since_last_cmd 0\r\n"
             )
         );
         t.remove(c);
@@ -179,5 +268,56 @@ STAT {d}:addr tcp:127.0.0.1:5000\r\nSTAT {d}:listen_addr tcp:127.0.0.1:11211\r\n
             address_name(&Address::Tcp("0.0.0.0:11211".parse().unwrap()), true),
             "udp:0.0.0.0:11211"
         );
+    }
+
+    #[test]
+    fn ids_are_reused_like_descriptors_and_stale_ones_change_nothing() {
+        let mut t = ConnTable::default();
+        let l = t.add_listener("tcp:127.0.0.1:11211".into(), 0);
+        let peer = Address::Tcp("127.0.0.1:5000".parse().unwrap());
+        let a = t.add_client(Some(&peer), 0);
+        let b = t.add_client(Some(&peer), 0);
+        t.remove(a);
+        assert_eq!(
+            t.add_client(Some(&peer), 0),
+            a,
+            "a freed id is given again, as a descriptor"
+        );
+        // Ids out of range (0, or past the table) are ignored.
+        t.update(0, ConnState::NRead, None);
+        t.update(u32::MAX, ConnState::NRead, None);
+        t.remove(0);
+        t.remove(u32::MAX);
+        assert_eq!((t.len(), l < a && a < b), (3, true));
+    }
+
+    #[test]
+    fn every_kind_of_peer_is_spelled_as_memcached_does() {
+        let mut t = ConnTable::default();
+        let v6 = t.add_client(Some(&Address::Tcp("[::1]:6000".parse().unwrap())), 0);
+        let named = t.add_client(Some(&Address::Unix(Some("/tmp/c".into()))), 0);
+        let none = t.add_client(None, 0);
+        let mut out = Vec::new();
+        t.write(0, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        for line in [
+            format!("STAT {v6}:addr tcp:[::1]:6000\r\n"),
+            format!("STAT {named}:addr unix:/tmp/c\r\n"),
+            format!("STAT {none}:addr unknown\r\n"),
+        ] {
+            assert!(text.contains(&line), "{line:?} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_listener_a_client_says_unknown() {
+        let mut t = ConnTable::default();
+        let c = t.add_client(Some(&Address::Memory), 7);
+        let mut out = Vec::new();
+        t.write(7, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&format!(
+            "STAT {c}:addr memory\r\nSTAT {c}:listen_addr unknown\r\n"
+        )));
     }
 }

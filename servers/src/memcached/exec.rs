@@ -46,6 +46,7 @@ use super::crawler::{self, Crawler};
 use super::detail::PrefixStats;
 use super::dialect::{Effect, ExecCtx, Execute, Part, Step};
 use super::hash_power::HashPower;
+use super::limits::ReadBuffers;
 use super::settings::Options;
 use super::stats_report;
 use super::store::{
@@ -124,6 +125,9 @@ pub struct ServerStats {
     pub auth_counts: AuthCounts,
     /// Replies refused for the connection memory limit (`response_obj_oom`).
     pub response_obj_oom: u64,
+    /// The partial-request buffers connections hold (`read_buf_count`,
+    /// `read_buf_bytes`).
+    pub read_buffers: ReadBuffers,
     /// The LRU crawler's state (`lru_crawler ...`).
     pub crawler: Crawler,
     /// The log watchers (`watch`).
@@ -166,6 +170,7 @@ impl ServerStats {
             clock: DebugClock::default(),
             auth_counts: AuthCounts::default(),
             response_obj_oom: 0,
+            read_buffers: ReadBuffers::default(),
             crawler: Crawler::default(),
             watch: Watchers::new(DEFAULT_WATCHER_BUFFER),
             hash_power: HashPower::new(0),

@@ -35,6 +35,36 @@
 
 use super::settings::Options;
 
+/// The read buffers connections hold now, for `stats`: `read_buf_count`
+/// and `read_buf_bytes`.
+///
+/// A connection reads into the reactor's one shared buffer and keeps a
+/// buffer of its own only while a request is incomplete (or left over by a
+/// yield); it frees it as soon as it is consumed. So these count the
+/// connections caught mid-request and the bytes they hold, and
+/// `read_buf_bytes_free` is 0: no free buffer is kept per connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadBuffers {
+    /// Connections holding a buffer.
+    pub count: u64,
+    /// The capacity of their buffers, in bytes.
+    pub bytes: u64,
+}
+
+impl ReadBuffers {
+    /// A connection's buffer went from `before` to `after` (its capacity,
+    /// `None` when it holds none).
+    pub fn changed(&mut self, before: Option<usize>, after: Option<usize>) {
+        match (before, after) {
+            (None, Some(_)) => self.count += 1,
+            (Some(_), None) => self.count = self.count.saturating_sub(1),
+            _ => {}
+        }
+        let (before, after) = (before.unwrap_or(0) as u64, after.unwrap_or(0) as u64);
+        self.bytes = (self.bytes + after).saturating_sub(before);
+    }
+}
+
 /// What one pending reply part is charged against the limit: memcached's
 /// response object, a 1 KiB line buffer plus its I/O vectors (13 of them
 /// fill its 16 KiB bundle).
@@ -92,6 +122,19 @@ mod tests {
         assert!(c.closed);
         assert!(replies.is_empty(), "the replies it could not hold are dropped");
         assert_eq!(c.server.response_obj_oom, 1);
+    }
+
+    #[test]
+    fn read_buffers_count_connections_and_bytes() {
+        let mut r = super::ReadBuffers::default();
+        r.changed(None, Some(100));
+        r.changed(None, Some(50));
+        r.changed(Some(100), Some(400));
+        assert_eq!((r.count, r.bytes), (2, 450));
+        r.changed(Some(400), None);
+        r.changed(Some(50), None);
+        r.changed(None, None);
+        assert_eq!((r.count, r.bytes), (0, 0));
     }
 
     #[test]

@@ -141,8 +141,10 @@ enum State {
     /// The request at the start of the input has a `head` of this many bytes
     /// and fits; `total` bytes of value (and trailer) follow it.
     Value {
-        /// Bytes of the request's head.
-        head: usize,
+        /// Bytes of the request's head (a line, or a binary header with its
+        /// extras and key: far below 4 GiB; a `u32` keeps the state at 16
+        /// bytes, next to the tag).
+        head: u32,
         /// Bytes of its value and trailer.
         total: usize,
     },
@@ -158,6 +160,13 @@ enum State {
         done: usize,
     },
 }
+
+/// Bytes of a text or binary [`Session`]: its parser's scan position (8),
+/// its state (16), its output budget (8). Every connection holds one.
+pub const SESSION_BYTES: usize = 32;
+
+const _: () = assert!(std::mem::size_of::<Session<super::dialect::Ascii>>() <= SESSION_BYTES);
+const _: () = assert!(std::mem::size_of::<Session<super::dialect::Binary>>() <= SESSION_BYTES);
 
 /// A conversation over one connection, in dialect `D`.
 pub struct Session<D: Dialect> {
@@ -246,8 +255,8 @@ impl<D: Dialect> Session<D> {
                     self.state = State::Ready;
                     continue;
                 }
-                State::Value { head, total } if rest.len() < head + total => {
-                    return Feed::wait(pos, Some(head + total - rest.len()));
+                State::Value { head, total } if rest.len() < head as usize + total => {
+                    return Feed::wait(pos, Some(head as usize + total - rest.len()));
                 }
                 State::Value { .. } | State::Ready | State::Suspended { .. } => {}
             }
@@ -320,7 +329,13 @@ impl<D: Dialect> Session<D> {
                     match block.take(&rest[head..]) {
                         Parsed::Incomplete => {
                             let total = block.total();
-                            self.state = State::Value { head, total };
+                            // (A head past u32::MAX cannot be; as 0 it
+                            // would only end the wait early, and the head
+                            // would be parsed again.)
+                            self.state = State::Value {
+                                head: u32::try_from(head).unwrap_or(0),
+                                total,
+                            };
                             return Feed::wait(pos, Some(head + total - rest.len()));
                         }
                         Parsed::Error(BadChunk { consumed }) => {

@@ -155,9 +155,9 @@ impl std::fmt::Display for Seconds {
 }
 
 /// The general `stats`: every key memcached 1.6.18 prints, in its order.
-/// Figures of parts Torsion does not have (response objects, per-thread
-/// read buffers, the slab mover's rescues, the log watchers,
-/// NAPI) are 0.
+/// Figures of parts Torsion does not have (response objects, free read
+/// buffers (see [`ReadBuffers`](super::limits::ReadBuffers)), the slab
+/// mover's rescues, per-worker log buffers, NAPI) are 0.
 pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &mut dyn StatSink) {
     let s = store.stats();
     let hash_power = server.hash_power.level();
@@ -196,6 +196,8 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "rejected_connections" => &server.rejected_connections,
             "connection_structures" => &server.connection_structures,
             "response_obj_oom" => &server.response_obj_oom,
+            "read_buf_count" => &server.read_buffers.count,
+            "read_buf_bytes" => &server.read_buffers.bytes,
             "cmd_get" => &s.cmd_get,
             "cmd_set" => &s.cmd_set,
             "cmd_flush" => &s.cmd_flush,
