@@ -40,6 +40,8 @@ use super::lru::{Lru, NIL};
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
 
+mod arena;
+mod index;
 mod memory;
 
 pub use memory::RECLAIM_PAGES;
