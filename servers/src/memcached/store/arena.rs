@@ -77,6 +77,9 @@ const LARGE: u32 = 1 << 31;
 /// Most pages a `Loc` can address.
 pub(crate) const MAX_PAGES: usize = (LARGE >> OFFSET_BITS) as usize;
 
+/// Most large blobs a `Loc` can address (`u32::MAX` is `Loc::NONE`).
+const MAX_LARGE: usize = (!LARGE) as usize;
+
 /// Bytes of a free chunk's link to the next free chunk of its bin.
 const LINK_BYTES: usize = 4;
 
@@ -149,6 +152,7 @@ fn bin_within(len: usize) -> usize {
 
 /// The bytes a request of `len` takes (its chunk size; a large blob's own
 /// length).
+#[cfg(test)]
 pub(crate) fn chunk_len(len: usize) -> usize {
     if len > IN_PAGE_MAX {
         len
@@ -197,13 +201,7 @@ impl Arena {
     /// A chunk of at least `len` bytes (see [`chunk_len`]); its content is
     /// whatever it held before. `None` only when no `Loc` is left.
     pub(crate) fn alloc(&mut self, len: usize) -> Option<Loc> {
-        if len > IN_PAGE_MAX || (self.pages.len() >= MAX_PAGES && self.bump_offset + len > PAGE_BYTES) {
-            if let Some(loc) = self
-                .pop(bin_of(len.min(IN_PAGE_MAX)))
-                .filter(|_| len <= IN_PAGE_MAX)
-            {
-                return Some(loc);
-            }
+        if len > IN_PAGE_MAX {
             return self.alloc_large(len);
         }
         let bin = bin_of(len);
@@ -212,6 +210,9 @@ impl Arena {
         }
         let size = bin_size(bin);
         if self.bump_offset + size > PAGE_BYTES {
+            if self.pages.len() >= MAX_PAGES {
+                return self.alloc_large(len);
+            }
             self.retire_bump_page();
             self.pages.push(vec![0; PAGE_BYTES].into_boxed_slice());
             self.bump_page = self.pages.len() - 1;
@@ -254,6 +255,7 @@ impl Arena {
     }
 
     /// Pages allocated.
+    #[cfg(test)]
     pub(crate) fn pages(&self) -> usize {
         self.pages.len()
     }
@@ -270,7 +272,7 @@ impl Arena {
             self.large[index as usize] = Some(blob);
             return Some(Loc::large(index as usize));
         }
-        if self.large.len() >= (u32::MAX & !LARGE) as usize {
+        if self.large.len() >= MAX_LARGE {
             self.large_bytes -= len;
             return None;
         }

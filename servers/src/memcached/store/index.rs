@@ -101,7 +101,7 @@ impl Index {
         hash: u64,
         id: u32,
         nodes: &mut [T],
-        hash_of: impl Fn(u32) -> u64,
+        hash_of: impl Fn(&T) -> u64,
     ) {
         let b = self.bucket(hash);
         nodes[id as usize].set_hnext(self.heads[b]);
@@ -139,13 +139,13 @@ impl Index {
     }
 
     /// Doubles the buckets and moves every chain's ids to their new buckets.
-    fn grow<T: Chained>(&mut self, nodes: &mut [T], hash_of: impl Fn(u32) -> u64) {
+    fn grow<T: Chained>(&mut self, nodes: &mut [T], hash_of: impl Fn(&T) -> u64) {
         let buckets = self.heads.len() * 2;
         let old = std::mem::replace(&mut self.heads, vec![NIL; buckets]);
         for mut id in old {
             while id != NIL {
                 let next = nodes[id as usize].hnext();
-                let b = self.bucket(hash_of(id));
+                let b = self.bucket(hash_of(&nodes[id as usize]));
                 nodes[id as usize].set_hnext(self.heads[b]);
                 self.heads[b] = id;
                 id = next;
@@ -184,12 +184,10 @@ mod tests {
         let mut index = Index::new();
         let keys: Vec<u64> = nodes.iter().map(|n| n.key).collect();
         for id in 0..1536u32 {
-            index.insert(hash(keys[id as usize]), id, &mut nodes, |i| {
-                hash(keys[i as usize])
-            });
+            index.insert(hash(keys[id as usize]), id, &mut nodes, |n| hash(n.key));
         }
         assert_eq!(index.buckets(), MIN_BUCKETS);
-        index.insert(hash(keys[1536]), 1536, &mut nodes, |i| hash(keys[i as usize]));
+        index.insert(hash(keys[1536]), 1536, &mut nodes, |n| hash(n.key));
         assert_eq!((index.buckets(), index.len()), (2 * MIN_BUCKETS, 1537));
         for id in 0..1537u32 {
             let k = keys[id as usize];
@@ -236,6 +234,7 @@ mod tests {
                     let id = match free.pop() {
                         Some(id) => {
                             keys[id as usize] = key;
+                            nodes[id as usize].key = key;
                             id
                         }
                         None => {
@@ -244,7 +243,7 @@ mod tests {
                             (nodes.len() - 1) as u32
                         }
                     };
-                    index.insert(h, id, &mut nodes, |i| hash(keys[i as usize]));
+                    index.insert(h, id, &mut nodes, |n| hash(n.key));
                     model.insert(key, id);
                 }
             }
