@@ -225,6 +225,7 @@ impl Shape {
         Shape(s)
     }
 
+    #[inline]
     fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
     }
@@ -238,21 +239,33 @@ impl Shape {
         Shape(self.0 | (other.0 & Shape::MASK))
     }
 
+    #[inline]
     fn cas_len(self) -> usize {
-        if self.has(Shape::CAS64) {
-            8
-        } else {
-            4
-        }
+        4 + 4 * usize::from(self.has(Shape::CAS64))
+    }
+
+    /// Where the expiry is (if the shape has one).
+    #[inline]
+    fn expires_at(self) -> usize {
+        AT_CAS + self.cas_len()
+    }
+
+    /// Where the flags are (if the shape has them).
+    #[inline]
+    fn flags_at(self) -> usize {
+        self.expires_at() + 4 * usize::from(self.has(Shape::EXPIRES))
+    }
+
+    /// Where the tail class is (if the shape has one).
+    #[inline]
+    fn tail_at(self) -> usize {
+        self.flags_at() + 4 * usize::from(self.has(Shape::FLAGS))
     }
 
     /// Bytes of the header, from offset 0 to the key.
+    #[inline]
     fn header_len(self) -> usize {
-        FIXED_HEADER
-            + self.cas_len()
-            + 4 * usize::from(self.has(Shape::EXPIRES))
-            + 4 * usize::from(self.has(Shape::FLAGS))
-            + usize::from(self.has(Shape::TAIL))
+        self.tail_at() + usize::from(self.has(Shape::TAIL))
     }
 }
 
@@ -267,8 +280,11 @@ const AT_CLASS: usize = 7;
 const AT_VALUE_LEN: usize = 8;
 const AT_CAS: usize = 12;
 
+#[inline]
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    let mut w = [0; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
 }
 
 /// An item's fields, decoded from (or to be encoded into) its blob's header.
@@ -326,39 +342,35 @@ impl Meta {
     }
 
     /// Decodes the header at the start of `blob`.
+    #[inline]
     pub(crate) fn read(blob: &[u8]) -> Meta {
-        let shape = Shape(blob[AT_SHAPE]);
-        let mut at = AT_CAS;
+        // The fixed part in one bounds check (a blob always holds it).
+        let head: &[u8; FIXED_HEADER] = blob.first_chunk().unwrap_or(&[0; FIXED_HEADER]);
+        let word = |at: usize| u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+        let shape = Shape(head[AT_SHAPE]);
         let cas = if shape.has(Shape::CAS64) {
             let mut b = [0; 8];
-            b.copy_from_slice(&blob[at..at + 8]);
+            b.copy_from_slice(&blob[AT_CAS..AT_CAS + 8]);
             u64::from_le_bytes(b)
         } else {
-            u64::from(u32_at(blob, at))
+            u64::from(u32_at(blob, AT_CAS))
         };
-        at += shape.cas_len();
-        let mut optional = |bit: u8| {
-            if shape.has(bit) {
-                at += 4;
-                u32_at(blob, at - 4)
+        let field = |bit: u8, at: usize| if shape.has(bit) { u32_at(blob, at) } else { 0 };
+        Meta {
+            atime: word(AT_ATIME),
+            shape,
+            key_len: head[AT_KEY_LEN],
+            bits: ItemBits(head[AT_BITS]),
+            class: head[AT_CLASS],
+            value_len: word(AT_VALUE_LEN),
+            cas,
+            expires: field(Shape::EXPIRES, shape.expires_at()),
+            flags: field(Shape::FLAGS, shape.flags_at()),
+            tail: if shape.has(Shape::TAIL) {
+                blob[shape.tail_at()]
             } else {
                 0
-            }
-        };
-        let expires = optional(Shape::EXPIRES);
-        let flags = optional(Shape::FLAGS);
-        let tail = if shape.has(Shape::TAIL) { blob[at] } else { 0 };
-        Meta {
-            atime: u32_at(blob, AT_ATIME),
-            shape,
-            key_len: blob[AT_KEY_LEN],
-            bits: ItemBits(blob[AT_BITS]),
-            class: blob[AT_CLASS],
-            value_len: u32_at(blob, AT_VALUE_LEN),
-            cas,
-            expires,
-            flags,
-            tail,
+            },
         }
     }
 
@@ -426,6 +438,7 @@ impl Meta {
 }
 
 /// The key of the blob that starts `blob`, read without decoding the rest.
+#[inline]
 pub(crate) fn blob_key(blob: &[u8]) -> &[u8] {
     let at = Shape(blob[AT_SHAPE]).header_len();
     &blob[at..at + usize::from(blob[AT_KEY_LEN])]
@@ -461,8 +474,15 @@ pub struct Item<'a> {
 
 impl<'a> Item<'a> {
     /// The item whose blob starts `blob`.
+    #[inline]
     pub(crate) fn new(blob: &'a [u8]) -> Self {
-        let meta = Meta::read(blob);
+        Item::with_meta(Meta::read(blob), blob)
+    }
+
+    /// The item whose blob starts `blob`, whose header holds `meta`
+    /// (already decoded).
+    #[inline]
+    pub(crate) fn with_meta(meta: Meta, blob: &'a [u8]) -> Self {
         let at = meta.header_len();
         Item {
             meta,

@@ -616,13 +616,13 @@ impl Store {
     /// or, with `touch`, `cmd_touch` and a touch hit or miss.
     pub fn read(&mut self, key: &[u8], options: ReadOptions, now: u32) -> Option<Read<'_>> {
         self.resolve_flush(now);
-        let found = self.lookup(key, now, true);
-        let (i, created) = match (found, options.vivify) {
-            (Some(i), _) => (i, false),
+        let found = self.lookup_meta(key, now, true);
+        let (i, before, created) = match (found, options.vivify) {
+            (Some((i, meta)), _) => (i, meta, false),
             (None, Some(vivify)) if key.len() <= MAX_KEY_LEN => {
                 match self.write(None, false, key, &[], 0, expires_at(vivify, now), now) {
                     Ok(_) => match self.find(key) {
-                        Some(i) => (i, true),
+                        Some(i) => (i, self.meta(i), true),
                         None => return self.count_read(options, false),
                     },
                     Err(()) => return self.count_read(options, false),
@@ -631,7 +631,6 @@ impl Store {
             (None, _) => return self.count_read(options, false),
         };
         let _ = self.count_read(options, true);
-        let before = self.meta(i);
         let class = &mut self.classes[usize::from(before.class)];
         if options.touch.is_some() {
             class.touch_hits += 1;
@@ -644,20 +643,21 @@ impl Store {
             let expires = (before.expires != NEVER).then_some(before.expires);
             (before.bits.contains(ItemBits::FETCHED), before.atime, expires)
         };
+        let mut after = before;
         if let (Some(exptime), false) = (options.touch, created) {
             let meta = Meta {
                 expires: expires_at(exptime, now),
                 ..before
             };
-            if !self.set_meta(i, meta) {
-                return None;
-            }
+            after = self.set_meta(i, meta)?;
         }
         if options.bump {
             self.access(i, now);
+            after.atime = now;
+            after.bits = after.bits.union(ItemBits::FETCHED);
         }
         Some(Read {
-            item: self.item(i),
+            item: Item::with_meta(after, self.blob(i)),
             created,
             was_fetched,
             last_access,
@@ -723,9 +723,7 @@ impl Store {
         if let Some(cas) = cas {
             meta.cas = cas;
         }
-        if !self.set_meta(i, meta) {
-            return None;
-        }
+        self.set_meta(i, meta)?;
         Some(self.item(i))
     }
 
@@ -877,7 +875,7 @@ impl Store {
             expires: expires_at(exptime, now),
             ..meta
         };
-        if !self.set_meta(i, touched) {
+        if self.set_meta(i, touched).is_none() {
             return TouchOutcome::NotFound;
         }
         self.access(i, now);
@@ -951,10 +949,10 @@ impl Store {
                 atime: now,
                 ..meta
             };
-            if !self.set_meta(i, updated) {
+            let Some(stored) = self.set_meta(i, updated) else {
                 return Err(DeltaError::OutOfMemory);
-            }
-            let at = Meta::read(self.blob(i)).header_len() + usize::from(meta.key_len);
+            };
+            let at = stored.header_len() + usize::from(meta.key_len);
             let slot = &mut self.blob_mut(i)[at..at + old_len];
             slot[..digits.len()].copy_from_slice(&digits);
             slot[digits.len()..].fill(b' ');
@@ -1117,11 +1115,13 @@ impl Store {
     }
 
     /// The blob of the live item `i`, from its header to the end of its page.
+    #[inline]
     fn blob(&self, i: u32) -> &[u8] {
         self.arena.bytes(self.slots[i as usize].loc)
     }
 
     /// [`blob`](Store::blob), writable.
+    #[inline]
     fn blob_mut(&mut self, i: u32) -> &mut [u8] {
         self.arena.bytes_mut(self.slots[i as usize].loc)
     }
@@ -1139,13 +1139,14 @@ impl Store {
     /// Gives the live item `i` the fields of `meta` (same key and value):
     /// in place when its blob has room for them, else in a new blob with
     /// room (its id, and so its place in the LRU and the index, stays).
-    /// Returns `false` in the one case the arena has no location left, after
-    /// removing the item.
+    /// Returns the fields as stored (with the blob's shape), or `None` in
+    /// the one case the arena has no location left, after removing the
+    /// item.
     #[must_use]
-    fn set_meta(&mut self, i: u32, meta: Meta) -> bool {
+    fn set_meta(&mut self, i: u32, meta: Meta) -> Option<Meta> {
         if meta.fits() {
             meta.write(self.blob_mut(i));
-            return true;
+            return Some(meta);
         }
         let old_loc = self.slots[i as usize].loc;
         let old = Meta::read(self.arena.bytes(old_loc));
@@ -1153,7 +1154,7 @@ impl Store {
         let Some(loc) = self.arena.alloc(grown.blob_len()) else {
             self.stats.outofmemory += 1;
             self.unlink(i);
-            return false;
+            return None;
         };
         let data_len = usize::from(old.key_len) + old.value_len as usize;
         let at = old.header_len();
@@ -1164,7 +1165,7 @@ impl Store {
         blob[at..at + data_len].copy_from_slice(&data);
         self.arena.free(old_loc, old.blob_len());
         self.slots[i as usize].loc = loc;
-        true
+        Some(grown)
     }
 
     /// Applies a delayed flush whose time has come: every item existing now
@@ -1200,9 +1201,15 @@ impl Store {
     /// Finds a live item; an expired or flushed one is unlinked on the way (and
     /// counted in `get_expired`/`get_flushed` when `count`), like `do_item_get`.
     fn lookup(&mut self, key: &[u8], now: u32, count: bool) -> Option<u32> {
+        self.lookup_meta(key, now, count).map(|(i, _)| i)
+    }
+
+    /// [`lookup`](Store::lookup), with the item's fields.
+    fn lookup_meta(&mut self, key: &[u8], now: u32, count: bool) -> Option<(u32, Meta)> {
         let i = self.find(key)?;
-        match self.gone(i, now) {
-            None => Some(i),
+        let meta = self.meta(i);
+        match self.gone_meta(&meta, now) {
+            None => Some((i, meta)),
             Some(gone) => {
                 if count {
                     match gone {

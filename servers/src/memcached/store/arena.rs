@@ -105,6 +105,7 @@ impl Loc {
     }
 
     /// `(page, offset)` for a chunk in a page, `Err(index)` for a large blob.
+    #[inline]
     fn split(self) -> Result<(usize, usize), usize> {
         if self.0 & LARGE != 0 {
             Err((self.0 & !LARGE) as usize)
@@ -239,6 +240,7 @@ impl Arena {
     /// The bytes from the start of the chunk at `loc` to the end of its
     /// page (the whole allocation for a large blob): the caller knows how
     /// long its blob is.
+    #[inline]
     pub(crate) fn bytes(&self, loc: Loc) -> &[u8] {
         match loc.split() {
             Ok((page, offset)) => &self.pages[page][offset..],
@@ -247,6 +249,7 @@ impl Arena {
     }
 
     /// [`bytes`](Arena::bytes), writable.
+    #[inline]
     pub(crate) fn bytes_mut(&mut self, loc: Loc) -> &mut [u8] {
         match loc.split() {
             Ok((page, offset)) => &mut self.pages[page][offset..],
