@@ -276,6 +276,13 @@ fn settings(args: &Args) -> Result<Settings, String> {
     parse_extended(&args.extended, &mut options, &mut store)?;
     store.slab_reassign = options.slab_reassign;
     store.lru_segmented = options.lru_segmented;
+    store.lru = torsion_servers::memcached::store::LruPolicy {
+        hot_pct: options.hot_lru_pct,
+        warm_pct: options.warm_lru_pct,
+        hot_max_factor: options.hot_max_factor,
+        warm_max_factor: options.warm_max_factor,
+        temporary_ttl: options.temp_lru.then_some(options.temporary_ttl),
+    };
     store.cas_enabled = options.cas_enabled;
     // memcached's test hook: pages counted as allocated at start.
     store.initial_malloced = std::env::var("T_MEMD_INITIAL_MALLOC")

@@ -2,7 +2,7 @@
 //! `stats cachedump CLASS LIMIT`, with memcached 1.6's keys, in its order.
 
 use super::exec::StatSink;
-use super::store::Store;
+use super::store::{Segment, Store};
 
 /// Largest `stats cachedump` reply, `END` included (memcached's 2 MB buffer).
 pub const CACHEDUMP_MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -11,26 +11,37 @@ pub const CACHEDUMP_MAX_BYTES: usize = 2 * 1024 * 1024;
 /// (`MAX_NUMBER_OF_SLAB_CLASSES`).
 pub const CACHEDUMP_CLASS_LIMIT: u32 = 64;
 
-/// `stats items`: one block per class holding items.
+/// `stats items`: one block per class holding items. With the segmented
+/// LRU, the items of each sub-LRU, its tail's age and the moves between
+/// them (`number_temp` only with `temporary_ttl`), as memcached prints them.
 pub fn write_items(store: &Store, now: u32, out: &mut dyn StatSink) {
     let segmented = store.config().lru_segmented;
+    let temp_lru = store.config().lru.temporary_ttl.is_some();
+    let (hot, warm, cold, temp) = (
+        Segment::Hot.index(),
+        Segment::Warm.index(),
+        Segment::Cold.index(),
+        Segment::Temp.index(),
+    );
     for class in 1..=store.slabs().table().largest() {
         let c = store.class_stats(class);
         if c.number == 0 {
             continue;
         }
-        let age = u64::from(store.class_age(class, now).unwrap_or(0));
+        let age = |segment| u64::from(store.segment_age(class, segment, now).unwrap_or(0));
         let mut row = |name: &str, value: u64| out.stat(&format!("items:{class}:{name}"), &value);
         row("number", c.number);
         if segmented {
-            // One LRU per class: everything counts as cold.
-            row("number_hot", 0);
-            row("number_warm", 0);
-            row("number_cold", c.number);
-            row("age_hot", 0);
-            row("age_warm", 0);
+            row("number_hot", c.lru_items[hot]);
+            row("number_warm", c.lru_items[warm]);
+            row("number_cold", c.lru_items[cold]);
+            if temp_lru {
+                row("number_temp", c.lru_items[temp]);
+            }
+            row("age_hot", age(Segment::Hot));
+            row("age_warm", age(Segment::Warm));
         }
-        row("age", age);
+        row("age", age(Segment::Cold));
         row("mem_requested", c.mem_requested);
         row("evicted", c.evicted);
         row("evicted_nonzero", c.evicted_nonzero);
@@ -41,20 +52,20 @@ pub fn write_items(store: &Store, now: u32, out: &mut dyn StatSink) {
         row("expired_unfetched", c.expired_unfetched);
         row("evicted_unfetched", c.evicted_unfetched);
         if segmented {
-            row("evicted_active", 0);
+            row("evicted_active", c.evicted_active);
         }
         row("crawler_reclaimed", c.crawler_reclaimed);
         row("crawler_items_checked", c.crawler_items_checked);
         row("lrutail_reflocked", 0);
         if segmented {
-            row("moves_to_cold", 0);
-            row("moves_to_warm", 0);
-            row("moves_within_lru", 0);
+            row("moves_to_cold", c.moves_to_cold);
+            row("moves_to_warm", c.moves_to_warm);
+            row("moves_within_lru", c.moves_within_lru);
             row("direct_reclaims", c.direct_reclaims);
-            row("hits_to_hot", 0);
-            row("hits_to_warm", 0);
-            row("hits_to_cold", c.get_hits);
-            row("hits_to_temp", 0);
+            row("hits_to_hot", c.lru_hits[hot]);
+            row("hits_to_warm", c.lru_hits[warm]);
+            row("hits_to_cold", c.lru_hits[cold]);
+            row("hits_to_temp", c.lru_hits[temp]);
         }
     }
 }
@@ -172,8 +183,12 @@ mod tests {
                 .store(StoreMode::Set, key.as_bytes(), 0, 0, &value, None, NOW)
                 .unwrap();
         }
+        // The maintainer moves HOT's tail to COLD until HOT holds 20%.
+        assert!(s.maintain(NOW) > 0);
         let items = stats(|o| write_items(&s, NOW + 2, o));
         assert!(items.contains("STAT items:31:number 36\r\n"), "{items}");
+        assert!(items.contains("STAT items:31:number_hot 7\r\nSTAT items:31:number_warm 0\r\nSTAT items:31:number_cold 29\r\n"), "{items}");
+        assert!(items.contains("STAT items:31:moves_to_cold 33\r\n"), "{items}");
         assert!(items.contains("STAT items:31:evicted 4\r\n"));
         assert!(items.contains("STAT items:31:age 2\r\n"));
         assert!(!items.contains("items:1:"));

@@ -706,7 +706,7 @@ mod tests {
         c.now += 5;
         let items = String::from_utf8(c.send(b"stats items\r\n")).unwrap();
         assert!(
-            items.starts_with("STAT items:1:number 1\r\n") && items.contains("STAT items:1:age 5\r\n"),
+            items.starts_with("STAT items:1:number 1\r\n") && items.contains("STAT items:1:age_hot 5\r\n"),
             "{items}"
         );
         let slabs = String::from_utf8(c.send(b"stats slabs\r\n")).unwrap();

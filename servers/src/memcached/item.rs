@@ -13,10 +13,10 @@
 //! | blob bytes | field |
 //! |---|---|
 //! | 0..4 | last access (unix second) |
-//! | 4 | shape: which optional fields follow (low 4 bits; the high 4 are left for the LRU) |
+//! | 4 | shape: which optional fields follow (low 4 bits; the high 4 are free) |
 //! | 5 | key length |
 //! | 6 | [`ItemBits`] |
-//! | 7 | size class |
+//! | 7 | size class (low 6 bits) and sub-LRU (high 2 bits) |
 //! | 8..12 | value length |
 //! | 12.. | CAS unique: 4 bytes while it is below 2^32, else 8 |
 //! | then | expiry (4), only if the item expires |
@@ -113,6 +113,11 @@ pub fn expires_at(exptime: i64, now: u32) -> u32 {
     }
 }
 
+/// Bits of [`Meta::clsid`] that hold the size class (ids below 64, as
+/// memcached's `MAX_NUMBER_OF_SLAB_CLASSES`); the two above hold the sub-LRU.
+const CLASS_BITS: u32 = 6;
+const CLASS_MASK: u8 = (1 << CLASS_BITS) - 1;
+
 /// Per-item flags a protocol may read or set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ItemBits(u8);
@@ -133,6 +138,9 @@ impl ItemBits {
     /// Internal: a reply not yet written out holds the item's value (a
     /// reference in memcached: `incr` then cannot rewrite it in place).
     pub(crate) const HELD: ItemBits = ItemBits(0x40);
+    /// Internal: the item was hit again after its first fetch (memcached's
+    /// `ITEM_ACTIVE`): the segmented LRU rescues it into WARM.
+    pub(crate) const ACTIVE: ItemBits = ItemBits(0x10);
     /// The bits callers may set or clear.
     pub(crate) const PUBLIC: ItemBits = ItemBits(0x0f);
 
@@ -298,8 +306,12 @@ pub(crate) struct Meta {
     pub(crate) key_len: u8,
     /// `ItemBits`.
     pub(crate) bits: ItemBits,
-    /// The size class whose LRU holds the item (see [`classes`](super::classes)).
-    pub(crate) class: u8,
+    /// The size class (low 6 bits, see [`classes`](super::classes)) and
+    /// which of the class's sub-LRUs holds the item (high 2 bits, a
+    /// [`Segment`](super::store::Segment)), as memcached packs its
+    /// `slabs_clsid`. Read it through [`Meta::class`] and
+    /// [`Meta::segment`].
+    pub(crate) clsid: u8,
     /// Length of the value.
     pub(crate) value_len: u32,
     /// CAS unique.
@@ -330,7 +342,7 @@ impl Meta {
             shape: Shape(0),
             key_len: key_len as u8,
             bits: ItemBits::NONE,
-            class,
+            clsid: class & CLASS_MASK,
             value_len: value_len as u32,
             cas,
             expires,
@@ -361,7 +373,7 @@ impl Meta {
             shape,
             key_len: head[AT_KEY_LEN],
             bits: ItemBits(head[AT_BITS]),
-            class: head[AT_CLASS],
+            clsid: head[AT_CLASS],
             value_len: word(AT_VALUE_LEN),
             cas,
             expires: field(Shape::EXPIRES, shape.expires_at()),
@@ -372,6 +384,16 @@ impl Meta {
                 0
             },
         }
+    }
+
+    /// The item's size class.
+    pub(crate) fn class(&self) -> u8 {
+        self.clsid & CLASS_MASK
+    }
+
+    /// The sub-LRU that holds the item.
+    pub(crate) fn segment(&self) -> super::store::Segment {
+        super::store::Segment::from_bits(self.clsid >> CLASS_BITS)
     }
 
     /// Whether the header's shape has room for every field's value.
@@ -406,7 +428,7 @@ impl Meta {
         blob[AT_SHAPE] = self.shape.0;
         blob[AT_KEY_LEN] = self.key_len;
         blob[AT_BITS] = self.bits.0;
-        blob[AT_CLASS] = self.class;
+        blob[AT_CLASS] = self.clsid;
         blob[AT_VALUE_LEN..AT_VALUE_LEN + 4].copy_from_slice(&self.value_len.to_le_bytes());
         let mut at = AT_CAS;
         if self.shape.has(Shape::CAS64) {
@@ -459,9 +481,9 @@ pub(crate) fn set_blob_bits(blob: &mut [u8], bits: ItemBits) {
     blob[AT_BITS] = bits.0;
 }
 
-/// The class in a blob's header.
-pub(crate) fn blob_class(blob: &[u8]) -> u8 {
-    blob[AT_CLASS]
+/// Records the item's class and sub-LRU in a blob's header.
+pub(crate) fn set_blob_place(blob: &mut [u8], class: u8, segment: super::store::Segment) {
+    blob[AT_CLASS] = (class & CLASS_MASK) | (segment.bits() << CLASS_BITS);
 }
 
 /// A read-only view of a stored item, valid until the store is next changed.
@@ -566,7 +588,7 @@ impl<'a> Item<'a> {
 
     /// The item's size class (meta's `me` prints it as `cls=`).
     pub fn class(&self) -> u8 {
-        self.meta.class
+        self.meta.class()
     }
 }
 

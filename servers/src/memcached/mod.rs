@@ -74,6 +74,7 @@ pub mod exec;
 pub mod item;
 pub mod limits;
 mod lru;
+pub mod maintainer;
 pub mod meta_exec;
 pub mod port_file;
 pub mod server;

@@ -1,6 +1,7 @@
 //! The server around the store: shared state, the factory that builds a
 //! [`Connection`](super::conn::MemcacheConnection) per client, the connection
-//! limit, the expiry crawler, and the figures `stats` reports.
+//! limit, the expiry crawler, the LRU maintainer, and the figures `stats`
+//! reports.
 //!
 //! Everything the connections share lives in one [`Shared`] behind an
 //! `Rc<RefCell<..>>` handed out by the factory (the reactor thread is the only
@@ -17,6 +18,7 @@ use torsion::{Address, Counters, Ctx, Factory, LoopingCall, Protocol, Reactor};
 use super::conn::MemcacheConnection;
 use super::conn_table::address_name;
 use super::exec::ServerStats;
+use super::maintainer::Maintainer;
 use super::settings::Options;
 use super::store::{Store, StoreConfig};
 
@@ -130,6 +132,7 @@ impl Shared {
 pub struct MemcacheFactory {
     shared: Rc<RefCell<Shared>>,
     crawler: Option<LoopingCall>,
+    maintainer: Option<Maintainer>,
 }
 
 impl MemcacheFactory {
@@ -156,6 +159,7 @@ impl MemcacheFactory {
         MemcacheFactory {
             shared: Rc::new(RefCell::new(shared)),
             crawler: None,
+            maintainer: None,
         }
     }
 
@@ -209,11 +213,18 @@ impl Factory for MemcacheFactory {
         });
         crawler.start(reactor, CRAWL_INTERVAL, false);
         self.crawler = Some(crawler);
+        // memcached's LRU maintainer thread (`-o lru_maintainer`, the default).
+        if self.shared.borrow().stats.options.lru_maintainer_thread {
+            self.maintainer = Some(Maintainer::start(reactor, self.shared.clone()));
+        }
     }
 
     fn stop(&mut self, reactor: &mut Reactor) {
         if let Some(crawler) = self.crawler.take() {
             crawler.stop(reactor);
+        }
+        if let Some(maintainer) = self.maintainer.take() {
+            maintainer.stop(reactor);
         }
         let shared = self.shared.borrow();
         log::info!(

@@ -3,9 +3,11 @@
 //! `stats settings` reports, key by key, in memcached 1.6.18's order.
 //!
 //! Some settings change what a client sees and are implemented (`-A`, `-B`,
-//! `-C`, `-D`, `-F`, `-R`, `-b`, `-o idle_timeout`, `-o slab_chunk_max`);
+//! `-C`, `-D`, `-F`, `-R`, `-b`, `-o idle_timeout`, `-o slab_chunk_max`,
+//! the segmented LRU's `lru_maintainer`, `hot_lru_pct`, `warm_lru_pct`,
+//! `hot_max_factor`, `warm_max_factor` and `temporary_ttl`);
 //! the others name a part of memcached that Torsion's design has no knob for
-//! (worker threads, the LRU maintainer and crawler threads, the slab mover,
+//! (worker threads, the crawler thread, the slab mover,
 //! log buffers, the hash table's initial size): they are accepted, checked
 //! as memcached checks them, and reported, so a command line written for
 //! memcached starts Torsion unchanged.
@@ -217,21 +219,22 @@ pub struct Options {
     pub tail_repair_time: u32,
     /// `-o hash_algorithm=` (reported).
     pub hash_algorithm: &'static str,
-    /// `-o lru_maintainer` / `no_lru_maintainer` (reported).
+    /// `-o lru_maintainer` / `no_lru_maintainer`: the LRU maintainer timer
+    /// runs (`no_lru_maintainer` also turns the segmented LRU off).
     pub lru_maintainer_thread: bool,
-    /// Segmented LRU; `no_modern` clears it (reported).
+    /// Segmented LRU; `no_modern` clears it.
     pub lru_segmented: bool,
-    /// `-o hot_lru_pct=N` (reported).
+    /// `-o hot_lru_pct=N` (the segmented LRU's, see `store::LruPolicy`).
     pub hot_lru_pct: u32,
-    /// `-o warm_lru_pct=N` (reported).
+    /// `-o warm_lru_pct=N` (the segmented LRU's, see `store::LruPolicy`).
     pub warm_lru_pct: u32,
-    /// `-o hot_max_factor=F` (reported).
+    /// `-o hot_max_factor=F` (the segmented LRU's, see `store::LruPolicy`).
     pub hot_max_factor: f64,
-    /// `-o warm_max_factor=F` (reported).
+    /// `-o warm_max_factor=F` (the segmented LRU's, see `store::LruPolicy`).
     pub warm_max_factor: f64,
     /// Whether `temporary_ttl` was given (reported as `temp_lru`).
     pub temp_lru: bool,
-    /// `-o temporary_ttl=N` (reported).
+    /// `-o temporary_ttl=N` (the segmented LRU's, see `store::LruPolicy`).
     pub temporary_ttl: u32,
     /// `-o idle_timeout=N`: close a connection idle that many seconds (0: never).
     pub idle_timeout: u32,

@@ -73,6 +73,9 @@ pub struct StoreStats {
     /// Pages moved between classes or to the global pool (memcached's
     /// `slabs_moved`).
     pub slabs_moved: u64,
+    /// Passes of the LRU maintainer over the classes
+    /// ([`Store::maintain`](super::Store::maintain)).
+    pub lru_maintainer_juggles: u64,
 }
 
 /// One size class's figures: memcached's `stats items` (`items:N:...`) and
@@ -120,6 +123,22 @@ pub struct ClassStats {
     pub cas_badval: u64,
     /// Touch hits.
     pub touch_hits: u64,
+    /// Items in each sub-LRU, indexed by [`Segment`](super::Segment) (HOT,
+    /// WARM, COLD, TEMP): `number_hot` ... `number_temp`. A gauge.
+    pub lru_items: [u64; 4],
+    /// Bytes (memcached sizes) in each sub-LRU; the maintainer sizes HOT and
+    /// WARM by them. A gauge.
+    pub lru_bytes: [u64; 4],
+    /// Hits on items of each sub-LRU (`hits_to_hot` ... `hits_to_temp`).
+    pub lru_hits: [u64; 4],
+    /// Items moved from HOT or WARM to COLD.
+    pub moves_to_cold: u64,
+    /// Items moved to WARM (active ones from HOT or COLD).
+    pub moves_to_warm: u64,
+    /// Active WARM items moved back to WARM's head.
+    pub moves_within_lru: u64,
+    /// Evicted items that were active.
+    pub evicted_active: u64,
 }
 
 impl ClassStats {
@@ -128,6 +147,8 @@ impl ClassStats {
         *self = ClassStats {
             number: self.number,
             mem_requested: self.mem_requested,
+            lru_items: self.lru_items,
+            lru_bytes: self.lru_bytes,
             ..ClassStats::default()
         };
     }

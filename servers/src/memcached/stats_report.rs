@@ -1,7 +1,7 @@
 //! What `stats` and `stats settings` print: every key memcached 1.6.18
 //! prints, in its order, with Torsion's figures and settings. A figure of a
 //! part of memcached Torsion does not have (response objects, per-thread
-//! read buffers, the slab mover, the LRU maintainer, the log watchers,
+//! read buffers, the slab mover's rescues, the log watchers,
 //! NAPI) reads 0; a general key memcached prints only while such a part is
 //! on ([`Shown`]) is printed under the same settings, so a client counting
 //! the keys sees memcached's count.
@@ -156,7 +156,7 @@ impl std::fmt::Display for Seconds {
 
 /// The general `stats`: every key memcached 1.6.18 prints, in its order.
 /// Figures of parts Torsion does not have (response objects, per-thread
-/// read buffers, the slab mover, the LRU maintainer, the log watchers,
+/// read buffers, the slab mover's rescues, the log watchers,
 /// NAPI) are 0.
 pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &mut dyn StatSink) {
     let s = store.stats();
@@ -166,6 +166,14 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
     let idle_kicks = server.idle_kicks.unwrap_or(0);
     let global_pool = store.slabs().class(0).pages;
     let watchers = server.watch.count();
+    let classes = (1..=store.slabs().table().largest()).map(|c| store.class_stats(c));
+    let (mut to_cold, mut to_warm, mut within, mut direct) = (0u64, 0u64, 0u64, 0u64);
+    for c in classes {
+        to_cold += c.moves_to_cold;
+        to_warm += c.moves_to_warm;
+        within += c.moves_within_lru;
+        direct += c.direct_reclaims;
+    }
     for (key, shown) in GENERAL_KEYS {
         if !shown.under(&server.options) {
             continue;
@@ -235,6 +243,11 @@ pub fn write_general_stats(store: &Store, server: &ServerStats, now: u32, out: &
             "lru_crawler_running" => &u8::from(server.crawler.running()),
             "lru_crawler_starts" => &server.crawler.starts,
             "slabs_moved" => &s.slabs_moved,
+            "lru_maintainer_juggles" => &s.lru_maintainer_juggles,
+            "moves_to_cold" => &to_cold,
+            "moves_to_warm" => &to_warm,
+            "moves_within_lru" => &within,
+            "direct_reclaims" => &direct,
             "slab_global_page_pool" => &global_pool,
             _ => &zero,
         };

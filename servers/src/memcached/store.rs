@@ -14,7 +14,7 @@
 //! - An item's id indexes `slots: Vec<Slot>` (16 bytes: LRU links, hash
 //!   chain link, blob location; see [`item`](super::item)); free slots form
 //!   a singly linked free list through `next`. An id never changes while
-//!   its item lives, so the LRU, the index, the `held` list and the
+//!   its item lives, so the LRU lists, the index, the `held` list and the
 //!   crawler's cursor name items by id.
 //! - The item's header, key and value are one *blob* in the arena
 //!   (`store/arena.rs`): 64 KiB pages cut into chunks of fine size bins,
@@ -24,9 +24,11 @@
 //! - The index (`store/index.rs`) is an array of `u32` bucket heads chained
 //!   through the slots, hashed with a seeded foldhash of the key, doubling
 //!   at 1.5 items per bucket; lookups compare keys in the arena.
-//! - `lru` threads a `torsion::list::SlabList` through the slots, most
-//!   recently used first. All of insert, lookup, delete, touch and eviction
-//!   are O(1) (growing the index is O(n), once per doubling).
+//! - `lrus` thread `torsion::list::SlabList`s through the slots, most recently
+//!   used first: four per size class (HOT, WARM, COLD, TEMP: memcached's
+//!   segmented LRU, see the `segments` submodule), or only COLD without
+//!   segments. All of insert, lookup, delete, touch and eviction are O(1)
+//!   (growing the index is O(n), once per doubling).
 //! - `flush_all` is O(1): it records a CAS threshold (every item whose CAS is
 //!   below it is invisible), resolved lazily for a delayed flush; the flushed
 //!   items are reclaimed on access, from the LRU tail, or by [`Store::crawl`].
@@ -34,7 +36,7 @@
 //!   ([`classes`](super::classes)): an item takes a chunk of its size class
 //!   (or a header and data chunks when larger than `slab_chunk_max`), classes
 //!   take 1 MiB pages up to `-m`, and when a class can take no page the item
-//!   evicts from that class's own LRU, as in memcached. `bytes` is the sum of
+//!   evicts from that class's own COLD list, as in memcached. `bytes` is the sum of
 //!   memcached's item sizes ([`item_total`](super::classes::item_total)).
 //!   The arena is only where the bytes physically live: it never decides
 //!   what is evicted.
@@ -48,22 +50,22 @@ use std::hash::BuildHasher;
 use torsion_protocols::memcache::number::{push_u64, safe_strtoull};
 
 use super::classes::{ClassTable, Slabs};
-use super::item::{
-    blob_bits, blob_class, blob_key, expires_at, set_blob_atime, set_blob_bits, Item, ItemBits, Meta, Slot,
-    MAX_KEY_LEN, NEVER,
-};
+use super::item::{blob_key, expires_at, Item, ItemBits, Meta, Slot, MAX_KEY_LEN, NEVER};
 use super::lru::{Lru, NIL};
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
+use segments::ClassLists;
 
 mod arena;
 mod index;
 mod memory;
+mod segments;
 
 use arena::Arena;
 pub(crate) use arena::Loc;
 use index::{Chained, Index};
 pub use memory::RECLAIM_PAGES;
+pub use segments::{LruPolicy, Segment, JUGGLE_ROUNDS};
 
 /// Most item slots (ids) a store holds: below 2^31, so that the arena's
 /// large blobs (one per item at most, plus one being replaced) always have
@@ -97,9 +99,11 @@ pub struct StoreConfig {
     /// Pages may move between classes (memcached's `slab_reassign`, on unless
     /// `-o no_modern`). Off with whole-page chunks, a page is exactly its chunks.
     pub slab_reassign: bool,
-    /// memcached's segmented LRU (`-o no_modern` turns it off): only changes
-    /// which keys `stats items` prints.
+    /// memcached's segmented LRU (`-o no_modern` turns it off): HOT, WARM,
+    /// COLD (and TEMP) lists per class; see the `segments` module.
     pub lru_segmented: bool,
+    /// The segmented LRU's shares, ages and `temporary_ttl`.
+    pub lru: LruPolicy,
     /// Bytes counted as already allocated at start (memcached's test hook,
     /// the `T_MEMD_INITIAL_MALLOC` environment variable).
     pub initial_malloced: u64,
@@ -121,6 +125,7 @@ impl Default for StoreConfig {
             slab_chunk_max: 512 * 1024,
             slab_reassign: true,
             lru_segmented: true,
+            lru: LruPolicy::default(),
             initial_malloced: 0,
             cas_enabled: true,
         }
@@ -279,8 +284,11 @@ pub enum DeltaError {
 /// settings of it; the meta protocol's `mg` uses the others (`u`, `T`, `N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Mark the item fetched, set its last access to `now` and move it to the
-    /// LRU head (`false` is meta's `u` flag: memcached's `DONT_UPDATE`).
+    /// Bump the item as memcached does on a hit: with the segmented LRU, mark
+    /// it fetched, or on a later hit active (refreshing its last access; an
+    /// active COLD item moves to WARM); without segments, mark it fetched,
+    /// refresh it and move it to its LRU's head (`false` is meta's `u` flag:
+    /// memcached's `DONT_UPDATE`).
     pub bump: bool,
     /// Set this expiration time on a hit (`gat`, meta's `T`). The read then
     /// counts as a touch (`cmd_touch`, `touch_hits`/`touch_misses`) instead of
@@ -376,8 +384,9 @@ pub struct Store {
     /// Where the items' blobs live.
     arena: Arena,
     hasher: DefaultHashBuilder,
-    /// One LRU per size class, indexed by class id.
-    lrus: Vec<Lru>,
+    /// The sub-LRUs of each size class, indexed by class id then
+    /// [`Segment::index`] (one list, COLD, without segments).
+    lrus: Vec<ClassLists>,
     /// Page accounting per class.
     slabs: Slabs,
     /// Per-class figures, indexed by class id.
@@ -463,7 +472,7 @@ impl Store {
             index: Index::new(),
             arena: Arena::new(),
             hasher: DefaultHashBuilder::default(),
-            lrus: (0..n).map(|_| Lru::new()).collect(),
+            lrus: (0..n).map(|_| std::array::from_fn(|_| Lru::new())).collect(),
             slabs,
             classes: vec![ClassStats::default(); n],
             bytes: 0,
@@ -631,11 +640,12 @@ impl Store {
             (None, _) => return self.count_read(options, false),
         };
         let _ = self.count_read(options, true);
-        let class = &mut self.classes[usize::from(before.class)];
+        let class = &mut self.classes[usize::from(before.class())];
         if options.touch.is_some() {
             class.touch_hits += 1;
         } else {
             class.get_hits += 1;
+            class.lru_hits[before.segment().index()] += 1;
         }
         let (was_fetched, last_access, expires_before) = if created {
             (false, now, None)
@@ -652,9 +662,9 @@ impl Store {
             after = self.set_meta(i, meta)?;
         }
         if options.bump {
-            self.access(i, now);
-            after.atime = now;
-            after.bits = after.bits.union(ItemBits::FETCHED);
+            self.bump(i, now);
+            // The bump may have changed the bits and the last access.
+            after = self.meta(i);
         }
         Some(Read {
             item: Item::with_meta(after, self.blob(i)),
@@ -765,10 +775,7 @@ impl Store {
         match (mode, old) {
             (StoreMode::Add, Some(i)) => {
                 // "add only adds a nonexistent item, but promote to head of LRU"
-                let blob = self.blob_mut(i);
-                set_blob_atime(blob, now);
-                let class = usize::from(blob_class(blob));
-                self.lrus[class].move_to_front(&mut self.slots, i);
+                self.refresh(i, now);
                 return Ok(StoreOutcome::NotStored);
             }
             (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, None) => {
@@ -851,7 +858,7 @@ impl Store {
             return DeleteOutcome::Exists;
         }
         self.stats.delete_hits += 1;
-        self.classes[usize::from(meta.class)].delete_hits += 1;
+        self.classes[usize::from(meta.class())].delete_hits += 1;
         self.unlink(i);
         DeleteOutcome::Deleted
     }
@@ -870,7 +877,7 @@ impl Store {
             return TouchOutcome::Exists;
         }
         self.stats.touch_hits += 1;
-        self.classes[usize::from(meta.class)].touch_hits += 1;
+        self.classes[usize::from(meta.class())].touch_hits += 1;
         let touched = Meta {
             expires: expires_at(exptime, now),
             ..meta
@@ -878,7 +885,7 @@ impl Store {
         if self.set_meta(i, touched).is_none() {
             return TouchOutcome::NotFound;
         }
-        self.access(i, now);
+        self.bump(i, now);
         TouchOutcome::Touched { cas: meta.cas }
     }
 
@@ -925,7 +932,7 @@ impl Store {
         }
         let current = safe_strtoull(old_value).ok_or(DeltaError::NonNumeric)?;
         let old_len = old_value.len();
-        let class = &mut self.classes[usize::from(meta.class)];
+        let class = &mut self.classes[usize::from(meta.class())];
         let value = match delta.op {
             DeltaOp::Incr => {
                 self.stats.incr_hits += 1;
@@ -1011,7 +1018,7 @@ impl Store {
                 continue;
             }
             let meta = self.meta(i);
-            let c = usize::from(meta.class);
+            let c = usize::from(meta.class());
             self.classes[c].crawler_items_checked += 1;
             self.stats.crawler_items_checked += 1;
             let ripe = match self.gone_meta(&meta, now) {
@@ -1054,10 +1061,10 @@ impl Store {
                 continue;
             }
             let meta = self.meta(i as u32);
-            if meta.class >= 64 || classes & (1 << meta.class) == 0 {
+            if meta.class() >= 64 || classes & (1 << meta.class()) == 0 {
                 continue;
             }
-            let c = usize::from(meta.class);
+            let c = usize::from(meta.class());
             let fetched = meta.bits.contains(ItemBits::FETCHED);
             self.classes[c].crawler_items_checked += 1;
             self.stats.crawler_items_checked += 1;
@@ -1221,14 +1228,6 @@ impl Store {
                 None
             }
         }
-    }
-
-    fn access(&mut self, i: u32, now: u32) {
-        let blob = self.blob_mut(i);
-        set_blob_atime(blob, now);
-        set_blob_bits(blob, blob_bits(blob).union(ItemBits::FETCHED));
-        let class = usize::from(blob_class(blob));
-        self.lrus[class].move_to_front(&mut self.slots, i);
     }
 
     fn take_cas(&mut self) -> u64 {
@@ -1734,7 +1733,10 @@ mod tests {
         assert!(!item.fetched());
         assert_eq!(item.last_access(), NOW);
         assert!(s.get(b"k", NOW + 7).unwrap().fetched());
-        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW + 7);
+        // A first hit only marks the item fetched; the second refreshes it.
+        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW);
+        assert!(s.get(b"k", NOW + 8).is_some());
+        assert_eq!(s.peek(b"k", NOW + 8).unwrap().last_access(), NOW + 8);
         assert_eq!(
             s.update_bits(
                 b"k",
@@ -1748,7 +1750,7 @@ mod tests {
         assert!(item.stale() && item.token_sent() && !item.fetched());
         assert_eq!((item.size(), item.class()), (61, 1));
         assert_eq!(s.update_bits(b"nope", ItemBits::STALE, ItemBits::NONE, NOW), None);
-        assert_eq!(s.stats().get_hits, 1);
+        assert_eq!(s.stats().get_hits, 2);
         s.reset_stats();
         assert_eq!(s.stats(), &StoreStats::default());
         assert_eq!(s.curr_items(), 1);
@@ -1777,7 +1779,8 @@ mod tests {
         assert_eq!(r.last_access, NOW);
         assert_eq!(r.expires_before, Some(NOW + 100));
         assert_eq!(r.item.expires_at(), Some(NOW + 15));
-        assert_eq!(r.item.last_access(), NOW + 5);
+        // A first hit marks the item fetched without refreshing its access.
+        assert_eq!(r.item.last_access(), NOW);
         assert!(s.read(b"k", no_bump, NOW + 6).unwrap().was_fetched);
         let st = s.stats();
         assert_eq!(

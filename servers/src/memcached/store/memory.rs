@@ -12,14 +12,12 @@ use super::super::item::{blob_bits, blob_key, set_blob_bits, ItemBits, Meta, Slo
 use super::super::lru::NIL;
 use super::super::slab_admin::Automove;
 use super::super::stats::ClassStats;
+use super::segments::{Pull, Segment};
 use super::{Store, MAX_SLOTS};
 
 /// Times an allocation evicts and retries before giving up (memcached's
 /// `do_item_alloc_pull` loop).
 const ALLOC_TRIES: usize = 10;
-
-/// Items an LRU tail pull looks at (memcached's `lru_pull_tail` `tries`).
-const TAIL_SEARCH: usize = 5;
 
 /// A class with more free chunks than this many pages' worth gives a page
 /// back (memcached's automover, `MIN_PAGES_FOR_RECLAIM`).
@@ -59,13 +57,17 @@ impl Store {
         self.classes.get(usize::from(class)).cloned().unwrap_or_default()
     }
 
-    /// Seconds since the least recently used item of `class` was last
-    /// accessed (`items:N:age`), `None` when the class holds nothing.
+    /// Seconds since the least recently used item of `class`'s COLD list
+    /// (its only list without segments) was last accessed (`items:N:age`),
+    /// `None` when that list is empty.
     pub fn class_age(&self, class: u8, now: u32) -> Option<u32> {
-        self.lrus
-            .get(usize::from(class))?
-            .back()
-            .map(|t| now.saturating_sub(self.item(t).last_access()))
+        self.tail_age(class, Segment::Cold, now)
+    }
+
+    /// Seconds since the tail item of `class`'s `segment` list was last
+    /// accessed (`items:N:age_hot`, `age_warm`), `None` when it is empty.
+    pub fn segment_age(&self, class: u8, segment: Segment, now: u32) -> Option<u32> {
+        self.tail_age(class, segment, now)
     }
 
     /// Turns the `stats sizes` histogram on (counting items stored from now
@@ -105,12 +107,14 @@ impl Store {
 
     /// Moves a page from class `src` to class `dst` (0: the global page pool),
     /// as memcached's slab mover does: items of `src` are evicted from its LRU
-    /// tail until a page's worth of its chunks is free. Returns whether a page
-    /// moved (the caller checks the classes first).
+    /// tails (COLD's first, then HOT's, WARM's and TEMP's) until a page's
+    /// worth of its chunks is free. Returns whether a page moved (the caller
+    /// checks the classes first).
     pub fn reassign_page(&mut self, src: u8, dst: u8, now: u32) -> bool {
         let per_page = u64::from(self.slabs.table().per_page(src));
+        let order = [Segment::Cold, Segment::Hot, Segment::Warm, Segment::Temp];
         while self.slabs.class(src).free < per_page {
-            let Some(tail) = self.lrus.get(usize::from(src)).and_then(|l| l.back()) else {
+            let Some(tail) = order.iter().find_map(|&seg| self.tail_of(src, seg)) else {
                 break;
             };
             if self.gone(tail, now).is_none() {
@@ -123,20 +127,20 @@ impl Store {
         moved
     }
 
-    /// Up to `limit` items of `class` (0: all), most recently used first, for
-    /// `stats cachedump`: key, value length, absolute expiry (0: never).
+    /// Up to `limit` items of `class` (0: all), most recently used first
+    /// in each list, HOT, WARM, COLD then TEMP, for `stats cachedump`: key,
+    /// value length, absolute expiry (0: never).
     pub fn class_items(&self, class: u8, limit: usize) -> Vec<(&[u8], usize, u32)> {
         let mut out = Vec::new();
-        let Some(lru) = self.lrus.get(usize::from(class)) else {
-            return out;
-        };
-        let mut i = lru.front().unwrap_or(NIL);
-        while i != NIL && (limit == 0 || out.len() < limit) {
-            let item = self.item(i);
-            if !item.key_binary() {
-                out.push((item.key(), item.value().len(), item.expires_at().unwrap_or(NEVER)));
+        for segment in Segment::ALL {
+            let mut i = self.head_of(class, segment).unwrap_or(NIL);
+            while i != NIL && (limit == 0 || out.len() < limit) {
+                let item = self.item(i);
+                if !item.key_binary() {
+                    out.push((item.key(), item.value().len(), item.expires_at().unwrap_or(NEVER)));
+                }
+                i = self.slots[i as usize].next;
             }
-            i = self.slots[i as usize].next;
         }
         out
     }
@@ -274,8 +278,9 @@ impl Store {
         }
     }
 
-    /// Takes one chunk of `class`, evicting from the class's LRU tail while
-    /// there is no room (memcached's `do_item_alloc_pull`).
+    /// Takes one chunk of `class`, evicting from the class's COLD tail while
+    /// there is no room, and pushing HOT's tail to COLD when COLD is empty
+    /// (memcached's `do_item_alloc_pull`).
     fn pull(&mut self, class: u8, now: u32) -> bool {
         for tries in 0..ALLOC_TRIES {
             if !self.config.lru_segmented {
@@ -285,7 +290,10 @@ impl Store {
                 self.classes[usize::from(class)].direct_reclaims += tries as u64;
                 return true;
             }
-            if self.pull_tail(class, now, true) == 0 {
+            if self.pull_tail(class, now, true) == 0
+                && !(self.config.lru_segmented
+                    && self.pull_segment(class, Segment::Hot, now, Pull::Evict) > 0)
+            {
                 self.classes[usize::from(class)].direct_reclaims += tries as u64 + 1;
                 return false;
             }
@@ -293,70 +301,13 @@ impl Store {
         false
     }
 
-    /// Looks at up to [`TAIL_SEARCH`] items from the LRU tail of `class`: frees
-    /// expired or flushed ones (`reclaimed`), and stops at the first live one,
-    /// evicting it if `evict` and the store evicts (memcached's
-    /// `lru_pull_tail`). Returns how many items were freed.
+    /// Looks at the COLD tail of `class` (the class's only list without
+    /// segments): frees expired or flushed items, and stops at the first
+    /// live one, evicting it if `evict` and the store evicts (memcached's
+    /// `lru_pull_tail` on COLD). Returns how many items were freed or moved.
     pub(super) fn pull_tail(&mut self, class: u8, now: u32, evict: bool) -> usize {
-        let c = usize::from(class);
-        let mut removed = 0;
-        let mut cur = self.lrus.get(c).and_then(|l| l.back()).unwrap_or(NIL);
-        for _ in 0..TAIL_SEARCH {
-            if cur == NIL {
-                break;
-            }
-            let i = cur;
-            cur = self.slots[i as usize].prev;
-            if i == self.pinned {
-                continue;
-            }
-            let meta = self.meta(i);
-            let fetched = meta.bits.contains(ItemBits::FETCHED);
-            let (atime, expires) = (meta.atime, meta.expires);
-            if self.gone_meta(&meta, now).is_some() {
-                self.stats.reclaimed += 1;
-                self.classes[c].reclaimed += 1;
-                if !fetched {
-                    self.stats.expired_unfetched += 1;
-                    self.classes[c].expired_unfetched += 1;
-                }
-                self.unlink(i);
-                removed += 1;
-                continue;
-            }
-            if evict && self.config.evict {
-                let age = u64::from(now.saturating_sub(atime));
-                let st = &mut self.classes[c];
-                st.evicted += 1;
-                st.evicted_time = age;
-                if expires != NEVER {
-                    st.evicted_nonzero += 1;
-                }
-                self.stats.evictions += 1;
-                self.stats.evicted_time = age;
-                if !fetched {
-                    self.stats.evicted_unfetched += 1;
-                    self.classes[c].evicted_unfetched += 1;
-                }
-                if let Some(log) = &mut self.evicted_log {
-                    log.push(super::Evicted {
-                        key: blob_key(self.arena.bytes(self.slots[i as usize].loc)).to_vec(),
-                        fetched,
-                        ttl: if expires == NEVER {
-                            -1
-                        } else {
-                            i64::from(expires) - i64::from(now)
-                        },
-                        last_access: now.saturating_sub(atime),
-                        class,
-                    });
-                }
-                self.unlink(i);
-                removed += 1;
-            }
-            break;
-        }
-        removed
+        let pull = if evict { Pull::Evict } else { Pull::Reclaim };
+        self.pull_segment(class, Segment::Cold, now, pull)
     }
 
     /// Makes the blob at `loc`, with the fields of `meta`, a live item: a
@@ -380,9 +331,10 @@ impl Store {
         self.index.insert(hash, i, &mut self.slots, |slot: &Slot| {
             hasher.hash_one(blob_key(arena.bytes(slot.loc)))
         });
-        self.lrus[usize::from(meta.class)].push_front(&mut self.slots, i);
+        let segment = self.first_segment(meta.expires, meta.atime);
+        self.push(i, segment);
         let size = meta.size();
-        let st = &mut self.classes[usize::from(meta.class)];
+        let st = &mut self.classes[usize::from(meta.class())];
         st.number += 1;
         st.mem_requested += size as u64;
         self.bytes += size;
@@ -405,12 +357,12 @@ impl Store {
                     .layout(usize::from(meta.key_len), meta.flags, meta.value_len as usize)
             })
             .flatten();
-        self.lrus[usize::from(meta.class)].unlink(&mut self.slots, i);
+        self.drop_from_list(i);
         match layout {
             Some(l) if l.chunked() => self.free_chunks(l, meta.tail),
-            _ => self.slabs.free(meta.class),
+            _ => self.slabs.free(meta.class()),
         }
-        let st = &mut self.classes[usize::from(meta.class)];
+        let st = &mut self.classes[usize::from(meta.class())];
         st.number -= 1;
         st.mem_requested -= size as u64;
         self.arena.free(loc, meta.blob_len());
@@ -424,15 +376,19 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::super::super::classes::item_total;
-    use super::super::{DeleteOutcome, StoreError, StoreMode, StoreOutcome};
+    use super::super::{DeleteOutcome, StoreConfig, StoreError, StoreMode, StoreOutcome};
     use super::*;
 
     use super::super::tests::{big, pages, set, value, MB, NOW};
 
     #[test]
     fn lru_eviction_order() {
-        // Two pages of class 38: four items.
-        let mut s = pages(2, true);
+        // Two pages of class 38: four items, in one list per class
+        // (`-o no_modern`; segments.rs tests the segmented order).
+        let mut s = Store::new(StoreConfig {
+            lru_segmented: false,
+            ..pages(2, true).config().clone()
+        });
         set(&mut s, b"k1", &big(1), 0, NOW);
         set(&mut s, b"k2", &big(2), 0, NOW);
         set(&mut s, b"k3", &big(3), 0, NOW);
