@@ -471,6 +471,11 @@ pub(crate) fn set_blob_atime(blob: &mut [u8], atime: u32) {
     blob[AT_ATIME..AT_ATIME + 4].copy_from_slice(&atime.to_le_bytes());
 }
 
+/// Reads the last access time in a blob's header.
+pub(crate) fn blob_atime(blob: &[u8]) -> u32 {
+    u32_at(blob, AT_ATIME)
+}
+
 /// Reads the bits of a blob's header.
 pub(crate) fn blob_bits(blob: &[u8]) -> ItemBits {
     ItemBits(blob[AT_BITS])

@@ -50,7 +50,9 @@ use std::hash::BuildHasher;
 use torsion_protocols::memcache::number::{push_u64, safe_strtoull};
 
 use super::classes::{ClassTable, Slabs};
-use super::item::{blob_key, expires_at, Item, ItemBits, Meta, Slot, MAX_KEY_LEN, NEVER};
+use super::item::{
+    blob_atime, blob_bits, blob_key, expires_at, Item, ItemBits, Meta, Slot, MAX_KEY_LEN, NEVER,
+};
 use super::lru::{Lru, NIL};
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
@@ -664,7 +666,8 @@ impl Store {
         if options.bump {
             self.bump(i, now);
             // The bump may have changed the bits and the last access.
-            after = self.meta(i);
+            let blob = self.blob(i);
+            (after.atime, after.bits) = (blob_atime(blob), blob_bits(blob));
         }
         Some(Read {
             item: Item::with_meta(after, self.blob(i)),
