@@ -33,7 +33,7 @@ fn main() {
     });
     let value = vec![b'v'; value_len];
     let (flags, exptime) = if full {
-        store.raise_next_cas(1 << 40);
+        store.resume_cas(1 << 40);
         (7, 1_000_000)
     } else {
         (0, 0)

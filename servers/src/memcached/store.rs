@@ -498,10 +498,11 @@ impl Store {
         &self.config
     }
 
-    /// Makes the next CAS unique at least `cas` (a store refilled from
-    /// elsewhere continues its numbering; tests use it to cross 2^32).
-    pub fn raise_next_cas(&mut self, cas: u64) {
-        self.next_cas = self.next_cas.max(cas);
+    /// Makes the next CAS unique at least `next` (after a restore, the
+    /// counter continues above every restored item's; tests use it to
+    /// cross 2^32).
+    pub fn resume_cas(&mut self, next: u64) {
+        self.next_cas = self.next_cas.max(next);
     }
 
     /// Changes the memory limit (memcached's `cache_memlimit`). Items beyond the
