@@ -36,7 +36,7 @@
 //!
 //! | part | bytes | why |
 //! |---|---|---|
-//! | `Slot` | 16 | LRU links 2 x 4, hash chain 4, blob location 4 |
+//! | `Slot` | 16 | LRU links 2 x 4, hash chain link and 3-bit hash tag 4, blob location 4 |
 //! | bucket head | 4 | a `u32` per bucket, 0.75 to 1.5 items per bucket (2.7 to 5.3 B) |
 //! | header | 16 | fixed part 12, CAS 4; up to 29 with an 8-byte CAS, expiry, flags and a tail class |
 //! | arena rounding | 4 | up to 7 bytes to the next 8-byte chunk up to 512 B (at most 1/16 above) |
@@ -175,7 +175,8 @@ pub(crate) struct Slot {
     /// LRU neighbour towards the least recently used end (`NIL` at the tail);
     /// the next free slot for a free one.
     pub(crate) next: u32,
-    /// The next id on the item's hash chain (`NIL` at its end).
+    /// The next id on the item's hash chain (low 29 bits, all set at its
+    /// end) and the item's hash tag (top 3 bits): see the store's index.
     pub(crate) hnext: u32,
     /// Where the item's blob is in the arena (`Loc::NONE`: a free slot).
     pub(crate) loc: Loc,

@@ -69,10 +69,17 @@ use index::{Chained, Index};
 pub use memory::RECLAIM_PAGES;
 pub use segments::{LruPolicy, Segment, JUGGLE_ROUNDS};
 
-/// Most item slots (ids) a store holds: below 2^31, so that the arena's
-/// large blobs (one per item at most, plus one being replaced) always have
-/// an index.
-pub const MAX_SLOTS: usize = (1 << 31) - 2;
+/// Bits of a slot's `hnext` that hold an id; the bits above hold the
+/// item's hash tag.
+const ID_BITS: u32 = u32::BITS - index::TAG_BITS;
+
+/// `hnext`'s id bits all set: the end of a chain.
+const ID_NIL: u32 = (1 << ID_BITS) - 1;
+
+/// Most item slots (ids) a store holds: an id must fit in `hnext` beside
+/// the hash tag (and the arena's large blobs, one per item at most plus one
+/// being replaced, then always have an index).
+pub const MAX_SLOTS: usize = ID_NIL as usize - 1;
 
 /// The crawler leaves an item alone until it has been expired this many
 /// seconds, so that the LRU tail (memcached's maintainer) reclaims it first.
@@ -343,14 +350,30 @@ pub struct Adjust {
     pub new_cas: bool,
 }
 
-/// A slot's hash chain link is its `hnext` field.
+/// A slot's hash chain link is the low [`ID_BITS`] of its `hnext` field
+/// ([`ID_NIL`] for the end), and its hash tag the bits above.
 impl Chained for Slot {
+    #[inline]
     fn hnext(&self) -> u32 {
-        self.hnext
+        match self.hnext & ID_NIL {
+            ID_NIL => NIL,
+            id => id,
+        }
     }
 
+    #[inline]
     fn set_hnext(&mut self, next: u32) {
-        self.hnext = next;
+        self.hnext = (self.hnext & !ID_NIL) | (next & ID_NIL);
+    }
+
+    #[inline]
+    fn tag(&self) -> u8 {
+        (self.hnext >> ID_BITS) as u8
+    }
+
+    #[inline]
+    fn set_tag(&mut self, tag: u8) {
+        self.hnext = (self.hnext & ID_NIL) | (u32::from(tag) << ID_BITS);
     }
 }
 

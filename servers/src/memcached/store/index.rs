@@ -14,6 +14,10 @@
 //!   doubles when the items exceed 1.5 times the buckets (memcached's
 //!   `assoc_insert` rule), so chains hold 0.75 to 1.5 items on average and a
 //!   bucket costs 2.7 to 5.3 bytes per item.
+//! - Each node also keeps a [`TAG_BITS`]-bit tag of its own hash (the top
+//!   bits; the bucket is chosen by the low ones), so a lookup compares keys
+//!   only for the chain's nodes whose tag matches: one in 2^TAG_BITS of the
+//!   others, where a key compare costs a cache miss on the item's bytes.
 //! - Growing rehashes every item at once: O(n), with the key of each read
 //!   again to hash it (memcached moves buckets in a background thread; this
 //!   store has none). Lookups, inserts and removals are O(1 + chain).
@@ -27,12 +31,24 @@ pub(crate) const MIN_BUCKETS: usize = 1024;
 const GROW_NUMERATOR: usize = 3;
 const GROW_DENOMINATOR: usize = 2;
 
-/// A node that carries the next id of its hash chain.
+/// Bits of a node's hash tag.
+pub(crate) const TAG_BITS: u32 = 3;
+
+/// A node that carries the next id of its hash chain and its own hash's tag.
 pub(crate) trait Chained {
     /// The next id on the chain ([`NIL`] at its end).
     fn hnext(&self) -> u32;
     /// Sets the next id on the chain.
     fn set_hnext(&mut self, next: u32);
+    /// The node's tag ([`tag_of`] its key's hash).
+    fn tag(&self) -> u8;
+    /// Sets the node's tag.
+    fn set_tag(&mut self, tag: u8);
+}
+
+/// The tag of a hash: its top [`TAG_BITS`] bits.
+pub(crate) fn tag_of(hash: u64) -> u8 {
+    (hash >> (u64::BITS - TAG_BITS)) as u8
 }
 
 /// Bucket heads of a chained hash table of ids. See the module documentation.
@@ -83,12 +99,14 @@ impl Index {
         nodes: &[T],
         mut is_it: impl FnMut(u32) -> bool,
     ) -> Option<u32> {
+        let tag = tag_of(hash);
         let mut id = self.heads[self.bucket(hash)];
         while id != NIL {
-            if is_it(id) {
+            let node = &nodes[id as usize];
+            if node.tag() == tag && is_it(id) {
                 return Some(id);
             }
-            id = nodes[id as usize].hnext();
+            id = node.hnext();
         }
         None
     }
@@ -105,6 +123,7 @@ impl Index {
     ) {
         let b = self.bucket(hash);
         nodes[id as usize].set_hnext(self.heads[b]);
+        nodes[id as usize].set_tag(tag_of(hash));
         self.heads[b] = id;
         self.items += 1;
         if self.items * GROW_DENOMINATOR > self.heads.len() * GROW_NUMERATOR {
@@ -162,6 +181,7 @@ mod tests {
     struct Node {
         key: u64,
         hnext: u32,
+        tag: u8,
     }
 
     impl Chained for Node {
@@ -170,6 +190,12 @@ mod tests {
         }
         fn set_hnext(&mut self, next: u32) {
             self.hnext = next;
+        }
+        fn tag(&self) -> u8 {
+            self.tag
+        }
+        fn set_tag(&mut self, tag: u8) {
+            self.tag = tag;
         }
     }
 
@@ -180,7 +206,13 @@ mod tests {
 
     #[test]
     fn grows_at_one_and_a_half_items_per_bucket() {
-        let mut nodes: Vec<Node> = (0..2000).map(|k| Node { key: k, hnext: NIL }).collect();
+        let mut nodes: Vec<Node> = (0..2000)
+            .map(|k| Node {
+                key: k,
+                hnext: NIL,
+                tag: 0,
+            })
+            .collect();
         let mut index = Index::new();
         let keys: Vec<u64> = nodes.iter().map(|n| n.key).collect();
         for id in 0..1536u32 {
@@ -238,7 +270,11 @@ mod tests {
                             id
                         }
                         None => {
-                            nodes.push(Node { key, hnext: NIL });
+                            nodes.push(Node {
+                                key,
+                                hnext: NIL,
+                                tag: 0,
+                            });
                             keys.push(key);
                             (nodes.len() - 1) as u32
                         }
