@@ -50,9 +50,7 @@ use std::hash::BuildHasher;
 use torsion_protocols::memcache::number::{push_u64, safe_strtoull};
 
 use super::classes::{ClassTable, Slabs};
-use super::item::{
-    blob_atime, blob_bits, blob_key, expires_at, Item, ItemBits, Meta, Slot, MAX_KEY_LEN, NEVER,
-};
+use super::item::{blob_key, expires_at, Item, ItemBits, Meta, Slot, MAX_KEY_LEN, NEVER};
 use super::lru::{Lru, NIL};
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
@@ -688,10 +686,7 @@ impl Store {
             after = self.set_meta(i, meta)?;
         }
         if options.bump {
-            self.bump(i, now);
-            // The bump may have changed the bits and the last access.
-            let blob = self.blob(i);
-            (after.atime, after.bits) = (blob_atime(blob), blob_bits(blob));
+            self.bump(i, now, &mut after);
         }
         Some(Read {
             item: Item::with_meta(after, self.blob(i)),
@@ -909,10 +904,10 @@ impl Store {
             expires: expires_at(exptime, now),
             ..meta
         };
-        if self.set_meta(i, touched).is_none() {
+        let Some(mut touched) = self.set_meta(i, touched) else {
             return TouchOutcome::NotFound;
-        }
-        self.bump(i, now);
+        };
+        self.bump(i, now, &mut touched);
         TouchOutcome::Touched { cas: meta.cas }
     }
 

@@ -32,7 +32,7 @@
 //! can change without touching the policy.
 
 use super::super::item::{
-    blob_bits, blob_key, set_blob_atime, set_blob_bits, set_blob_place, ItemBits, Meta, NEVER,
+    blob_atime, blob_bits, blob_key, set_blob_atime, set_blob_bits, set_blob_place, ItemBits, Meta, NEVER,
 };
 use super::super::lru::{Lru, NIL};
 use super::Store;
@@ -204,29 +204,33 @@ impl Store {
         }
     }
 
-    /// A read or touch hit item `i` (memcached's `do_item_bump`): see the
-    /// module documentation. Without segments the item goes to its list's
-    /// head, as before.
-    pub(super) fn bump(&mut self, i: u32, now: u32) {
-        let segmented = self.config.lru_segmented;
-        let blob = self.blob_mut(i);
-        let bits = blob_bits(blob);
-        if !segmented {
+    /// A read or touch hit item `i`, whose fields are `meta` (memcached's
+    /// `do_item_bump`): see the module documentation. `meta` is kept as the
+    /// item's header now is (last access and bits). Without segments the
+    /// item goes to its list's head, as before.
+    pub(super) fn bump(&mut self, i: u32, now: u32, meta: &mut Meta) {
+        if !self.config.lru_segmented {
+            meta.atime = now;
+            meta.bits = meta.bits.union(ItemBits::FETCHED);
+            let blob = self.blob_mut(i);
             set_blob_atime(blob, now);
-            set_blob_bits(blob, bits.union(ItemBits::FETCHED));
-            let segment = Meta::read(blob).segment();
-            self.move_to(i, segment);
+            set_blob_bits(blob, meta.bits);
+            self.move_to(i, meta.segment());
             return;
         }
-        if bits.contains(ItemBits::ACTIVE) {
+        if meta.bits.contains(ItemBits::ACTIVE) {
             return;
         }
-        if !bits.contains(ItemBits::FETCHED) {
-            set_blob_bits(blob, bits.union(ItemBits::FETCHED));
+        if !meta.bits.contains(ItemBits::FETCHED) {
+            meta.bits = meta.bits.union(ItemBits::FETCHED);
+            set_blob_bits(self.blob_mut(i), meta.bits);
             return;
         }
-        set_blob_bits(blob, bits.union(ItemBits::ACTIVE));
+        set_blob_bits(self.blob_mut(i), meta.bits.union(ItemBits::ACTIVE));
         self.refresh(i, now);
+        // The refresh set the last access and may have cleared ACTIVE.
+        let blob = self.blob(i);
+        (meta.atime, meta.bits) = (blob_atime(blob), blob_bits(blob));
     }
 
     /// memcached's `do_item_update`: refreshes the last access, and an
