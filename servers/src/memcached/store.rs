@@ -23,7 +23,8 @@
 //!   a change that needs more room moves the blob and repoints the slot.
 //! - The index (`store/index.rs`) is an array of `u32` bucket heads chained
 //!   through the slots, hashed with a seeded foldhash of the key, doubling
-//!   at 1.5 items per bucket; lookups compare keys in the arena.
+//!   at 1.5 items per bucket; lookups compare keys in the arena, only for
+//!   the items whose 3-bit hash tag (beside the chain link) matches.
 //! - `lrus` thread `torsion::list::SlabList`s through the slots, most recently
 //!   used first: four per size class (HOT, WARM, COLD, TEMP: memcached's
 //!   segmented LRU, see the `segments` submodule), or only COLD without
