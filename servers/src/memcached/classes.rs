@@ -2,8 +2,9 @@
 //! given size lands in, how many chunks of which classes it occupies, and how
 //! many 1 MiB pages each class holds under the `-m` limit.
 //!
-//! Torsion keeps every item in its own heap allocation, so this module does
-//! not hand out memory: it *accounts* for memory exactly as memcached's slab
+//! Torsion keeps items in its own arena (fine size bins in 64 KiB pages: see
+//! the store's `arena` module), so this module does not hand out memory: it
+//! *accounts* for memory exactly as memcached's slab
 //! allocator would (`slabs_init`, `slabs_clsid`, `do_slabs_newslab`), so that
 //! `-m` evicts under the same traffic as memcached, an item of a given size
 //! lands in the same class number, and `stats slabs` / `stats items` report

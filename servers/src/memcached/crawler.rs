@@ -15,7 +15,7 @@
 use torsion_protocols::memcache::text::LruCrawlerCommand;
 
 use super::dialect::{ExecCtx, Step};
-use super::item::{ItemBits, Record, NEVER};
+use super::item::Item;
 use super::store::Store;
 use super::watch::url_encode;
 
@@ -124,9 +124,9 @@ impl Dump {
         while out.len() < budget {
             let classes = self.classes;
             let kind = self.kind;
-            let next = store.dump_slice(self.cursor, DUMP_SLICE, now, |rec| {
-                if classes.contains(rec.class()) {
-                    write_line(kind, rec, out);
+            let next = store.dump_slice(self.cursor, DUMP_SLICE, now, |item| {
+                if classes.contains(item.class()) {
+                    write_line(kind, item, out);
                 }
                 out.len() < budget
             });
@@ -146,32 +146,24 @@ impl Dump {
 }
 
 /// One item's dump line.
-fn write_line(kind: DumpKind, rec: &Record, out: &mut Vec<u8>) {
+fn write_line(kind: DumpKind, item: Item<'_>, out: &mut Vec<u8>) {
     match kind {
         DumpKind::Mg => {
             out.extend_from_slice(b"mg ");
-            out.extend_from_slice(rec.key());
+            out.extend_from_slice(item.key());
             out.extend_from_slice(b"\r\n");
         }
         DumpKind::Meta => {
             out.extend_from_slice(b"key=");
-            url_encode(rec.key(), out);
-            let exp = if rec.expires == NEVER {
-                -1
-            } else {
-                i64::from(rec.expires)
-            };
-            let fetched = if rec.bits.contains(ItemBits::FETCHED) {
-                "yes"
-            } else {
-                "no"
-            };
+            url_encode(item.key(), out);
+            let exp = item.expires_at().map_or(-1, i64::from);
+            let fetched = if item.fetched() { "yes" } else { "no" };
             let line = format!(
                 " exp={exp} la={} cas={} fetch={fetched} cls={} size={}\r\n",
-                rec.atime,
-                rec.cas,
-                rec.class(),
-                rec.size()
+                item.last_access(),
+                item.cas(),
+                item.class(),
+                item.size()
             );
             out.extend_from_slice(line.as_bytes());
         }

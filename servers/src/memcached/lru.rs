@@ -1,15 +1,15 @@
 //! The least-recently-used order: a [`SlabList`] threaded through the store's
 //! records by index.
 //!
-//! The list is intrusive: each [`Record`] carries its neighbours as two `u32`
-//! record indices (`prev`, `next`: 8 bytes of the 48-byte record), so linking,
+//! The list is intrusive: each [`Slot`](super::item::Slot) carries its neighbours as two `u32`
+//! record indices (`prev`, `next`: 8 bytes of the 16-byte slot), so linking,
 //! unlinking and moving to the front are O(1) and cost no allocation. The
 //! front is the most recently used item, the back the least recently used one
 //! (the next to evict).
 
 use torsion::list::{Linked, Links, SlabList};
 
-use super::item::Record;
+use super::item::Slot;
 
 /// "No record": the end of a list (and of the store's free list, which
 /// threads free records through `next`).
@@ -20,7 +20,7 @@ pub(crate) type Lru = SlabList;
 
 /// A record's LRU links are its `prev` and `next` fields; [`NIL`] is the
 /// list's "none", so the raw form is the fields themselves.
-impl Linked for Record {
+impl Linked for Slot {
     fn links(&self) -> Links {
         Links::from_raw(self.prev, self.next)
     }
@@ -34,7 +34,7 @@ impl Linked for Record {
 mod tests {
     use super::*;
 
-    fn order(lru: &Lru, records: &[Record]) -> Vec<u32> {
+    fn order(lru: &Lru, records: &[Slot]) -> Vec<u32> {
         let mut out = Vec::new();
         let mut i = lru.front().unwrap_or(NIL);
         while i != NIL {
@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn push_touch_remove() {
-        let mut records: Vec<Record> = (0..4).map(|_| Record::empty(NIL)).collect();
+        let mut records: Vec<Slot> = (0..4).map(|_| Slot::empty(NIL)).collect();
         let mut lru = Lru::new();
         assert_eq!(lru.back(), None);
         for i in 0..4 {

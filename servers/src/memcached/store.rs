@@ -1,5 +1,6 @@
-//! The item store: a slab of fixed-size records, an index-only hash table and an
-//! intrusive LRU list, with memcached's semantics and no clock of its own.
+//! The item store: items named by stable `u32` ids, their bytes in an arena,
+//! a chained hash index and intrusive LRU lists, with memcached's semantics
+//! and no clock of its own.
 //!
 //! Every operation takes `now`, the current unix time in seconds, which the
 //! caller computes (from a monotonic clock plus the start time, as memcached's
@@ -10,14 +11,25 @@
 //!
 //! # Implementation notes
 //!
-//! - `records: Vec<Record>` holds every item in a 48-byte record with one heap
-//!   allocation for key + value; free slots form a singly linked free list.
-//! - `table: HashTable<u32>` stores only record indices, hashed with a seeded
-//!   foldhash of the key; lookups compare keys in the records.
-//! - `lrus` thread `torsion::list::SlabList`s through the records, most recently
+//! - An item's id indexes `slots: Vec<Slot>` (16 bytes: LRU links, hash
+//!   chain link, blob location; see [`item`](super::item)); free slots form
+//!   a singly linked free list through `next`. An id never changes while
+//!   its item lives, so the LRU lists, the index, the `held` list and the
+//!   crawler's cursor name items by id.
+//! - The item's header, key and value are one *blob* in the arena
+//!   (`store/arena.rs`): 64 KiB pages cut into chunks of fine size bins,
+//!   and a heap allocation of its own for a blob over 16 KiB. The header is
+//!   16 bytes for an item with no expiry, no flags and a CAS below 2^32;
+//!   a change that needs more room moves the blob and repoints the slot.
+//! - The index (`store/index.rs`) is an array of `u32` bucket heads chained
+//!   through the slots, hashed with a seeded foldhash of the key, doubling
+//!   at 1.5 items per bucket; lookups compare keys in the arena, only for
+//!   the items whose 3-bit hash tag (beside the chain link) matches.
+//! - `lrus` thread `torsion::list::SlabList`s through the slots, most recently
 //!   used first: four per size class (HOT, WARM, COLD, TEMP: memcached's
 //!   segmented LRU, see the `segments` submodule), or only COLD without
-//!   segments. All of insert, lookup, delete, touch and eviction are O(1).
+//!   segments. All of insert, lookup, delete, touch and eviction are O(1)
+//!   (growing the index is O(n), once per doubling).
 //! - `flush_all` is O(1): it records a CAS threshold (every item whose CAS is
 //!   below it is invisible), resolved lazily for a delayed flush; the flushed
 //!   items are reclaimed on access, from the LRU tail, or by [`Store::crawl`].
@@ -27,28 +39,47 @@
 //!   take 1 MiB pages up to `-m`, and when a class can take no page the item
 //!   evicts from that class's own COLD list, as in memcached. `bytes` is the sum of
 //!   memcached's item sizes ([`item_total`](super::classes::item_total)).
-//! - Each class has its own LRU list; the record's `class` names it.
+//!   The arena is only where the bytes physically live: it never decides
+//!   what is evicted.
+//! - Each class has its own LRU list; the item's `class` names it.
 //!   The allocation, eviction, page-moving and per-class reading code is in
 //!   the `memory` submodule (`store/memory.rs`).
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
 
-use torsion_protocols::memcache::number::{decimal_len, push_u64, safe_strtoull};
+use torsion_protocols::memcache::number::{push_u64, safe_strtoull};
 
 use super::classes::{ClassTable, Slabs};
-use super::item::{expires_at, Item, ItemBits, Record, MAX_KEY_LEN};
+use super::item::{blob_key, expires_at, Item, ItemBits, Meta, Slot, MAX_KEY_LEN, NEVER};
 use super::lru::{Lru, NIL};
 use super::slab_admin::Automove;
 use super::stats::{ClassStats, StoreStats};
 use segments::ClassLists;
 
+mod arena;
+mod index;
 mod memory;
 mod persist;
 mod segments;
 
+use arena::Arena;
+pub(crate) use arena::Loc;
+use index::{Chained, Index};
 pub use memory::RECLAIM_PAGES;
 pub use segments::{LruPolicy, Segment, JUGGLE_ROUNDS};
+
+/// Bits of a slot's `hnext` that hold an id; the bits above hold the
+/// item's hash tag.
+const ID_BITS: u32 = u32::BITS - index::TAG_BITS;
+
+/// `hnext`'s id bits all set: the end of a chain.
+const ID_NIL: u32 = (1 << ID_BITS) - 1;
+
+/// Most item slots (ids) a store holds: an id must fit in `hnext` beside
+/// the hash tag (and the arena's large blobs, one per item at most plus one
+/// being replaced, then always have an index).
+pub const MAX_SLOTS: usize = ID_NIL as usize - 1;
 
 /// The crawler leaves an item alone until it has been expired this many
 /// seconds, so that the LRU tail (memcached's maintainer) reclaims it first.
@@ -319,6 +350,33 @@ pub struct Adjust {
     pub new_cas: bool,
 }
 
+/// A slot's hash chain link is the low [`ID_BITS`] of its `hnext` field
+/// ([`ID_NIL`] for the end), and its hash tag the bits above.
+impl Chained for Slot {
+    #[inline]
+    fn hnext(&self) -> u32 {
+        match self.hnext & ID_NIL {
+            ID_NIL => NIL,
+            id => id,
+        }
+    }
+
+    #[inline]
+    fn set_hnext(&mut self, next: u32) {
+        self.hnext = (self.hnext & !ID_NIL) | (next & ID_NIL);
+    }
+
+    #[inline]
+    fn tag(&self) -> u8 {
+        (self.hnext >> ID_BITS) as u8
+    }
+
+    #[inline]
+    fn set_tag(&mut self, tag: u8) {
+        self.hnext = (self.hnext & ID_NIL) | (u32::from(tag) << ID_BITS);
+    }
+}
+
 /// Why an item is invisible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gone {
@@ -342,9 +400,14 @@ enum Gone {
 /// ```
 pub struct Store {
     config: StoreConfig,
-    records: Vec<Record>,
+    /// Every item's slot, indexed by its id.
+    slots: Vec<Slot>,
+    /// The first free slot (`NIL`: none); free slots chain through `next`.
     free: u32,
-    table: HashTable<u32>,
+    /// Key hash to item id.
+    index: Index,
+    /// Where the items' blobs live.
+    arena: Arena,
     hasher: DefaultHashBuilder,
     /// The sub-LRUs of each size class, indexed by class id then
     /// [`Segment::index`] (one list, COLD, without segments).
@@ -429,9 +492,10 @@ impl Store {
         );
         Store {
             config,
-            records: Vec::new(),
+            slots: Vec::new(),
             free: NIL,
-            table: HashTable::new(),
+            index: Index::new(),
+            arena: Arena::new(),
             hasher: DefaultHashBuilder::default(),
             lrus: (0..n).map(|_| std::array::from_fn(|_| Lru::new())).collect(),
             slabs,
@@ -455,6 +519,13 @@ impl Store {
     /// The configuration.
     pub fn config(&self) -> &StoreConfig {
         &self.config
+    }
+
+    /// Makes the next CAS unique at least `next` (after a restore, the
+    /// counter continues above every restored item's; tests use it to
+    /// cross 2^32).
+    pub fn resume_cas(&mut self, next: u64) {
+        self.next_cas = self.next_cas.max(next);
     }
 
     /// Changes the memory limit (memcached's `cache_memlimit`). Items beyond the
@@ -491,19 +562,28 @@ impl Store {
         self.bytes
     }
 
-    /// Record slots allocated in the slab (live + free).
+    /// Item slots allocated (live + free).
     pub fn slots(&self) -> usize {
-        self.records.len()
+        self.slots.len()
     }
 
     /// Buckets in the hash table.
     pub fn hash_capacity(&self) -> usize {
-        self.table.capacity()
+        self.index.buckets()
     }
 
     /// Heap bytes of the hash table.
     pub fn hash_bytes(&self) -> usize {
-        self.table.allocation_size()
+        self.index.heap_bytes()
+    }
+
+    /// Heap bytes the items take where they physically live: the slots,
+    /// the hash table and the arena's pages and large blobs (free space
+    /// included).
+    pub fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.index.heap_bytes()
+            + self.arena.heap_bytes()
     }
 
     /// Seconds since the least recently used item was last accessed (memcached's
@@ -571,14 +651,13 @@ impl Store {
     /// or, with `touch`, `cmd_touch` and a touch hit or miss.
     pub fn read(&mut self, key: &[u8], options: ReadOptions, now: u32) -> Option<Read<'_>> {
         self.resolve_flush(now);
-        let found = self.lookup(key, now, true);
-        let (i, created) = match (found, options.vivify) {
-            (Some(i), _) => (i, false),
+        let found = self.lookup_meta(key, now, true);
+        let (i, before, created) = match (found, options.vivify) {
+            (Some((i, meta)), _) => (i, meta, false),
             (None, Some(vivify)) if key.len() <= MAX_KEY_LEN => {
-                let data: Box<[u8]> = key.into();
-                match self.write(None, false, data, key.len(), 0, expires_at(vivify, now), now) {
+                match self.write(None, false, key, &[], 0, expires_at(vivify, now), now) {
                     Ok(_) => match self.find(key) {
-                        Some(i) => (i, true),
+                        Some(i) => (i, self.meta(i), true),
                         None => return self.count_read(options, false),
                     },
                     Err(()) => return self.count_read(options, false),
@@ -587,29 +666,32 @@ impl Store {
             (None, _) => return self.count_read(options, false),
         };
         let _ = self.count_read(options, true);
-        let rec = &self.records[i as usize];
-        let class = &mut self.classes[usize::from(rec.class())];
+        let class = &mut self.classes[usize::from(before.class())];
         if options.touch.is_some() {
             class.touch_hits += 1;
         } else {
             class.get_hits += 1;
-            class.lru_hits[rec.segment().index()] += 1;
+            class.lru_hits[before.segment().index()] += 1;
         }
-        let rec = &self.records[i as usize];
         let (was_fetched, last_access, expires_before) = if created {
             (false, now, None)
         } else {
-            let before = Item::new(rec);
-            (before.fetched(), before.last_access(), before.expires_at())
+            let expires = (before.expires != NEVER).then_some(before.expires);
+            (before.bits.contains(ItemBits::FETCHED), before.atime, expires)
         };
+        let mut after = before;
         if let (Some(exptime), false) = (options.touch, created) {
-            self.records[i as usize].expires = expires_at(exptime, now);
+            let meta = Meta {
+                expires: expires_at(exptime, now),
+                ..before
+            };
+            after = self.set_meta(i, meta)?;
         }
         if options.bump {
-            self.bump(i, now);
+            self.bump(i, now, &mut after);
         }
         Some(Read {
-            item: Item::new(&self.records[i as usize]),
+            item: Item::with_meta(after, self.blob(i)),
             created,
             was_fetched,
             last_access,
@@ -639,7 +721,7 @@ impl Store {
     pub fn peek(&mut self, key: &[u8], now: u32) -> Option<Item<'_>> {
         self.resolve_flush(now);
         let i = self.lookup(key, now, false)?;
-        Some(Item::new(&self.records[i as usize]))
+        Some(self.item(i))
     }
 
     /// Sets then clears per-item bits (stale, token sent, fetched); returns the
@@ -664,18 +746,19 @@ impl Store {
         } else {
             None
         };
-        let rec = &mut self.records[i as usize];
-        rec.bits = rec
+        let mut meta = self.meta(i);
+        meta.bits = meta
             .bits
             .union(adjust.set.intersection(ItemBits::PUBLIC))
             .without(adjust.clear.intersection(ItemBits::PUBLIC));
         if let Some(exptime) = adjust.exptime {
-            rec.expires = expires_at(exptime, now);
+            meta.expires = expires_at(exptime, now);
         }
         if let Some(cas) = cas {
-            rec.cas = cas;
+            meta.cas = cas;
         }
-        Some(Item::new(&self.records[i as usize]))
+        self.set_meta(i, meta)?;
+        Some(self.item(i))
     }
 
     // ----- writes ------------------------------------------------------------
@@ -731,7 +814,7 @@ impl Store {
                     self.stats.cas_misses += 1;
                     return Ok(StoreOutcome::NotFound);
                 }
-                Some(i) if self.records[i as usize].cas != expected => {
+                Some(i) if self.item(i).cas() != expected => {
                     if checks_cas {
                         self.stats.cas_badval += 1;
                         self.classes[usize::from(layout.class)].cas_badval += 1;
@@ -745,36 +828,28 @@ impl Store {
                 Some(_) => {}
             }
         }
-        let (data, flags, expires) = match (mode, old) {
+        // The old value, copied out of the arena for an append or prepend.
+        let mut old_value = Vec::new();
+        let (flags, expires) = match (mode, old) {
             (StoreMode::Append | StoreMode::Prepend, Some(i)) => {
-                let rec = &self.records[i as usize];
-                let old_value = rec.value();
-                if !self.fits_item(key.len(), rec.flags, old_value.len() + value.len()) {
+                let item = self.item(i);
+                if !self.fits_item(key.len(), item.flags(), item.value().len() + value.len()) {
                     // memcached: the combined item cannot be allocated.
                     return Ok(StoreOutcome::NotStored);
                 }
-                let mut data = Vec::with_capacity(key.len() + old_value.len() + value.len());
-                data.extend_from_slice(key);
-                if mode == StoreMode::Append {
-                    data.extend_from_slice(old_value);
-                    data.extend_from_slice(value);
-                } else {
-                    data.extend_from_slice(value);
-                    data.extend_from_slice(old_value);
-                }
-                (data.into_boxed_slice(), rec.flags, rec.expires)
+                old_value.extend_from_slice(item.value());
+                (item.flags(), item.expires_at().unwrap_or(NEVER))
             }
-            _ => {
-                let mut data = Vec::with_capacity(key.len() + value.len());
-                data.extend_from_slice(key);
-                data.extend_from_slice(value);
-                (data.into_boxed_slice(), flags, expires_at(exptime, now))
-            }
+            _ => (flags, expires_at(exptime, now)),
+        };
+        let parts: [&[u8]; 2] = match mode {
+            StoreMode::Append => [&old_value, value],
+            _ => [value, &old_value],
         };
         // memcached holds the old item while it appends (so it is not evicted
         // to make room), but not while it allocates a replacement.
         let pin = matches!(mode, StoreMode::Append | StoreMode::Prepend);
-        match self.write(old, pin, data, key.len(), flags, expires, now) {
+        match self.write(old, pin, key, &parts, flags, expires, now) {
             Ok(cas) => Ok(StoreOutcome::Stored { cas }),
             Err(()) => {
                 self.stats.store_no_memory += 1;
@@ -784,7 +859,7 @@ impl Store {
                         // memcached counts a set only once its item is allocated.
                         self.stats.cmd_set -= 1;
                         self.classes[usize::from(layout.class)].cmd_set -= 1;
-                        let old = old.filter(|&i| self.records[i as usize].is_live());
+                        let old = old.filter(|&i| self.slots[i as usize].is_live());
                         if let (StoreMode::Set, Some(i)) = (mode, old) {
                             self.unlink(i); // as memcached: no stale value after a failed set
                         }
@@ -802,11 +877,12 @@ impl Store {
             self.stats.delete_misses += 1;
             return DeleteOutcome::NotFound;
         };
-        if cas.is_some_and(|c| c != self.records[i as usize].cas) {
+        let meta = self.meta(i);
+        if cas.is_some_and(|c| c != meta.cas) {
             return DeleteOutcome::Exists;
         }
         self.stats.delete_hits += 1;
-        self.classes[usize::from(self.records[i as usize].class())].delete_hits += 1;
+        self.classes[usize::from(meta.class())].delete_hits += 1;
         self.unlink(i);
         DeleteOutcome::Deleted
     }
@@ -820,16 +896,21 @@ impl Store {
             self.stats.touch_misses += 1;
             return TouchOutcome::NotFound;
         };
-        if cas.is_some_and(|c| c != self.records[i as usize].cas) {
+        let meta = self.meta(i);
+        if cas.is_some_and(|c| c != meta.cas) {
             return TouchOutcome::Exists;
         }
         self.stats.touch_hits += 1;
-        self.classes[usize::from(self.records[i as usize].class())].touch_hits += 1;
-        self.records[i as usize].expires = expires_at(exptime, now);
-        self.bump(i, now);
-        TouchOutcome::Touched {
-            cas: self.records[i as usize].cas,
-        }
+        self.classes[usize::from(meta.class())].touch_hits += 1;
+        let touched = Meta {
+            expires: expires_at(exptime, now),
+            ..meta
+        };
+        let Some(mut touched) = self.set_meta(i, touched) else {
+            return TouchOutcome::NotFound;
+        };
+        self.bump(i, now, &mut touched);
+        TouchOutcome::Touched { cas: meta.cas }
     }
 
     /// Increments or decrements a decimal counter (`incr`/`decr`).
@@ -844,12 +925,11 @@ impl Store {
         self.resolve_flush(now);
         let Some(i) = self.lookup(key, now, true) else {
             if let (Some(initial), true) = (delta.initial, key.len() <= MAX_KEY_LEN) {
-                let mut data = Vec::with_capacity(key.len() + 20);
-                data.extend_from_slice(key);
-                push_u64(&mut data, initial.value);
+                let mut digits = Vec::with_capacity(20);
+                push_u64(&mut digits, initial.value);
                 let expires = expires_at(initial.exptime, now);
                 let cas = self
-                    .write(None, false, data.into_boxed_slice(), key.len(), 0, expires, now)
+                    .write(None, false, key, &[&digits], 0, expires, now)
                     .map_err(|()| DeltaError::OutOfMemory)?;
                 return Ok(DeltaOutcome::Created {
                     value: initial.value,
@@ -862,19 +942,21 @@ impl Store {
             }
             return Ok(DeltaOutcome::NotFound);
         };
-        let rec = &self.records[i as usize];
-        let old_value = rec.value();
+        let item = self.item(i);
+        let meta = *item.meta();
+        let old_value = item.value();
         // memcached's order: an empty or chunked value is not a number
         // before any CAS is compared; a CAS of 0 compares nothing; then the
         // digits are read.
-        if old_value.is_empty() || rec.tail != 0 {
+        if old_value.is_empty() || meta.tail != 0 {
             return Err(DeltaError::NonNumeric);
         }
-        if delta.cas.is_some_and(|c| c != 0 && c != rec.cas) {
+        if delta.cas.is_some_and(|c| c != 0 && c != meta.cas) {
             return Ok(DeltaOutcome::Exists);
         }
         let current = safe_strtoull(old_value).ok_or(DeltaError::NonNumeric)?;
-        let class = &mut self.classes[usize::from(rec.class())];
+        let old_len = old_value.len();
+        let class = &mut self.classes[usize::from(meta.class())];
         let value = match delta.op {
             DeltaOp::Incr => {
                 self.stats.incr_hits += 1;
@@ -887,36 +969,29 @@ impl Store {
                 current.saturating_sub(delta.amount)
             }
         };
-        let old_len = old_value.len();
-        let held = rec.bits.contains(ItemBits::HELD);
-        if decimal_len(value) <= old_len && !held {
+        let held = meta.bits.contains(ItemBits::HELD);
+        let mut digits = Vec::with_capacity(20);
+        push_u64(&mut digits, value);
+        if digits.len() <= old_len && !held {
             let cas = self.take_cas();
-            let rec = &mut self.records[i as usize];
-            let key_len = usize::from(rec.key_len);
-            let mut digits = Vec::with_capacity(20);
-            push_u64(&mut digits, value);
-            let slot = &mut rec.data[key_len..];
+            // memcached reads the counter without bumping it (not fetched).
+            let updated = Meta {
+                cas,
+                atime: now,
+                ..meta
+            };
+            let Some(stored) = self.set_meta(i, updated) else {
+                return Err(DeltaError::OutOfMemory);
+            };
+            let at = stored.header_len() + usize::from(meta.key_len);
+            let slot = &mut self.blob_mut(i)[at..at + old_len];
             slot[..digits.len()].copy_from_slice(&digits);
             slot[digits.len()..].fill(b' ');
-            rec.cas = cas;
-            // memcached reads the counter without bumping it (not fetched).
-            rec.atime = now;
             return Ok(DeltaOutcome::Updated { value, cas });
         }
-        let (flags, expires) = (rec.flags, rec.expires);
-        let mut data = Vec::with_capacity(key.len() + 20);
-        data.extend_from_slice(key);
-        push_u64(&mut data, value);
+        let (flags, expires) = (meta.flags, meta.expires);
         let cas = self
-            .write(
-                Some(i),
-                true,
-                data.into_boxed_slice(),
-                key.len(),
-                flags,
-                expires,
-                now,
-            )
+            .write(Some(i), true, key, &[&digits], flags, expires, now)
             .map_err(|()| DeltaError::OutOfMemory)?;
         Ok(DeltaOutcome::Updated { value, cas })
     }
@@ -955,7 +1030,7 @@ impl Store {
     pub fn crawl(&mut self, now: u32, budget: usize) -> usize {
         self.resolve_flush(now);
         self.rebalance();
-        let len = self.records.len();
+        let len = self.slots.len();
         let mut reclaimed = 0;
         for _ in 0..budget.min(len) {
             if self.crawl_cursor >= len {
@@ -963,20 +1038,20 @@ impl Store {
             }
             let i = self.crawl_cursor as u32;
             self.crawl_cursor += 1;
-            let rec = &self.records[i as usize];
-            if !rec.is_live() {
+            if !self.slots[i as usize].is_live() {
                 continue;
             }
-            let c = usize::from(rec.class());
+            let meta = self.meta(i);
+            let c = usize::from(meta.class());
             self.classes[c].crawler_items_checked += 1;
             self.stats.crawler_items_checked += 1;
-            let ripe = match self.gone(i, now) {
+            let ripe = match self.gone_meta(&meta, now) {
                 Some(Gone::Flushed) => true,
-                Some(Gone::Expired) => rec.expires.saturating_add(CRAWL_GRACE) <= now,
+                Some(Gone::Expired) => meta.expires.saturating_add(CRAWL_GRACE) <= now,
                 None => false,
             };
             if ripe {
-                if !rec.bits.contains(ItemBits::FETCHED) {
+                if !meta.bits.contains(ItemBits::FETCHED) {
                     self.stats.expired_unfetched += 1;
                     self.classes[c].expired_unfetched += 1;
                 }
@@ -1002,19 +1077,22 @@ impl Store {
         budget: usize,
     ) -> (Option<usize>, usize) {
         self.resolve_flush(now);
-        let len = self.records.len();
+        let len = self.slots.len();
         let end = cursor.saturating_add(budget).min(len);
         let mut reclaimed = 0;
         for i in cursor.min(end)..end {
-            let rec = &self.records[i];
-            if !rec.is_live() || rec.class() >= 64 || classes & (1 << rec.class()) == 0 {
+            if !self.slots[i].is_live() {
                 continue;
             }
-            let c = usize::from(rec.class());
-            let fetched = rec.bits.contains(ItemBits::FETCHED);
+            let meta = self.meta(i as u32);
+            if meta.class() >= 64 || classes & (1 << meta.class()) == 0 {
+                continue;
+            }
+            let c = usize::from(meta.class());
+            let fetched = meta.bits.contains(ItemBits::FETCHED);
             self.classes[c].crawler_items_checked += 1;
             self.stats.crawler_items_checked += 1;
-            if self.gone(i as u32, now).is_some() {
+            if self.gone_meta(&meta, now).is_some() {
                 if !fetched {
                     self.stats.expired_unfetched += 1;
                     self.classes[c].expired_unfetched += 1;
@@ -1037,13 +1115,16 @@ impl Store {
         cursor: usize,
         budget: usize,
         now: u32,
-        mut f: impl FnMut(&Record) -> bool,
+        mut f: impl FnMut(Item<'_>) -> bool,
     ) -> Option<usize> {
-        let len = self.records.len();
+        let len = self.slots.len();
         let end = cursor.saturating_add(budget).min(len);
         for i in cursor.min(end)..end {
-            let rec = &self.records[i];
-            if rec.is_live() && self.gone(i as u32, now).is_none() && !f(rec) {
+            if !self.slots[i].is_live() {
+                continue;
+            }
+            let item = self.item(i as u32);
+            if self.gone_meta(item.meta(), now).is_none() && !f(item) {
                 return Some(i + 1);
             }
         }
@@ -1058,9 +1139,64 @@ impl Store {
 
     fn find(&self, key: &[u8]) -> Option<u32> {
         let hash = self.hash(key);
-        self.table
-            .find(hash, |&i| self.records[i as usize].key() == key)
-            .copied()
+        let (slots, arena) = (&self.slots, &self.arena);
+        self.index.find(hash, slots, |i| {
+            blob_key(arena.bytes(slots[i as usize].loc)) == key
+        })
+    }
+
+    /// The blob of the live item `i`, from its header to the end of its page.
+    #[inline]
+    fn blob(&self, i: u32) -> &[u8] {
+        self.arena.bytes(self.slots[i as usize].loc)
+    }
+
+    /// [`blob`](Store::blob), writable.
+    #[inline]
+    fn blob_mut(&mut self, i: u32) -> &mut [u8] {
+        self.arena.bytes_mut(self.slots[i as usize].loc)
+    }
+
+    /// The fields of the live item `i`.
+    fn meta(&self, i: u32) -> Meta {
+        Meta::read(self.blob(i))
+    }
+
+    /// A view of the live item `i`.
+    fn item(&self, i: u32) -> Item<'_> {
+        Item::new(self.blob(i))
+    }
+
+    /// Gives the live item `i` the fields of `meta` (same key and value):
+    /// in place when its blob has room for them, else in a new blob with
+    /// room (its id, and so its place in the LRU and the index, stays).
+    /// Returns the fields as stored (with the blob's shape), or `None` in
+    /// the one case the arena has no location left, after removing the
+    /// item.
+    #[must_use]
+    fn set_meta(&mut self, i: u32, meta: Meta) -> Option<Meta> {
+        if meta.fits() {
+            meta.write(self.blob_mut(i));
+            return Some(meta);
+        }
+        let old_loc = self.slots[i as usize].loc;
+        let old = Meta::read(self.arena.bytes(old_loc));
+        let grown = meta.reshaped();
+        let Some(loc) = self.arena.alloc(grown.blob_len()) else {
+            self.stats.outofmemory += 1;
+            self.unlink(i);
+            return None;
+        };
+        let data_len = usize::from(old.key_len) + old.value_len as usize;
+        let at = old.header_len();
+        let data = self.arena.bytes(old_loc)[at..at + data_len].to_vec();
+        let blob = self.arena.bytes_mut(loc);
+        grown.write(blob);
+        let at = grown.header_len();
+        blob[at..at + data_len].copy_from_slice(&data);
+        self.arena.free(old_loc, old.blob_len());
+        self.slots[i as usize].loc = loc;
+        Some(grown)
     }
 
     /// Applies a delayed flush whose time has come: every item existing now
@@ -1074,15 +1210,19 @@ impl Store {
     }
 
     fn gone(&self, i: u32, now: u32) -> Option<Gone> {
-        let rec = &self.records[i as usize];
+        self.gone_meta(self.item(i).meta(), now)
+    }
+
+    /// Why an item with these fields is invisible, if it is.
+    fn gone_meta(&self, meta: &Meta, now: u32) -> Option<Gone> {
         let flushed = if self.config.cas_enabled {
-            rec.cas < self.flush_cas
+            meta.cas < self.flush_cas
         } else {
-            self.flush_time.is_some_and(|at| at <= now && rec.atime <= at)
+            self.flush_time.is_some_and(|at| at <= now && meta.atime <= at)
         };
         if flushed {
             Some(Gone::Flushed)
-        } else if rec.is_expired(now) {
+        } else if meta.is_expired(now) {
             Some(Gone::Expired)
         } else {
             None
@@ -1092,9 +1232,15 @@ impl Store {
     /// Finds a live item; an expired or flushed one is unlinked on the way (and
     /// counted in `get_expired`/`get_flushed` when `count`), like `do_item_get`.
     fn lookup(&mut self, key: &[u8], now: u32, count: bool) -> Option<u32> {
+        self.lookup_meta(key, now, count).map(|(i, _)| i)
+    }
+
+    /// [`lookup`](Store::lookup), with the item's fields.
+    fn lookup_meta(&mut self, key: &[u8], now: u32, count: bool) -> Option<(u32, Meta)> {
         let i = self.find(key)?;
-        match self.gone(i, now) {
-            None => Some(i),
+        let meta = self.meta(i);
+        match self.gone_meta(&meta, now) {
+            None => Some((i, meta)),
             Some(gone) => {
                 if count {
                     match gone {
@@ -1750,5 +1896,167 @@ mod tests {
             assert_eq!(got, (i % 2 == 1).then(|| i.to_le_bytes().to_vec()));
         }
         assert_eq!(s.curr_items(), 10_000);
+    }
+
+    /// A model of what the store must show: value, flags, expiry (0: never)
+    /// and CAS unique per key.
+    type Model = std::collections::HashMap<Vec<u8>, (Vec<u8>, u32, u32, u64)>;
+
+    /// Random requests against a `HashMap` model, with CAS uniques crossing
+    /// 2^32, values in pages and in large blobs, expiries set and cleared:
+    /// every blob reshape and arena path is walked. Fixed seed.
+    #[test]
+    fn random_requests_match_a_model() {
+        let mut seed = 0x7a11_u64;
+        let mut rng = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut s = store();
+        s.next_cas = u64::from(u32::MAX) - 3_000;
+        let mut model = Model::new();
+        let keys: Vec<Vec<u8>> = (0..24)
+            .map(|i| format!("key{i}:{}", "k".repeat(i * 9)).into_bytes())
+            .collect();
+        let mut now = NOW;
+        for _ in 0..12_000 {
+            now += rng(3) as u32 / 2;
+            let key = keys[rng(keys.len() as u64) as usize].clone();
+            let live = |m: &Model, now: u32| m.get(&key).filter(|e| e.2 == NEVER || now < e.2).cloned();
+            match rng(10) {
+                0..=2 => {
+                    let len = match rng(20) {
+                        0 => 17_000 + rng(30_000) as usize,
+                        1..=3 => rng(3_000) as usize,
+                        _ => rng(200) as usize,
+                    };
+                    let value: Vec<u8> = if rng(4) == 0 {
+                        rng(u64::MAX).to_string().into_bytes()
+                    } else {
+                        vec![b'a' + rng(26) as u8; len]
+                    };
+                    let flags = [0, 1, u32::MAX][rng(3) as usize];
+                    let exptime = [0, 0, 5, 100, -1][rng(5) as usize];
+                    let cas = set_with(&mut s, &key, &value, flags, exptime, now);
+                    model.insert(key.clone(), (value, flags, expires_at(exptime, now), cas));
+                }
+                3 => {
+                    let mode = if rng(2) == 0 {
+                        StoreMode::Append
+                    } else {
+                        StoreMode::Prepend
+                    };
+                    let extra = vec![b'+'; rng(40) as usize];
+                    let got = s.store(mode, &key, 9, 0, &extra, None, now).unwrap();
+                    match (live(&model, now), got) {
+                        (Some((v, f, e, _)), StoreOutcome::Stored { cas }) => {
+                            let v = if mode == StoreMode::Append {
+                                [v, extra].concat()
+                            } else {
+                                [extra, v].concat()
+                            };
+                            model.insert(key.clone(), (v, f, e, cas));
+                        }
+                        (None, StoreOutcome::NotStored) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                4 => {
+                    let exptime = [0, 10, 1000, -1][rng(4) as usize];
+                    match (live(&model, now), s.touch(&key, exptime, None, now)) {
+                        (Some((v, f, _, c)), TouchOutcome::Touched { cas }) => {
+                            assert_eq!(c, cas);
+                            model.insert(key.clone(), (v, f, expires_at(exptime, now), c));
+                        }
+                        (None, TouchOutcome::NotFound) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                5 => {
+                    let out = s.delete(&key, None, now);
+                    assert_eq!(out == DeleteOutcome::Deleted, live(&model, now).is_some());
+                    model.remove(&key);
+                }
+                6 => {
+                    let amount = rng(1_000);
+                    let got = s.incr_decr(&key, delta(DeltaOp::Incr, amount), now);
+                    match (live(&model, now), got) {
+                        (Some((v, f, e, _)), Ok(DeltaOutcome::Updated { value, cas })) => {
+                            let digits = value.to_string().into_bytes();
+                            let v = if digits.len() <= v.len() {
+                                let mut d = digits;
+                                d.resize(v.len(), b' ');
+                                d
+                            } else {
+                                digits
+                            };
+                            model.insert(key.clone(), (v, f, e, cas));
+                        }
+                        (Some(_), Err(DeltaError::NonNumeric)) | (None, Ok(DeltaOutcome::NotFound)) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                7 => {
+                    let adjust = Adjust {
+                        exptime: [None, Some(0), Some(50)][rng(3) as usize],
+                        new_cas: rng(2) == 0,
+                        ..Adjust::default()
+                    };
+                    let got = s.adjust(&key, adjust, now).map(|i| (i.cas(), i.expires_at()));
+                    match (live(&model, now), got) {
+                        (Some((v, f, e, _)), Some((cas, exp))) => {
+                            let e = adjust.exptime.map_or(e, |t| expires_at(t, now));
+                            assert_eq!(exp.unwrap_or(NEVER), e);
+                            model.insert(key.clone(), (v, f, e, cas));
+                        }
+                        (None, None) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                _ => {
+                    let touch = (rng(3) == 0).then_some(30);
+                    let options = ReadOptions {
+                        touch,
+                        ..ReadOptions::GET
+                    };
+                    let got = s.read(&key, options, now).map(|r| {
+                        let i = r.item;
+                        (
+                            i.value().to_vec(),
+                            i.flags(),
+                            i.expires_at().unwrap_or(NEVER),
+                            i.cas(),
+                        )
+                    });
+                    s.release();
+                    let mut want = live(&model, now);
+                    if let (Some(w), Some(t)) = (&mut want, touch) {
+                        w.2 = expires_at(t, now);
+                        model.insert(key.clone(), w.clone());
+                    }
+                    assert_eq!(got, want);
+                }
+            }
+        }
+        assert!(s.next_cas > u64::from(u32::MAX) + 1_000);
+        let visible = model.values().filter(|e| e.2 == NEVER || now < e.2).count();
+        for key in &keys {
+            let got = s.peek(key, now).map(|i| (i.value().to_vec(), i.flags(), i.cas()));
+            let want = model
+                .get(key)
+                .filter(|e| e.2 == NEVER || now < e.2)
+                .map(|e| (e.0.clone(), e.1, e.3));
+            assert_eq!(got, want);
+        }
+        assert_eq!(s.curr_items(), visible);
+    }
+
+    fn set_with(s: &mut Store, key: &[u8], value: &[u8], flags: u32, exptime: i64, now: u32) -> u64 {
+        match s.store(StoreMode::Set, key, flags, exptime, value, None, now) {
+            Ok(StoreOutcome::Stored { cas }) => cas,
+            other => panic!("set failed: {other:?}"),
+        }
     }
 }

@@ -7,13 +7,13 @@
 
 use std::hash::BuildHasher;
 
-use super::super::classes::{item_total, Layout, Slabs};
-use super::super::item::{ItemBits, Record};
+use super::super::classes::{Layout, Slabs};
+use super::super::item::{blob_bits, blob_key, set_blob_bits, ItemBits, Meta, Slot, NEVER};
 use super::super::lru::NIL;
 use super::super::slab_admin::Automove;
 use super::super::stats::ClassStats;
 use super::segments::{Pull, Segment};
-use super::Store;
+use super::{Store, MAX_SLOTS};
 
 /// Times an allocation evicts and retries before giving up (memcached's
 /// `do_item_alloc_pull` loop).
@@ -86,8 +86,11 @@ impl Store {
     pub fn sizes(&self) -> Option<Vec<(usize, u64)>> {
         let from = self.sizes_from?;
         let mut buckets = std::collections::BTreeMap::new();
-        for rec in self.records.iter().filter(|r| r.is_live() && r.cas >= from) {
-            *buckets.entry(rec.size().div_ceil(32) * 32).or_insert(0u64) += 1;
+        for (i, _) in self.slots.iter().enumerate().filter(|(_, s)| s.is_live()) {
+            let item = self.item(i as u32);
+            if item.cas() >= from {
+                *buckets.entry(item.size().div_ceil(32) * 32).or_insert(0u64) += 1;
+            }
         }
         Some(buckets.into_iter().collect())
     }
@@ -132,11 +135,11 @@ impl Store {
         for segment in Segment::ALL {
             let mut i = self.head_of(class, segment).unwrap_or(NIL);
             while i != NIL && (limit == 0 || out.len() < limit) {
-                let rec = &self.records[i as usize];
-                if !rec.bits.contains(ItemBits::KEY_BINARY) {
-                    out.push((rec.key(), rec.value().len(), rec.expires));
+                let item = self.item(i);
+                if !item.key_binary() {
+                    out.push((item.key(), item.value().len(), item.expires_at().unwrap_or(NEVER)));
                 }
-                i = rec.next;
+                i = self.slots[i as usize].next;
             }
         }
         out
@@ -149,9 +152,10 @@ impl Store {
     /// [`release`](Store::release) ends it.
     pub fn hold(&mut self, key: &[u8], now: u32) {
         if let Some(i) = self.find(key).filter(|&i| self.gone(i, now).is_none()) {
-            let rec = &mut self.records[i as usize];
-            if !rec.bits.contains(ItemBits::HELD) {
-                rec.bits = rec.bits.union(ItemBits::HELD);
+            let blob = self.blob_mut(i);
+            let bits = blob_bits(blob);
+            if !bits.contains(ItemBits::HELD) {
+                set_blob_bits(blob, bits.union(ItemBits::HELD));
                 self.held.push(i);
             }
         }
@@ -160,31 +164,37 @@ impl Store {
     /// The replies of the batch were written: nothing is held any more. The
     /// connection layer calls it after each batch it answers.
     pub fn release(&mut self) {
-        for i in self.held.drain(..) {
-            if let Some(rec) = self.records.get_mut(i as usize) {
-                rec.bits = rec.bits.without(ItemBits::HELD);
+        let held = std::mem::take(&mut self.held);
+        for &i in &held {
+            if self.slots.get(i as usize).is_some_and(Slot::is_live) {
+                let blob = self.blob_mut(i);
+                set_blob_bits(blob, blob_bits(blob).without(ItemBits::HELD));
             }
         }
+        self.held = held;
+        self.held.clear();
     }
 
-    /// Replaces `old` (if any) with a new item. As in memcached, the new
-    /// item's chunks are found first (evicting from their classes' LRU tails,
-    /// `old` too unless `pin`); only then is `old` unlinked. Fails without
+    /// Replaces `old` (if any) with a new item of `key` and a value that is
+    /// the concatenation of `value`'s parts. As in memcached, the new item's
+    /// chunks are found first (evicting from their classes' LRU tails, `old`
+    /// too unless `pin`); only then is `old` unlinked. Fails without
     /// changing anything but the evictions when there is no room.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn write(
         &mut self,
         old: Option<u32>,
         pin: bool,
-        data: Box<[u8]>,
-        key_len: usize,
+        key: &[u8],
+        value: &[&[u8]],
         flags: u32,
         expires: u32,
         now: u32,
     ) -> Result<u64, ()> {
-        let layout = self.slabs.table().layout(key_len, flags, data.len() - key_len);
-        let slab_full = self.free == NIL && self.records.len() >= NIL as usize;
-        let Some(layout) = layout.filter(|_| !slab_full) else {
+        let value_len = value.iter().map(|part| part.len()).sum();
+        let layout = self.slabs.table().layout(key.len(), flags, value_len);
+        let slots_full = self.free == NIL && self.slots.len() >= MAX_SLOTS;
+        let Some(layout) = layout.filter(|_| !slots_full) else {
             self.stats.outofmemory += 1;
             return Err(());
         };
@@ -192,16 +202,48 @@ impl Store {
         let tail = self.allocate(layout, now);
         self.pinned = NIL;
         // Evicted meanwhile? (allocating only frees slots, never reuses one.)
-        let old = old.filter(|&i| self.records[i as usize].is_live());
+        let old = old.filter(|&i| self.slots[i as usize].is_live());
         let Some(tail) = tail else {
             self.stats.outofmemory += 1;
             self.classes[usize::from(layout.class)].outofmemory += 1;
             return Err(());
         };
+        let cas = self.next_cas;
+        let meta = Meta::new(key.len(), value_len, flags, expires, cas, now, layout.class, tail);
+        let Some(loc) = self.arena.alloc(meta.blob_len()) else {
+            self.free_chunks(layout, tail);
+            self.stats.outofmemory += 1;
+            self.classes[usize::from(layout.class)].outofmemory += 1;
+            return Err(());
+        };
+        self.next_cas += 1;
+        let blob = self.arena.bytes_mut(loc);
+        meta.write(blob);
+        let mut at = meta.header_len();
+        for part in std::iter::once(&key).chain(value) {
+            blob[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
         if let Some(i) = old {
             self.unlink(i);
         }
-        Ok(self.link(data, key_len, flags, expires, now, layout.class, tail))
+        self.link(loc, &meta);
+        Ok(cas)
+    }
+
+    /// Gives back the chunks an item of `layout` took (`tail`: its last
+    /// chunk's class, 0 if none).
+    fn free_chunks(&mut self, layout: Layout, tail: u8) {
+        if layout.chunked() {
+            let largest = self.slabs.table().largest();
+            self.slabs.free(layout.header);
+            self.slabs.free_n(largest, layout.full);
+            if tail != 0 {
+                self.slabs.free(tail);
+            }
+        } else {
+            self.slabs.free(layout.class);
+        }
     }
 
     /// Takes the chunks of `layout` (memcached's `do_item_alloc` and
@@ -268,85 +310,63 @@ impl Store {
         self.pull_segment(class, Segment::Cold, now, pull)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn link(
-        &mut self,
-        data: Box<[u8]>,
-        key_len: usize,
-        flags: u32,
-        expires: u32,
-        now: u32,
-        class: u8,
-        tail: u8,
-    ) -> u64 {
-        let cas = self.take_cas();
+    /// Makes the blob at `loc`, with the fields of `meta`, a live item: a
+    /// slot, an entry in the index, the head of its class's LRU, and the
+    /// counts.
+    fn link(&mut self, loc: super::Loc, meta: &Meta) {
         let i = if self.free != NIL {
             let i = self.free;
-            self.free = self.records[i as usize].next;
+            self.free = self.slots[i as usize].next;
             i
         } else {
-            self.records.push(Record::empty(NIL));
-            (self.records.len() - 1) as u32
+            self.slots.push(Slot::empty(NIL));
+            (self.slots.len() - 1) as u32
         };
-        let size = item_total(key_len, flags, data.len() - key_len);
-        {
-            let rec = &mut self.records[i as usize];
-            rec.data = data;
-            rec.cas = cas;
-            rec.expires = expires;
-            rec.atime = now;
-            rec.flags = flags;
-            rec.key_len = key_len as u8;
-            rec.bits = ItemBits::LIVE;
-            rec.set_place(class, Segment::Cold);
-            rec.tail = tail;
-        }
-        let hash = self.hash(self.records[i as usize].key());
-        let (records, hasher) = (&self.records, &self.hasher);
-        self.table
-            .insert_unique(hash, i, |&j| hasher.hash_one(records[j as usize].key()));
-        let segment = self.first_segment(expires, now);
+        self.slots[i as usize] = Slot {
+            loc,
+            ..Slot::empty(NIL)
+        };
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        let hash = hasher.hash_one(blob_key(arena.bytes(loc)));
+        self.index.insert(hash, i, &mut self.slots, |slot: &Slot| {
+            hasher.hash_one(blob_key(arena.bytes(slot.loc)))
+        });
+        let segment = self.first_segment(meta.expires, meta.atime);
         self.push(i, segment);
-        let st = &mut self.classes[usize::from(class)];
+        let size = meta.size();
+        let st = &mut self.classes[usize::from(meta.class())];
         st.number += 1;
         st.mem_requested += size as u64;
         self.bytes += size;
         self.curr_items += 1;
         self.stats.total_items += 1;
-        cas
+        debug_assert_eq!(self.index.len(), self.curr_items);
     }
 
     pub(super) fn unlink(&mut self, i: u32) {
-        let hash = self.hash(self.records[i as usize].key());
-        if let Ok(entry) = self.table.find_entry(hash, |&j| j == i) {
-            entry.remove();
-        }
-        let rec = &self.records[i as usize];
-        let (class, tail, size) = (rec.class(), rec.tail, rec.size());
+        let loc = self.slots[i as usize].loc;
+        let meta = Meta::read(self.arena.bytes(loc));
+        let hash = self.hash(blob_key(self.arena.bytes(loc)));
+        self.index.remove(hash, i, &mut self.slots);
+        let size = meta.size();
         // Only a chunked item needs its layout worked out again.
         let layout = (size > self.slabs.table().chunk_max())
             .then(|| {
                 self.slabs
                     .table()
-                    .layout(usize::from(rec.key_len), rec.flags, rec.value().len())
+                    .layout(usize::from(meta.key_len), meta.flags, meta.value_len as usize)
             })
             .flatten();
         self.drop_from_list(i);
         match layout {
-            Some(l) if l.chunked() => {
-                let largest = self.slabs.table().largest();
-                self.slabs.free(l.header);
-                self.slabs.free_n(largest, l.full);
-                if tail != 0 {
-                    self.slabs.free(tail);
-                }
-            }
-            _ => self.slabs.free(class),
+            Some(l) if l.chunked() => self.free_chunks(l, meta.tail),
+            _ => self.slabs.free(meta.class()),
         }
-        let st = &mut self.classes[usize::from(class)];
+        let st = &mut self.classes[usize::from(meta.class())];
         st.number -= 1;
         st.mem_requested -= size as u64;
-        self.records[i as usize] = Record::empty(self.free);
+        self.arena.free(loc, meta.blob_len());
+        self.slots[i as usize] = Slot::empty(self.free);
         self.free = i;
         self.bytes -= size;
         self.curr_items -= 1;
@@ -355,6 +375,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::classes::item_total;
     use super::super::{DeleteOutcome, StoreConfig, StoreError, StoreMode, StoreOutcome};
     use super::*;
 

@@ -28,10 +28,12 @@
 //!
 //! Everything here is expressed with four list operations ([`Store::push`],
 //! [`Store::drop_from_list`], [`Store::move_to`], [`Store::tail_of`]) and the
-//! record's [`segment`](super::Record::segment), so the storage under them
+//! item's [`segment`](super::super::item::Meta::segment), so the storage under them
 //! can change without touching the policy.
 
-use super::super::item::{ItemBits, NEVER};
+use super::super::item::{
+    blob_atime, blob_bits, blob_key, set_blob_atime, set_blob_bits, set_blob_place, ItemBits, Meta, NEVER,
+};
 use super::super::lru::{Lru, NIL};
 use super::Store;
 
@@ -135,30 +137,34 @@ pub(super) type ClassLists = [Lru; 4];
 impl Store {
     // ----- list operations ---------------------------------------------------
 
-    /// Links record `i` at the head of `segment` of its class.
+    /// Links item `i` at the head of `segment` of its class.
     pub(super) fn push(&mut self, i: u32, segment: Segment) {
-        let rec = &mut self.records[i as usize];
-        let class = rec.class();
-        rec.set_place(class, segment);
-        let size = rec.size() as u64;
+        let meta = self.meta(i);
+        let class = meta.class();
+        set_blob_place(self.blob_mut(i), class, segment);
+        let size = meta.size() as u64;
         let c = usize::from(class);
-        self.lrus[c][segment.index()].push_front(&mut self.records, i);
+        self.lrus[c][segment.index()].push_front(&mut self.slots, i);
         let st = &mut self.classes[c];
         st.lru_items[segment.index()] += 1;
         st.lru_bytes[segment.index()] += size;
     }
 
-    /// Unlinks record `i` from the list that holds it.
+    /// Unlinks item `i` from the list that holds it.
     pub(super) fn drop_from_list(&mut self, i: u32) {
-        let rec = &self.records[i as usize];
-        let (c, s, size) = (usize::from(rec.class()), rec.segment().index(), rec.size() as u64);
-        self.lrus[c][s].unlink(&mut self.records, i);
+        let meta = self.meta(i);
+        let (c, s, size) = (
+            usize::from(meta.class()),
+            meta.segment().index(),
+            meta.size() as u64,
+        );
+        self.lrus[c][s].unlink(&mut self.slots, i);
         let st = &mut self.classes[c];
         st.lru_items[s] -= 1;
         st.lru_bytes[s] -= size;
     }
 
-    /// Moves record `i` to the head of `segment` (its own list included).
+    /// Moves item `i` to the head of `segment` (its own list included).
     pub(super) fn move_to(&mut self, i: u32, segment: Segment) {
         self.drop_from_list(i);
         self.push(i, segment);
@@ -177,7 +183,7 @@ impl Store {
     /// Seconds since `segment`'s tail item of `class` was last accessed.
     pub(crate) fn tail_age(&self, class: u8, segment: Segment, now: u32) -> Option<u32> {
         self.tail_of(class, segment)
-            .map(|t| now.saturating_sub(self.records[t as usize].atime))
+            .map(|t| now.saturating_sub(self.meta(t).atime))
     }
 
     // ----- policy -----------------------------------------------------------
@@ -198,41 +204,49 @@ impl Store {
         }
     }
 
-    /// A read or touch hit record `i` (memcached's `do_item_bump`): see the
-    /// module documentation. Without segments the item goes to its list's
-    /// head, as before.
-    pub(super) fn bump(&mut self, i: u32, now: u32) {
-        let rec = &mut self.records[i as usize];
+    /// A read or touch hit item `i`, whose fields are `meta` (memcached's
+    /// `do_item_bump`): see the module documentation. `meta` is kept as the
+    /// item's header now is (last access and bits). Without segments the
+    /// item goes to its list's head, as before.
+    pub(super) fn bump(&mut self, i: u32, now: u32, meta: &mut Meta) {
         if !self.config.lru_segmented {
-            rec.atime = now;
-            rec.bits = rec.bits.union(ItemBits::FETCHED);
-            let segment = rec.segment();
-            self.move_to(i, segment);
+            meta.atime = now;
+            meta.bits = meta.bits.union(ItemBits::FETCHED);
+            let blob = self.blob_mut(i);
+            set_blob_atime(blob, now);
+            set_blob_bits(blob, meta.bits);
+            self.move_to(i, meta.segment());
             return;
         }
-        if rec.bits.contains(ItemBits::ACTIVE) {
+        if meta.bits.contains(ItemBits::ACTIVE) {
             return;
         }
-        if !rec.bits.contains(ItemBits::FETCHED) {
-            rec.bits = rec.bits.union(ItemBits::FETCHED);
+        if !meta.bits.contains(ItemBits::FETCHED) {
+            meta.bits = meta.bits.union(ItemBits::FETCHED);
+            set_blob_bits(self.blob_mut(i), meta.bits);
             return;
         }
-        rec.bits = rec.bits.union(ItemBits::ACTIVE);
+        set_blob_bits(self.blob_mut(i), meta.bits.union(ItemBits::ACTIVE));
         self.refresh(i, now);
+        // The refresh set the last access and may have cleared ACTIVE.
+        let blob = self.blob(i);
+        (meta.atime, meta.bits) = (blob_atime(blob), blob_bits(blob));
     }
 
     /// memcached's `do_item_update`: refreshes the last access, and an
     /// ACTIVE COLD item goes to WARM. Without segments the item goes to its
     /// list's head.
     pub(super) fn refresh(&mut self, i: u32, now: u32) {
-        let rec = &mut self.records[i as usize];
-        rec.atime = now;
-        let segment = rec.segment();
-        if !self.config.lru_segmented {
+        let segmented = self.config.lru_segmented;
+        let blob = self.blob_mut(i);
+        set_blob_atime(blob, now);
+        let meta = Meta::read(blob);
+        let segment = meta.segment();
+        if !segmented {
             self.move_to(i, segment);
-        } else if segment == Segment::Cold && rec.bits.contains(ItemBits::ACTIVE) {
-            rec.bits = rec.bits.without(ItemBits::ACTIVE);
-            self.classes[usize::from(rec.class())].moves_to_warm += 1;
+        } else if segment == Segment::Cold && meta.bits.contains(ItemBits::ACTIVE) {
+            set_blob_bits(blob, meta.bits.without(ItemBits::ACTIVE));
+            self.classes[usize::from(meta.class())].moves_to_warm += 1;
             self.move_to(i, Segment::Warm);
         }
     }
@@ -251,17 +265,17 @@ impl Store {
                 break;
             }
             let i = cur;
-            let rec = &self.records[i as usize];
-            cur = rec.prev;
+            cur = self.slots[i as usize].prev;
             if i == self.pinned {
                 continue;
             }
-            if self.gone(i, now).is_some() {
+            let meta = self.meta(i);
+            if self.gone_meta(&meta, now).is_some() {
                 self.reclaim_tail(i);
                 done += 1;
                 continue;
             }
-            let active = rec.bits.contains(ItemBits::ACTIVE);
+            let active = meta.bits.contains(ItemBits::ACTIVE);
             match segment {
                 Segment::Hot | Segment::Warm => {
                     let (total_bytes, max_age) = match pull {
@@ -274,9 +288,9 @@ impl Store {
                         _ => self.config.lru.warm_pct,
                     };
                     let limit = total_bytes * u64::from(pct) / 100;
-                    let age = now.saturating_sub(rec.atime);
+                    let age = now.saturating_sub(meta.atime);
                     if active {
-                        self.records[i as usize].bits = rec.bits.without(ItemBits::ACTIVE);
+                        set_blob_bits(self.blob_mut(i), meta.bits.without(ItemBits::ACTIVE));
                         done += 1;
                         if segment == Segment::Warm {
                             self.classes[c].moves_within_lru += 1;
@@ -298,7 +312,7 @@ impl Store {
                             done += 1;
                         }
                     } else if active && self.config.lru_segmented {
-                        self.records[i as usize].bits = rec.bits.without(ItemBits::ACTIVE);
+                        set_blob_bits(self.blob_mut(i), meta.bits.without(ItemBits::ACTIVE));
                         self.classes[c].moves_to_warm += 1;
                         self.move_to(i, Segment::Warm);
                         done += 1;
@@ -376,9 +390,9 @@ impl Store {
     /// Frees an expired or flushed item met at a list's tail, counting it
     /// as `reclaimed`.
     fn reclaim_tail(&mut self, i: u32) {
-        let rec = &self.records[i as usize];
-        let c = usize::from(rec.class());
-        let fetched = rec.bits.contains(ItemBits::FETCHED);
+        let meta = self.meta(i);
+        let c = usize::from(meta.class());
+        let fetched = meta.bits.contains(ItemBits::FETCHED);
         self.stats.reclaimed += 1;
         self.classes[c].reclaimed += 1;
         if !fetched {
@@ -390,12 +404,12 @@ impl Store {
 
     /// Evicts a live item to make room, counting it.
     fn evict(&mut self, i: u32, now: u32) {
-        let rec = &self.records[i as usize];
-        let class = rec.class();
+        let meta = self.meta(i);
+        let class = meta.class();
         let c = usize::from(class);
-        let (atime, expires) = (rec.atime, rec.expires);
-        let fetched = rec.bits.contains(ItemBits::FETCHED);
-        let active = rec.bits.contains(ItemBits::ACTIVE);
+        let (atime, expires) = (meta.atime, meta.expires);
+        let fetched = meta.bits.contains(ItemBits::FETCHED);
+        let active = meta.bits.contains(ItemBits::ACTIVE);
         let age = u64::from(now.saturating_sub(atime));
         let st = &mut self.classes[c];
         st.evicted += 1;
@@ -412,9 +426,11 @@ impl Store {
         }
         self.stats.evictions += 1;
         self.stats.evicted_time = age;
-        if let Some(log) = &mut self.evicted_log {
+        if self.evicted_log.is_some() {
+            let key = blob_key(self.blob(i)).to_vec();
+            let log = self.evicted_log.get_or_insert_with(Vec::new);
             log.push(super::Evicted {
-                key: rec.key().to_vec(),
+                key,
                 fetched,
                 ttl: if expires == NEVER {
                     -1
@@ -442,7 +458,7 @@ mod tests {
 
     fn segment_of(s: &mut Store, key: &[u8]) -> Segment {
         let i = s.find(key).expect("stored");
-        s.records[i as usize].segment()
+        s.meta(i).segment()
     }
 
     fn with_temp(ttl: u32) -> Store {
