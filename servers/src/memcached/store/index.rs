@@ -29,6 +29,10 @@ pub(crate) const MIN_BUCKETS: usize = 1024;
 
 /// The table doubles when items exceed buckets times this fraction.
 const GROW_NUMERATOR: usize = 3;
+
+/// The most buckets [`Index::reserve`] makes up front: one per possible id
+/// (a reservation is a hint; inserting past it still grows the table).
+const MAX_BUCKETS: usize = 1 << 29;
 const GROW_DENOMINATOR: usize = 2;
 
 /// Bits of a node's hash tag.
@@ -157,9 +161,34 @@ impl Index {
         true
     }
 
+    /// Grows the table once, up front, to hold `additional` more ids
+    /// without growing again (a bulk load knows how many are coming).
+    pub(crate) fn reserve<T: Chained>(
+        &mut self,
+        additional: usize,
+        nodes: &mut [T],
+        hash_of: impl Fn(&T) -> u64,
+    ) {
+        let wanted = self.items.saturating_add(additional);
+        let mut buckets = self.heads.len();
+        while wanted.saturating_mul(GROW_DENOMINATOR) > buckets.saturating_mul(GROW_NUMERATOR)
+            && buckets < MAX_BUCKETS
+        {
+            buckets *= 2;
+        }
+        if buckets > self.heads.len() {
+            self.rehash(buckets, nodes, hash_of);
+        }
+    }
+
     /// Doubles the buckets and moves every chain's ids to their new buckets.
     fn grow<T: Chained>(&mut self, nodes: &mut [T], hash_of: impl Fn(&T) -> u64) {
         let buckets = self.heads.len() * 2;
+        self.rehash(buckets, nodes, hash_of);
+    }
+
+    /// Moves every chain's ids to their buckets in a table of `buckets`.
+    fn rehash<T: Chained>(&mut self, buckets: usize, nodes: &mut [T], hash_of: impl Fn(&T) -> u64) {
         let old = std::mem::replace(&mut self.heads, vec![NIL; buckets]);
         for mut id in old {
             while id != NIL {

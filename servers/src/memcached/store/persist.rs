@@ -24,7 +24,7 @@ use super::super::lru::NIL;
 use super::super::restart::{SavedItem, Skipped};
 use std::hash::BuildHasher;
 
-use super::{Segment, Store};
+use super::{blob_key, Segment, Slot, Store};
 
 impl Store {
     /// Calls `f` with every live, visible item (neither expired nor flushed
@@ -41,11 +41,11 @@ impl Store {
             for segment in OLDEST_FIRST {
                 let mut i = lists[segment.index()].back().unwrap_or(NIL);
                 while i != NIL {
-                    let rec = &self.records[i as usize];
-                    if rec.is_live() && self.gone(i, now).is_none() {
-                        f(Item::new(rec))?;
+                    let slot = &self.slots[i as usize];
+                    if slot.is_live() && self.gone(i, now).is_none() {
+                        f(self.item(i))?;
                     }
-                    i = rec.prev;
+                    i = slot.prev;
                 }
             }
         }
@@ -54,28 +54,23 @@ impl Store {
 
     /// Makes room in the index for `items` more items up front (a restore
     /// knows how many are coming; growing the table step by step would
-    /// rehash it about 20 times for a million items). At most as many as
+    /// rehash it about 10 times for a million items). At most as many as
     /// the memory limit could hold in the smallest chunks are reserved, so
     /// a wrong count cannot take much more memory than `-m`'s items would.
     pub fn reserve_items(&mut self, items: u64) {
         let smallest = self.slabs.table().chunk_size(1).max(1);
         let most = self.config.max_bytes / smallest;
         let items = usize::try_from(items).unwrap_or(usize::MAX).min(most);
-        let (records, hasher) = (&self.records, &self.hasher);
-        self.table
-            .reserve(items, |&j| hasher.hash_one(records[j as usize].key()));
-        self.records.reserve(items);
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        self.index.reserve(items, &mut self.slots, |slot: &Slot| {
+            hasher.hash_one(blob_key(arena.bytes(slot.loc)))
+        });
+        self.slots.reserve(items);
     }
 
     /// The CAS unique the next stored item will get.
     pub fn next_cas(&self) -> u64 {
         self.next_cas
-    }
-
-    /// Makes the next CAS unique at least `next` (after a restore, the
-    /// counter continues above every restored item's).
-    pub fn resume_cas(&mut self, next: u64) {
-        self.next_cas = self.next_cas.max(next);
     }
 
     /// The unix second a delayed `flush_all` takes effect, if one is pending.
@@ -105,22 +100,27 @@ impl Store {
         {
             return Err(Skipped::Invalid);
         }
-        let mut key = [0; super::MAX_KEY_LEN];
-        key[..key_len].copy_from_slice(&item.data[..key_len]);
-        let key = &key[..key_len];
+        let key = &item.data[..key_len];
         let old = self.find(key);
         // `write` takes a CAS unique for the new item; the saved one replaces
         // it, so the counter is left where it was.
         let next_cas = self.next_cas;
-        self.write(old, false, item.data, key_len, item.flags, item.expires, now)
+        let value = &item.data[key_len..];
+        self.write(old, false, key, &[value], item.flags, item.expires, now)
             .map_err(|()| Skipped::NoRoom)?;
         let Some(i) = self.find(key) else {
             return Err(Skipped::NoRoom);
         };
-        let rec = &mut self.records[i as usize];
-        rec.cas = item.cas;
-        rec.atime = item.last_access;
-        rec.bits = ItemBits::LIVE.union(item.bits.intersection(ItemBits::PUBLIC));
+        let mut meta = self.meta(i);
+        meta.cas = item.cas;
+        meta.atime = item.last_access;
+        // Keep the internal bits `write` set (the item's place in the LRU).
+        meta.bits = meta
+            .bits
+            .without(ItemBits::PUBLIC)
+            .union(item.bits.intersection(ItemBits::PUBLIC));
+        // A CAS past 2^32 may need a wider header: set_meta moves the blob.
+        self.set_meta(i, meta).ok_or(Skipped::NoRoom)?;
         self.next_cas = next_cas.max(item.cas.saturating_add(1));
         Ok(())
     }
