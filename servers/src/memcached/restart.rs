@@ -734,6 +734,27 @@ mod tests {
     }
 
     #[test]
+    fn round_trip_keeps_wide_cas_flags_and_expiry() {
+        // A CAS past 2^32 needs the blob's wider header: the restore of an
+        // item first stored with a small CAS must grow it.
+        let mut original = Store::new(config());
+        original.resume_cas(1 << 40);
+        let wide = set(&mut original, "wide", 0xdead_beef, 500, b"v");
+        assert!(wide > u64::from(u32::MAX));
+        set(&mut original, "plain", 0, 0, b"w");
+        let bytes = snapshot(&original, NOW);
+        let loaded = read_snapshot(&bytes[..], &config(), NOW).unwrap();
+        let mut restored = loaded.store;
+        assert_eq!(picture(&restored), picture(&original));
+        let item = restored.peek(b"wide", NOW).unwrap();
+        assert_eq!(
+            (item.cas(), item.flags(), item.expires_at()),
+            (wide, 0xdead_beef, Some(NOW + 500))
+        );
+        assert!(restored.next_cas() > wide);
+    }
+
+    #[test]
     fn round_trip_keeps_items_order_cas_and_accounting() {
         let original = sample();
         let bytes = snapshot(&original, NOW);
