@@ -123,7 +123,7 @@ pub struct ClassStats {
     pub cas_badval: u64,
     /// Touch hits.
     pub touch_hits: u64,
-    /// Items in each sub-LRU, indexed by [`Segment`](super::Segment) (HOT,
+    /// Items in each sub-LRU, indexed by [`Segment`](super::store::Segment) (HOT,
     /// WARM, COLD, TEMP): `number_hot` ... `number_temp`. A gauge.
     pub lru_items: [u64; 4],
     /// Bytes (memcached sizes) in each sub-LRU; the maintainer sizes HOT and

@@ -370,7 +370,7 @@ impl Store {
         did
     }
 
-    /// One run of memcached's LRU maintainer: a [`juggle`](Store::juggle)
+    /// One run of memcached's LRU maintainer: a juggle (memcached's word)
     /// of every class holding items. Each class's work is bounded
     /// ([`JUGGLE_ROUNDS`]), so one call is too. The server calls it from a
     /// timer, sooner again when it returned work done. Returns the rounds
