@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod durable;
 pub mod fib;
 pub mod hello;
 pub mod kv;

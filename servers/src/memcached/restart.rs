@@ -374,23 +374,10 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// `path.tmp`, synced, then renamed over `path`, and the directory synced.
 pub fn save(path: &Path, store: &Store, extras: Extras, now: u32) -> io::Result<SaveReport> {
     let tmp = with_suffix(path, TMP_SUFFIX);
-    let result = write_file(&tmp, store, extras, now).and_then(|report| {
-        fs::rename(&tmp, path)?;
-        sync_dir(path)?;
-        Ok(report)
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn write_file(tmp: &Path, store: &Store, extras: Extras, now: u32) -> io::Result<SaveReport> {
-    let file = File::create(tmp)?;
-    let (buffered, report) = write_to(BufWriter::with_capacity(IO_BUFFER, file), store, extras, now)?;
-    let file = buffered.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok(report)
+    crate::durable::replace_file(path, &tmp, |file| {
+        let (buffered, report) = write_to(BufWriter::with_capacity(IO_BUFFER, file), store, extras, now)?;
+        Ok((buffered.into_inner().map_err(|e| e.into_error())?, report))
+    })
 }
 
 /// Writes the whole snapshot, checksum included, to `out`, and hands `out`
@@ -469,15 +456,6 @@ fn write_snapshot<W: Write>(w: &mut W, store: &Store, extras: Extras, now: u32) 
     w.write_all(&[END_TAG])?;
     w.write_all(&count.to_le_bytes())?;
     Ok(count)
-}
-
-/// Syncs the directory holding `path`, so the rename itself is durable.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
 }
 
 /// Reads the snapshot at `path` into a new store configured by `config`,
@@ -658,6 +636,7 @@ pub fn start(path: &Path, config: &StoreConfig, now: u32) -> Result<Option<Loade
 mod tests {
     use super::super::store::{Adjust, StoreMode};
     use super::*;
+    use crate::scratch::Scratch;
 
     const NOW: u32 = 1_700_000_000;
     const EXTRAS: Extras = Extras { hash_power: 17 };
@@ -900,18 +879,10 @@ mod tests {
         }
     }
 
-    /// A fresh directory under the system's temporary one.
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("torsion-restart-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn start_uses_a_snapshot_once_and_ignores_a_bad_one() {
-        let dir = temp_dir("start");
-        let path = dir.join("cache");
+        let dir = Scratch::new("restart-start");
+        let path = dir.path("cache");
         assert!(start(&path, &config(), NOW).unwrap().is_none());
         let report = save(&path, &sample(), EXTRAS, NOW).unwrap();
         assert_eq!(report.items, 24);
@@ -929,6 +900,5 @@ mod tests {
         fs::write(with_suffix(&path, MEMCACHED_META_SUFFIX), b"").unwrap();
         let refused = start(&path, &config(), NOW).unwrap_err();
         assert!(refused.to_string().contains("cache.meta exists"), "{refused}");
-        fs::remove_dir_all(&dir).unwrap();
     }
 }
