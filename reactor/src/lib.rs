@@ -13,7 +13,7 @@
 //!   backpressure, close, abort and half-close; UDP ([`Reactor::listen_udp`]).
 //! - [`timer`]: `call_later` returns a [`DelayedCall`]; [`LoopingCall`]
 //!   repeats; both sit on a hierarchical timing wheel.
-//! - Signals ([`Reactor::stop_on_signals`]), other threads
+//! - Signals ([`Reactor::stop_on_signals`], [`Reactor::on_signals`]), other threads
 //!   ([`ReactorHandle`]), counters ([`Counters`]) and the slow-callback warning.
 //! - [`testing`]: drive a protocol byte by byte without sockets.
 //! - [`list`]: the slab-indexed linked list under the timer wheel (and

@@ -15,12 +15,10 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{ArgAction, Parser};
-use torsion::{ListenOptions, LoopingCall, Reactor};
+use torsion::{ListenOptions, Reactor};
 use torsion_servers::cli::{self, ListenError};
 use torsion_servers::memcached::port_file;
 use torsion_servers::memcached::restart::{self, Extras};
@@ -43,9 +41,6 @@ const DEBUG_TIME_ENV: &str = "TORSION_MEMCACHED_DEBUG_TIME";
 
 /// The default TCP port.
 const DEFAULT_PORT: i32 = 11211;
-
-/// How often the server looks whether SIGUSR1 arrived.
-const GRACEFUL_POLL: Duration = Duration::from_millis(100);
 
 /// A memcached server: text (classic and meta) and binary protocols, an LRU
 /// store bounded in memory.
@@ -348,7 +343,7 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
             shared.stats.hash_power.restore(loaded.extras.hash_power);
         }
     }
-    let graceful = watch_graceful_stop(&mut reactor, &shared)?;
+    watch_graceful_stop(&mut reactor, &shared)?;
     {
         let mut shared = shared.borrow_mut();
         let (level, ratio) = (
@@ -411,7 +406,6 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
     }
     startup.ready(&mut reactor, &[("torsion-memcached", listener)])?;
     let served = cli::run(&mut reactor);
-    graceful.stop(&mut reactor);
     let shared = shared.borrow();
     if let (Some(path), true) = (&args.memory_file, shared.stats.graceful_stop) {
         let started = Instant::now();
@@ -432,23 +426,16 @@ fn run(args: Args, startup: &mut cli::Startup) -> Result<(), String> {
 }
 
 /// Makes SIGUSR1 stop the server gracefully, as in memcached: connections
-/// close, and with `-e` the cache is saved. The signal handler only sets a
-/// flag, which a timer looks at every [`GRACEFUL_POLL`] (memcached's main
-/// loop checks its own once a second).
-fn watch_graceful_stop(reactor: &mut Reactor, shared: &Rc<RefCell<Shared>>) -> Result<LoopingCall, String> {
-    let flag = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGUSR1, flag.clone())
-        .map_err(|e| format!("cannot watch SIGUSR1: {e}"))?;
+/// close, and with `-e` the cache is saved.
+fn watch_graceful_stop(reactor: &mut Reactor, shared: &Rc<RefCell<Shared>>) -> Result<(), String> {
     let shared = shared.clone();
-    let poll = LoopingCall::new(move |r| {
-        if flag.swap(false, Ordering::Relaxed) {
+    reactor
+        .on_signals(&[signal_hook::consts::SIGUSR1], move |r, _| {
             log::info!("received SIGUSR1, stopping gracefully");
             shared.borrow_mut().stats.graceful_stop = true;
             r.stop();
-        }
-    });
-    poll.start(reactor, GRACEFUL_POLL, false);
-    Ok(poll)
+        })
+        .map_err(|e| format!("cannot watch SIGUSR1: {e}"))
 }
 
 #[cfg(test)]
